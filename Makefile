@@ -1,0 +1,37 @@
+# vis4d: the two set-up commands are `make demo` and `make test` (see README).
+# Both create .venv if it is missing. torch/torchvision are installed first with
+# pip from this machine's local wheels (uv/poetry would download gigabytes).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test lint venv venv-test clean
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH_PINS) || $(PIP) install -q torch torchvision
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.base
+venv-test: $(VENV)/.test
+
+demo: venv
+	$(PY) -m vis4d.demo
+
+test: venv-test
+	$(PY) -m pytest -q tests
+
+lint: venv-test
+	$(PY) -m ruff check vis4d tests benchmarks
+	$(PY) -m mypy vis4d
+
+clean:
+	rm -rf $(VENV) vis4d-workspace

@@ -1,0 +1,1 @@
+"""Small pieces shared by every layer: plain data structures, errors, file I/O."""

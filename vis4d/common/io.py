@@ -1,0 +1,45 @@
+"""Atomic file writing: a file a user keeps is complete or absent, never truncated."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; rename it into place on success.
+
+    If the body raises, the temporary file is removed and ``path`` is left as it
+    was (absent, or its previous complete version).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int | None = None) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically."""
+    with atomic_open(path, "w") as handle:
+        json.dump(obj, handle, indent=indent)
+
+
+def atomic_replace(tmp_path: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Move a finished temporary file into place (same filesystem)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp_path, path)

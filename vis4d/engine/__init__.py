@@ -1,0 +1,1 @@
+"""vis4d.engine."""
