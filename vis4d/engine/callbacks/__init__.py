@@ -1,1 +1,9 @@
-"""vis4d.engine.callbacks."""
+"""Lightning callbacks: evaluation, prediction files, visualization, checkpoints, progress."""
+
+from vis4d.engine.callbacks.checkpoint import AtomicCheckpointIO
+from vis4d.engine.callbacks.evaluator import Evaluator
+from vis4d.engine.callbacks.progress import LogProgress
+from vis4d.engine.callbacks.visualizer import Visualizer
+from vis4d.engine.callbacks.writer import PredictionFileWriter
+
+__all__ = ["AtomicCheckpointIO", "Evaluator", "LogProgress", "PredictionFileWriter", "Visualizer"]

@@ -1,0 +1,157 @@
+"""Evaluation callback: gathers per-frame predictions and computes the metrics.
+
+Predictions are kept as compact numpy arrays per frame (not Python objects per
+box) and turned into an :class:`AnnotationStore` aligned with the ground truth
+at the end of the epoch; the evaluators in :mod:`vis4d.eval` do the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch.distributed as dist
+
+from vis4d.common.io import atomic_write_json
+from vis4d.data.store import AnnotationStore
+from vis4d.engine.module import FrameOutput
+from vis4d.eval.detect import evaluate_detection
+from vis4d.eval.report import format_metrics_table
+from vis4d.eval.track import evaluate_tracking
+
+log = logging.getLogger(__name__)
+
+
+def predictions_to_store(gt: AnnotationStore, outputs: Sequence[FrameOutput]) -> AnnotationStore:
+    """A prediction store with the ground truth's frames and the outputs' boxes."""
+    rows = np.array([o.meta.frame_row for o in outputs], dtype=np.int64)
+    counts = np.zeros(gt.num_frames, dtype=np.int64)
+    if len(rows):
+        counts[rows] = [len(o.boxes) for o in outputs]
+    order = np.argsort(rows, kind="stable")
+    ordered = [outputs[i] for i in order]
+    n = int(counts.sum())
+
+    def cat(name: str, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
+        parts = [np.asarray(getattr(o, name), dtype=dtype).reshape(-1, *shape) for o in ordered]
+        return np.concatenate(parts) if parts else np.zeros((0, *shape), dtype=dtype)
+
+    track_ids = (
+        np.concatenate([o.track_ids if o.track_ids is not None else np.full(len(o.boxes), -1) for o in ordered])
+        if ordered
+        else np.zeros(0)
+    ).astype(np.int64)
+    return AnnotationStore(
+        categories=gt.categories,
+        video_names=gt.video_names,
+        video_offsets=gt.video_offsets,
+        frame_names=gt.frame_names,
+        image_paths=gt.image_paths,
+        frame_index=gt.frame_index,
+        widths=gt.widths,
+        heights=gt.heights,
+        box_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        boxes=cat("boxes", np.float32, (4,)),
+        class_ids=cat("class_ids", np.int64, ()),
+        track_ids=track_ids,
+        scores=cat("scores", np.float32, ()),
+        crowd=np.zeros(n, dtype=bool),
+        ignore=np.zeros(n, dtype=bool),
+        occluded=np.zeros(n, dtype=bool),
+        truncated=np.zeros(n, dtype=bool),
+    )
+
+
+def flatten_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Scalar metrics for logging: det AP keys and the class-averaged tracking metrics."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.get("det", {}).items():
+        if isinstance(value, (int, float)):
+            flat[key] = float(value)
+    for key, value in metrics.get("track", {}).get("mean", {}).items():
+        if isinstance(value, (int, float)):
+            flat[key] = float(value)
+    return flat
+
+
+class Evaluator(pl.Callback):
+    """Computes detection (and, for trackers, tracking) metrics on the evaluation datasets."""
+
+    def __init__(self, gt_stores: Sequence[tuple[str, AnnotationStore]], output_dir: Path | None = None) -> None:
+        self.gt_stores = list(gt_stores)
+        self.output_dir = output_dir
+        self._outputs: dict[int, list[FrameOutput]] = {}
+        self.last_metrics: dict[str, Any] = {}
+
+    def _reset(self) -> None:
+        self._outputs = {i: [] for i in range(len(self.gt_stores))}
+
+    def _collect(self, outputs: Any, dataloader_idx: int) -> None:
+        self._outputs.setdefault(dataloader_idx, []).extend(outputs)
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Start collecting."""
+        self._reset()
+
+    on_test_epoch_start = on_validation_epoch_start
+
+    def on_validation_batch_end(  # noqa: D102
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._collect(outputs, dataloader_idx)
+
+    def on_test_batch_end(  # noqa: D102
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._collect(outputs, dataloader_idx)
+
+    def _gathered(self, idx: int) -> list[FrameOutput]:
+        local = self._outputs.get(idx, [])
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return local
+        parts: list[list[FrameOutput]] = [[] for _ in range(dist.get_world_size())]
+        dist.all_gather_object(parts, local)
+        return [o for part in parts for o in part]
+
+    def compute(self) -> dict[str, Any]:
+        """Metrics per dataset: ``{"det": ..., "track": ...}`` (tracking only if predictions carry ids)."""
+        results: dict[str, Any] = {}
+        for idx, (name, gt) in enumerate(self.gt_stores):
+            outputs = self._gathered(idx)
+            pred = predictions_to_store(gt, outputs)
+            metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred)}
+            if any(o.track_ids is not None for o in outputs):
+                metrics["track"] = evaluate_tracking(gt, pred)
+            results[name] = metrics
+        return results
+
+    def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if trainer.sanity_checking:
+            return
+        results = self.compute()
+        first = next(iter(results.values()), {})
+        for key, value in flatten_metrics(first).items():
+            pl_module.log(f"{stage}/{key}", value, rank_zero_only=True, sync_dist=False)
+        self.last_metrics = results
+        if stage == "test" and trainer.is_global_zero:
+            for name, metrics in results.items():
+                print(f"\nMetrics on {name}:\n{format_metrics_table(metrics)}")
+            if self.output_dir is not None:
+                payload = first if len(results) == 1 else results
+                path = self.output_dir / "metrics.json"
+                atomic_write_json(path, payload, indent=2)
+                print(f"metrics: {path}")
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Compute and log ``val/<metric>``."""
+        self._finish(trainer, pl_module, "val")
+
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Compute, log, print and write ``RUN/test/metrics.json``."""
+        self._finish(trainer, pl_module, "test")

@@ -1,0 +1,144 @@
+"""The LightningModule around a vis4d model: optimisation, logging, inference outputs.
+
+Training sums the model's loss dict; every loss and the learning rate are
+logged. Validation, test and predict steps return one :class:`FrameOutput` per
+image, boxes already mapped back to original image pixels, which the callbacks
+(evaluator, prediction writer, visualizer) consume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch import Tensor
+
+from vis4d.common.structures import Batch, FrameMeta, to_original_coordinates
+from vis4d.config.schema import LRSchedulerConfig, OptimizerConfig
+from vis4d.model.base import Vis4DModel
+
+
+@dataclasses.dataclass
+class FrameOutput:
+    """Predictions of one image in original pixels, as numpy arrays."""
+
+    meta: FrameMeta
+    boxes: np.ndarray  # (K, 4) float32
+    scores: np.ndarray  # (K,) float32
+    class_ids: np.ndarray  # (K,) int64
+    track_ids: np.ndarray | None  # (K,) int64
+
+
+def build_optimizer(params: Any, cfg: OptimizerConfig) -> torch.optim.Optimizer:
+    """The optimizer named in ``model.optimizer``."""
+    if cfg.type == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.type == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def lr_factor(cfg: LRSchedulerConfig, step: int, epoch_float: float, total_steps: int | None) -> float:
+    """Multiplier of the base lr at a global step (warm-up times the schedule).
+
+    Warm-up is linear in steps from ``warmup_ratio`` to 1. ``step`` decays by
+    ``gamma`` at each milestone epoch passed; ``cosine`` anneals over the
+    whole run to ``min_lr_ratio``.
+    """
+    factor = 1.0
+    if cfg.type == "step":
+        factor = cfg.gamma ** sum(epoch_float >= m for m in cfg.milestones)
+    elif cfg.type == "cosine" and total_steps:
+        progress = min(1.0, step / max(1, total_steps))
+        factor = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    if cfg.warmup_steps > 0 and step < cfg.warmup_steps:
+        factor *= cfg.warmup_ratio + (1 - cfg.warmup_ratio) * step / cfg.warmup_steps
+    return factor
+
+
+class Vis4DModule(pl.LightningModule):
+    """Wraps a :class:`Vis4DModel` for Lightning."""
+
+    def __init__(self, model: Vis4DModel, optimizer: OptimizerConfig, lr_scheduler: LRSchedulerConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.optimizer_cfg = optimizer
+        self.scheduler_cfg = lr_scheduler
+
+    # ------------------------------------------------------------- training
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
+        """Batches are dataclasses with their own ``to``."""
+        return batch.to(device)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """Sum the model's losses; log each, the total and the learning rate."""
+        losses = self.model.loss(batch)
+        total = torch.stack([v for v in losses.values()]).sum()
+        size = len(batch)
+        for name, value in losses.items():
+            self.log(f"train/{name}", value.detach(), batch_size=size)
+        self.log("train/loss", total.detach(), prog_bar=True, batch_size=size)
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], prog_bar=True, batch_size=size)
+        return total
+
+    def configure_optimizers(self) -> Any:
+        """Optimizer and a per-step LambdaLR implementing warm-up + schedule."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = build_optimizer(params, self.optimizer_cfg)
+        steps_per_epoch = max(1, self._steps_per_epoch())
+        total = self.trainer.estimated_stepping_batches if self.scheduler_cfg.type == "cosine" else None
+        total_steps = int(total) if total is not None and math.isfinite(total) else None
+        cfg = self.scheduler_cfg
+
+        def factor(step: int) -> float:
+            return lr_factor(cfg, step, step / steps_per_epoch, total_steps)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _steps_per_epoch(self) -> int:
+        total = self.trainer.estimated_stepping_batches
+        epochs = self.trainer.max_epochs
+        if total is None or not math.isfinite(total) or not epochs or epochs < 0:
+            return int(self.trainer.num_training_batches) if math.isfinite(self.trainer.num_training_batches) else 1
+        return max(1, int(total) // epochs)
+
+    # ------------------------------------------------------------- inference
+    def _infer(self, batch: Batch) -> list[FrameOutput]:
+        predictions = self.model.predict(batch)
+        outputs = []
+        for meta, pred in zip(batch.meta, predictions):
+            boxes = to_original_coordinates(pred.boxes, meta)
+            outputs.append(
+                FrameOutput(
+                    meta=meta,
+                    boxes=boxes.detach().cpu().numpy().astype(np.float32),
+                    scores=pred.scores.detach().float().cpu().numpy(),
+                    class_ids=pred.class_ids.detach().cpu().numpy().astype(np.int64),
+                    track_ids=None if pred.track_ids is None else pred.track_ids.detach().cpu().numpy(),
+                )
+            )
+        return outputs
+
+    def on_validation_epoch_start(self) -> None:
+        """Tracker state must not leak between evaluation runs."""
+        self.model.reset_tracking()
+
+    on_test_epoch_start = on_validation_epoch_start
+    on_predict_epoch_start = on_validation_epoch_start
+
+    def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:
+        """Predictions for the evaluator callback."""
+        return self._infer(batch)
+
+    def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:
+        """Predictions for the evaluator, writer and visualizer callbacks."""
+        return self._infer(batch)
+
+    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:
+        """Predictions for the writer and visualizer callbacks."""
+        return self._infer(batch)
