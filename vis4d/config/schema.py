@@ -83,7 +83,6 @@ class OptimizerConfig(StrictModel):
     lr: float = Field(default=0.02, gt=0)
     momentum: float = 0.9
     weight_decay: float = 1e-4
-    grad_clip_norm: float | None = None
 
 
 class LRSchedulerConfig(StrictModel):
