@@ -24,7 +24,7 @@ venv: $(VENV)/.base
 venv-test: $(VENV)/.test
 
 demo: venv
-	$(PY) -m vis4d.demo
+	$(PY) scripts/demo.py
 
 test: venv-test
 	$(PY) -m pytest -q tests

@@ -1,0 +1,130 @@
+"""A tiny experiment (synthetic data, tiny models) for end-to-end CLI tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY_MODEL = """
+[model.backbone]
+type = "resnet18"
+fpn_channels = 16
+
+[model.rpn]
+anchor_sizes = [16, 32, 64, 128, 256]
+pre_nms_top_n_train = 100
+post_nms_top_n_train = 50
+pre_nms_top_n_test = 100
+post_nms_top_n_test = 50
+
+[model.roi_head]
+batch_size_per_image = 16
+fc_dim = 32
+detections_per_img = 20
+
+[model.optimizer]
+lr = 0.01
+
+[model.lr_scheduler]
+type = "step"
+warmup_steps = 2
+milestones = [100]
+"""
+
+TINY_DATA = """
+categories = ["car", "pedestrian", "cyclist"]
+
+[[train]]
+type = "synthetic"
+name = "tiny_train"
+root = "{root}"
+split = "train"
+num_videos = 2
+frames_per_video = 4
+image_size = [64, 96]
+max_objects = 3
+seed = 1
+
+[[test]]
+type = "synthetic"
+name = "tiny_test"
+root = "{root}"
+split = "test"
+num_videos = 2
+frames_per_video = 3
+image_size = [64, 96]
+max_objects = 3
+seed = 1
+
+[train_handler]
+batch_size = 2
+transforms = [{{ type = "resize", shape = [64, 96] }}, {{ type = "flip", prob = 0.5 }}]
+
+[test_handler]
+batch_size = 1
+transforms = [{{ type = "resize", shape = [64, 96] }}]
+
+[launch]
+seed = 0
+cache_dir = "{root}/cache"
+"""
+
+TINY_TRACKER = """
+[model.similarity_head]
+num_convs = 1
+conv_channels = 16
+fc_dim = 32
+embedding_dim = 16
+norm_groups = 4
+
+[model.track_sampler]
+batch_size_per_image = 16
+
+[model.tracker]
+type = "qdtrack"
+init_score_thr = 0.0
+obj_score_thr = 0.0
+
+[train_handler.reference]
+num_ref = 1
+scope = 2
+"""
+
+
+def write_tiny_config(tmp: Path, model_type: str = "faster_rcnn", extra: str = "") -> Path:
+    """Write a tiny config for ``model_type`` into ``tmp`` and return its path."""
+    text = f'[model]\ntype = "{model_type}"\nname = "tiny_{model_type}"\n' + TINY_MODEL
+    if model_type == "qdtrack":
+        text += TINY_TRACKER
+    text += TINY_DATA.format(root=(tmp / "data").as_posix()) + extra
+    path = tmp / f"tiny_{model_type}.toml"
+    path.write_text(text)
+    return path
+
+
+def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m vis4d.engine.trainer`` as a user would."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "vis4d.engine.trainer", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.fixture()
+def tiny_detector_config(tmp_path: Path) -> Path:
+    return write_tiny_config(tmp_path, "faster_rcnn")
+
+
+@pytest.fixture()
+def tiny_tracker_config(tmp_path: Path) -> Path:
+    return write_tiny_config(tmp_path, "qdtrack")

@@ -1,0 +1,160 @@
+"""End-to-end tests of ``python -m vis4d.engine.trainer`` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.engine.conftest import run_cli, write_tiny_config
+from vis4d.engine.cli import LAUNCH_OPTIONS, TRAINER_OPTIONS
+from vis4d.engine.trainer import main
+
+SPEC_LAUNCH_OPTIONS = (
+    "work_dir", "exp_name", "version", "input_dir", "find_unused_parameters", "visualize", "seed", "weights",
+    "checkpoint_period", "resume", "pin_memory", "wandb", "strict", "tqdm",
+)
+
+
+def _ok(result) -> None:  # noqa: ANN001
+    assert result.returncode == 0, f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+
+
+def test_help_lists_every_spec_option() -> None:
+    result = run_cli("-h", cwd=Path.cwd())
+    _ok(result)
+    for name in (*SPEC_LAUNCH_OPTIONS, "cfg-options", "gpus", "accelerator", "devices", "strategy", "num_nodes",
+                 "precision", "max_epochs", "max_steps", "limit_train_batches", "limit_val_batches",
+                 "limit_test_batches", "val_check_interval", "check_val_every_n_epoch", "log_every_n_steps",
+                 "accumulate_grad_batches", "gradient_clip_val", "deterministic", "profiler"):
+        assert f"--{name}" in result.stdout, name
+    assert set(SPEC_LAUNCH_OPTIONS) <= set(LAUNCH_OPTIONS)
+    assert {"gpus", "profiler"} <= set(TRAINER_OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("write", "args", "expected"),
+    [
+        (None, ["--config", "does/not/exist.toml"], "not found"),
+        ("categories = [\n", [], "tiny.toml"),
+        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n[model.optimiser]\nlr = 1\n', [], "optimizer"),
+        ('categories = ["car"]\n[model]\ntype = "fooo"\n', [], "faster_rcnn"),
+        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n[model.optimizer]\nlr = "abc"\n', [], "lr"),
+        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n', ["--cfg-options", "model.optimizr.lr=1"], "optimizer"),
+        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n', ["--weights", "nope.ckpt"], "nope.ckpt"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], write: str | None, args: list[str], expected: str
+) -> None:
+    config = tmp_path / "tiny.toml"
+    if write is not None:
+        config.write_text(write)
+        args = ["--config", str(config), *args]
+    code = main(["train", "--work_dir", str(tmp_path / "ws"), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and expected in lines[0], err
+
+
+def test_debug_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train", "--config", str(tmp_path / "missing.toml"), "--debug"])
+    assert code == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
+    config = write_tiny_config(tmp_path, "faster_rcnn")
+    ws = tmp_path / "ws"
+    common = ["--config", str(config), "--work_dir", str(ws), "--exp_name", "det", "--version", "v1"]
+    _ok(run_cli("train", *common, "--max_epochs", "1", "--limit_train_batches", "2", cwd=tmp_path))
+    run_dir = ws / "det" / "v1"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    assert last.is_file() and (run_dir / "checkpoints" / "best.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "epoch=0.ckpt").is_file()
+    assert (run_dir / "config.yaml").is_file()
+    assert torch.load(last, weights_only=False)["global_step"] == 2
+
+    # Resume continues the step count from last.ckpt (no --config needed: the run keeps its own).
+    resumed = run_cli(
+        "train", "--resume", "--work_dir", str(ws), "--exp_name", "det", "--version", "v1",
+        "--max_epochs", "2", "--limit_train_batches", "2", cwd=tmp_path,
+    )
+    _ok(resumed)
+    assert torch.load(last, weights_only=False)["global_step"] == 4
+
+    tested = run_cli("test", *common, cwd=tmp_path)
+    _ok(tested)
+    metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
+    assert 0.0 <= metrics["det"]["AP"] <= 1.0 and "per_class" in metrics["det"]
+    predictions = json.loads((run_dir / "test" / "predictions" / "tiny_test.json").read_text())
+    assert len(predictions) == 6 and {"name", "videoName", "frameIndex", "labels"} <= set(predictions[0])
+
+    predicted = run_cli("predict", *common, "--visualize", cwd=tmp_path)
+    _ok(predicted)
+    assert (run_dir / "predict" / "predictions" / "tiny_test.json").is_file()
+    assert len(list((run_dir / "predict" / "vis").glob("*/*.jpg"))) == 6
+
+
+@pytest.mark.slow
+def test_tracker_end_to_end(tmp_path: Path) -> None:
+    config = write_tiny_config(tmp_path, "qdtrack")
+    ws = tmp_path / "ws"
+    common = ["--config", str(config), "--work_dir", str(ws), "--exp_name", "trk", "--version", "v1"]
+    _ok(run_cli("train", *common, "--max_epochs", "1", "--limit_train_batches", "2", cwd=tmp_path))
+    _ok(run_cli("test", *common, "--output_format", "scalabel,motchallenge", cwd=tmp_path))
+    run_dir = ws / "trk" / "v1"
+    metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
+    for key in ("MOTA", "IDF1", "HOTA", "DetA", "AssA"):
+        assert key in metrics["track"]["mean"] or not metrics["track"]["per_class"]
+    assert len(list((run_dir / "test" / "predictions" / "motchallenge").glob("*.txt"))) == 2
+
+    frames = tmp_path / "frames" / "clip"
+    frames.mkdir(parents=True)
+    images = sorted((tmp_path / "data").rglob("*.jpg"))[:3]
+    for i, image in enumerate(images):
+        (frames / f"frame{[2, 10, 1][i]}.jpg").write_bytes(image.read_bytes())
+    _ok(run_cli("predict", *common, "--input_dir", str(tmp_path / "frames"), "--visualize", cwd=tmp_path))
+    preds = json.loads((run_dir / "predict" / "predictions" / "frames.json").read_text())
+    assert [p["name"] for p in preds] == ["frame1.jpg", "frame2.jpg", "frame10.jpg"]
+    assert all("id" in label for p in preds for label in p["labels"])
+    assert len(list((run_dir / "predict" / "vis" / "clip").glob("*.jpg"))) == 3
+
+
+@pytest.mark.slow
+def test_ddp_on_cpu(tmp_path: Path) -> None:
+    config = write_tiny_config(tmp_path, "faster_rcnn")
+    result = run_cli(
+        "train", "--config", str(config), "--work_dir", str(tmp_path / "ws"), "--exp_name", "ddp", "--version", "v",
+        "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", "--max_epochs", "1",
+        "--limit_train_batches", "2", "--limit_val_batches", "0", cwd=tmp_path,
+    )
+    _ok(result)
+    checkpoint = torch.load(tmp_path / "ws" / "ddp" / "v" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 2
+
+
+def test_trainer_section_wins_with_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vis4d.engine.trainer import resolve_trainer_options
+
+    merged = resolve_trainer_options({"max_epochs": 1, "precision": "32"}, {"max_epochs": 12})
+    assert merged == {"max_epochs": 12, "precision": "32"}
+    err = capsys.readouterr().err
+    assert "max_epochs" in err and "12" in err and "1" in err
+
+
+def test_gpus_fall_back_to_cpu_and_dp_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    from vis4d.engine.trainer import device_options
+
+    options = device_options({"gpus": "2,3", "strategy": "dp"})
+    err = capsys.readouterr().err
+    assert "dp" in err
+    if not torch.cuda.is_available():
+        assert options["accelerator"] == "cpu" and "no CUDA GPU" in err
+    else:
+        assert options["devices"] == [2, 3]
