@@ -202,10 +202,21 @@ def draw_predictions(
     return canvas
 
 
+def title_bar_height(width: int) -> int:
+    """Height of the title bar :func:`add_title` puts on an image ``width`` pixels wide (grows with the width)."""
+    return TITLE_BAR_HEIGHT * max(1, round(width / 640))
+
+
 def add_title(image: np.ndarray, title: str) -> np.ndarray:
     """Return ``image`` with a black bar on top carrying ``title`` in white."""
-    bar = np.zeros((TITLE_BAR_HEIGHT, image.shape[1], 3), dtype=np.uint8)
-    cv2.putText(bar, title, (6, TITLE_BAR_HEIGHT - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    width = image.shape[1]
+    height = title_bar_height(width)
+    scale = height / TITLE_BAR_HEIGHT
+    bar = np.zeros((height, width, 3), dtype=np.uint8)
+    cv2.putText(
+        bar, title, (round(6 * scale), round(height - 9 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
+        (255, 255, 255), max(1, round(scale)), cv2.LINE_AA,
+    )
     return np.concatenate([bar, image], axis=0)
 
 

@@ -102,6 +102,11 @@ class FrameVisualizer:
     ) -> np.ndarray:
         """Draw one RGB frame's predictions, write its picture and append it to its video; returns the drawing."""
         drawn = draw_predictions(image, boxes, self.categories, class_ids, scores, track_ids, ignore_boxes)
+        self.write_frame(drawn, video_name, frame_name)
+        return drawn
+
+    def write_frame(self, drawn: np.ndarray, video_name: str, frame_name: str) -> None:
+        """Write an already drawn RGB frame (e.g. a side-by-side composition) as picture and video frame."""
         if video_name != self._current_video:
             self._finish_video()
             self._current_video = video_name
@@ -116,7 +121,6 @@ class FrameVisualizer:
             width, height = self._video_writer.frame_size
             frame = drawn if drawn.shape[:2] == (height, width) else cv2.resize(drawn, (width, height))
             self._video_writer.write(frame)
-        return drawn
 
     def close(self) -> list[Path]:
         """Finish the last video; returns every MP4 written."""

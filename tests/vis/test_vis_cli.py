@@ -1,0 +1,110 @@
+"""`vis4d vis` on tiny images written by the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vis4d.vis.cli import main, read_scalabel_for_drawing
+from vis4d.vis.draw import TITLE_BAR_HEIGHT, track_color
+from vis4d.vis.video import read_video_frame_count
+
+H, W = 96, 128
+BACKGROUND = 90
+
+
+def write_dataset(root: Path) -> tuple[Path, Path, Path]:
+    images = root / "images"
+    for video in ("v1", "v2"):
+        (images / video).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(images / video / f"{video}-{i}.jpg"), np.full((H, W, 3), BACKGROUND, np.uint8))
+    box = {"x1": 30.0, "y1": 40.0, "x2": 90.0, "y2": 90.0}
+    pred = [
+        {"name": f"{v}-{i}.jpg", "videoName": v, "frameIndex": i,
+         "labels": [{"id": "7", "category": "car", "score": 0.9, "box2d": box}]}
+        for v in ("v1", "v2") for i in range(3)
+    ]
+    pred.reverse()  # file order does not matter: frames are drawn in video/frame order
+    gt = [
+        {"name": f"v1-{i}.jpg", "videoName": "v1", "frameIndex": i,
+         "labels": [{"id": "a", "category": "pedestrian", "box2d": {"x1": 5.0, "y1": 50.0, "x2": 20.0, "y2": 90.0}},
+                    {"id": "b", "category": "car", "attributes": {"crowd": True},
+                     "box2d": {"x1": 60.0, "y1": 5.0, "x2": 120.0, "y2": 30.0}}]}
+        for i in range(3)
+    ]
+    pred_path, gt_path = root / "pred.json", root / "gt.json"
+    pred_path.write_text(json.dumps(pred))
+    gt_path.write_text(json.dumps({"frames": gt}))
+    return images, pred_path, gt_path
+
+
+def test_predictions_drawn_with_ground_truth_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    images, pred, gt = write_dataset(tmp_path)
+    out = tmp_path / "out"
+    assert main(["--images", str(images), "--pred", str(pred), "--gt", str(gt), "--output", str(out), "--video"]) == 0
+    assert "wrote 6 pictures and 2 videos" in capsys.readouterr().out
+    assert sorted(p.name for p in (out / "v1").iterdir()) == ["v1-0.jpg", "v1-1.jpg", "v1-2.jpg"]
+    assert read_video_frame_count(out / "v1.mp4") == 3 and read_video_frame_count(out / "v2.mp4") == 3
+    picture = cv2.cvtColor(cv2.imread(str(out / "v1" / "v1-1.jpg")), cv2.COLOR_BGR2RGB).astype(float)
+    assert picture.shape == (H + TITLE_BAR_HEIGHT, 2 * W, 3)  # gt left, predictions right, titled
+    body = picture[TITLE_BAR_HEIGHT:]
+    left_edge_of_pred = body[50:85, W + 30].mean(axis=0)  # prediction's left edge, right half
+    same_place_in_gt = body[50:85, 30].mean(axis=0)
+    color = np.array(track_color(7), dtype=float)
+    assert np.linalg.norm(left_edge_of_pred - color) < np.linalg.norm(left_edge_of_pred - BACKGROUND)
+    assert np.abs(same_place_in_gt - BACKGROUND).max() < 10
+    # The crowd box of the ground truth is hatched: stripes change the gt side, not the prediction side.
+    assert np.abs(body[10:25, 70:110] - BACKGROUND).mean() > 8
+    assert np.abs(body[10:25, W + 70 : W + 110] - BACKGROUND).mean() < 3
+    assert picture[: TITLE_BAR_HEIGHT - 4].max() > 200  # title text
+
+
+def test_predictions_only_and_flat_image_folder(tmp_path: Path) -> None:
+    images = tmp_path / "imgs"
+    images.mkdir()
+    cv2.imwrite(str(images / "a.jpg"), np.zeros((H, W, 3), np.uint8))
+    pred = tmp_path / "det.json"
+    pred.write_text(json.dumps([{"name": "a.jpg", "labels": [{"id": "0", "category": "car", "score": 0.5,
+                                                                "box2d": {"x1": 1, "y1": 2, "x2": 50, "y2": 60}}]}]))
+    assert main(["--images", str(images), "--pred", str(pred), "--output", str(tmp_path / "out")]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.jpg"]
+
+
+def test_reader_accepts_a_folder_of_per_video_files(tmp_path: Path) -> None:
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    for video in ("x", "y"):
+        (folder / f"{video}.json").write_text(json.dumps([{"name": f"{video}.jpg", "videoName": video, "labels": []}]))
+    frames = read_scalabel_for_drawing(folder)
+    assert [(f.video_name, len(f.boxes)) for f in frames] == [("x", 0), ("y", 0)]
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("no_images", "--images: image folder not found"),
+        ("bad_json", "not valid JSON (line 1"),
+        ("missing_image", "image of frame 'nope.jpg' not found"),
+        ("bad_box", "box2d needs numeric"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture, case: str, message: str
+) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    pred = tmp_path / "pred.json"
+    frame = {"name": "nope.jpg", "labels": []}
+    if case == "bad_box":
+        cv2.imwrite(str(images / "nope.jpg"), np.zeros((8, 8, 3), np.uint8))
+        frame["labels"] = [{"category": "car", "box2d": {"x1": "a", "y1": 0, "x2": 1, "y2": 1}}]
+    pred.write_text("[{oops" if case == "bad_json" else json.dumps([frame]))
+    image_arg = str(tmp_path / "missing") if case == "no_images" else str(images)
+    assert main(["--images", image_arg, "--pred", str(pred), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -1,0 +1,224 @@
+"""``vis4d vis``: draw Scalabel predictions (and ground truth) on their images.
+
+    vis4d vis --images DIR --pred PRED.json [--gt GT.json] --output OUT [--video] [--fps 10]
+
+``--pred`` / ``--gt`` are Scalabel JSON: a list of frames, ``{"frames": [...]}``,
+or a folder of such files (one per video). Each frame's image is looked up as
+``DIR/<videoName>/<name>`` and then ``DIR/<name>``. With ``--gt`` the ground
+truth is drawn on the left and the predictions on the right, each under a
+title; frames that only one of the files has are drawn too (with an empty
+other side). Pictures go to ``OUT/<videoName>/<frame>.jpg``; ``--video`` adds
+``OUT/<videoName>.mp4`` per video.
+
+Colours: frames with a ``videoName`` are coloured by track id (label ``id``:
+integer ids as they are, other strings by a CRC32 of the string, so colours
+are stable across runs); frames without one (detection) by category. Labels
+whose ``attributes.crowd`` is true are drawn as hatched ignore regions.
+
+This reader is deliberately small (it only needs boxes for drawing); the
+dataset loaders in :mod:`vis4d.data.datasets` are the full, validating ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vis4d.common.errors import DataError, Vis4DError
+from vis4d.vis.draw import add_title, draw_predictions, side_by_side
+from vis4d.vis.writer import FrameVisualizer
+
+
+@dataclasses.dataclass
+class DrawFrame:
+    """The boxes of one Scalabel frame, as arrays ready for drawing."""
+
+    name: str
+    video_name: str
+    frame_index: int
+    boxes: np.ndarray  # (K, 4) float32 xyxy
+    categories: list[str]
+    track_ids: np.ndarray  # (K,) int64
+    scores: np.ndarray | None  # (K,) float32, None when no label has a score
+    ignore: np.ndarray  # (K,) bool: crowd regions
+
+
+def _track_id_number(label_id: object) -> int:
+    """Integer for colouring: the id itself if numeric, else a CRC32 (stable across runs, unlike ``hash``)."""
+    text = str(label_id)
+    return int(text) if text.lstrip("-").isdigit() else zlib.crc32(text.encode("utf-8"))
+
+
+def _parse_frame(frame: Any, source: Path, position: int) -> DrawFrame:
+    if not isinstance(frame, dict) or "name" not in frame:
+        raise DataError(f"{source}: frame {position} is not an object with a 'name'")
+    labels = frame.get("labels") or []
+    if not isinstance(labels, list):
+        raise DataError(f"{source}: frame {frame['name']!r}: 'labels' must be a list")
+    with_box = [lab for lab in labels if isinstance(lab, dict) and isinstance(lab.get("box2d"), dict)]
+    try:
+        boxes = np.array(
+            [[float(lab["box2d"][k]) for k in ("x1", "y1", "x2", "y2")] for lab in with_box], dtype=np.float32
+        ).reshape(-1, 4)
+        scores_given = [lab.get("score") for lab in with_box]
+        scores = (
+            np.array(scores_given, dtype=np.float32)
+            if with_box and all(s is not None for s in scores_given)
+            else None
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(
+            f"{source}: frame {frame['name']!r}: box2d needs numeric x1, y1, x2, y2 and score must be a number "
+            f"({error})"
+        ) from error
+    return DrawFrame(
+        name=str(frame["name"]),
+        video_name=str(frame.get("videoName") or ""),
+        frame_index=int(frame.get("frameIndex", position)),
+        boxes=boxes,
+        categories=[str(lab.get("category", "?")) for lab in with_box],
+        track_ids=np.array([_track_id_number(lab.get("id", i)) for i, lab in enumerate(with_box)], dtype=np.int64),
+        scores=scores,
+        ignore=np.array([bool((lab.get("attributes") or {}).get("crowd", False)) for lab in with_box], dtype=bool),
+    )
+
+
+def read_scalabel_for_drawing(path: Path) -> list[DrawFrame]:
+    """Frames of a Scalabel file, or of every ``*.json`` in a folder (sorted by file name)."""
+    if not path.exists():
+        raise DataError(f"Scalabel file not found: {path}")
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise DataError(f"{path}: folder holds no .json files")
+    frames: list[DrawFrame] = []
+    for file in files:
+        try:
+            with open(file, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except json.JSONDecodeError as error:
+            where = f"line {error.lineno}, column {error.colno}"
+            raise DataError(f"{file}: not valid JSON ({where}: {error.msg})") from error
+        except OSError as error:
+            raise DataError(f"{file}: cannot read ({error.strerror})") from error
+        if isinstance(data, dict) and isinstance(data.get("frames"), list):
+            data = data["frames"]
+        if not isinstance(data, list):
+            raise DataError(f"{file}: expected a list of frames or an object with 'frames'")
+        frames.extend(_parse_frame(frame, file, i) for i, frame in enumerate(data))
+    return frames
+
+
+def find_image(images_dir: Path, frame: DrawFrame) -> Path:
+    """``DIR/<videoName>/<name>`` if it exists, else ``DIR/<name>``; DataError naming both if neither does."""
+    candidates = [images_dir / frame.video_name / frame.name] if frame.video_name else []
+    candidates.append(images_dir / frame.name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"image of frame {frame.name!r} not found; looked for " + " and ".join(str(c) for c in candidates)
+    )
+
+
+def _ordered_keys(*frame_lists: Sequence[DrawFrame]) -> list[tuple[str, str]]:
+    """(video, name) of every frame, videos in first-seen order and frames by frame index within a video."""
+    first_seen: dict[str, int] = {}
+    index: dict[tuple[str, str], int] = {}
+    for frames in frame_lists:
+        for frame in frames:
+            first_seen.setdefault(frame.video_name, len(first_seen))
+            index.setdefault((frame.video_name, frame.name), frame.frame_index)
+    return sorted(index, key=lambda key: (first_seen[key[0]], index[key], key[1]))
+
+
+def _draw(image: np.ndarray, frame: DrawFrame | None, class_names: Sequence[str]) -> np.ndarray:
+    if frame is None:
+        return draw_predictions(image, np.zeros((0, 4)), class_names, np.zeros(0, np.int64))
+    keep = ~frame.ignore
+    class_index = {name: i for i, name in enumerate(class_names)}
+    class_ids = np.array([class_index[c] for c in frame.categories], dtype=np.int64)
+    return draw_predictions(
+        image,
+        frame.boxes[keep],
+        class_names,
+        class_ids[keep],
+        None if frame.scores is None else frame.scores[keep],
+        frame.track_ids[keep] if frame.video_name else None,
+        ignore_boxes=frame.boxes[frame.ignore],
+    )
+
+
+def visualize(
+    images_dir: Path, pred_path: Path, output: Path, gt_path: Path | None = None, video: bool = False, fps: float = 10
+) -> tuple[int, list[Path]]:
+    """Draw every frame; returns the number of pictures and the videos written."""
+    if not images_dir.is_dir():
+        raise DataError(f"--images: image folder not found: {images_dir}")
+    preds = read_scalabel_for_drawing(pred_path)
+    gts = read_scalabel_for_drawing(gt_path) if gt_path is not None else []
+    class_names = sorted({c for frame in [*gts, *preds] for c in frame.categories})
+    pred_by_key = {(f.video_name, f.name): f for f in preds}
+    gt_by_key = {(f.video_name, f.name): f for f in gts}
+    visualizer = FrameVisualizer(output, class_names, write_images=True, write_video=video, fps=fps)
+    count = 0
+    try:
+        for key in _ordered_keys(preds, gts):
+            pred, gt = pred_by_key.get(key), gt_by_key.get(key)
+            frame = pred if pred is not None else gt
+            assert frame is not None
+            image_path = find_image(images_dir, frame)
+            bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise DataError(f"{image_path}: cannot decode image")
+            image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            drawn = _draw(image, pred, class_names)
+            if gt_path is not None:
+                drawn = side_by_side(
+                    add_title(_draw(image, gt, class_names), "ground truth"), add_title(drawn, "predictions")
+                )
+            visualizer.write_frame(drawn, frame.video_name, frame.name)
+            count += 1
+    except BaseException:
+        visualizer.abort()
+        raise
+    return count, visualizer.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``vis4d vis``."""
+    parser = argparse.ArgumentParser(prog="vis4d vis", description="Draw Scalabel predictions on their images.")
+    parser.add_argument("--images", required=True, type=Path, help="Image root: DIR/<videoName>/<name> or DIR/<name>.")
+    parser.add_argument("--pred", required=True, type=Path, help="Scalabel predictions (file or folder of files).")
+    parser.add_argument("--gt", type=Path, help="Scalabel ground truth, drawn on the left.")
+    parser.add_argument("--output", required=True, type=Path, help="Output folder.")
+    parser.add_argument("--video", action="store_true", help="Also write one MP4 per video.")
+    parser.add_argument("--fps", type=float, default=10.0, help="Frame rate of the MP4s (default 10).")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``vis4d vis``; errors in the input are one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    if args.fps <= 0:
+        print(f"vis4d vis: error: --fps must be positive, got {args.fps}", file=sys.stderr)
+        return 2
+    try:
+        count, videos = visualize(args.images, args.pred, args.output, args.gt, args.video, args.fps)
+    except Vis4DError as error:
+        print(f"vis4d vis: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {count} pictures" + (f" and {len(videos)} videos" if args.video else "") + f" to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
