@@ -1,1 +1,44 @@
-"""vis4d.model.track.graphs."""
+"""Tracker graphs: stateful per-video association of detections into tracks.
+
+Every graph is called once per frame, in temporal order, as
+``graph(boxes, scores, class_ids, embeddings, frame_index) -> track_ids``
+(``-1`` for detections that are not output) and forgets its tracks on
+``reset()`` (a new video), while its ids keep increasing.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from torch import Tensor
+
+from vis4d.config.schema import IoUGraphConfig, QDTrackGraphConfig
+from vis4d.model.track.graphs.iou import IoUGraph
+from vis4d.model.track.graphs.qdtrack import QDTrackGraph
+
+
+class TrackerGraph(Protocol):
+    """What the tracking model needs from a graph."""
+
+    needs_embeddings: bool
+
+    def reset(self) -> None:
+        """Forget all tracks (new video)."""
+
+    def __call__(
+        self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
+    ) -> Tensor:
+        """Track ids (K,) int64 for one frame's detections, -1 = not output."""
+        ...
+
+
+def build_graph(cfg: QDTrackGraphConfig | IoUGraphConfig) -> TrackerGraph:
+    """Build the graph that ``cfg.type`` names."""
+    if isinstance(cfg, QDTrackGraphConfig):
+        return QDTrackGraph(cfg)
+    if isinstance(cfg, IoUGraphConfig):
+        return IoUGraph(cfg)
+    raise TypeError(f"unknown tracker graph config {type(cfg).__name__}")
+
+
+__all__ = ["IoUGraph", "QDTrackGraph", "TrackerGraph", "build_graph"]

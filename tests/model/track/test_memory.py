@@ -1,0 +1,33 @@
+import torch
+
+from vis4d.model.track.memory import TrackMemory
+
+
+def observations(ids, dim=2, value=1.0):
+    n = len(ids)
+    return (
+        torch.tensor(ids, dtype=torch.int64),
+        torch.arange(n * 4, dtype=torch.float32).reshape(n, 4),
+        torch.full((n, dim), value),
+        torch.zeros(n, dtype=torch.int64),
+    )
+
+
+def test_update_appends_new_and_blends_known():
+    memory = TrackMemory.empty().update(*observations([0, 1]), frame_index=0)
+    assert memory.ids.tolist() == [0, 1] and memory.embeddings.shape == (2, 2)
+    ids, boxes, emb, cls = observations([1, 2], value=3.0)
+    memory = memory.update(ids, boxes, emb, cls, frame_index=5, momentum=0.75)
+    assert memory.ids.tolist() == [0, 1, 2]
+    assert memory.embeddings[:, 0].tolist() == [1.0, 0.75 * 1.0 + 0.25 * 3.0, 3.0]
+    assert memory.last_frame.tolist() == [0, 5, 5]
+    assert memory.boxes[1].tolist() == boxes[0].tolist()
+
+
+def test_prune_and_concat_with_empty():
+    memory = TrackMemory.empty().update(*observations([0]), frame_index=0)
+    memory = memory.update(*observations([1]), frame_index=3)
+    assert memory.prune(frame_index=5, max_age=2).ids.tolist() == [1]
+    assert memory.prune(frame_index=5, max_age=5).ids.tolist() == [0, 1]
+    both = TrackMemory.concat([TrackMemory.empty(), memory])  # empty memory has embedding size 0
+    assert both.ids.tolist() == [0, 1]

@@ -1,0 +1,147 @@
+import torch
+
+from vis4d.config.schema import QDTrackGraphConfig
+from vis4d.model.track.graphs import build_graph
+from vis4d.model.track.graphs.qdtrack import QDTrackGraph
+
+DIM = 8
+
+
+def embed(*objects: int, noise: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """Distinct appearance per object: a scaled one-hot vector (+ optional noise)."""
+    gen = torch.Generator().manual_seed(seed)
+    out = torch.zeros(len(objects), DIM)
+    out[torch.arange(len(objects)), torch.tensor(objects)] = 10.0
+    return out + noise * torch.randn(len(objects), DIM, generator=gen)
+
+
+def box(x: float, y: float, w: float = 20.0, h: float = 40.0) -> list[float]:
+    return [x, y, x + w, y + h]
+
+
+def step(graph, boxes, scores, classes, embeddings, frame):
+    return graph(
+        torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        torch.tensor(scores, dtype=torch.float32),
+        torch.tensor(classes, dtype=torch.int64),
+        embeddings,
+        frame,
+    ).tolist()
+
+
+def test_build_graph_picks_qdtrack():
+    assert isinstance(build_graph(QDTrackGraphConfig()), QDTrackGraph)
+
+
+def test_identities_kept_through_a_crossing():
+    graph = QDTrackGraph(QDTrackGraphConfig())
+    history = []
+    for frame in range(9):
+        # A moves right, B moves left; they cross around frame 4 (vertically offset: IoU < 0.7)
+        boxes = [box(10 + 10 * frame, 0), box(90 - 10 * frame, 20)]
+        ids = step(graph, boxes, [0.95, 0.9], [0, 0], embed(0, 1, noise=0.5, seed=frame), frame)
+        history.append(ids)
+    assert history[0] == [0, 1]
+    assert all(ids == [0, 1] for ids in history)
+
+
+def test_detection_order_does_not_matter():
+    graph = QDTrackGraph(QDTrackGraphConfig())
+    # new ids are handed out in score order, results come back in input order
+    assert step(graph, [box(0, 0), box(50, 0)], [0.9, 0.95], [0, 0], embed(0, 1), 0) == [1, 0]
+    assert step(graph, [box(52, 0), box(1, 0)], [0.8, 0.95], [0, 0], embed(1, 0), 1) == [0, 1]
+
+
+def test_short_occlusion_keeps_identity_and_new_objects_get_new_ids():
+    graph = QDTrackGraph(QDTrackGraphConfig(memo_tracklet_frames=10))
+    assert step(graph, [box(0, 0), box(50, 0)], [0.9, 0.9], [0, 0], embed(0, 1), 0) == [0, 1]
+    for frame in (1, 2, 3):  # object 1 occluded for 3 frames
+        assert step(graph, [box(frame, 0)], [0.9], [0], embed(0), frame) == [0]
+    ids = step(graph, [box(4, 0), box(50, 0), box(80, 0)], [0.9, 0.9, 0.9], [0, 0, 0], embed(0, 1, 2), 4)
+    assert ids == [0, 1, 2]
+
+
+def test_dead_track_id_is_never_reused():
+    graph = QDTrackGraph(QDTrackGraphConfig(memo_tracklet_frames=2))
+    assert step(graph, [box(0, 0), box(50, 0)], [0.9, 0.9], [0, 0], embed(0, 1), 0) == [0, 1]
+    for frame in (1, 2, 3):  # object 0 unseen for 3 frames (> 2): its track is gone
+        assert step(graph, [box(50, 0)], [0.9], [0], embed(1), frame) == [1]
+    assert graph.tracks.ids.tolist() == [1]
+    assert step(graph, [box(0, 0), box(50, 0)], [0.9, 0.9], [0, 0], embed(0, 1), 4) == [2, 1]
+    assert step(graph, [box(0, 0), box(50, 0)], [0.9, 0.9], [0, 0], embed(0, 1), 5) == [2, 1]
+
+
+def test_reset_forgets_tracks_but_ids_keep_increasing():
+    graph = QDTrackGraph(QDTrackGraphConfig())
+    assert step(graph, [box(0, 0), box(50, 0)], [0.9, 0.9], [0, 0], embed(0, 1), 0) == [0, 1]
+    graph.reset()
+    assert graph.empty
+    # same appearance and place in the next video: no matching to the old video's tracks
+    assert step(graph, [box(0, 0), box(50, 0)], [0.9, 0.9], [0, 0], embed(0, 1), 0) == [2, 3]
+
+
+def test_class_aware_matching():
+    graph = QDTrackGraph(QDTrackGraphConfig(with_cats=True))
+    assert step(graph, [box(0, 0)], [0.9], [0], embed(0), 0) == [0]
+    assert step(graph, [box(0, 0)], [0.9], [1], embed(0), 1) == [1]  # same embedding, other class
+    agnostic = QDTrackGraph(QDTrackGraphConfig(with_cats=False))
+    assert step(agnostic, [box(0, 0)], [0.9], [0], embed(0), 0) == [0]
+    assert step(agnostic, [box(0, 0)], [0.9], [1], embed(0), 1) == [0]
+
+
+def test_thresholds_duplicates_and_backdrops():
+    graph = QDTrackGraph(QDTrackGraphConfig())
+    # 0.95: starts a track; 0.93 duplicate (IoU 0.9, same class) removed; 0.7 < init: not output;
+    # 0.3: low score -> backdrop, not output
+    boxes = [box(0, 0), box(1, 0), box(100, 0), box(200, 0)]
+    ids = step(graph, boxes, [0.95, 0.93, 0.7, 0.3], [0, 0, 0, 0], embed(0, 1, 2, 3), 0)
+    assert ids == [0, -1, -1, -1]
+    assert len(graph.tracks) == 1
+    assert len(graph.backdrops) == 2  # the 0.7 and 0.3 detections (the duplicate is dropped)
+    # a different class overlapping the track is no duplicate
+    graph2 = QDTrackGraph(QDTrackGraphConfig())
+    assert step(graph2, [box(0, 0), box(1, 0)], [0.95, 0.93], [0, 1], embed(0, 1), 0) == [0, 1]
+
+
+def test_backdrops_expire_and_absorb_matches():
+    graph = QDTrackGraph(QDTrackGraphConfig(memo_backdrop_frames=1))
+    step(graph, [box(0, 0)], [0.3], [0], embed(3), 0)
+    assert len(graph.backdrops) == 1 and len(graph.tracks) == 0
+    # a detection that best matches a backdrop gets no id from it, but may start its own track
+    assert step(graph, [box(0, 0)], [0.9], [0], embed(3), 1) == [0]
+    assert len(graph.backdrops) == 0  # the frame-0 backdrop expired after one frame
+
+
+def test_low_score_detection_matching_a_track_is_dropped():
+    graph = QDTrackGraph(QDTrackGraphConfig())
+    assert step(graph, [box(0, 0)], [0.9], [0], embed(0), 0) == [0]
+    assert step(graph, [box(5, 0)], [0.4], [0], embed(0), 1) == [-1]
+    assert int(graph.tracks.last_frame[0]) == 0  # the track was not updated
+    assert len(graph.backdrops) == 0  # and the duplicate is no backdrop
+
+
+def test_momentum_update_and_memory_state():
+    graph = QDTrackGraph(QDTrackGraphConfig(memo_momentum=0.8))
+    first, second = embed(0), embed(0, noise=1.0, seed=3)
+    step(graph, [box(0, 0)], [0.9], [0], first, 0)
+    step(graph, [box(3, 0)], [0.9], [0], second, 1)
+    assert torch.allclose(graph.tracks.embeddings[0], 0.8 * first[0] + 0.2 * second[0])
+    assert graph.tracks.boxes[0].tolist() == box(3, 0)
+    assert int(graph.tracks.last_frame[0]) == 1
+
+
+def test_each_track_matches_at_most_one_detection():
+    graph = QDTrackGraph(QDTrackGraphConfig(init_score_thr=0.8))
+    step(graph, [box(0, 0)], [0.9], [0], embed(0), 0)
+    # two detections look like track 0; the higher-scored one takes it, the other starts a new track
+    ids = step(graph, [box(0, 0), box(100, 0)], [0.85, 0.95], [0, 0], embed(0, 0), 1)
+    assert ids == [1, 0]
+
+
+def test_empty_frames():
+    graph = QDTrackGraph(QDTrackGraphConfig(memo_tracklet_frames=1))
+    assert step(graph, [], [], [], torch.zeros(0, DIM), 0) == []
+    assert step(graph, [box(0, 0)], [0.9], [0], embed(0), 1) == [0]
+    assert step(graph, [], [], [], torch.zeros(0, DIM), 2) == []
+    assert step(graph, [], [], [], torch.zeros(0, DIM), 3) == []
+    assert len(graph.tracks) == 0

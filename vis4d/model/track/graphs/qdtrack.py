@@ -1,0 +1,197 @@
+"""The QDTrack tracker graph: appearance association with bi-directional softmax.
+
+Per frame (Pang et al., CVPR 2021, and ``/work/shared/spec/qdtrack.md``):
+
+1. Detections are sorted by score (descending).
+2. Duplicate removal: a detection with score >= ``obj_score_thr`` is dropped
+   when its IoU with a higher-scored detection *of the same class* (any class
+   when ``with_cats`` is off) exceeds ``nms_class_iou_thr``; a low-score
+   detection (< ``obj_score_thr``, a backdrop candidate) is dropped when its
+   IoU with *any* higher-scored detection exceeds ``nms_backdrop_iou_thr``.
+3. Association: the memory is the tracks plus the backdrops (recent
+   low-score detections that absorb probability mass but never carry an
+   id). Scores = (softmax over memory + softmax over detections) / 2 of the
+   detection x memory embedding dot products ("bisoftmax"; "softmax" uses the
+   first term only, "cosine" the cosine similarity), zeroed across classes
+   when ``with_cats``.
+4. Greedy assignment in score order: each detection takes its best memory
+   row if the score exceeds ``match_score_thr`` and that row is a track. A
+   detection scoring above ``obj_score_thr`` takes the track's id and the
+   track's column is zeroed for all other detections; a lower-scored one that
+   matches a track with score above ``nms_conf_thr`` is a duplicate of that
+   track and discarded (neither output nor backdrop).
+5. Unmatched detections scoring above ``init_score_thr`` start new tracks
+   (ids increase monotonically and are never reused, also across
+   :meth:`QDTrackGraph.reset`). The remaining unmatched ones become
+   backdrops after NMS at ``nms_backdrop_iou_thr`` against higher-scored
+   detections, kept for ``memo_backdrop_frames`` frames.
+6. Matched tracks take the new box, class and frame; their embedding becomes
+   ``memo_momentum * old + (1 - memo_momentum) * new`` (as the spec states;
+   note that the original QDTrack code weights the *new* embedding by
+   ``memo_momentum``). Tracks unseen for more than ``memo_tracklet_frames``
+   frames (``frame_index - last_frame > memo_tracklet_frames``) are removed.
+
+Step 4 is inherently sequential (a detection's choice depends on the earlier
+ones) but runs on one small numpy matrix; everything else is tensor ops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchvision.ops import box_iou
+
+from vis4d.config.schema import QDTrackGraphConfig
+from vis4d.model.track.memory import TrackMemory
+
+DUPLICATE = -2  # internal id of low-score detections that duplicate a matched track
+
+
+class QDTrackGraph:
+    """Stateful QDTrack association for one video at a time."""
+
+    needs_embeddings = True
+
+    def __init__(self, cfg: QDTrackGraphConfig) -> None:
+        self.cfg = cfg
+        self.next_id = 0
+        self.tracks = TrackMemory.empty()
+        self.backdrops = TrackMemory.empty()
+
+    def reset(self) -> None:
+        """Forget all tracks and backdrops (new video); ids keep increasing."""
+        self.tracks = TrackMemory.empty()
+        self.backdrops = TrackMemory.empty()
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing (no track, no backdrop) is remembered."""
+        return len(self.tracks) == 0 and len(self.backdrops) == 0
+
+    def __call__(
+        self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
+    ) -> Tensor:
+        """Associate one frame's detections; returns (K,) int64 track ids, -1 = not output.
+
+        ``boxes`` (K, 4) xyxy, ``scores`` (K,), ``class_ids`` (K,), ``embeddings``
+        (K, D), in any order; the result is aligned with the inputs.
+        """
+        if embeddings is None:
+            raise ValueError("QDTrackGraph needs embeddings; use the IoU graph for motion-only tracking")
+        cfg = self.cfg
+        device = boxes.device
+        output = torch.full((len(boxes),), -1, dtype=torch.int64, device=device)
+
+        order = torch.argsort(scores, descending=True, stable=True)
+        boxes, scores, class_ids, embeddings = boxes[order], scores[order], class_ids[order], embeddings[order]
+        keep = ~self._duplicates(boxes, scores, class_ids)
+        order, boxes, scores, class_ids, embeddings = (
+            order[keep],
+            boxes[keep],
+            scores[keep],
+            class_ids[keep],
+            embeddings[keep],
+        )
+
+        # Forget what is too old for this frame first: frame indices may skip.
+        self.tracks = self.tracks.prune(frame_index, cfg.memo_tracklet_frames)
+        self.backdrops = self.backdrops.prune(frame_index, cfg.memo_backdrop_frames)
+        ids = torch.full((len(boxes),), -1, dtype=torch.int64, device=device)
+        if len(boxes) > 0 and not self.empty:
+            memory = TrackMemory.concat([self.tracks.to_device_of(embeddings), self.backdrops.to_device_of(embeddings)])
+            match_scores = self._match_scores(embeddings, class_ids, memory)
+            ids = self._greedy_assign(match_scores, memory.ids, scores)
+
+        new = (ids == -1) & (scores > cfg.init_score_thr)
+        num_new = int(new.sum())
+        ids[new] = torch.arange(self.next_id, self.next_id + num_new, dtype=torch.int64, device=device)
+        self.next_id += num_new
+
+        self._update_memory(ids, boxes, embeddings, class_ids, frame_index)
+        output[order] = ids.clamp(min=-1)
+        return output
+
+    # ------------------------------------------------------------------ steps
+    def _duplicates(self, boxes: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
+        """(K,) bool: detections (sorted by score) removed as duplicates of a higher-scored one."""
+        num = len(boxes)
+        if num < 2:
+            return torch.zeros(num, dtype=torch.bool, device=boxes.device)
+        cfg = self.cfg
+        iou = box_iou(boxes, boxes)
+        higher_scored = torch.ones((num, num), dtype=torch.bool, device=boxes.device).tril(diagonal=-1)
+        low = scores < cfg.obj_score_thr
+        threshold = torch.where(
+            low,
+            torch.full_like(scores, cfg.nms_backdrop_iou_thr),
+            torch.full_like(scores, cfg.nms_class_iou_thr),
+        )
+        comparable = higher_scored
+        if cfg.with_cats:
+            comparable = comparable & ((class_ids[:, None] == class_ids[None, :]) | low[:, None])
+        return ((iou > threshold[:, None]) & comparable).any(dim=1)
+
+    def _match_scores(self, embeddings: Tensor, class_ids: Tensor, memory: TrackMemory) -> Tensor:
+        """(K, M) association scores between detections and memory rows."""
+        metric = self.cfg.match_metric
+        if metric == "cosine":
+            scores = F.normalize(embeddings, dim=1) @ F.normalize(memory.embeddings, dim=1).t()
+        else:
+            similarity = embeddings @ memory.embeddings.t()
+            scores = similarity.softmax(dim=1)
+            if metric == "bisoftmax":
+                scores = (scores + similarity.softmax(dim=0)) / 2
+        if self.cfg.with_cats:
+            scores = scores * (class_ids[:, None] == memory.class_ids[None, :]).to(scores.dtype)
+        return scores
+
+    def _greedy_assign(self, match_scores: Tensor, memory_ids: Tensor, det_scores: Tensor) -> Tensor:
+        """Greedy assignment in detection-score order (step 4 of the module docstring)."""
+        cfg = self.cfg
+        scores = match_scores.detach().float().cpu().numpy().copy()
+        memo_ids = memory_ids.cpu().numpy()
+        confident = (det_scores > cfg.obj_score_thr).cpu().numpy()
+        ids = np.full(len(scores), -1, dtype=np.int64)
+        for row in range(len(scores)):
+            col = int(scores[row].argmax())
+            conf = scores[row, col]
+            track_id = memo_ids[col]
+            if conf <= cfg.match_score_thr or track_id < 0:
+                continue
+            if confident[row]:
+                ids[row] = track_id
+                scores[:, col] = 0.0
+            elif conf > cfg.nms_conf_thr:
+                ids[row] = DUPLICATE
+        return torch.from_numpy(ids).to(match_scores.device)
+
+    def _update_memory(
+        self, ids: Tensor, boxes: Tensor, embeddings: Tensor, class_ids: Tensor, frame_index: int
+    ) -> None:
+        """Update tracks with this frame's ids, refresh backdrops, prune old tracks."""
+        cfg = self.cfg
+        tracked = ids >= 0
+        self.tracks = self.tracks.update(
+            ids[tracked], boxes[tracked], embeddings[tracked], class_ids[tracked], frame_index, cfg.memo_momentum
+        ).prune(frame_index, cfg.memo_tracklet_frames)
+
+        candidate = ids == -1
+        if bool(candidate.any()):
+            iou = box_iou(boxes[candidate], boxes)
+            rows = torch.nonzero(candidate).squeeze(1)
+            earlier = torch.arange(len(boxes), device=boxes.device)[None, :] < rows[:, None]
+            suppressed = ((iou > cfg.nms_backdrop_iou_thr) & earlier).any(dim=1)
+            rows = rows[~suppressed]
+        else:
+            rows = torch.zeros(0, dtype=torch.int64, device=boxes.device)
+        fresh = TrackMemory(
+            ids=torch.full((len(rows),), -1, dtype=torch.int64, device=boxes.device),
+            boxes=boxes[rows],
+            embeddings=embeddings[rows],
+            class_ids=class_ids[rows],
+            last_frame=torch.full((len(rows),), frame_index, dtype=torch.int64, device=boxes.device),
+        )
+        backdrops = TrackMemory.concat([fresh, self.backdrops.to_device_of(embeddings)])
+        self.backdrops = backdrops.select(frame_index - backdrops.last_frame < cfg.memo_backdrop_frames)

@@ -1,0 +1,135 @@
+"""Tracker memory as a handful of aligned tensors (one row per remembered object).
+
+Keeping tracks as tensors rather than a dict of per-track records lets the
+association step compare all detections with all memory rows in one matrix
+multiply, and lets updates, additions and pruning run as masked tensor ops.
+The same structure holds QDTrack's backdrops (``ids`` = -1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import Tensor
+
+
+@dataclasses.dataclass
+class TrackMemory:
+    """Remembered objects; row i of every tensor describes the same object.
+
+    ``ids`` of tracks are kept in ascending order (new tracks always get a
+    larger id than every existing one, and pruning preserves order).
+    """
+
+    ids: Tensor  # (T,) int64, -1 for backdrops
+    boxes: Tensor  # (T, 4) float xyxy
+    embeddings: Tensor  # (T, D); D may be 0 for trackers without appearance
+    class_ids: Tensor  # (T,) int64
+    last_frame: Tensor  # (T,) int64: the frame index the object was last seen in
+
+    @staticmethod
+    def empty(
+        embedding_dim: int = 0, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    ) -> TrackMemory:
+        """Create a memory without any object."""
+        return TrackMemory(
+            ids=torch.zeros(0, dtype=torch.int64, device=device),
+            boxes=torch.zeros((0, 4), dtype=dtype, device=device),
+            embeddings=torch.zeros((0, embedding_dim), dtype=dtype, device=device),
+            class_ids=torch.zeros(0, dtype=torch.int64, device=device),
+            last_frame=torch.zeros(0, dtype=torch.int64, device=device),
+        )
+
+    def __len__(self) -> int:
+        return int(self.ids.numel())
+
+    def select(self, keep: Tensor) -> TrackMemory:
+        """Return the rows selected by a boolean mask or an index tensor."""
+        return TrackMemory(
+            self.ids[keep], self.boxes[keep], self.embeddings[keep], self.class_ids[keep], self.last_frame[keep]
+        )
+
+    def to_device_of(self, reference: Tensor) -> TrackMemory:
+        """Return this memory on ``reference``'s device and (for boxes/embeddings) its float dtype."""
+        if self.boxes.device == reference.device and self.boxes.dtype == reference.dtype:
+            return self
+        return TrackMemory(
+            self.ids.to(reference.device),
+            self.boxes.to(reference.device, reference.dtype),
+            self.embeddings.to(reference.device, reference.dtype),
+            self.class_ids.to(reference.device),
+            self.last_frame.to(reference.device),
+        )
+
+    @staticmethod
+    def concat(memories: list[TrackMemory]) -> TrackMemory:
+        """Rows of all ``memories``, in order (empty ones may differ in embedding size)."""
+        non_empty = [m for m in memories if len(m) > 0]
+        if len(non_empty) <= 1:
+            return non_empty[0] if non_empty else memories[0]
+        memories = non_empty
+        return TrackMemory(
+            torch.cat([m.ids for m in memories]),
+            torch.cat([m.boxes for m in memories]),
+            torch.cat([m.embeddings for m in memories]),
+            torch.cat([m.class_ids for m in memories]),
+            torch.cat([m.last_frame for m in memories]),
+        )
+
+    def update(
+        self,
+        ids: Tensor,
+        boxes: Tensor,
+        embeddings: Tensor,
+        class_ids: Tensor,
+        frame_index: int,
+        momentum: float = 0.0,
+    ) -> TrackMemory:
+        """Record observations of tracks ``ids`` (unique, >= 0) at ``frame_index``.
+
+        Known ids take the new box, class and frame, and their embedding
+        becomes ``momentum * old + (1 - momentum) * new``; unknown ids are
+        appended (in the given order, so pass new ids ascending). Returns the
+        new memory; ``self`` is left unchanged.
+        """
+        if ids.numel() == 0:
+            return self
+        if len(self) == 0:  # also adopts the observations' embedding size, device and dtype
+            return TrackMemory(
+                ids.clone(),
+                boxes.clone(),
+                embeddings.clone(),
+                class_ids.clone(),
+                torch.full((ids.numel(),), frame_index, dtype=torch.int64, device=ids.device),
+            )
+        memory = self.to_device_of(boxes)
+        match = memory.ids[:, None] == ids[None, :]  # (T, K)
+        seen = match.any(dim=0)
+        memory_rows, obs_rows = torch.nonzero(match, as_tuple=True)
+        new_embeddings = memory.embeddings.clone()
+        new_embeddings[memory_rows] = momentum * memory.embeddings[memory_rows] + (1.0 - momentum) * embeddings[
+            obs_rows
+        ].to(memory.embeddings.dtype)
+        new_boxes = memory.boxes.clone()
+        new_boxes[memory_rows] = boxes[obs_rows].to(memory.boxes.dtype)
+        new_classes = memory.class_ids.clone()
+        new_classes[memory_rows] = class_ids[obs_rows]
+        new_last = memory.last_frame.clone()
+        new_last[memory_rows] = frame_index
+        updated = TrackMemory(memory.ids, new_boxes, new_embeddings, new_classes, new_last)
+        fresh = ~seen
+        if not bool(fresh.any()):
+            return updated
+        added = TrackMemory(
+            ids[fresh],
+            boxes[fresh].to(memory.boxes.dtype),
+            embeddings[fresh].to(memory.embeddings.dtype),
+            class_ids[fresh],
+            torch.full((int(fresh.sum()),), frame_index, dtype=torch.int64, device=ids.device),
+        )
+        return TrackMemory.concat([updated, added])
+
+    def prune(self, frame_index: int, max_age: int) -> TrackMemory:
+        """Drop rows last seen more than ``max_age`` frames before ``frame_index``."""
+        return self.select(frame_index - self.last_frame <= max_age)
