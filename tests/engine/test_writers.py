@@ -180,8 +180,13 @@ def test_motchallenge_without_tracks_writes_minus_one_ids(tmp_path: Path) -> Non
 
 def test_coco_round_trip(tmp_path: Path) -> None:
     frames = make_frames(seed=6, with_tracks=False)
-    (path,) = feed(COCOWriter(tmp_path, "coco_val", CATEGORIES), frames)
+    path, images_path = feed(COCOWriter(tmp_path, "coco_val", CATEGORIES), frames)
     assert path == tmp_path / "predictions" / "coco_val_coco.json"
+    images = json.loads(images_path.read_text())
+    assert [(im["id"], im["file_name"], im["width"], im["height"]) for im in images["images"]] == [
+        (m.frame_row, m.name, 1280, 720) for m, _ in frames
+    ]
+    assert images["categories"] == [{"id": i + 1, "name": c} for i, c in enumerate(CATEGORIES)]
     results = json.loads(path.read_text())
     assert len(results) == sum(len(p["boxes"]) for _, p in frames)
     by_image: dict[int, list[dict]] = {}
@@ -207,7 +212,7 @@ def test_coco_image_id_from_meta_or_arrival_order(tmp_path: Path) -> None:
     meta_with_id.image_id = 397133  # type: ignore[attr-defined]
     writer.add_frame(meta, box, np.array([0.5]), np.array([2]), None)
     writer.add_frame(meta_with_id, box, np.array([0.5]), np.array([0]), None)
-    (path,) = writer.close()
+    path, _ = writer.close()
     results = json.loads(path.read_text())
     assert [(r["image_id"], r["category_id"]) for r in results] == [(0, 3), (397133, 1)]
 
@@ -215,8 +220,10 @@ def test_coco_image_id_from_meta_or_arrival_order(tmp_path: Path) -> None:
 def test_empty_runs_still_write_valid_files(tmp_path: Path) -> None:
     writers = build_writers(["scalabel", "coco", "bdd100k", "motchallenge"], tmp_path, "ds", CATEGORIES)
     written = [p for w in writers for p in w.close()]
-    assert written == [tmp_path / "predictions" / "ds.json", tmp_path / "predictions" / "ds_coco.json"]
-    assert all(json.loads(p.read_text()) == [] for p in written)
+    pred_dir = tmp_path / "predictions"
+    assert written == [pred_dir / "ds.json", pred_dir / "ds_coco.json", pred_dir / "ds_coco_images.json"]
+    assert all(json.loads(p.read_text()) == [] for p in written[:2])
+    assert json.loads(written[2].read_text())["images"] == []
 
 
 def test_interrupted_run_leaves_no_partial_file(tmp_path: Path) -> None:
@@ -270,3 +277,35 @@ def test_special_characters_are_valid_json(tmp_path: Path) -> None:
     (frame,) = json.loads(path.read_text())
     assert frame["name"] == 'we"ird\\name.jpg' and frame["videoName"] == 'vi"d'
     assert frame["labels"][0]["category"] == 'tra"m'
+
+
+def test_scalabel_file_loads_with_the_dataset_loader(tmp_path: Path) -> None:
+    from vis4d.data.datasets.scalabel import load_scalabel
+
+    frames = make_frames(seed=8)
+    (path,) = feed(ScalabelWriter(tmp_path, "ds", CATEGORIES), frames)
+    store = load_scalabel(path, CATEGORIES, progress=False)
+    assert list(store.video_names) == ["vid-a", "vid-b", "vid-empty"]
+    assert store.num_frames == len(frames)
+    for row, (meta, pred) in enumerate(frames):
+        assert store.frame_names[row] == meta.name
+        got = store.frame_boxes(row)
+        np.testing.assert_array_equal(got["boxes"], pred["boxes"])
+        np.testing.assert_array_equal(got["scores"], pred["scores"])
+        np.testing.assert_array_equal(got["class_ids"], pred["class_ids"])
+        # The loader renumbers track ids per video; the partition into tracks is what must survive.
+        assert len(np.unique(got["track_ids"])) == len(pred["track_ids"])
+
+
+def test_coco_results_load_with_the_dataset_loader(tmp_path: Path) -> None:
+    from vis4d.data.datasets.coco import load_coco
+
+    frames = make_frames(seed=9, with_tracks=False)
+    results, images = feed(COCOWriter(tmp_path, "ds", CATEGORIES), frames)
+    store = load_coco(images, CATEGORIES, results=results)
+    assert list(store.frame_names) == [m.name for m, _ in frames]
+    for row, (_, pred) in enumerate(frames):
+        got = store.frame_boxes(row)
+        np.testing.assert_array_equal(got["boxes"], pred["boxes"])
+        np.testing.assert_array_equal(got["scores"], pred["scores"])
+        np.testing.assert_array_equal(got["class_ids"], pred["class_ids"])

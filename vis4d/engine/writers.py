@@ -33,7 +33,13 @@ Formats (paths relative to ``out_dir``):
     ``meta.image_id`` if the frame metadata carries one, else the frame's row in
     the dataset's store (``meta.frame_row``), else the frame's position in
     arrival order; COCO ground truth loaded into a store keeps its images in
-    file order, so the store row identifies the image.
+    file order, so the store row identifies the image. Beside it,
+    ``predictions/<dataset>_coco_images.json`` is a COCO instances file with
+    those images (``file_name`` = frame name, original size), the categories
+    (1-based ids, config order) and no annotations: the results file loads
+    against it (``load_coco(images_file, results=results_file)``). To score
+    against an original COCO file, its image and category ids must reach the
+    frame metadata (``meta.image_id``).
 
 Label ids: with track ids, a label's ``id`` is the track id as a string. Without
 (a detector), it is the label's running index over the whole file, so ids are
@@ -56,7 +62,7 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from vis4d.common.errors import ConfigError
-from vis4d.common.io import atomic_open
+from vis4d.common.io import atomic_open, atomic_write_json
 from vis4d.common.structures import FrameMeta
 
 WRITER_FORMATS = ("scalabel", "bdd100k", "motchallenge", "coco")
@@ -399,13 +405,15 @@ class MOTChallengeWriter:
 
 # ---------------------------------------------------------------------------- coco
 class COCOWriter:
-    """COCO detection results: one JSON list for the dataset."""
+    """COCO detection results: one JSON list for the dataset, plus the images/categories file it refers to."""
 
     def __init__(self, out_dir: Path, dataset_name: str, categories: Sequence[str]) -> None:
         self.path = Path(out_dir) / "predictions" / f"{dataset_name}_coco.json"
+        self.images_path = Path(out_dir) / "predictions" / f"{dataset_name}_coco_images.json"
+        self.categories = list(categories)
         self.checker = _FrameChecker(categories, "coco writer", per_video_files=False)
         self._open: _JsonListStream | None = None
-        self._frames_seen = 0
+        self._images: list[dict[str, Any]] = []  # one small entry per frame (no predictions kept)
 
     def _image_id(self, meta: FrameMeta) -> int:
         explicit = getattr(meta, "image_id", None)
@@ -413,7 +421,7 @@ class COCOWriter:
             return int(explicit)
         if meta.frame_row >= 0:
             return int(meta.frame_row)
-        return self._frames_seen
+        return len(self._images)
 
     def add_frame(
         self,
@@ -428,7 +436,8 @@ class COCOWriter:
         if self._open is None:
             self._open = _JsonListStream(self.path)
         image_id = self._image_id(meta)
-        self._frames_seen += 1
+        height, width = meta.original_hw
+        self._images.append({"id": image_id, "file_name": meta.name, "width": int(width), "height": int(height)})
         if len(boxes) == 0:
             return
         corners = boxes.astype(np.float64)
@@ -446,12 +455,18 @@ class COCOWriter:
         )
 
     def close(self) -> list[Path]:
-        """Finish the results file (an empty list when nothing was detected)."""
+        """Finish the results file (an empty list when nothing was detected) and write the images file."""
         if self._open is None:
             self._open = _JsonListStream(self.path)
         path = self._open.commit()
         self._open = None
-        return [path]
+        header = {
+            "images": self._images,
+            "annotations": [],
+            "categories": [{"id": i + 1, "name": name} for i, name in enumerate(self.categories)],
+        }
+        atomic_write_json(self.images_path, header)
+        return [path, self.images_path]
 
     def abort(self) -> None:
         """Drop the unfinished results file."""
