@@ -149,8 +149,8 @@ def _set_key(root: dict[str, Any], key: str, value: Any, source: str) -> None:
     for depth, part in enumerate(parts):
         done = ".".join(parts[: depth + 1])
         child = child_schema(annotation, container, part)
-        if child is None:
-            if is_section(annotation, container):
+        if child is None or not isinstance(container, dict | list):
+            if child is None and is_section(annotation, container):
                 raise ConfigError(unknown_key_message(source, key, root))
             raise ConfigError(f"{source}: cannot set {key!r}: {'.'.join(parts[:depth])!r} is a value, not a section")
         if isinstance(container, list):
@@ -169,11 +169,12 @@ def _set_key(root: dict[str, Any], key: str, value: Any, source: str) -> None:
                 container[part] = value
                 return
             nxt = container.get(part)
-            if not isinstance(nxt, dict | list):
+            if nxt is not None and not isinstance(nxt, dict | list):
+                raise ConfigError(f"{source}: cannot set {key!r}: {done!r} is a value, not a section")
+            if nxt is None:
                 if _list_like(child.annotation):
-                    state = "is not set" if nxt is None else "is not a list"
                     raise ConfigError(
-                        f"{source}: cannot set {key!r}: {done!r} {state} in the config, so it has no items"
+                        f"{source}: cannot set {key!r}: {done!r} is not set in the config, so it has no items"
                     )
                 nxt = _new_section(child)
                 container[part] = nxt
@@ -181,8 +182,10 @@ def _set_key(root: dict[str, Any], key: str, value: Any, source: str) -> None:
 
 
 def _new_section(child: ChildSchema) -> dict[str, Any]:
-    """Return an empty section; one with a ``type`` union keeps its default variant's type."""
-    return _default_type(child.default)
+    """Return an empty section; a ``type`` union's keeps its default variant's type (pydantic needs the tag)."""
+    if len(models_of(child.annotation, None) or []) > 1:
+        return _default_type(child.default)
+    return {}
 
 
 def _default_type(default: Any) -> dict[str, Any]:
