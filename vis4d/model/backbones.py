@@ -1,0 +1,308 @@
+"""Torchvision backbones with a feature pyramid on top, and local weight loading.
+
+:func:`build_backbone` returns an :class:`FPNBackbone`: images ``(B, 3, H, W)``
+in, an ``OrderedDict`` of FPN levels out, each with ``out_channels`` channels.
+Level ``"pK"`` has stride ``2**K``:
+
+* ResNet 18/34/50/101: ``p2``-``p5`` from ``layer1``-``layer4`` (strides 4-32),
+  plus ``p6`` (stride 64) subsampled from ``p5``.
+* MobileNetV3 large/small: ``p3``-``p5`` from the last block at strides 8, 16
+  and 32, plus ``p6``. Stride-4 MobileNet features are too thin (24 channels)
+  to be worth a pyramid level, so there is no ``p2``.
+
+Norm layers: ``"auto"`` picks frozen batch norm when ImageNet weights are
+loaded (their statistics are meaningful and batches are small) and trainable
+batch norm when training from scratch, because frozen batch norm from random
+initialisation freezes identity statistics and training stalls.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torchvision import models
+from torchvision.ops import FeaturePyramidNetwork, FrozenBatchNorm2d
+from torchvision.ops.feature_pyramid_network import ExtraFPNBlock
+
+from vis4d.common.errors import ConfigError
+from vis4d.config.schema import BackboneConfig
+
+NormFactory = Callable[[int], nn.Module]
+
+# Prefixes under which a backbone's weights sit in the checkpoints we accept:
+# DataParallel/DDP ("module."), Lightning ("model."), vis4d models ("detector.",
+# "backbone.").  Stripped repeatedly from the front of every key.
+_KNOWN_PREFIXES = ("module.", "model.", "detector.", "backbone.")
+# Classification heads in ImageNet checkpoints; a detection backbone never uses them.
+_CLASSIFIER_PREFIXES = ("fc.", "classifier.")
+
+
+def level_stride(level: str) -> int:
+    """Stride in input pixels of the FPN level named ``"pK"`` (``2**K``)."""
+    return 2 ** int(level[1:])
+
+
+def _group_norm(num_channels: int, max_groups: int = 32) -> nn.GroupNorm:
+    """GroupNorm with the largest group count <= ``max_groups`` that divides ``num_channels``."""
+    return nn.GroupNorm(math.gcd(max_groups, num_channels), num_channels)
+
+
+def _norm_factory(cfg: BackboneConfig, eps: float) -> NormFactory:
+    """Return the norm layer constructor that ``cfg.norm`` asks for (``"auto"`` resolved on ``cfg.weights``)."""
+    norm = cfg.norm
+    if norm == "auto":
+        norm = "frozen_bn" if cfg.weights is not None else "bn"
+    if norm == "frozen_bn":
+        return partial(FrozenBatchNorm2d, eps=eps)
+    if norm == "bn":
+        return partial(nn.BatchNorm2d, eps=eps)
+    return _group_norm
+
+
+class _MaxPoolLevel(ExtraFPNBlock):
+    """Adds one coarser level by stride-2 subsampling of the last one (torchvision's LastLevelMaxPool).
+
+    Unlike torchvision's block it names the new level ``p{K+1}`` so every
+    level name says its stride.
+    """
+
+    def forward(self, results: list[Tensor], x: list[Tensor], names: list[str]) -> tuple[list[Tensor], list[str]]:
+        """Append the subsampled last level."""
+        last_level = int(names[-1][1:])
+        return [*results, F.max_pool2d(results[-1], kernel_size=1, stride=2, padding=0)], [
+            *names,
+            f"p{last_level + 1}",
+        ]
+
+
+class _ResNetBody(nn.Module):
+    """A torchvision ResNet without pooling and classifier, returning the outputs of layer1-4.
+
+    Submodule names equal torchvision's, so an ImageNet state dict loads as is.
+    """
+
+    def __init__(self, resnet: models.ResNet) -> None:
+        super().__init__()
+        self.conv1 = resnet.conv1
+        self.bn1 = resnet.bn1
+        self.relu = resnet.relu
+        self.maxpool = resnet.maxpool
+        self.layer1 = resnet.layer1
+        self.layer2 = resnet.layer2
+        self.layer3 = resnet.layer3
+        self.layer4 = resnet.layer4
+        self.level_names = ["p2", "p3", "p4", "p5"]
+        self.channels = [_last_conv_channels(layer) for layer in (self.layer1, self.layer2, self.layer3, self.layer4)]
+
+    def stages(self) -> list[list[nn.Module]]:
+        """Stem first, then one entry per residual stage (for ``frozen_stages``)."""
+        return [[self.conv1, self.bn1], [self.layer1], [self.layer2], [self.layer3], [self.layer4]]
+
+    def forward(self, images: Tensor) -> list[Tensor]:
+        """Features at strides 4, 8, 16, 32."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(images))))
+        c2 = self.layer1(x)
+        c3 = self.layer2(c2)
+        c4 = self.layer3(c3)
+        c5 = self.layer4(c4)
+        return [c2, c3, c4, c5]
+
+
+class _MobileNetBody(nn.Module):
+    """The ``features`` of a torchvision MobileNetV3, returning the last block at strides 8, 16, 32.
+
+    Weights load from a torchvision state dict once its ``features.`` prefix is
+    stripped (done by :func:`load_backbone_weights`).
+    """
+
+    def __init__(self, features: nn.Sequential) -> None:
+        super().__init__()
+        self.features = features
+        # Cumulative stride after each block: the stem halves, every block marked
+        # _is_cn (torchvision: "changes resolution") halves again.
+        strides: list[int] = []
+        stride = 1
+        for index, block in enumerate(features):
+            if index == 0 or getattr(block, "_is_cn", False):
+                stride *= 2
+            strides.append(stride)
+        self.block_strides = strides
+        self.return_indices = [max(i for i, s in enumerate(strides) if s == target) for target in (8, 16, 32)]
+        self.level_names = ["p3", "p4", "p5"]
+        self.channels = [_last_conv_channels(features[i]) for i in self.return_indices]
+
+    def stages(self) -> list[list[nn.Module]]:
+        """Blocks at stride <= 2 (stem), then one entry per stride 4, 8, 16, 32."""
+        return [
+            [block for block, s in zip(self.features, self.block_strides, strict=True) if s == stride]
+            for stride in (2, 4, 8, 16, 32)
+        ]
+
+    def forward(self, images: Tensor) -> list[Tensor]:
+        """Features at strides 8, 16, 32."""
+        outputs = []
+        x = images
+        for index, block in enumerate(self.features):
+            x = block(x)
+            if index in self.return_indices:
+                outputs.append(x)
+            if index == self.return_indices[-1]:
+                break
+        return outputs
+
+    def load_state_dict(self, state_dict: Mapping[str, Tensor], strict: bool = True, assign: bool = False):  # type: ignore[override]
+        """Accept torchvision keys both with and without the ``features.`` prefix."""
+        renamed = {(k if k.startswith("features.") else f"features.{k}"): v for k, v in state_dict.items()}
+        return super().load_state_dict(renamed, strict=strict, assign=assign)
+
+
+def _last_conv_channels(module: nn.Module) -> int:
+    """Output channels of the last convolution inside ``module`` (its output width)."""
+    convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+    return convs[-1].out_channels
+
+
+class FPNBackbone(nn.Module):
+    """A backbone body plus torchvision's FPN; ``forward`` returns the levels as an OrderedDict.
+
+    Attributes:
+        out_channels: channels of every output level.
+        level_names: output level names, finest first (``"p2"``.. or ``"p3"``..).
+        strides: stride in input pixels of each output level.
+
+    """
+
+    def __init__(self, body: _ResNetBody | _MobileNetBody, out_channels: int) -> None:
+        super().__init__()
+        self.body = body
+        self.fpn = FeaturePyramidNetwork(body.channels, out_channels, extra_blocks=_MaxPoolLevel())
+        self.out_channels = out_channels
+        last = int(body.level_names[-1][1:])
+        self.level_names = [*body.level_names, f"p{last + 1}"]
+        self.strides = {name: level_stride(name) for name in self.level_names}
+        self._frozen: list[nn.Module] = []
+
+    def forward(self, images: Tensor) -> OrderedDict[str, Tensor]:
+        """FPN features of ``images`` (B, 3, H, W); H and W should be divisible by the coarsest stride."""
+        features = self.body(images)
+        return self.fpn(OrderedDict(zip(self.body.level_names, features, strict=True)))
+
+    def freeze_stages(self, num_stages: int) -> None:
+        """Stop training the stem and the first ``num_stages`` stages (0: nothing frozen).
+
+        Their parameters stop requiring gradients and their norm layers stay in
+        eval mode even when the model trains.
+        """
+        stages = self.body.stages()
+        self._frozen = [m for stage in stages[: num_stages + 1] for m in stage] if num_stages > 0 else []
+        for module in self._frozen:
+            module.eval()
+            for parameter in module.parameters():
+                parameter.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> FPNBackbone:
+        """Switch mode, keeping frozen stages in eval mode."""
+        super().train(mode)
+        for module in self._frozen:
+            module.eval()
+        return self
+
+
+def _checkpoint_state_dict(path: Path) -> dict[str, Tensor]:
+    """Read a state dict from a torchvision ``.pth`` or a Lightning/vis4d checkpoint."""
+    if not path.is_file():
+        raise ConfigError(f"model.backbone.weights: file {str(path)!r} does not exist")
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001  (any unpickling failure is a bad user file)
+        raise ConfigError(f"model.backbone.weights: cannot read {str(path)!r} as a torch state dict ({err})") from err
+    if isinstance(loaded, Mapping) and "state_dict" in loaded:
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, Mapping) or not all(isinstance(v, Tensor) for v in loaded.values()):
+        raise ConfigError(f"model.backbone.weights: {str(path)!r} holds no state dict of tensors")
+    return dict(loaded)
+
+
+def _strip_prefixes(key: str) -> str:
+    """Remove the wrapper prefixes in :data:`_KNOWN_PREFIXES` from the front of ``key``."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _KNOWN_PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix) :]
+                changed = True
+    return key
+
+
+def load_backbone_weights(backbone: FPNBackbone, path: str | Path) -> None:
+    """Load local weights into ``backbone``; one warning lists missing and unexpected keys.
+
+    Two kinds of files are understood: an ImageNet classification state dict
+    (torchvision key names; the classifier is dropped and the body loaded) and
+    a detection checkpoint holding ``...backbone.body.*`` / ``...backbone.fpn.*``
+    (then body and FPN load).  Wrapper prefixes (``module.``, ``model.``,
+    ``detector.``, ``backbone.``) are stripped.
+    """
+    state = {_strip_prefixes(k): v for k, v in _checkpoint_state_dict(Path(path)).items()}
+    if any(k.startswith(("body.", "fpn.")) for k in state):
+        target: nn.Module = backbone
+    else:
+        target = backbone.body
+        state = {k: v for k, v in state.items() if not k.startswith(_CLASSIFIER_PREFIXES)}
+    if not state:
+        raise ConfigError(f"model.backbone.weights: {str(path)!r} holds no backbone weights")
+    result = target.load_state_dict(state, strict=False)
+    # Frozen batch norm has no num_batches_tracked; its absence is not a problem.
+    unexpected = [k for k in result.unexpected_keys if not k.endswith("num_batches_tracked")]
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    loaded = len(state) - len(result.unexpected_keys)
+    if loaded == 0:
+        raise ConfigError(f"model.backbone.weights: no key of {str(path)!r} matches the {type(backbone.body).__name__}")
+    if missing or unexpected:
+        warnings.warn(
+            f"model.backbone.weights {str(path)!r}: {len(missing)} missing keys {missing[:5]}"
+            f"{'...' if len(missing) > 5 else ''}, {len(unexpected)} unexpected keys {unexpected[:5]}"
+            f"{'...' if len(unexpected) > 5 else ''}",
+            stacklevel=2,
+        )
+
+
+_RESNETS: dict[str, Callable[..., models.ResNet]] = {
+    "resnet18": models.resnet18,
+    "resnet34": models.resnet34,
+    "resnet50": models.resnet50,
+    "resnet101": models.resnet101,
+}
+_MOBILENETS: dict[str, Callable[..., models.MobileNetV3]] = {
+    "mobilenet_v3_large": models.mobilenet_v3_large,
+    "mobilenet_v3_small": models.mobilenet_v3_small,
+}
+
+
+def build_backbone(cfg: BackboneConfig) -> FPNBackbone:
+    """Build the backbone + FPN that ``cfg`` describes, loading ``cfg.weights`` if set.
+
+    ``frozen_stages`` only applies with loaded weights: freezing randomly
+    initialised layers would leave them random forever.
+    """
+    body: _ResNetBody | _MobileNetBody
+    if cfg.type in _RESNETS:
+        body = _ResNetBody(_RESNETS[cfg.type](weights=None, norm_layer=_norm_factory(cfg, eps=1e-5)))
+    else:
+        # torchvision's MobileNetV3 uses eps 0.001; keep it so ImageNet weights behave as trained.
+        mobilenet = _MOBILENETS[cfg.type](weights=None, norm_layer=_norm_factory(cfg, eps=1e-3))
+        body = _MobileNetBody(mobilenet.features)
+    backbone = FPNBackbone(body, cfg.fpn_channels)
+    if cfg.weights is not None:
+        load_backbone_weights(backbone, cfg.weights)
+        backbone.freeze_stages(cfg.frozen_stages)
+    return backbone

@@ -1,0 +1,142 @@
+"""Second stage of Faster R-CNN: RoIAlign on the FPN, shared FCs, classification and box regression.
+
+Class ids are the config's contiguous ids ``0..C-1``; background is index
+``C`` of the classifier.  Box regression is class-specific (``4 * C``
+outputs, none for background), its targets normalised by
+``box_coder_weights``.
+
+Training: proposals (plus the ground truth if ``add_gt_as_proposals``) are
+matched to the non-ignored ground truth by IoU, those mostly inside an ignore
+region dropped, ``batch_size_per_image`` sampled with ``positive_fraction``
+foreground; cross-entropy over the sampled RoIs and smooth-L1 on the
+foreground's true-class deltas, averaged over the sampled RoIs.
+
+Inference: softmax scores, class-specific boxes decoded and clipped, scores
+below ``score_thresh`` dropped, NMS per class, the ``detections_per_img``
+best kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torchvision.ops import MultiScaleRoIAlign, batched_nms, box_iou, remove_small_boxes
+
+from vis4d.common.structures import FramePrediction, Targets
+from vis4d.config.schema import RoIHeadConfig
+from vis4d.model.detect.box_coder import clip_boxes, decode_boxes, encode_boxes
+from vis4d.model.detect.matcher import ignore_overlapping, match_boxes, sample_balanced
+from vis4d.model.detect.rpn import IGNORE_IOF_THRESH, SMOOTH_L1_BETA
+
+# Detections smaller than this (pixels) after decoding are dropped.
+MIN_DETECTION_SIZE = 1e-2
+
+
+class RoIBoxHead(nn.Module):
+    """RoIAlign + ``num_fcs`` x (FC ``fc_dim`` + ReLU) + classifier and class-specific box regressor."""
+
+    def __init__(self, cfg: RoIHeadConfig, in_channels: int, featmap_names: list[str], num_classes: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.num_classes = num_classes
+        self.pooler = MultiScaleRoIAlign(featmap_names, cfg.pooler_size, cfg.sampling_ratio)
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_channels * cfg.pooler_size**2
+        for _ in range(cfg.num_fcs):
+            layers += [nn.Linear(width, cfg.fc_dim), nn.ReLU(inplace=True)]
+            width = cfg.fc_dim
+        self.fcs = nn.Sequential(*layers)
+        self.cls_score = nn.Linear(width, num_classes + 1)
+        self.bbox_pred = nn.Linear(width, 4 * num_classes)
+        nn.init.normal_(self.cls_score.weight, std=0.01)
+        nn.init.normal_(self.bbox_pred.weight, std=0.001)
+        nn.init.zeros_(self.cls_score.bias)
+        nn.init.zeros_(self.bbox_pred.bias)
+
+    def forward(
+        self,
+        features: Mapping[str, Tensor],
+        proposals: list[Tensor],
+        image_sizes: list[tuple[int, int]],
+        targets: list[Targets] | None = None,
+    ) -> tuple[list[FramePrediction], dict[str, Tensor]]:
+        """Return detections (when not training or without targets) and losses (with targets)."""
+        losses: dict[str, Tensor] = {}
+        detections: list[FramePrediction] = []
+        if targets is not None:
+            rois, classes, regression_targets = self._sample(proposals, targets)
+            logits, deltas = self.head(features, rois, image_sizes)
+            losses = self._losses(logits, deltas, classes, regression_targets)
+        if targets is None or not self.training:
+            logits, deltas = self.head(features, proposals, image_sizes)
+            detections = self._postprocess(logits, deltas, proposals, image_sizes)
+        return detections, losses
+
+    def head(
+        self, features: Mapping[str, Tensor], rois: list[Tensor], image_sizes: list[tuple[int, int]]
+    ) -> tuple[Tensor, Tensor]:
+        """Return class logits (N, C+1) and deltas (N, C, 4) for the RoIs of all images, concatenated."""
+        pooled = self.pooler(dict(features), rois, image_sizes)
+        hidden = self.fcs(pooled)
+        return self.cls_score(hidden), self.bbox_pred(hidden).view(-1, self.num_classes, 4)
+
+    @torch.no_grad()
+    def _sample(self, proposals: list[Tensor], targets: list[Targets]) -> tuple[list[Tensor], Tensor, Tensor]:
+        """Pick training RoIs per image; returns RoIs, their class (C = background) and box targets."""
+        cfg = self.cfg
+        rois, classes, regression = [], [], []
+        for image_proposals, image_targets in zip(proposals, targets, strict=True):
+            keep = ~image_targets.ignore
+            gt_boxes = image_targets.boxes[keep].float()
+            gt_classes = image_targets.class_ids[keep]
+            candidates = image_proposals.float()
+            if cfg.add_gt_as_proposals:
+                candidates = torch.cat((candidates, gt_boxes))
+            matched, labels = match_boxes(box_iou(gt_boxes, candidates), cfg.fg_iou_thresh, cfg.bg_iou_thresh, False)
+            labels = ignore_overlapping(
+                labels, candidates, image_targets.boxes[image_targets.ignore].float(), IGNORE_IOF_THRESH
+            )
+            pos, neg = sample_balanced(labels, cfg.batch_size_per_image, cfg.positive_fraction)
+            rois.append(torch.cat((candidates[pos], candidates[neg])))
+            background = torch.full((neg.numel(),), self.num_classes, dtype=torch.int64, device=neg.device)
+            classes.append(torch.cat((gt_classes[matched[pos]], background)))
+            regression.append(encode_boxes(gt_boxes[matched[pos]], candidates[pos], cfg.box_coder_weights))
+        return rois, torch.cat(classes), torch.cat(regression)
+
+    def _losses(self, logits: Tensor, deltas: Tensor, classes: Tensor, regression_targets: Tensor) -> dict[str, Tensor]:
+        """Cross-entropy on all sampled RoIs, smooth-L1 on foreground true-class deltas (positives come first)."""
+        num_sampled = max(classes.numel(), 1)
+        cls_loss = F.cross_entropy(logits.float(), classes, reduction="sum") / num_sampled
+        foreground = torch.nonzero(classes < self.num_classes).squeeze(1)
+        fg_deltas = deltas[foreground, classes[foreground]].float()
+        # Positives precede negatives within each image and images are concatenated
+        # in order, so regression targets line up with the foreground rows.
+        box_loss = F.smooth_l1_loss(fg_deltas, regression_targets, beta=SMOOTH_L1_BETA, reduction="sum") / num_sampled
+        return {"roi_cls_loss": cls_loss, "roi_box_loss": box_loss}
+
+    @torch.no_grad()
+    def _postprocess(
+        self, logits: Tensor, deltas: Tensor, proposals: list[Tensor], image_sizes: list[tuple[int, int]]
+    ) -> list[FramePrediction]:
+        """Turn head outputs into at most ``detections_per_img`` detections per image."""
+        cfg = self.cfg
+        num_classes = self.num_classes
+        scores = F.softmax(logits.float(), dim=-1)[:, :num_classes]
+        boxes = decode_boxes(deltas, torch.cat(proposals).float()[:, None, :], cfg.box_coder_weights)
+        detections = []
+        start = 0
+        for image_proposals, (height, width) in zip(proposals, image_sizes, strict=True):
+            end = start + image_proposals.shape[0]
+            image_boxes = clip_boxes(boxes[start:end], float(height), float(width)).reshape(-1, 4)
+            image_scores = scores[start:end].reshape(-1)
+            image_classes = torch.arange(num_classes, device=logits.device).repeat(end - start)
+            start = end
+            keep = torch.nonzero(image_scores > cfg.score_thresh).squeeze(1)
+            keep = keep[remove_small_boxes(image_boxes[keep], MIN_DETECTION_SIZE)]
+            kept = batched_nms(image_boxes[keep], image_scores[keep], image_classes[keep], cfg.nms_thresh)
+            keep = keep[kept[: cfg.detections_per_img]]
+            detections.append(FramePrediction(image_boxes[keep], image_scores[keep], image_classes[keep]))
+        return detections

@@ -1,0 +1,160 @@
+"""Region proposal network: anchor objectness and box deltas on every FPN level.
+
+Proposals: per level, the ``pre_nms_top_n`` highest-scored anchors of each
+image are decoded, clipped to the image, tiny boxes dropped, and NMS runs per
+level (``batched_nms`` with the level as group); the ``post_nms_top_n`` best
+over all levels are the image's proposals.  Proposals are detached: the
+second stage does not back-propagate into box coordinates.
+
+Loss: anchors are matched to the (non-ignored) ground truth by IoU with
+low-quality matches allowed, anchors mostly inside an ignore region are
+ignored, ``batch_size_per_image`` anchors are sampled (``positive_fraction``
+at most positive); binary cross-entropy on objectness and smooth-L1 on the
+deltas of positives, both averaged over the sampled anchors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torchvision.ops import batched_nms, box_iou, remove_small_boxes
+
+from vis4d.common.structures import Targets
+from vis4d.config.schema import RPNConfig
+from vis4d.model.detect.anchors import AnchorGenerator, anchor_sizes_for_levels
+from vis4d.model.detect.box_coder import clip_boxes, decode_boxes, encode_boxes
+from vis4d.model.detect.matcher import ignore_overlapping, match_boxes, sample_balanced
+
+# RPN deltas are not normalised (mmdetection's std 1.0), unlike the RoI head's.
+RPN_BOX_WEIGHTS = (1.0, 1.0, 1.0, 1.0)
+# Smooth-L1 transition point used by Detectron/torchvision for box regression.
+SMOOTH_L1_BETA = 1.0 / 9.0
+# Proposals narrower or lower than this (pixels) carry no signal and are dropped.
+MIN_PROPOSAL_SIZE = 1e-3
+# Anchors whose intersection-over-anchor-area with an ignore region reaches this are ignored.
+IGNORE_IOF_THRESH = 0.5
+
+
+class RPNHead(nn.Module):
+    """Shared head over all levels: ``head_convs`` 3x3 conv + ReLU, then 1x1 objectness and 1x1 deltas."""
+
+    def __init__(self, in_channels: int, num_anchors: int, num_convs: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for _ in range(num_convs):
+            layers += [nn.Conv2d(in_channels, in_channels, 3, padding=1), nn.ReLU(inplace=True)]
+        self.convs = nn.Sequential(*layers)
+        self.objectness = nn.Conv2d(in_channels, num_anchors, 1)
+        self.deltas = nn.Conv2d(in_channels, 4 * num_anchors, 1)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d) and module.bias is not None:
+                nn.init.normal_(module.weight, std=0.01)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, features: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+        """Return per-level objectness logits (B, H*W*A) and deltas (B, H*W*A, 4), anchor order (y, x, a)."""
+        logits, deltas = [], []
+        for feature in features:
+            hidden = self.convs(feature)
+            batch = feature.shape[0]
+            # (B, A, H, W) -> (B, H, W, A) so the flattening order matches the anchors.
+            logits.append(self.objectness(hidden).permute(0, 2, 3, 1).reshape(batch, -1))
+            level_deltas = self.deltas(hidden)
+            height, width = level_deltas.shape[-2:]
+            deltas.append(level_deltas.view(batch, -1, 4, height, width).permute(0, 3, 4, 1, 2).reshape(batch, -1, 4))
+        return logits, deltas
+
+
+class RegionProposalNetwork(nn.Module):
+    """Anchors + :class:`RPNHead` + proposal selection + training loss, configured by ``RPNConfig``."""
+
+    def __init__(self, cfg: RPNConfig, in_channels: int, levels: list[str], strides: list[int]) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.levels = list(levels)
+        self.anchor_generator = AnchorGenerator(
+            anchor_sizes_for_levels(cfg.anchor_sizes, self.levels), cfg.aspect_ratios, strides
+        )
+        self.head = RPNHead(in_channels, len(cfg.aspect_ratios), cfg.head_convs)
+
+    def forward(
+        self,
+        features: Mapping[str, Tensor],
+        image_sizes: list[tuple[int, int]],
+        targets: list[Targets] | None = None,
+    ) -> tuple[list[Tensor], dict[str, Tensor]]:
+        """Return proposals per image (P_i, 4) in input pixels and, with ``targets``, the RPN losses."""
+        level_features = [features[level] for level in self.levels]
+        logits, deltas = self.head(level_features)
+        anchors = self.anchor_generator([tuple(f.shape[-2:]) for f in level_features], level_features[0].device)
+        proposals = self._select_proposals(
+            [t.detach() for t in logits], [t.detach() for t in deltas], anchors, image_sizes
+        )
+        losses: dict[str, Tensor] = {}
+        if targets is not None:
+            losses = self._losses(torch.cat(logits, dim=1), torch.cat(deltas, dim=1), torch.cat(anchors), targets)
+        return proposals, losses
+
+    @torch.no_grad()
+    def _select_proposals(
+        self, logits: list[Tensor], deltas: list[Tensor], anchors: list[Tensor], image_sizes: list[tuple[int, int]]
+    ) -> list[Tensor]:
+        """Top-k per level, decode, clip, drop tiny boxes, per-level NMS, top-k per image."""
+        pre_nms = self.cfg.pre_nms_top_n_train if self.training else self.cfg.pre_nms_top_n_test
+        post_nms = self.cfg.post_nms_top_n_train if self.training else self.cfg.post_nms_top_n_test
+        batch = logits[0].shape[0]
+        device = logits[0].device
+        scores, indices, level_ids = [], [], []
+        offset = 0
+        for level, level_logits in enumerate(logits):
+            count = min(pre_nms, level_logits.shape[1])
+            top_scores, top_idx = level_logits.topk(count, dim=1)
+            scores.append(top_scores)
+            indices.append(top_idx + offset)
+            level_ids.append(torch.full((count,), level, dtype=torch.int64, device=device))
+            offset += level_logits.shape[1]
+        top_scores = torch.cat(scores, dim=1).float()
+        top_indices = torch.cat(indices, dim=1)
+        top_levels = torch.cat(level_ids)
+        all_deltas = torch.cat(deltas, dim=1)
+        batch_idx = torch.arange(batch, device=device)[:, None]
+        boxes = decode_boxes(all_deltas[batch_idx, top_indices], torch.cat(anchors)[top_indices], RPN_BOX_WEIGHTS)
+        sizes = torch.tensor(image_sizes, dtype=torch.float32, device=device)
+        boxes = clip_boxes(boxes, sizes[:, 0:1], sizes[:, 1:2])
+        proposals = []
+        for image in range(batch):
+            image_boxes, image_scores = boxes[image], top_scores[image]
+            keep = remove_small_boxes(image_boxes, MIN_PROPOSAL_SIZE)
+            keep = keep[torch.isfinite(image_scores[keep])]
+            kept = batched_nms(image_boxes[keep], image_scores[keep], top_levels[keep], self.cfg.nms_thresh)
+            proposals.append(image_boxes[keep[kept[:post_nms]]])
+        return proposals
+
+    def _losses(self, logits: Tensor, deltas: Tensor, anchors: Tensor, targets: list[Targets]) -> dict[str, Tensor]:
+        """Objectness BCE and box smooth-L1 over the sampled anchors of all images."""
+        cfg = self.cfg
+        sampled_logits, sampled_labels, pos_deltas, pos_targets = [], [], [], []
+        for image, image_targets in enumerate(targets):
+            keep = ~image_targets.ignore
+            gt_boxes = image_targets.boxes[keep].float()
+            matched, labels = match_boxes(box_iou(gt_boxes, anchors), cfg.fg_iou_thresh, cfg.bg_iou_thresh, True)
+            labels = ignore_overlapping(
+                labels, anchors, image_targets.boxes[image_targets.ignore].float(), IGNORE_IOF_THRESH
+            )
+            pos, neg = sample_balanced(labels, cfg.batch_size_per_image, cfg.positive_fraction)
+            sampled = torch.cat((pos, neg))
+            sampled_logits.append(logits[image, sampled])
+            sampled_labels.append((labels[sampled] == 1).to(logits.dtype))
+            pos_deltas.append(deltas[image, pos])
+            pos_targets.append(encode_boxes(gt_boxes[matched[pos]], anchors[pos], RPN_BOX_WEIGHTS))
+        num_sampled = max(sum(t.numel() for t in sampled_logits), 1)
+        cls_loss = F.binary_cross_entropy_with_logits(
+            torch.cat(sampled_logits).float(), torch.cat(sampled_labels).float(), reduction="sum"
+        )
+        box_loss = F.smooth_l1_loss(
+            torch.cat(pos_deltas).float(), torch.cat(pos_targets), beta=SMOOTH_L1_BETA, reduction="sum"
+        )
+        return {"rpn_cls_loss": cls_loss / num_sampled, "rpn_box_loss": box_loss / num_sampled}
