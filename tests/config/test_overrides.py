@@ -180,3 +180,11 @@ def test_close_keys_prefers_the_one_clear_match() -> None:
     candidates = ["trainer.max_epochs", "trainer.min_epochs", "trainer.max_steps", "a.b.c"]
     assert close_keys("trainer.max_epoch", candidates) == ["trainer.max_epochs"]
     assert close_keys("nothing.like.it.at.all", candidates) == []
+
+
+def test_switching_type_drops_the_old_types_fields() -> None:
+    raw = {"model": {"type": "qdtrack", "tracker": {"type": "qdtrack", "init_score_thr": 0.9}}}
+    out = apply_overrides(raw, parse_cfg_options("model.tracker.type=iou,model.tracker.matching=greedy"))
+    assert out["model"]["tracker"] == {"type": "iou", "matching": "greedy"}
+    same = apply_overrides(raw, parse_cfg_options("model.tracker.type=qdtrack"))
+    assert same["model"]["tracker"]["init_score_thr"] == 0.9

@@ -166,6 +166,9 @@ def _set_key(root: dict[str, Any], key: str, value: Any, source: str) -> None:
             nxt = container[index]
         else:
             if depth == len(parts) - 1:
+                if part == "type" and "type" in container and container["type"] != value:
+                    # Switching implementation: the old type's fields belong to another schema.
+                    container.clear()
                 container[part] = value
                 return
             nxt = container.get(part)

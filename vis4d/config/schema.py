@@ -360,7 +360,9 @@ class LaunchConfig(StrictModel):
     best_metric: str = Field(default="AP", description="Metric (key in metrics.json det/track sections) for best.ckpt.")
     best_mode: Literal["max", "min"] = "max"
     output_formats: list[Literal["scalabel", "bdd100k", "motchallenge", "coco"]] = ["scalabel"]
-    cache_dir: str | None = Field(default=None, description="Where parsed datasets are cached; default work_dir/.cache.")
+    cache_dir: str | None = Field(
+        default=None, description="Where parsed datasets are cached; default work_dir/.cache/datasets."
+    )
 
 
 class Config(StrictModel):
