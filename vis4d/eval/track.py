@@ -419,8 +419,10 @@ def _clear(data: _TrackingData, threshold: float) -> dict[str, npt.NDArray[Any]]
     active_seq = data.frame_video[active_frame] * num_classes + active % num_classes
     order = np.lexsort((active_frame, active_seq))
     active, active_seq = active[order], active_seq[order]
-    same_seq = np.concatenate([[False], active_seq[1:] == active_seq[:-1]])
-    prev_active = np.where(same_seq, np.concatenate([[-1], active[:-1]]), -1)
+    same_seq = np.zeros(len(active), dtype=bool)
+    same_seq[1:] = active_seq[1:] == active_seq[:-1]
+    prev_active = np.full(len(active), -1, dtype=np.int64)
+    prev_active[1:][same_seq[1:]] = active[:-1][same_seq[1:]]
     prev_of_cell = dict(zip(active.tolist(), prev_active.tolist(), strict=True))
     g_rows, p_rows = data.g_rows, data.p_rows
 
