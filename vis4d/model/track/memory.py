@@ -132,4 +132,5 @@ class TrackMemory:
 
     def prune(self, frame_index: int, max_age: int) -> TrackMemory:
         """Drop rows last seen more than ``max_age`` frames before ``frame_index``."""
-        return self.select(frame_index - self.last_frame <= max_age)
+        keep = frame_index - self.last_frame <= max_age
+        return self if bool(keep.all()) else self.select(keep)

@@ -31,7 +31,7 @@ from torchvision.ops import box_iou
 
 from vis4d.common.structures import Targets
 from vis4d.config.schema import TrackSamplerConfig
-from vis4d.model.detect.matcher import match_boxes
+from vis4d.model.detect.matcher import box_iof, match_boxes
 
 IGNORE_IOF_THRESH = 0.5
 NUM_NEGATIVE_IOU_BINS = 3
@@ -76,7 +76,7 @@ def sample_track_rois(
         labels = torch.zeros(len(candidates), dtype=torch.int64, device=device)
         max_iou = torch.zeros(len(candidates), dtype=candidates.dtype, device=device)
     if len(ignore_boxes) > 0 and len(candidates) > 0:
-        in_ignore = intersection_over_foreground(candidates, ignore_boxes).max(dim=1).values >= IGNORE_IOF_THRESH
+        in_ignore = box_iof(candidates, ignore_boxes).max(dim=0).values >= IGNORE_IOF_THRESH
         labels = torch.where((labels == 0) & in_ignore, torch.full_like(labels, -1), labels)
 
     pos_idx = torch.nonzero(labels == 1).squeeze(1)
@@ -132,15 +132,6 @@ def round_robin_sample(groups: Tensor, num: int, generator: torch.Generator | No
     rank = torch.empty_like(order)
     rank[order] = torch.arange(count, device=groups.device) - first_of_group
     return perm[torch.argsort(rank, stable=True)[:num]]
-
-
-def intersection_over_foreground(boxes: Tensor, regions: Tensor) -> Tensor:
-    """(N, M): the fraction of each box's area that lies inside each region."""
-    top_left = torch.maximum(boxes[:, None, :2], regions[None, :, :2])
-    bottom_right = torch.minimum(boxes[:, None, 2:], regions[None, :, 2:])
-    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
-    area = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(dim=1)
-    return inter / area.clamp(min=1e-6)[:, None]
 
 
 def _randperm(count: int, device: torch.device, generator: torch.Generator | None) -> Tensor:

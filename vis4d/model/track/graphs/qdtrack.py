@@ -86,14 +86,18 @@ class QDTrackGraph:
 
         order = torch.argsort(scores, descending=True, stable=True)
         boxes, scores, class_ids, embeddings = boxes[order], scores[order], class_ids[order], embeddings[order]
-        keep = ~self._duplicates(boxes, scores, class_ids)
-        order, boxes, scores, class_ids, embeddings = (
-            order[keep],
-            boxes[keep],
-            scores[keep],
-            class_ids[keep],
-            embeddings[keep],
-        )
+        # IoU with every higher-scored detection (row i, columns j < i), shared by both NMS steps.
+        iou_with_higher = box_iou(boxes, boxes).tril(diagonal=-1)
+        keep = ~self._duplicates(iou_with_higher, scores, class_ids)
+        if not bool(keep.all()):
+            order, boxes, scores, class_ids, embeddings = (
+                order[keep],
+                boxes[keep],
+                scores[keep],
+                class_ids[keep],
+                embeddings[keep],
+            )
+            iou_with_higher = iou_with_higher[keep][:, keep]
 
         # Forget what is too old for this frame first: frame indices may skip.
         self.tracks = self.tracks.prune(frame_index, cfg.memo_tracklet_frames)
@@ -109,29 +113,20 @@ class QDTrackGraph:
         ids[new] = torch.arange(self.next_id, self.next_id + num_new, dtype=torch.int64, device=device)
         self.next_id += num_new
 
-        self._update_memory(ids, boxes, embeddings, class_ids, frame_index)
+        self._update_memory(ids, boxes, embeddings, class_ids, iou_with_higher, frame_index)
         output[order] = ids.clamp(min=-1)
         return output
 
     # ------------------------------------------------------------------ steps
-    def _duplicates(self, boxes: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
+    def _duplicates(self, iou_with_higher: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
         """(K,) bool: detections (sorted by score) removed as duplicates of a higher-scored one."""
-        num = len(boxes)
-        if num < 2:
-            return torch.zeros(num, dtype=torch.bool, device=boxes.device)
         cfg = self.cfg
-        iou = box_iou(boxes, boxes)
-        higher_scored = torch.ones((num, num), dtype=torch.bool, device=boxes.device).tril(diagonal=-1)
         low = scores < cfg.obj_score_thr
-        threshold = torch.where(
-            low,
-            torch.full_like(scores, cfg.nms_backdrop_iou_thr),
-            torch.full_like(scores, cfg.nms_class_iou_thr),
-        )
-        comparable = higher_scored
+        threshold = torch.where(low, cfg.nms_backdrop_iou_thr, cfg.nms_class_iou_thr)
+        overlapping = iou_with_higher > threshold[:, None]
         if cfg.with_cats:
-            comparable = comparable & ((class_ids[:, None] == class_ids[None, :]) | low[:, None])
-        return ((iou > threshold[:, None]) & comparable).any(dim=1)
+            overlapping = overlapping & ((class_ids[:, None] == class_ids[None, :]) | low[:, None])
+        return overlapping.any(dim=1)
 
     def _match_scores(self, embeddings: Tensor, class_ids: Tensor, memory: TrackMemory) -> Tensor:
         """(K, M) association scores between detections and memory rows."""
@@ -148,42 +143,58 @@ class QDTrackGraph:
         return scores
 
     def _greedy_assign(self, match_scores: Tensor, memory_ids: Tensor, det_scores: Tensor) -> Tensor:
-        """Greedy assignment in detection-score order (step 4 of the module docstring)."""
+        """Greedy assignment in detection-score order (step 4 of the module docstring).
+
+        Equivalent to zeroing a claimed track's column for all other
+        detections, but a row is only rescored when its favourite column was
+        claimed (or its best score is negative, where a zeroed column would
+        win), which keeps the sequential loop down to a few scalar operations
+        per detection.
+        """
         cfg = self.cfg
-        scores = match_scores.detach().float().cpu().numpy().copy()
-        memo_ids = memory_ids.cpu().numpy()
-        confident = (det_scores > cfg.obj_score_thr).cpu().numpy()
-        ids = np.full(len(scores), -1, dtype=np.int64)
-        for row in range(len(scores)):
-            col = int(scores[row].argmax())
-            conf = scores[row, col]
+        scores = match_scores.detach().float().cpu().numpy()
+        best_cols = scores.argmax(axis=1)
+        best_confs = scores[np.arange(len(scores)), best_cols].tolist()
+        best_cols_list = best_cols.tolist()
+        memo_ids = memory_ids.tolist()
+        confident = (det_scores > cfg.obj_score_thr).tolist()
+        taken = np.zeros(scores.shape[1], dtype=bool)
+        any_taken = False
+        ids = [-1] * len(scores)
+        for row, (col, conf) in enumerate(zip(best_cols_list, best_confs, strict=True)):
+            if any_taken and (taken[col] or conf < 0):
+                masked = np.where(taken, 0.0, scores[row])
+                col = int(masked.argmax())
+                conf = float(masked[col])
             track_id = memo_ids[col]
             if conf <= cfg.match_score_thr or track_id < 0:
                 continue
             if confident[row]:
                 ids[row] = track_id
-                scores[:, col] = 0.0
+                taken[col] = any_taken = True
             elif conf > cfg.nms_conf_thr:
                 ids[row] = DUPLICATE
-        return torch.from_numpy(ids).to(match_scores.device)
+        return torch.tensor(ids, dtype=torch.int64, device=match_scores.device)
 
     def _update_memory(
-        self, ids: Tensor, boxes: Tensor, embeddings: Tensor, class_ids: Tensor, frame_index: int
+        self,
+        ids: Tensor,
+        boxes: Tensor,
+        embeddings: Tensor,
+        class_ids: Tensor,
+        iou_with_higher: Tensor,
+        frame_index: int,
     ) -> None:
-        """Update tracks with this frame's ids, refresh backdrops, prune old tracks."""
+        """Update tracks with this frame's ids and add this frame's backdrops."""
         cfg = self.cfg
         tracked = ids >= 0
         self.tracks = self.tracks.update(
             ids[tracked], boxes[tracked], embeddings[tracked], class_ids[tracked], frame_index, cfg.memo_momentum
-        ).prune(frame_index, cfg.memo_tracklet_frames)
-
+        )
         candidate = ids == -1
         if bool(candidate.any()):
-            iou = box_iou(boxes[candidate], boxes)
-            rows = torch.nonzero(candidate).squeeze(1)
-            earlier = torch.arange(len(boxes), device=boxes.device)[None, :] < rows[:, None]
-            suppressed = ((iou > cfg.nms_backdrop_iou_thr) & earlier).any(dim=1)
-            rows = rows[~suppressed]
+            suppressed = (iou_with_higher[candidate] > cfg.nms_backdrop_iou_thr).any(dim=1)
+            rows = torch.nonzero(candidate).squeeze(1)[~suppressed]
         else:
             rows = torch.zeros(0, dtype=torch.int64, device=boxes.device)
         fresh = TrackMemory(
@@ -193,5 +204,8 @@ class QDTrackGraph:
             class_ids=class_ids[rows],
             last_frame=torch.full((len(rows),), frame_index, dtype=torch.int64, device=boxes.device),
         )
+        if len(self.backdrops) == 0:
+            self.backdrops = fresh
+            return
         backdrops = TrackMemory.concat([fresh, self.backdrops.to_device_of(embeddings)])
         self.backdrops = backdrops.select(frame_index - backdrops.last_frame < cfg.memo_backdrop_frames)

@@ -1,0 +1,134 @@
+import math
+
+import pytest
+import torch
+
+from vis4d.common.errors import ConfigError
+from vis4d.common.structures import Batch, FrameMeta, FramePrediction, Targets
+from vis4d.config.schema import (
+    BackboneConfig,
+    IoUGraphConfig,
+    QDTrackConfig,
+    RoIHeadConfig,
+    RPNConfig,
+    SimilarityHeadConfig,
+    TrackSamplerConfig,
+)
+from vis4d.model.track.qdtrack import QDTrack
+
+H, W = 64, 96
+
+
+def tiny_cfg(**kw) -> QDTrackConfig:
+    return QDTrackConfig(
+        backbone=BackboneConfig(type="resnet18", fpn_channels=32),
+        rpn=RPNConfig(
+            pre_nms_top_n_train=200, post_nms_top_n_train=100, pre_nms_top_n_test=100, post_nms_top_n_test=50
+        ),
+        roi_head=RoIHeadConfig(fc_dim=64, batch_size_per_image=64),
+        similarity_head=SimilarityHeadConfig(num_convs=1, conv_channels=32, norm_groups=8, fc_dim=64, embedding_dim=16),
+        track_sampler=TrackSamplerConfig(batch_size_per_image=32),
+        **kw,
+    )
+
+
+def make_batch(num: int, video: str = "v", frame: int = 0, shift: float = 0.0, seed: int = 0) -> Batch:
+    gen = torch.Generator().manual_seed(seed)
+    boxes = torch.tensor([[5.0, 5.0, 40.0, 50.0], [50.0, 10.0, 90.0, 40.0]]) + shift
+    targets = [
+        Targets(boxes.clone(), torch.tensor([0, 1]), torch.tensor([11, 12]), torch.tensor([False, False]))
+        for _ in range(num)
+    ]
+    meta = [FrameMeta(f"{video}-{frame}", video, frame, "", (H, W), (H, W)) for _ in range(num)]
+    return Batch(torch.randn(num, 3, H, W, generator=gen), targets, meta)
+
+
+def test_loss_keys_finite_and_backprop():
+    torch.manual_seed(0)
+    model = QDTrack(tiny_cfg(), num_classes=2).train()
+    batch = make_batch(2)
+    batch.refs = [make_batch(2, frame=1, shift=2.0, seed=1)]
+    losses = model.loss(batch)
+    assert {"track_loss", "track_aux_loss"} <= set(losses)
+    assert len(losses) > 2  # detector losses too
+    assert all(v.dim() == 0 and math.isfinite(v.item()) for v in losses.values())
+    assert losses["track_loss"].item() > 0  # gt boxes are sampled on both frames: there are positives
+    sum(losses.values()).backward()
+    assert model.similarity_head.embed.weight.grad.abs().sum() > 0
+    backbone_grads = [p.grad for p in model.detector.backbone.parameters() if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in backbone_grads)
+
+
+def test_loss_with_reference_of_other_size_and_missing_refs():
+    torch.manual_seed(0)
+    model = QDTrack(tiny_cfg(), num_classes=2).train()
+    batch = make_batch(1)
+    ref = make_batch(1, frame=1, seed=1)
+    ref.images = torch.nn.functional.pad(ref.images, (0, 32))  # padded wider: two backbone passes
+    batch.refs = [ref]
+    assert all(math.isfinite(v.item()) for v in model.loss(batch).values())
+    with pytest.raises(ConfigError, match="train_handler.reference"):
+        model.loss(make_batch(1))
+
+
+class FixedDetections:
+    """A stand-in for the detector's ``detect``: the same two objects in every frame."""
+
+    def __init__(self, model: QDTrack) -> None:
+        self.model = model
+
+    def __call__(self, batch: Batch):
+        features = self.model.detector.extract_features(batch.images)
+        dets = [
+            FramePrediction(
+                torch.tensor([[5.0, 5.0, 40.0, 50.0], [50.0, 10.0, 90.0, 40.0]]),
+                torch.tensor([0.95, 0.9]),
+                torch.tensor([0, 1]),
+            )
+            for _ in batch.meta
+        ]
+        return features, dets
+
+
+def one_hot_embeddings(features, boxes, image_sizes):
+    """Two distinct appearances, by box position: stands in for a trained similarity head."""
+    return [torch.nn.functional.one_hot((b[:, 0] > 45).long(), 16).float() * 10 for b in boxes]
+
+
+@pytest.mark.parametrize("graph", ["qdtrack", "iou"])
+def test_predict_static_scene_keeps_ids_and_resets_per_video(graph, monkeypatch):
+    torch.manual_seed(0)
+    cfg = tiny_cfg() if graph == "qdtrack" else tiny_cfg(tracker=IoUGraphConfig())
+    model = QDTrack(cfg, num_classes=2).eval()
+    monkeypatch.setattr(model.detector, "detect", FixedDetections(model))
+    if graph == "qdtrack":
+        monkeypatch.setattr(model.similarity_head, "forward", one_hot_embeddings)
+    image = make_batch(1).images
+    outputs = []
+    for frame in range(3):
+        batch = make_batch(1, video="a", frame=frame)
+        batch.images = image  # static scene
+        outputs.append(model.predict(batch)[0])
+    assert [o.track_ids.tolist() for o in outputs] == [[0, 1]] * 3
+    assert all(o.boxes.shape == (2, 4) and o.track_ids.dtype == torch.int64 for o in outputs)
+    # a new video in the same batch: its tracks start fresh, ids keep increasing
+    batch = make_batch(2, video="b", frame=0)
+    batch.meta[1] = FrameMeta("b-1", "b", 1, "", (H, W), (H, W))
+    second = model.predict(batch)
+    assert [p.track_ids.tolist() for p in second] == [[2, 3], [2, 3]]
+    model.reset_tracking()
+    assert model.predict(make_batch(1, video="b", frame=2))[0].track_ids.tolist() == [4, 5]
+
+
+def test_predict_real_detector_runs():
+    torch.manual_seed(0)
+    model = QDTrack(tiny_cfg(), num_classes=2).eval()
+    (pred,) = model.predict(make_batch(1))
+    assert pred.track_ids is not None and len(pred.track_ids) == len(pred.boxes) == len(pred.scores)
+    assert (pred.track_ids >= 0).all()
+
+
+def test_registered_builder():
+    from vis4d.model.base import build_model
+
+    assert isinstance(build_model(tiny_cfg(), 2), QDTrack)

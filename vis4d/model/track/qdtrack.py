@@ -1,0 +1,130 @@
+"""QDTrack: Faster R-CNN + a quasi-dense similarity head + a tracker graph.
+
+Training (``loss``) pairs each key image with its reference image
+(``batch.refs[0]``, same video, a few frames away): the detector learns on
+the key frames, and RoIs sampled quasi-densely on both frames are embedded
+and compared all-to-all by the contrastive and auxiliary losses.
+
+Inference (``predict``) detects, embeds the detections and runs the tracker
+graph image by image in the batch's order. Tracker state: one graph, reset
+whenever ``meta.video_name`` changes or the frame index does not increase
+(the same video played again), and on :meth:`QDTrack.reset_tracking`. This
+assumes every video's frames arrive consecutively and in temporal order (any
+batch size; the video-aware inference sampler guarantees it per process).
+Track ids keep increasing across videos, so they are unique in an output.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor
+
+from vis4d.common.errors import ConfigError
+from vis4d.common.structures import Batch, FramePrediction
+from vis4d.config.schema import QDTrackConfig
+from vis4d.model.base import Vis4DModel, register_model
+from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.track.graphs import TrackerGraph, build_graph
+from vis4d.model.track.losses import qdtrack_losses
+from vis4d.model.track.sampling import sample_track_rois_batch
+from vis4d.model.track.similarity_head import SimilarityHead
+
+Features = OrderedDict[str, Tensor]
+
+
+@register_model("qdtrack")
+class QDTrack(Vis4DModel):
+    """Quasi-dense similarity learning for multiple object tracking (Pang et al., CVPR 2021)."""
+
+    def __init__(self, cfg: QDTrackConfig, num_classes: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.detector = FasterRCNN(cfg, num_classes)
+        self.similarity_head = SimilarityHead(
+            cfg.similarity_head,
+            in_channels=cfg.backbone.fpn_channels,
+            featmap_names=self.detector.roi_feature_levels,
+            sampling_ratio=cfg.roi_head.sampling_ratio,
+        )
+        self.graph: TrackerGraph = build_graph(cfg.tracker)
+        self._video: str | None = None
+        self._last_frame_index: int | None = None
+
+    # ------------------------------------------------------------------ training
+    def loss(self, batch: Batch) -> dict[str, Tensor]:
+        """Detector losses on the key frames plus the quasi-dense embedding losses."""
+        if not batch.refs:
+            raise ConfigError(
+                "QDTrack training needs reference views: set train_handler.reference (e.g. num_ref = 1, scope = 3)"
+            )
+        ref = batch.refs[0]
+        if len(ref) != len(batch):
+            raise ValueError(f"reference batch has {len(ref)} images, key batch {len(batch)}")
+        key_features, ref_features = self._key_and_ref_features(batch.images, ref.images)
+        detector = self.detector
+
+        key_proposals, rpn_losses = detector.rpn(key_features, batch.image_sizes, batch.targets)
+        _, roi_losses = detector.roi_heads(key_features, key_proposals, batch.image_sizes, batch.targets)
+        with torch.no_grad():
+            ref_proposals, _ = detector.rpn(ref_features, ref.image_sizes, None)
+
+        sampler_cfg = self.cfg.track_sampler
+        key_samples = sample_track_rois_batch([p.detach() for p in key_proposals], batch.targets, sampler_cfg)
+        ref_samples = sample_track_rois_batch([p.detach() for p in ref_proposals], ref.targets, sampler_cfg)
+        # Key side: positive RoIs only (a background key RoI has no partner to be pulled towards);
+        # reference side: positives and negatives, the negatives being what the key must be unlike.
+        key_embeds = self.similarity_head(key_features, [s.positive_boxes for s in key_samples], batch.image_sizes)
+        ref_embeds = self.similarity_head(ref_features, [s.boxes for s in ref_samples], ref.image_sizes)
+        track_losses = qdtrack_losses(
+            key_embeds,
+            ref_embeds,
+            [s.positive_track_ids for s in key_samples],
+            [s.track_ids for s in ref_samples],
+            self.cfg.track_loss,
+        )
+        return {**rpn_losses, **roi_losses, **track_losses}
+
+    def _key_and_ref_features(self, key_images: Tensor, ref_images: Tensor) -> tuple[Features, Features]:
+        """Backbone features of both views; one backbone pass when the padded sizes agree."""
+        if key_images.shape[1:] != ref_images.shape[1:]:
+            return self.detector.extract_features(key_images), self.detector.extract_features(ref_images)
+        features = self.detector.extract_features(torch.cat([key_images, ref_images]))
+        num_key = len(key_images)
+        key = OrderedDict((name, level[:num_key]) for name, level in features.items())
+        ref = OrderedDict((name, level[num_key:]) for name, level in features.items())
+        return key, ref
+
+    # ----------------------------------------------------------------- inference
+    @torch.no_grad()
+    def predict(self, batch: Batch) -> list[FramePrediction]:
+        """Detect, embed, and associate each image in order; only tracked detections are returned."""
+        features, detections = self.detector.detect(batch)
+        if self.graph.needs_embeddings:
+            embeddings: list[Tensor | None] = list(
+                self.similarity_head(features, [d.boxes for d in detections], batch.image_sizes)
+            )
+        else:
+            embeddings = [None] * len(detections)
+        predictions = []
+        for meta, det, embeds in zip(batch.meta, detections, embeddings, strict=True):
+            self._start_frame(meta.video_name, meta.frame_index)
+            track_ids = self.graph(det.boxes, det.scores, det.class_ids, embeds, meta.frame_index)
+            keep = track_ids >= 0
+            predictions.append(FramePrediction(det.boxes[keep], det.scores[keep], det.class_ids[keep], track_ids[keep]))
+        return predictions
+
+    def _start_frame(self, video_name: str, frame_index: int) -> None:
+        """Reset the graph when a new video starts (or the same one starts over)."""
+        restarted = self._last_frame_index is not None and frame_index <= self._last_frame_index
+        if video_name != self._video or restarted:
+            self.graph.reset()
+            self._video = video_name
+        self._last_frame_index = frame_index
+
+    def reset_tracking(self) -> None:
+        """Forget all tracker state (e.g. before a new test run)."""
+        self.graph.reset()
+        self._video = None
+        self._last_frame_index = None
