@@ -56,7 +56,7 @@ def bench_model(backbone: str, size: tuple[int, int], iters: int, device: torch.
     from vis4d.model.track.qdtrack import QDTrack
 
     torch.manual_seed(0)
-    model = QDTrack(QDTrackConfig(backbone=BackboneConfig(type=backbone)), num_classes=8).to(device).eval()
+    model = QDTrack(QDTrackConfig(backbone=BackboneConfig.model_validate({"type": backbone})), num_classes=8).to(device).eval()
     h, w = size
     images = torch.randn(1, 3, h, w, device=device)
 

@@ -3,7 +3,9 @@ import torch
 from vis4d.model.track.memory import TrackMemory
 
 
-def observations(ids, dim=2, value=1.0):
+def observations(
+    ids: list[int], dim: int = 2, value: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     n = len(ids)
     return (
         torch.tensor(ids, dtype=torch.int64),

@@ -53,8 +53,9 @@ def test_loss_keys_finite_and_backprop():
     assert len(losses) > 2  # detector losses too
     assert all(v.dim() == 0 and math.isfinite(v.item()) for v in losses.values())
     assert losses["track_loss"].item() > 0  # gt boxes are sampled on both frames: there are positives
-    sum(losses.values()).backward()
-    assert model.similarity_head.embed.weight.grad.abs().sum() > 0
+    torch.stack(list(losses.values())).sum().backward()
+    embed_grad = model.similarity_head.embed.weight.grad
+    assert embed_grad is not None and embed_grad.abs().sum() > 0
     backbone_grads = [p.grad for p in model.detector.backbone.parameters() if p.requires_grad]
     assert any(g is not None and g.abs().sum() > 0 for g in backbone_grads)
 
@@ -69,6 +70,11 @@ def test_loss_with_reference_of_other_size_and_missing_refs():
     assert all(math.isfinite(v.item()) for v in model.loss(batch).values())
     with pytest.raises(ConfigError, match="train_handler.reference"):
         model.loss(make_batch(1))
+
+
+def track_list(prediction: FramePrediction) -> list[int]:
+    assert prediction.track_ids is not None
+    return prediction.track_ids.tolist()
 
 
 class FixedDetections:
@@ -109,15 +115,17 @@ def test_predict_static_scene_keeps_ids_and_resets_per_video(graph, monkeypatch)
         batch = make_batch(1, video="a", frame=frame)
         batch.images = image  # static scene
         outputs.append(model.predict(batch)[0])
-    assert [o.track_ids.tolist() for o in outputs] == [[0, 1]] * 3
-    assert all(o.boxes.shape == (2, 4) and o.track_ids.dtype == torch.int64 for o in outputs)
+    assert [track_list(o) for o in outputs] == [[0, 1]] * 3
+    assert all(
+        o.boxes.shape == (2, 4) and o.track_ids is not None and o.track_ids.dtype == torch.int64 for o in outputs
+    )
     # a new video in the same batch: its tracks start fresh, ids keep increasing
     batch = make_batch(2, video="b", frame=0)
     batch.meta[1] = FrameMeta("b-1", "b", 1, "", (H, W), (H, W))
     second = model.predict(batch)
-    assert [p.track_ids.tolist() for p in second] == [[2, 3], [2, 3]]
+    assert [track_list(p) for p in second] == [[2, 3], [2, 3]]
     model.reset_tracking()
-    assert model.predict(make_batch(1, video="b", frame=2))[0].track_ids.tolist() == [4, 5]
+    assert track_list(model.predict(make_batch(1, video="b", frame=2))[0]) == [4, 5]
 
 
 def test_predict_real_detector_runs():

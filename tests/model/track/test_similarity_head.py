@@ -31,8 +31,10 @@ def test_output_shapes_per_image_and_gradients():
     out = head(features(), boxes, [(64, 96), (64, 96)])
     assert [tuple(o.shape) for o in out] == [(2, 8), (1, 8)]
     assert len(head.convs) == 6  # 2 x (conv, GroupNorm, ReLU)
-    sum(o.sum() for o in out).backward()
-    assert head.embed.weight.grad is not None and head.convs[0].weight.grad.abs().sum() > 0
+    torch.stack([o.sum() for o in out]).sum().backward()
+    conv = head.convs[0]
+    assert isinstance(conv, torch.nn.Conv2d) and conv.weight.grad is not None
+    assert head.embed.weight.grad is not None and conv.weight.grad.abs().sum() > 0
 
 
 def test_different_boxes_give_different_embeddings_same_box_same_embedding():
