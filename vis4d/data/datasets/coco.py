@@ -1,0 +1,188 @@
+"""COCO instances JSON (labels) and COCO results JSON (predictions) -> store.
+
+Every image is a one-frame video named after its ``file_name`` (the same as
+Scalabel frames without ``videoName``), so predictions written in either
+format match the ground truth by name. ``bbox`` is ``[x, y, w, h]`` and becomes
+xyxy; ``iscrowd`` (and a non-zero ``ignore``, used by some COCO-style
+datasets) marks a box ``crowd``/``ignore``. Category names come from the
+file's ``categories`` and go through the usual mapping.
+
+A results file is a plain list of ``{image_id, category_id, bbox, score}``;
+the instances file it was made for supplies the images and category names.
+Images without results are frames without boxes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from vis4d.common.errors import DataError
+from vis4d.data.datasets.columns import MalformedFile, RawColumns, empty_raw, finalize, read_json
+from vis4d.data.mapping import CategoryMapper
+from vis4d.data.store import AnnotationStore
+
+logger = logging.getLogger(__name__)
+
+
+def _lookup(sorted_keys: npt.NDArray[np.int64], order: npt.NDArray[np.int64], query: npt.NDArray[np.int64]) -> Any:
+    """Row of every ``query`` id among the keys (``-1`` where absent); keys pre-sorted via ``order``."""
+    if len(sorted_keys) == 0:
+        return np.full(len(query), -1, dtype=np.int64)
+    position = np.clip(np.searchsorted(sorted_keys, query), 0, len(sorted_keys) - 1)
+    found = sorted_keys[position] == query
+    return np.where(found, order[position], -1)
+
+
+def _index_ids(ids: npt.NDArray[np.int64], what: str, path: Path) -> tuple[npt.NDArray[np.int64], Any]:
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    duplicated = np.flatnonzero(np.diff(sorted_ids) == 0)
+    if len(duplicated):
+        raise MalformedFile(f"{path}: {what} id {int(sorted_ids[duplicated[0]])} appears more than once")
+    return sorted_ids, order
+
+
+def parse_coco(
+    annotations: str | Path, image_root: str | Path | None = None, results: str | Path | None = None
+) -> RawColumns:
+    """Columns of a COCO instances file, or of a results file resolved against it."""
+    instances_path = Path(annotations)
+    if not instances_path.is_file():
+        raise DataError(f"annotations not found: {instances_path}")
+    data = read_json(instances_path)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise MalformedFile(f"{instances_path}: expected a COCO instances object with an 'images' list")
+    if not isinstance(data.get("categories"), list):
+        raise MalformedFile(f"{instances_path}: expected a 'categories' list")
+    try:
+        images = data["images"]
+        image_ids = np.array([image["id"] for image in images], dtype=np.int64)
+        file_names = [str(image["file_name"]) for image in images]
+        widths = np.array([image.get("width", 0) for image in images], dtype=np.int32)
+        heights = np.array([image.get("height", 0) for image in images], dtype=np.int32)
+        category_ids = np.array([category["id"] for category in data["categories"]], dtype=np.int64)
+        category_names = np.array([str(category["name"]) for category in data["categories"]], dtype=np.str_)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedFile(f"{instances_path}: images need id and file_name, categories id and name ({error})") from None
+    sorted_image_ids, image_order = _index_ids(image_ids, "image", instances_path)
+    sorted_category_ids, category_order = _index_ids(category_ids, "category", instances_path)
+
+    if results is None:
+        box_path, kind = instances_path, "annotation"
+        entries = data.get("annotations") or []
+    else:
+        box_path, kind = Path(results), "result"
+        if not box_path.is_file():
+            raise DataError(f"results not found: {box_path}")
+        entries = read_json(box_path)
+        if not isinstance(entries, list):
+            raise MalformedFile(f"{box_path}: expected a list of {{image_id, category_id, bbox, score}}")
+    try:
+        entry_images = np.array([entry["image_id"] for entry in entries], dtype=np.int64)
+        entry_categories = np.array([entry["category_id"] for entry in entries], dtype=np.int64)
+        xywh = np.array([entry["bbox"] for entry in entries], dtype=np.float64).reshape(-1, 4)
+        crowd = np.array([bool(entry.get("iscrowd", 0)) for entry in entries], dtype=bool)
+        ignore = np.array([bool(entry.get("ignore", 0)) for entry in entries], dtype=bool)
+        if results is None:
+            scores = np.ones(len(entries), dtype=np.float32)
+        else:
+            scores = np.array([entry["score"] for entry in entries], dtype=np.float32)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise MalformedFile(_locate_entry_problem(entries, box_path, kind, results is not None)) from None
+
+    frame_of_entry = _lookup(sorted_image_ids, image_order, entry_images)
+    if (frame_of_entry < 0).any():
+        bad = int(np.flatnonzero(frame_of_entry < 0)[0])
+        raise MalformedFile(f"{box_path}: {kind} {bad}: image_id {int(entry_images[bad])} is not in {instances_path}")
+    category_row = _lookup(sorted_category_ids, category_order, entry_categories)
+    if (category_row < 0).any():
+        bad = int(np.flatnonzero(category_row < 0)[0])
+        raise MalformedFile(
+            f"{box_path}: {kind} {bad}: category_id {int(entry_categories[bad])} is not in the categories of "
+            f"{instances_path}"
+        )
+    order = np.argsort(frame_of_entry, kind="stable")
+    boxes = xywh[order].copy()
+    boxes[:, 2:] += boxes[:, :2]
+    root = None if image_root is None else str(Path(image_root).resolve())
+    image_paths = file_names if root is None else [f"{root}/{name}" for name in file_names]
+    names = np.array(file_names, dtype=np.str_)
+    return RawColumns(
+        sources=[str(box_path)],
+        frame_sources=np.zeros(len(images), dtype=np.int64),
+        video_names=names,
+        frame_names=names,
+        frame_index=np.zeros(len(images), dtype=np.int64),
+        image_paths=np.array(image_paths, dtype=np.str_),
+        widths=widths,
+        heights=heights,
+        box_counts=np.bincount(frame_of_entry, minlength=len(images)).astype(np.int64),
+        boxes=boxes,
+        category_names=category_names[category_row[order]],
+        track_ids=np.full(len(entries), -1, dtype=np.int64),
+        scores=scores[order],
+        crowd=crowd[order],
+        ignore=ignore[order],
+        occluded=np.zeros(len(entries), dtype=bool),
+        truncated=np.zeros(len(entries), dtype=bool),
+        label_index=order.astype(np.int64),
+        location_kind=kind,
+    )
+
+
+def _locate_entry_problem(entries: list[Any], path: Path, kind: str, need_score: bool) -> str:
+    """Slow path after a fast comprehension failed: name the entry that broke it."""
+    for position, entry in enumerate(entries):
+        where = f"{path}: {kind} {position}"
+        if not isinstance(entry, dict):
+            return f"{where}: expected an object"
+        for key in ("image_id", "category_id"):
+            if not isinstance(entry.get(key), int):
+                return f"{where}: '{key}' must be an integer, got {entry.get(key)!r}"
+        bbox = entry.get("bbox")
+        if not isinstance(bbox, list) or len(bbox) != 4 or not all(isinstance(v, int | float) for v in bbox):
+            return f"{where}: 'bbox' must be [x, y, w, h] numbers, got {bbox!r}"
+        if need_score and not isinstance(entry.get("score"), int | float):
+            return f"{where}: 'score' must be a number, got {entry.get('score')!r}"
+    return f"{path}: malformed {kind}s"
+
+
+def load_coco(
+    annotations: str | Path,
+    categories: Sequence[str] | None = None,
+    image_root: str | Path | None = None,
+    *,
+    results: str | Path | None = None,
+    name_mapping: Mapping[str, str] | None = None,
+    ignored_mapping: Mapping[str, str] | None = None,
+    unknown_categories: Literal["error", "drop"] = "error",
+    on_malformed: Literal["fail", "skip"] = "fail",
+    on_degenerate_box: Literal["fail", "skip"] = "skip",
+    skip_empty_frames: bool = False,
+) -> AnnotationStore:
+    """Load COCO ground truth, or with ``results`` the predictions in a COCO results file.
+
+    ``categories=None`` uses the category names found in the boxes, sorted.
+    """
+    try:
+        raw = parse_coco(annotations, image_root, results)
+    except MalformedFile as error:
+        if on_malformed == "fail":
+            raise DataError(str(error)) from None
+        logger.warning("skipping malformed file: %s", error)
+        raw = empty_raw([str(results or annotations)])
+    mapper = CategoryMapper(categories, name_mapping, ignored_mapping, unknown_categories)
+    return finalize(
+        raw,
+        mapper,
+        on_malformed=on_malformed,
+        on_degenerate_box=on_degenerate_box,
+        renumber_tracks=False,
+        skip_empty_frames=skip_empty_frames,
+    )

@@ -1,0 +1,315 @@
+"""Shared last step of every loader: raw columns -> checked, mapped, sorted store.
+
+Each format parser (Scalabel, COCO, MOTChallenge) only turns its files into
+:class:`RawColumns` — flat per-frame and per-box arrays in file order, with the
+dataset's own category names. Everything that is the same for all formats
+happens here, once and vectorised over the whole dataset:
+
+* malformed files (a track id used twice in one frame) fail or are skipped;
+* category names are mapped to the config's class ids (:mod:`vis4d.data.mapping`);
+* degenerate boxes (x2 < x1, y2 < y1, NaN) fail or are skipped with one warning;
+* frames are sorted by (video in first-seen order, frame index) and the boxes
+  permuted with them; Scalabel track id strings become int64 per video.
+
+Keeping this in one place means every format reports bad input the same way:
+``<file>: frame '<name>' label <i>: <what is wrong>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from vis4d.common.errors import DataError
+from vis4d.data.mapping import CategoryMapper
+from vis4d.data.store import AnnotationStore
+
+logger = logging.getLogger(__name__)
+
+Policy = Literal["fail", "skip"]
+
+
+class MalformedFile(Exception):
+    """A file that cannot be parsed: a :class:`DataError` under ``on_malformed="fail"``, else skipped."""
+
+
+def read_json(path: Path) -> Any:
+    """``json.load`` with errors that name the file, line and column."""
+    try:
+        with open(path, "rb") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise MalformedFile(f"{path}:{error.lineno}:{error.colno}: malformed JSON: {error.msg}") from None
+    except UnicodeDecodeError as error:
+        raise MalformedFile(f"{path}: not UTF-8 text ({error.reason})") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+@dataclasses.dataclass
+class RawColumns:
+    """A dataset as parsed, before mapping and sorting.
+
+    Frames are in file order; the boxes of frame ``f`` are the contiguous rows
+    ``sum(box_counts[:f]) : sum(box_counts[:f + 1])``. ``frame_sources[f]``
+    indexes ``sources`` (the file a frame came from, for error messages and
+    for skipping whole files). ``label_index[b]`` is the box's position in its
+    frame's label list (or line number / annotation index; ``location_kind``
+    says which) so errors point at the exact label.
+    """
+
+    sources: list[str]
+    frame_sources: npt.NDArray[np.int64]
+    video_names: npt.NDArray[np.str_]
+    frame_names: npt.NDArray[np.str_]
+    frame_index: npt.NDArray[np.int64]
+    image_paths: npt.NDArray[np.str_]
+    widths: npt.NDArray[np.int32]
+    heights: npt.NDArray[np.int32]
+    box_counts: npt.NDArray[np.int64]
+    boxes: npt.NDArray[np.float64]
+    category_names: npt.NDArray[np.str_]
+    track_ids: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.float32]
+    crowd: npt.NDArray[np.bool_]
+    ignore: npt.NDArray[np.bool_]
+    occluded: npt.NDArray[np.bool_]
+    truncated: npt.NDArray[np.bool_]
+    label_index: npt.NDArray[np.int64]
+    location_kind: str = "label"
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames parsed."""
+        return len(self.frame_names)
+
+    def box_frames(self) -> npt.NDArray[np.int64]:
+        """Frame row (in file order) of every box."""
+        return np.repeat(np.arange(self.num_frames, dtype=np.int64), self.box_counts)
+
+    def describe_box(self, box: int, frame_of_box: npt.NDArray[np.int64] | None = None) -> str:
+        """``<file>: frame '<name>' label <i>`` for one box row, for error messages."""
+        frames = self.box_frames() if frame_of_box is None else frame_of_box
+        frame = int(frames[box])
+        source = self.sources[int(self.frame_sources[frame])]
+        return f"{source}: frame '{self.frame_names[frame]}' {self.location_kind} {int(self.label_index[box])}"
+
+    def select(self, frame_mask: npt.NDArray[np.bool_], box_mask: npt.NDArray[np.bool_]) -> RawColumns:
+        """Keep the frames in ``frame_mask`` and the boxes in ``box_mask`` (boxes of dropped frames go too)."""
+        box_mask = box_mask & np.repeat(frame_mask, self.box_counts)
+        kept_per_frame = np.bincount(self.box_frames()[box_mask], minlength=self.num_frames).astype(np.int64)
+        frame_fields = ("frame_sources", "video_names", "frame_names", "frame_index", "image_paths", "widths", "heights")
+        box_fields = (
+            "boxes", "category_names", "track_ids", "scores", "crowd", "ignore", "occluded", "truncated", "label_index"
+        )  # fmt: skip
+        kwargs: dict[str, object] = {name: getattr(self, name)[frame_mask] for name in frame_fields}
+        kwargs.update({name: getattr(self, name)[box_mask] for name in box_fields})
+        return RawColumns(
+            sources=self.sources,
+            box_counts=kept_per_frame[frame_mask],
+            location_kind=self.location_kind,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def concat_raw(parts: Sequence[RawColumns], sources: list[str]) -> RawColumns:
+    """Concatenate per-file columns; each part's ``frame_sources`` already index ``sources``."""
+    if not parts:
+        return empty_raw(sources)
+    fields = [f.name for f in dataclasses.fields(RawColumns) if f.name not in ("sources", "location_kind")]
+    kwargs = {name: np.concatenate([getattr(p, name) for p in parts]) for name in fields}
+    kwargs["boxes"] = kwargs["boxes"].reshape(-1, 4)
+    return RawColumns(sources=sources, location_kind=parts[0].location_kind, **kwargs)
+
+
+def empty_raw(sources: list[str], location_kind: str = "label") -> RawColumns:
+    """Columns without frames (a dataset whose files were all skipped, or empty)."""
+    return RawColumns(
+        sources=sources,
+        frame_sources=np.zeros(0, np.int64),
+        video_names=np.zeros(0, np.str_),
+        frame_names=np.zeros(0, np.str_),
+        frame_index=np.zeros(0, np.int64),
+        image_paths=np.zeros(0, np.str_),
+        widths=np.zeros(0, np.int32),
+        heights=np.zeros(0, np.int32),
+        box_counts=np.zeros(0, np.int64),
+        boxes=np.zeros((0, 4), np.float64),
+        category_names=np.zeros(0, np.str_),
+        track_ids=np.zeros(0, np.int64),
+        scores=np.zeros(0, np.float32),
+        crowd=np.zeros(0, bool),
+        ignore=np.zeros(0, bool),
+        occluded=np.zeros(0, bool),
+        truncated=np.zeros(0, bool),
+        label_index=np.zeros(0, np.int64),
+        location_kind=location_kind,
+    )
+
+
+def first_seen_codes(values: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_]]:
+    """Integer code of every value, numbered in order of first appearance; and the unique values in that order."""
+    if len(values) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, values.dtype)
+    uniques, first_index, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first_index, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.reshape(-1)].astype(np.int64), uniques[order]
+
+
+def renumber_tracks_per_video(
+    box_videos: npt.NDArray[np.int64], track_codes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Track ids 0, 1, ... per video in order of first appearance (boxes given in temporal order).
+
+    ``track_codes`` are any non-negative ids (e.g. codes of the id strings);
+    -1 stays -1. Two videos may share a code: ids are unique per video only.
+    """
+    result = np.full(len(track_codes), -1, dtype=np.int64)
+    has_id = track_codes >= 0
+    if not has_id.any():
+        return result
+    pairs = np.stack([box_videos[has_id], track_codes[has_id]], axis=1)
+    uniques, first_index, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+    # Order the distinct (video, code) pairs by video, then by first appearance.
+    order = np.lexsort((first_index, uniques[:, 0]))
+    video_sorted = uniques[order, 0]
+    group_start = np.searchsorted(video_sorted, video_sorted, side="left")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - group_start
+    result[has_id] = rank[inverse.reshape(-1)]
+    return result
+
+
+def finalize(
+    raw: RawColumns,
+    mapper: CategoryMapper,
+    *,
+    on_malformed: Policy = "fail",
+    on_degenerate_box: Policy = "skip",
+    renumber_tracks: bool = True,
+    skip_empty_frames: bool = False,
+) -> AnnotationStore:
+    """Check, map and pack parsed columns into an :class:`AnnotationStore`.
+
+    ``renumber_tracks``: Scalabel ids are arbitrary strings (already coded as
+    integers by the parser) and are renumbered 0.. per video; MOTChallenge ids
+    are kept as written.
+    """
+    raw = _drop_files_with_duplicate_track_ids(raw, on_malformed)
+    _check_duplicate_frames(raw)
+
+    # ----------------------------------------------------------- categories
+    frame_of_box = raw.box_frames()
+    mapped = mapper.map_names(raw.category_names, lambda box: raw.describe_box(box, frame_of_box))
+    keep = mapped.keep.copy()
+    ignore = raw.ignore | raw.crowd | mapped.ignore
+
+    # ------------------------------------------------------ degenerate boxes
+    coords = raw.boxes
+    degenerate = np.isnan(coords).any(axis=1) | (coords[:, 2] < coords[:, 0]) | (coords[:, 3] < coords[:, 1])
+    degenerate &= keep
+    if degenerate.any():
+        first = int(np.flatnonzero(degenerate)[0])
+        count = int(degenerate.sum())
+        x1, y1, x2, y2 = (float(v) for v in coords[first])
+        what = f"box has x1={x1:g}, y1={y1:g}, x2={x2:g}, y2={y2:g} (need x1 <= x2, y1 <= y2, no NaN)"
+        if on_degenerate_box == "fail":
+            raise DataError(f"{raw.describe_box(first, frame_of_box)}: {what}; {count} such box(es) in total")
+        logger.warning("skipped %d degenerate box(es); first at %s: %s", count, raw.describe_box(first, frame_of_box), what)
+        keep &= ~degenerate
+
+    frame_mask = np.ones(raw.num_frames, dtype=bool)
+    if skip_empty_frames:
+        frame_mask = np.bincount(frame_of_box[keep], minlength=raw.num_frames) > 0
+    columns = dataclasses.replace(raw, ignore=ignore, category_names=mapped.targets).select(frame_mask, keep)
+    categories, class_ids = mapper.class_ids(columns.category_names)
+    return _pack(columns, class_ids, categories, renumber_tracks)
+
+
+def _drop_files_with_duplicate_track_ids(raw: RawColumns, on_malformed: Policy) -> RawColumns:
+    """A track id twice in one frame makes a file malformed: fail, or skip the whole file."""
+    frame_of_box = raw.box_frames()
+    with_id = np.flatnonzero(raw.track_ids >= 0)
+    if len(with_id) < 2:
+        return raw
+    box_frame, box_track = frame_of_box[with_id], raw.track_ids[with_id]
+    # Sort by (frame, track, row): a repeated pair shows up as equal neighbours, the later one a reuse.
+    order = np.lexsort((with_id, box_track, box_frame))
+    same = (np.diff(box_frame[order]) == 0) & (np.diff(box_track[order]) == 0)
+    if not same.any():
+        return raw
+    bad_boxes = np.sort(with_id[order[1:][same]])
+    first_bad = int(bad_boxes[0])
+    message = f"{raw.describe_box(first_bad, frame_of_box)}: track id used twice in one frame"
+    if on_malformed == "fail":
+        raise DataError(message)
+    bad_sources = np.unique(raw.frame_sources[frame_of_box[bad_boxes]])
+    for source in bad_sources:
+        logger.warning("skipping malformed file %s (%s)", raw.sources[int(source)], message)
+    return raw.select(~np.isin(raw.frame_sources, bad_sources), np.ones(len(raw.boxes), dtype=bool))
+
+
+def _check_duplicate_frames(raw: RawColumns) -> None:
+    """Frames are matched by (video, name) in evaluation: the same pair twice is an error."""
+    if raw.num_frames < 2:
+        return
+    keys = np.char.add(np.char.add(raw.video_names.astype(np.str_), "\x00"), raw.frame_names.astype(np.str_))
+    _, first_index, counts = np.unique(keys, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        dup_first = int(first_index[np.flatnonzero(counts > 1)[0]])
+        dup_rows = np.flatnonzero(keys == keys[dup_first])
+        files = sorted({raw.sources[int(raw.frame_sources[r])] for r in dup_rows})
+        raise DataError(
+            f"{', '.join(files)}: frame '{raw.frame_names[dup_first]}' of video '{raw.video_names[dup_first]}' "
+            f"appears {len(dup_rows)} times; frame names must be unique per video"
+        )
+
+
+def _pack(
+    columns: RawColumns, class_ids: npt.NDArray[np.int64], categories: Sequence[str], renumber_tracks: bool
+) -> AnnotationStore:
+    """Sort frames by (video first seen, frame index), permute boxes along, and build the store."""
+    video_codes, video_names = first_seen_codes(columns.video_names)
+    order = np.lexsort((columns.frame_index, video_codes)) if columns.num_frames else np.zeros(0, np.int64)
+    counts = columns.box_counts[order]
+    old_starts = np.concatenate([[0], np.cumsum(columns.box_counts)[:-1]]).astype(np.int64)
+    box_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    total = int(box_offsets[-1])
+    # Box row permutation: for each new frame, the range of its old rows.
+    box_order = np.repeat(old_starts[order] - box_offsets[:-1], counts) + np.arange(total, dtype=np.int64)
+    videos_sorted = video_codes[order]
+    video_offsets = np.concatenate([[0], np.cumsum(np.bincount(videos_sorted, minlength=len(video_names)))])
+
+    track_ids = columns.track_ids[box_order]
+    if renumber_tracks:
+        track_ids = renumber_tracks_per_video(np.repeat(videos_sorted, counts), track_ids)
+    store = AnnotationStore(
+        categories=tuple(categories),
+        video_names=video_names.astype(np.str_),
+        video_offsets=video_offsets.astype(np.int64),
+        frame_names=columns.frame_names[order].astype(np.str_),
+        image_paths=columns.image_paths[order].astype(np.str_),
+        frame_index=columns.frame_index[order].astype(np.int64),
+        widths=columns.widths[order].astype(np.int32),
+        heights=columns.heights[order].astype(np.int32),
+        box_offsets=box_offsets,
+        boxes=columns.boxes[box_order].astype(np.float32).reshape(-1, 4),
+        class_ids=class_ids[box_order].astype(np.int64),
+        track_ids=track_ids.astype(np.int64),
+        scores=columns.scores[box_order].astype(np.float32),
+        crowd=columns.crowd[box_order].astype(bool),
+        ignore=columns.ignore[box_order].astype(bool),
+        occluded=columns.occluded[box_order].astype(bool),
+        truncated=columns.truncated[box_order].astype(bool),
+    )
+    store.validate()
+    return store

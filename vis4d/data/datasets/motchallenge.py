@@ -1,0 +1,307 @@
+"""MOTChallenge sequences (ground truth, public detections, tracker output) -> store.
+
+Layout: ``<root>/<SEQ>/seqinfo.ini`` (``name, imDir, frameRate, seqLength,
+imWidth, imHeight, imExt``), ``<SEQ>/<imDir>/000001.jpg ...``,
+``<SEQ>/gt/gt.txt`` and ``<SEQ>/det/det.txt``. Text files hold one box per
+line: ``frame, id, x, y, w, h, conf, class, visibility`` (frames 1-based,
+boxes xywh). Every file is parsed whole with ``np.loadtxt``.
+
+Ground truth follows the MOT17 evaluation rules: class 1 (pedestrian) with
+conf (the "consider" flag) 1 is evaluated; classes 2 (person on vehicle),
+7 (static person), 8 (distractor) and 12 (reflection) are ignore regions —
+they map, through ``ignored_mapping``, to ``pedestrian`` with ``ignore=True``,
+so predictions on them are neither true nor false positives; every other
+class, and pedestrians with conf 0, are dropped. Files without a class column
+(or with -1 there, as in MOT15) count every box as a pedestrian.
+
+Public detections (``det/det.txt``) load as untracked pedestrians with their
+conf as score (MOT17's DPM scores are not in [0, 1]; they are kept as given).
+Tracker output ``<results_dir>/<SEQ>.txt`` loads with its ids and scores.
+
+Inside the store frames are 0-based (``frame_index = frame - 1``), frame names
+are image file names (``000001.jpg``); the writers add 1 back.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from vis4d.common.errors import DataError
+from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize
+from vis4d.data.mapping import CategoryMapper
+from vis4d.data.store import AnnotationStore
+
+logger = logging.getLogger(__name__)
+
+PEDESTRIAN_CLASS = 1
+MOT_CLASS_NAMES = {1: "pedestrian", 2: "person_on_vehicle", 7: "static_person", 8: "distractor", 12: "reflection"}
+DISTRACTOR_CLASSES = (2, 7, 8, 12)
+DEFAULT_IGNORED_MAPPING = {MOT_CLASS_NAMES[c]: "pedestrian" for c in DISTRACTOR_CLASSES}
+
+Source = Literal["gt", "det", "results"]
+
+
+@dataclasses.dataclass
+class SequenceInfo:
+    """The fields of a ``seqinfo.ini`` that loading needs."""
+
+    name: str
+    directory: Path
+    image_dir: str
+    length: int
+    width: int
+    height: int
+    extension: str
+    frame_rate: float
+
+
+def read_seqinfo(sequence_dir: Path) -> SequenceInfo:
+    """Parse ``<sequence_dir>/seqinfo.ini``; errors name the file and the missing key."""
+    path = sequence_dir / "seqinfo.ini"
+    if not path.is_file():
+        raise DataError(f"{sequence_dir}: no seqinfo.ini (expected a MOTChallenge sequence folder)")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+        section = parser["Sequence"]
+        return SequenceInfo(
+            name=section.get("name", sequence_dir.name),
+            directory=sequence_dir,
+            image_dir=section.get("imDir", "img1"),
+            length=int(section["seqLength"]),
+            width=int(section.get("imWidth", "0")),
+            height=int(section.get("imHeight", "0")),
+            extension=section.get("imExt", ".jpg"),
+            frame_rate=float(section.get("frameRate", "30")),
+        )
+    except (configparser.Error, KeyError, ValueError) as error:
+        raise DataError(f"{path}: malformed seqinfo.ini ({error}); needs [Sequence] with seqLength") from None
+
+
+def read_mot_txt(path: Path, min_columns: int = 6) -> npt.NDArray[np.float64]:
+    """All rows of a MOTChallenge text file as an (N, C) float array, parsed in one ``np.loadtxt`` call."""
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        return np.zeros((0, max(min_columns, 10)), dtype=np.float64)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+    except ValueError as error:
+        raise MalformedFile(f"{path}: {error}") from None
+    if rows.shape[1] < min_columns:
+        raise MalformedFile(f"{path}: expected at least {min_columns} comma-separated columns, got {rows.shape[1]}")
+    return rows
+
+
+def find_sequences(root: Path, sequences: Sequence[str] | None = None) -> list[Path]:
+    """Sequence folders under ``root`` (those with a seqinfo.ini, sorted), or the named ones."""
+    if not root.is_dir():
+        raise DataError(f"MOTChallenge root not found: {root}")
+    if sequences is not None:
+        missing = [name for name in sequences if not (root / name).is_dir()]
+        if missing:
+            raise DataError(f"{root}: sequence folder(s) not found: {', '.join(missing)}")
+        return [root / name for name in sequences]
+    found = sorted(p for p in root.iterdir() if (p / "seqinfo.ini").is_file())
+    return found
+
+
+def _sequence_columns(
+    rows: npt.NDArray[np.float64],
+    source: Source,
+    path: Path,
+    source_id: int,
+    video: str,
+    frame_numbers: npt.NDArray[np.int64],
+    image_prefix: str,
+    extension: str,
+    width: int,
+    height: int,
+) -> RawColumns:
+    """Columns of one sequence: ``frame_numbers`` (1-based) are its frames, ``rows`` its boxes."""
+    line = np.arange(1, len(rows) + 1, dtype=np.int64)
+    frame = rows[:, 0].astype(np.int64)
+    if source == "gt":
+        num_columns = rows.shape[1]
+        consider = rows[:, 6] if num_columns > 6 else np.ones(len(rows))
+        classes = rows[:, 7].astype(np.int64) if num_columns > 7 else np.ones(len(rows), np.int64)
+        if len(classes) and (classes == -1).all():
+            classes = np.ones(len(rows), np.int64)
+        keep = ((classes == PEDESTRIAN_CLASS) & (consider != 0)) | np.isin(classes, DISTRACTOR_CLASSES)
+        rows, frame, line, classes = rows[keep], frame[keep], line[keep], classes[keep]
+        class_name_table = np.array([MOT_CLASS_NAMES.get(c, "") for c in range(max(MOT_CLASS_NAMES) + 1)], np.str_)
+        names = class_name_table[classes]
+        scores = np.ones(len(rows), np.float32)
+        track_ids = rows[:, 1].astype(np.int64)
+    else:
+        names = np.full(len(rows), MOT_CLASS_NAMES[PEDESTRIAN_CLASS])
+        scores = (rows[:, 6] if rows.shape[1] > 6 else np.ones(len(rows))).astype(np.float32)
+        track_ids = rows[:, 1].astype(np.int64) if source == "results" else np.full(len(rows), -1, np.int64)
+
+    frame_row = np.searchsorted(frame_numbers, frame)
+    valid = (frame_row < len(frame_numbers)) & (frame_numbers[np.minimum(frame_row, len(frame_numbers) - 1)] == frame)
+    if not valid.all():
+        bad = int(np.flatnonzero(~valid)[0])
+        raise MalformedFile(
+            f"{path}: line {int(line[bad])}: frame {int(frame[bad])} is outside the sequence's frames "
+            f"1..{int(frame_numbers[-1]) if len(frame_numbers) else 0}"
+        )
+    order = np.argsort(frame_row, kind="stable")
+    boxes = rows[order, 2:6].copy()
+    boxes[:, 2:] += boxes[:, :2]
+    frame_names = np.char.add(np.char.zfill(frame_numbers.astype(np.str_), 6), extension)
+    num_frames = len(frame_numbers)
+    return RawColumns(
+        sources=[],
+        frame_sources=np.full(num_frames, source_id, dtype=np.int64),
+        video_names=np.full(num_frames, video),
+        frame_names=frame_names.astype(np.str_),
+        frame_index=frame_numbers - 1,
+        image_paths=np.char.add(image_prefix, frame_names).astype(np.str_),
+        widths=np.full(num_frames, width, dtype=np.int32),
+        heights=np.full(num_frames, height, dtype=np.int32),
+        box_counts=np.bincount(frame_row, minlength=num_frames).astype(np.int64),
+        boxes=boxes,
+        category_names=names[order],
+        track_ids=track_ids[order],
+        scores=scores[order],
+        crowd=np.zeros(len(rows), dtype=bool),
+        ignore=np.zeros(len(rows), dtype=bool),
+        occluded=np.zeros(len(rows), dtype=bool),
+        truncated=np.zeros(len(rows), dtype=bool),
+        label_index=line[order],
+        location_kind="line",
+    )
+
+
+def motchallenge_source_files(
+    root: str | Path,
+    sequences: Sequence[str] | None = None,
+    use_public_detections: bool = False,
+    results_dir: str | Path | None = None,
+) -> list[Path]:
+    """Files a MOTChallenge load reads (seqinfo and box files), for the cache key."""
+    folders = find_sequences(Path(root), sequences)
+    if not folders:
+        return sorted(Path(root).glob("*.txt"))
+    files: list[Path] = []
+    for folder in folders:
+        files.append(folder / "seqinfo.ini")
+        if results_dir is not None:
+            files.append(Path(results_dir) / f"{folder.name}.txt")
+        else:
+            files.append(folder / ("det/det.txt" if use_public_detections else "gt/gt.txt"))
+    return files
+
+
+def parse_motchallenge(
+    root: str | Path,
+    sequences: Sequence[str] | None = None,
+    use_public_detections: bool = False,
+    results_dir: str | Path | None = None,
+    on_malformed: Literal["fail", "skip"] = "fail",
+) -> RawColumns:
+    """Raw columns of all sequences; a root without sequence folders is read as a folder of tracker outputs."""
+    root_path = Path(root)
+    folders = find_sequences(root_path, sequences)
+    source: Source = "results" if results_dir is not None else ("det" if use_public_detections else "gt")
+    parts: list[RawColumns] = []
+    sources: list[str] = []
+    if not folders:
+        # Tracker output without sequence infos: frames are those that have boxes.
+        files = sorted(root_path.glob("*.txt"))
+        if not files:
+            raise DataError(f"{root_path}: no sequence folders with seqinfo.ini and no <SEQ>.txt result files")
+        for file in files:
+            sources.append(str(file))
+            try:
+                rows = read_mot_txt(file)
+                frames = np.unique(rows[:, 0].astype(np.int64))
+                part = _sequence_columns(rows, "results", file, len(sources) - 1, file.stem, frames, "", ".jpg", 0, 0)
+            except MalformedFile as error:
+                _handle_malformed(error, on_malformed)
+                continue
+            parts.append(part)
+        return concat_raw(parts, sources)
+
+    for folder in folders:
+        info = read_seqinfo(folder)
+        if results_dir is not None:
+            file = Path(results_dir) / f"{folder.name}.txt"
+        else:
+            file = folder / ("det/det.txt" if use_public_detections else "gt/gt.txt")
+        sources.append(str(file))
+        try:
+            rows = read_mot_txt(file)
+            frames = np.arange(1, info.length + 1, dtype=np.int64)
+            prefix = f"{(folder / info.image_dir).resolve()}/"
+            part = _sequence_columns(
+                rows, source, file, len(sources) - 1, folder.name, frames, prefix, info.extension, info.width,
+                info.height,
+            )  # fmt: skip
+        except MalformedFile as error:
+            _handle_malformed(error, on_malformed)
+            continue
+        parts.append(part)
+    return concat_raw(parts, sources)
+
+
+def _handle_malformed(error: MalformedFile, on_malformed: Literal["fail", "skip"]) -> None:
+    if on_malformed == "fail":
+        raise DataError(str(error)) from None
+    logger.warning("skipping malformed file: %s", error)
+
+
+def load_motchallenge(
+    root: str | Path,
+    categories: Sequence[str] | None = None,
+    *,
+    sequences: Sequence[str] | None = None,
+    use_public_detections: bool = False,
+    results_dir: str | Path | None = None,
+    name_mapping: Mapping[str, str] | None = None,
+    ignored_mapping: Mapping[str, str] | None = None,
+    unknown_categories: Literal["error", "drop"] = "error",
+    on_malformed: Literal["fail", "skip"] = "fail",
+    on_degenerate_box: Literal["fail", "skip"] = "skip",
+    skip_empty_frames: bool = False,
+) -> AnnotationStore:
+    """Load MOTChallenge ground truth, public detections, or tracker output.
+
+    * ``load_motchallenge(root)``: ``<root>/<SEQ>/gt/gt.txt`` of every sequence.
+    * ``use_public_detections=True``: ``<SEQ>/det/det.txt`` instead.
+    * ``results_dir=PRED``: ``PRED/<SEQ>.txt`` for every sequence of ``root``
+      (frames and image sizes from the seqinfo files), for evaluation.
+    * ``root`` holding only ``<SEQ>.txt`` files: tracker output on its own
+      (frames are those with boxes, image names ``%06d.jpg``).
+
+    ``categories=None`` gives ``("pedestrian",)`` (distractors are mapped to it
+    as ignore regions). A config with another name for pedestrians maps it with
+    ``name_mapping={"pedestrian": "person"}`` and the same in ``ignored_mapping``.
+    """
+    raw = parse_motchallenge(root, sequences, use_public_detections, results_dir, on_malformed)
+    ignored = dict(DEFAULT_IGNORED_MAPPING)
+    if name_mapping and "pedestrian" in name_mapping:
+        ignored = {name: name_mapping["pedestrian"] for name in ignored}
+    ignored.update(ignored_mapping or {})
+    mapper = CategoryMapper(categories, name_mapping, ignored, unknown_categories)
+    return finalize(
+        raw,
+        mapper,
+        on_malformed=on_malformed,
+        on_degenerate_box=on_degenerate_box,
+        renumber_tracks=False,
+        skip_empty_frames=skip_empty_frames,
+    )

@@ -1,0 +1,279 @@
+"""Scalabel JSON labels (and predictions) -> :class:`AnnotationStore`.
+
+Accepted layouts:
+
+* a file holding a list of frames;
+* a file holding ``{"frames": [...], "config": {...}}`` (the config may give
+  ``imageSize``, used when frames carry no ``size``);
+* a folder of such files (BDD100K tracking: one file per video), read in
+  sorted order.
+
+Per frame: ``name``, ``videoName`` (missing: the frame is a one-frame video
+named after itself, as in BDD100K detection), ``frameIndex``, ``size``
+(``{width, height}``, optional), ``labels``. Per label: ``id`` (track id, any
+string; renumbered 0, 1, ... per video in order of first appearance),
+``category``, ``attributes`` (``crowd``, ``occluded``, ``truncated``),
+``box2d`` (``x1, y1, x2, y2``) and, for predictions, ``score``. Labels without
+``box2d`` (polygons or masks only) are skipped.
+
+Image paths are ``<image_root>/<videoName>/<name>`` (or ``<image_root>/<name>``
+for frames without a video, or when the first frame's image is found there but
+not in a video folder). Images are not checked here: the decoder reports a
+missing file when it is read.
+
+Parsing walks the JSON objects once with list comprehensions (the JSON itself
+is Python objects, so this part cannot be numpy); everything after that —
+mapping, checks, sorting, track renumbering — is vectorised in
+:func:`vis4d.data.datasets.columns.finalize`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from tqdm import tqdm
+
+from vis4d.common.errors import DataError
+from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
+from vis4d.data.mapping import CategoryMapper, LabelConfig, label_config_from_dict
+from vis4d.data.store import AnnotationStore
+
+logger = logging.getLogger(__name__)
+
+_EMPTY: dict[str, Any] = {}
+_PROGRESS_MIN_FILES = 20
+
+
+def scalabel_files(path: str | Path) -> list[Path]:
+    """The JSON files a Scalabel path stands for: the file itself, or a folder's ``*.json`` sorted."""
+    source = Path(path)
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix.lower() == ".json" and p.is_file())
+        if not files:
+            raise DataError(f"{source}: folder holds no .json label files")
+        return files
+    if not source.is_file():
+        raise DataError(f"annotations not found: {source}")
+    return [source]
+
+
+def _frames_and_size(data: Any, path: Path) -> tuple[list[Any], tuple[int, int] | None]:
+    """The frame list of a parsed file and the image size its embedded config gives, if any."""
+    if isinstance(data, list):
+        return data, None
+    if isinstance(data, dict) and isinstance(data.get("frames"), list):
+        size = None
+        config = data.get("config")
+        if isinstance(config, Mapping) and config.get("categories"):
+            try:
+                size = label_config_from_dict(config, str(path)).image_size
+            except Exception:  # an odd embedded config must not hide the labels
+                size = None
+        return data["frames"], size
+    raise MalformedFile(f"{path}: expected a list of frames or an object with a 'frames' list")
+
+
+def _locate_frame_problem(frames: list[Any], path: Path) -> str:
+    """Slow path after a fast comprehension failed: find the frame/label that broke it."""
+    for position, frame in enumerate(frames):
+        if not isinstance(frame, dict):
+            return f"{path}: frame {position}: expected an object, got {type(frame).__name__}"
+        name = frame.get("name")
+        if not isinstance(name, str):
+            return f"{path}: frame {position}: missing or non-string 'name'"
+        labels = frame.get("labels")
+        if labels is not None and not isinstance(labels, list):
+            return f"{path}: frame '{name}': 'labels' must be a list"
+        index = frame.get("frameIndex")
+        if index is not None and not isinstance(index, int):
+            return f"{path}: frame '{name}': 'frameIndex' must be an integer, got {index!r}"
+        for label_position, label in enumerate(labels or ()):
+            where = f"{path}: frame '{name}' label {label_position}"
+            if not isinstance(label, dict):
+                return f"{where}: expected an object"
+            box = label.get("box2d")
+            if box is None:
+                continue
+            if not isinstance(box, dict) or not {"x1", "y1", "x2", "y2"} <= set(box):
+                return f"{where}: box2d must have x1, y1, x2, y2"
+            try:
+                [float(box[k]) for k in ("x1", "y1", "x2", "y2")]
+            except (TypeError, ValueError):
+                return f"{where}: box2d coordinates must be numbers, got {box!r}"
+            if not isinstance(label.get("category"), str):
+                return f"{where}: missing or non-string 'category'"
+            score = label.get("score")
+            if score is not None and not isinstance(score, int | float):
+                return f"{where}: 'score' must be a number, got {score!r}"
+            attributes = label.get("attributes")
+            if attributes is not None and not isinstance(attributes, dict):
+                return f"{where}: 'attributes' must be an object"
+    return f"{path}: malformed frames"
+
+
+def _image_layout_is_flat(image_root: Path, video: str, name: str) -> bool:
+    """Images in ``root/<name>`` rather than ``root/<video>/<name>``: decided from one frame (one stat or two)."""
+    return not (image_root / video / name).exists() and (image_root / name).exists()
+
+
+def parse_scalabel_frames(
+    frames: list[Any],
+    path: Path,
+    source_id: int,
+    image_root: Path | None,
+    default_size: tuple[int, int] | None,
+    track_table: dict[str, int],
+    flat_layout: bool | None,
+) -> tuple[RawColumns, bool | None]:
+    """Columns of one file's frames; ``track_table`` codes id strings across files (first seen first).
+
+    Returns the columns and the image layout decision (``flat_layout``), made
+    on the first frame with a video name and reused for later files.
+    """
+    try:
+        names = [frame["name"] for frame in frames]
+        videos = [frame.get("videoName") or frame["name"] for frame in frames]
+        has_video = [bool(frame.get("videoName")) for frame in frames]
+        frame_index = np.array([frame.get("frameIndex") or 0 for frame in frames], dtype=np.int64)
+        sizes = [frame.get("size") or _EMPTY for frame in frames]
+        height, width = default_size or (0, 0)
+        widths = np.array([size.get("width", width) for size in sizes], dtype=np.int32)
+        heights = np.array([size.get("height", height) for size in sizes], dtype=np.int32)
+        label_lists = [frame.get("labels") or () for frame in frames]
+        labels = [label for frame_labels in label_lists for label in frame_labels]
+        box_dicts = [label.get("box2d") for label in labels]
+        has_box = np.array([box is not None for box in box_dicts], dtype=bool)
+        boxed = [label for label, box in zip(labels, box_dicts, strict=True) if box is not None]
+        coords = np.array(
+            [(box["x1"], box["y1"], box["x2"], box["y2"]) for box in box_dicts if box is not None], dtype=np.float64
+        ).reshape(-1, 4)
+        categories = [label["category"] for label in boxed]
+        if not all(isinstance(c, str) for c in categories):
+            raise TypeError("category")
+        attributes = [label.get("attributes") or _EMPTY for label in boxed]
+        crowd = np.array([bool(a.get("crowd", False)) for a in attributes], dtype=bool)
+        occluded = np.array([bool(a.get("occluded", False)) for a in attributes], dtype=bool)
+        truncated = np.array([bool(a.get("truncated", False)) for a in attributes], dtype=bool)
+        raw_scores = [label.get("score") for label in boxed]
+        scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
+        raw_ids = [label.get("id") for label in boxed]
+        track_codes = np.array(
+            [-1 if i is None else track_table.setdefault(str(i), len(track_table)) for i in raw_ids], dtype=np.int64
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise MalformedFile(_locate_frame_problem(frames, path)) from None
+
+    label_counts = np.array([len(frame_labels) for frame_labels in label_lists], dtype=np.int64)
+    label_frame = np.repeat(np.arange(len(frames), dtype=np.int64), label_counts)
+    label_starts = np.concatenate([[0], np.cumsum(label_counts)[:-1]]).astype(np.int64)
+    label_index = np.arange(len(labels), dtype=np.int64) - np.repeat(label_starts, label_counts)
+    box_counts = np.bincount(label_frame[has_box], minlength=len(frames)).astype(np.int64)
+
+    if image_root is None:
+        image_paths = [f"{v}/{n}" if hv else n for v, n, hv in zip(videos, names, has_video, strict=True)]
+    else:
+        if flat_layout is None and any(has_video):
+            first = has_video.index(True)
+            flat_layout = _image_layout_is_flat(image_root, videos[first], names[first])
+        root = str(image_root)
+        image_paths = [
+            f"{root}/{v}/{n}" if hv and not flat_layout else f"{root}/{n}"
+            for v, n, hv in zip(videos, names, has_video, strict=True)
+        ]
+    columns = RawColumns(
+        sources=[],
+        frame_sources=np.full(len(frames), source_id, dtype=np.int64),
+        video_names=np.array(videos, dtype=np.str_),
+        frame_names=np.array(names, dtype=np.str_),
+        frame_index=frame_index,
+        image_paths=np.array(image_paths, dtype=np.str_),
+        widths=widths,
+        heights=heights,
+        box_counts=box_counts,
+        boxes=coords,
+        category_names=np.array(categories, dtype=np.str_),
+        track_ids=track_codes,
+        scores=scores,
+        crowd=crowd,
+        ignore=np.zeros(len(boxed), dtype=bool),
+        occluded=occluded,
+        truncated=truncated,
+        label_index=label_index[has_box],
+    )
+    return columns, flat_layout
+
+
+def parse_scalabel(
+    annotations: str | Path,
+    image_root: str | Path | None = None,
+    on_malformed: Literal["fail", "skip"] = "fail",
+    default_size: tuple[int, int] | None = None,
+    progress: bool = True,
+) -> RawColumns:
+    """Parse a Scalabel file or folder into raw columns (no mapping yet)."""
+    files = scalabel_files(annotations)
+    root = None if image_root is None else Path(image_root).resolve()
+    parts: list[RawColumns] = []
+    sources = [str(f) for f in files]
+    track_table: dict[str, int] = {}
+    flat_layout: bool | None = None
+    show = progress and len(files) >= _PROGRESS_MIN_FILES
+    for source_id, file in enumerate(tqdm(files, desc="parsing labels", unit="file", disable=not show)):
+        try:
+            frames, size = _frames_and_size(read_json(file), file)
+            part, flat_layout = parse_scalabel_frames(
+                frames, file, source_id, root, size or default_size, track_table, flat_layout
+            )
+        except MalformedFile as error:
+            if on_malformed == "fail":
+                raise DataError(str(error)) from None
+            logger.warning("skipping malformed file: %s", error)
+            continue
+        parts.append(part)
+    return concat_raw(parts, sources)
+
+
+def load_scalabel(
+    annotations: str | Path,
+    categories: Sequence[str] | None = None,
+    image_root: str | Path | None = None,
+    *,
+    label_config: LabelConfig | None = None,
+    name_mapping: Mapping[str, str] | None = None,
+    ignored_mapping: Mapping[str, str] | None = None,
+    unknown_categories: Literal["error", "drop"] = "error",
+    on_malformed: Literal["fail", "skip"] = "fail",
+    on_degenerate_box: Literal["fail", "skip"] = "skip",
+    skip_empty_frames: bool = False,
+    progress: bool = True,
+) -> AnnotationStore:
+    """Load Scalabel labels or predictions (with ``score``) into a store.
+
+    ``categories=None`` takes the (mapped) category names found in the data,
+    sorted. ``image_root=None`` leaves image paths relative
+    (``<videoName>/<name>``), enough for evaluation. ``label_config`` supplies
+    name/ignored mappings and the image size; ``name_mapping`` and
+    ``ignored_mapping`` are added on top.
+    """
+    raw = parse_scalabel(
+        annotations,
+        image_root,
+        on_malformed,
+        default_size=label_config.image_size if label_config else None,
+        progress=progress,
+    )
+    mapper = CategoryMapper.from_label_config(
+        categories, label_config, name_mapping, ignored_mapping, unknown_categories
+    )
+    return finalize(
+        raw,
+        mapper,
+        on_malformed=on_malformed,
+        on_degenerate_box=on_degenerate_box,
+        renumber_tracks=True,
+        skip_empty_frames=skip_empty_frames,
+    )
