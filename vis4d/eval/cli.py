@@ -32,7 +32,9 @@ from typing import Any
 from vis4d.common.errors import ConfigError, DataError, Vis4DError
 from vis4d.common.io import atomic_write_json
 from vis4d.data.store import AnnotationStore
+from vis4d.eval.detect import evaluate_detection
 from vis4d.eval.report import format_metrics_table
+from vis4d.eval.track import IgnoreRule, evaluate_tracking
 
 FORMATS = ("auto", "scalabel", "bdd100k", "coco", "mot")
 _SNIFF_BYTES = 1 << 20
@@ -137,7 +139,12 @@ def load_inputs(task: str, fmt: str, gt_path: Path, pred_path: Path,
         from vis4d.data.datasets.scalabel import load_scalabel
 
         loader = load_bdd100k if fmt == "bdd100k" else load_scalabel
-        gt = loader(gt_path, labels.categories, label_config=labels.label_config, progress=False, **mappings)
+        categories = labels.categories
+        if categories is None and fmt == "bdd100k":  # BDD100K's classes, not only those present in the ground truth
+            from vis4d.data.datasets.bdd100k import bdd100k_track_label_config
+
+            categories = list((labels.label_config or bdd100k_track_label_config()).categories)
+        gt = loader(gt_path, categories, label_config=labels.label_config, progress=False, **mappings)
         pred = loader(pred_path, gt.categories, label_config=labels.label_config, progress=False, **mappings)
         return gt, pred
     if fmt == "coco":
@@ -166,13 +173,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gt, pred = load_inputs(args.task, fmt, gt_path, pred_path, labels)
     loaded = time.perf_counter()
     if args.task == "det":
-        from vis4d.eval.detect import evaluate_detection
-
         metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred, source=str(pred_path), gt_source=str(gt_path))}
     else:
-        from vis4d.eval.track import evaluate_tracking
-
-        ignore_rule = args.ignore_rule if args.ignore_rule != "auto" else ("mot" if fmt == "mot" else "bdd100k")
+        ignore_rule: IgnoreRule = "mot" if fmt == "mot" else "bdd100k"
+        if args.ignore_rule != "auto":
+            ignore_rule = args.ignore_rule
         metrics = {
             "track": evaluate_tracking(
                 gt, pred, iou_threshold=args.iou_threshold, super_categories=_super_categories(fmt, labels),
