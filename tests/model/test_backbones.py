@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torchvision import models
+from torchvision.ops import FrozenBatchNorm2d
+
+from vis4d.common.errors import ConfigError
+from vis4d.config.schema import BackboneConfig
+from vis4d.model.backbones import build_backbone, level_stride
+
+
+def _norm_types(module: nn.Module) -> set[type]:
+    return {type(m) for m in module.modules() if isinstance(m, (nn.BatchNorm2d, FrozenBatchNorm2d, nn.GroupNorm))}
+
+
+@pytest.mark.parametrize(
+    ("backbone_type", "levels"),
+    [
+        ("resnet18", ["p2", "p3", "p4", "p5", "p6"]),
+        ("mobilenet_v3_small", ["p3", "p4", "p5", "p6"]),
+    ],
+)
+def test_fpn_levels_shapes_and_strides(backbone_type: str, levels: list[str]) -> None:
+    backbone = build_backbone(BackboneConfig(type=backbone_type, fpn_channels=32))
+    features = backbone(torch.randn(2, 3, 64, 128))
+    assert list(features) == levels == backbone.level_names
+    assert backbone.out_channels == 32
+    for name, feature in features.items():
+        stride = level_stride(name)
+        assert backbone.strides[name] == stride
+        assert feature.shape == (2, 32, 64 // stride, 128 // stride)
+
+
+def test_auto_norm_is_trainable_bn_from_scratch_and_frozen_with_weights(tmp_path: Path) -> None:
+    scratch = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16))
+    assert _norm_types(scratch.body) == {nn.BatchNorm2d}
+    path = tmp_path / "r18.pth"
+    torch.save(models.resnet18(weights=None).state_dict(), path)
+    pretrained = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path)))
+    assert _norm_types(pretrained.body) == {FrozenBatchNorm2d}
+    explicit = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
+    assert _norm_types(explicit.body) == {nn.BatchNorm2d}
+    group = build_backbone(BackboneConfig(type="mobilenet_v3_small", fpn_channels=16, norm="gn"))
+    assert _norm_types(group.body) == {nn.GroupNorm}
+    group(torch.randn(1, 3, 64, 64))
+
+
+def test_weight_file_loads_into_body_and_freezes_stages(tmp_path: Path) -> None:
+    reference = models.resnet18(weights=None)
+    with torch.no_grad():
+        reference.layer3[0].conv1.weight.normal_(mean=3.0)
+        reference.bn1.running_mean.fill_(0.25)
+    path = tmp_path / "imagenet.pth"
+    torch.save(reference.state_dict(), path)
+    backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), frozen_stages=1))
+    assert torch.equal(backbone.body.layer3[0].conv1.weight, reference.layer3[0].conv1.weight)
+    assert torch.equal(backbone.body.bn1.running_mean, reference.bn1.running_mean)
+    # Stem and layer1 frozen, later stages and FPN trainable.
+    assert not any(p.requires_grad for p in backbone.body.conv1.parameters())
+    assert not any(p.requires_grad for p in backbone.body.layer1.parameters())
+    assert all(p.requires_grad for p in backbone.body.layer2.parameters())
+    assert all(p.requires_grad for p in backbone.fpn.parameters())
+
+
+def test_frozen_stages_ignored_without_weights() -> None:
+    backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, frozen_stages=3))
+    assert all(p.requires_grad for p in backbone.parameters())
+
+
+def test_frozen_bn_stage_stays_in_eval_mode(tmp_path: Path) -> None:
+    path = tmp_path / "r18.pth"
+    torch.save(models.resnet18(weights=None).state_dict(), path)
+    backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
+    backbone.train()
+    assert not backbone.body.bn1.training and not backbone.body.layer1.training
+    assert backbone.body.layer2.training
+    before = backbone.body.bn1.running_mean.clone()
+    backbone(torch.randn(2, 3, 64, 64))
+    assert torch.equal(backbone.body.bn1.running_mean, before)
+
+
+def test_lightning_checkpoint_with_prefixes_and_mismatch_warning(tmp_path: Path) -> None:
+    source = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16))
+    with torch.no_grad():
+        source.fpn.inner_blocks[0][0].weight.fill_(0.5)
+    state = {f"model.detector.backbone.{k}": v for k, v in source.state_dict().items()}
+    state["model.detector.backbone.fpn.extra.weight"] = torch.zeros(1)
+    path = tmp_path / "last.ckpt"
+    torch.save({"state_dict": state, "epoch": 3}, path)
+    with pytest.warns(UserWarning, match="1 unexpected keys"):
+        target = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
+    assert torch.equal(target.fpn.inner_blocks[0][0].weight, source.fpn.inner_blocks[0][0].weight)
+
+
+def test_mobilenet_loads_torchvision_state_dict(tmp_path: Path) -> None:
+    reference = models.mobilenet_v3_small(weights=None)
+    path = tmp_path / "mnv3.pth"
+    torch.save(reference.state_dict(), path)
+    backbone = build_backbone(BackboneConfig(type="mobilenet_v3_small", fpn_channels=16, weights=str(path)))
+    assert torch.equal(backbone.body.features[3].block[0][0].weight, reference.features[3].block[0][0].weight)
+
+
+def test_missing_or_unrelated_weight_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="model.backbone.weights"):
+        build_backbone(BackboneConfig(type="resnet18", weights=str(tmp_path / "missing.pth")))
+    path = tmp_path / "unrelated.pth"
+    torch.save({"foo.weight": torch.zeros(2)}, path)
+    with pytest.raises(ConfigError, match="model.backbone.weights"):
+        build_backbone(BackboneConfig(type="resnet18", weights=str(path)))
