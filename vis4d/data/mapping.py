@@ -57,9 +57,7 @@ class LabelConfig:
     image_size: tuple[int, int] | None = None
 
 
-def _collect_tree(
-    nodes: Any, source: str, leaves: list[str], supers: dict[str, list[str]], path: str
-) -> list[str]:
+def _collect_tree(nodes: Any, source: str, leaves: list[str], supers: dict[str, list[str]], path: str) -> list[str]:
     """Walk a Scalabel category tree; return the leaves under ``nodes`` (appended to ``leaves`` too)."""
     if not isinstance(nodes, list):
         raise ConfigError(f"{source}: {path}: expected a list of categories, got {type(nodes).__name__}")
@@ -213,7 +211,7 @@ class CategoryMapper:
         ignored_mapping: Mapping[str, str] | None = None,
         unknown_categories: Literal["error", "drop"] = "error",
     ) -> CategoryMapper:
-        """Mappings of a label config, with a dataset config's own mappings on top (those win)."""
+        """Use a label config's mappings, with a dataset config's own mappings on top (those win)."""
         base_names = dict(label_config.name_mapping) if label_config else {}
         base_ignored = dict(label_config.ignored_mapping) if label_config else {}
         base_names.update(name_mapping or {})
@@ -262,14 +260,15 @@ class CategoryMapper:
         resolved = [self.resolve(str(name)) for name in uniques]
         unknown = np.array([not known for _, _, known in resolved])
         if unknown.any() and self.unknown_categories == "error":
-            listing = ", ".join(f"'{uniques[i]}' ({counts[i]} box{'es' if counts[i] != 1 else ''})"
-                                for i in np.flatnonzero(unknown))
+            listing = ", ".join(
+                f"'{uniques[i]}' ({counts[i]} box{'es' if counts[i] != 1 else ''})" for i in np.flatnonzero(unknown)
+            )
             first = int(np.flatnonzero(unknown[inverse])[0])
             expected = ", ".join(self.categories or ())
             raise DataError(
                 f"{describe_box(first)}: unknown categor{'ies' if unknown.sum() > 1 else 'y'} {listing}; "
                 f"expected one of [{expected}] or a name_mapping / ignored_mapping entry "
-                "(or set unknown_categories = \"drop\")"
+                '(or set unknown_categories = "drop")'
             )
         targets = np.array([target or "" for target, _, _ in resolved], dtype=np.str_)
         ignore = np.array([flag for _, flag, _ in resolved], dtype=bool)
@@ -277,7 +276,7 @@ class CategoryMapper:
         return MappedNames(targets[inverse], ignore[inverse], keep[inverse])
 
     def class_ids(self, targets: npt.NDArray[np.str_]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
-        """The category list (given, or discovered and sorted) and each box's class id in it."""
+        """Return the category list (given, or discovered and sorted) and each box's class id in it."""
         categories = self.categories
         if categories is None:
             categories = tuple(sorted(str(name) for name in np.unique(targets)))

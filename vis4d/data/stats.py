@@ -15,11 +15,12 @@ ids per video (of evaluated boxes), summed over videos.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -42,9 +43,7 @@ def dataset_stats(store: AnnotationStore) -> dict[str, Any]:
     box_videos = store.frame_video_ids()[store.box_frame_ids()]
     tracked = evaluated & (store.track_ids >= 0)
     tracks = _count_distinct_rows([box_videos[tracked], store.track_ids[tracked]])
-    class_tracks = _count_distinct_rows(
-        [store.class_ids[tracked], box_videos[tracked], store.track_ids[tracked]]
-    )
+    class_tracks = _count_distinct_rows([store.class_ids[tracked], box_videos[tracked], store.track_ids[tracked]])
     boxes_per_class = np.bincount(store.class_ids[evaluated], minlength=num_categories)
     tracks_per_class = np.bincount(class_tracks[:, 0], minlength=num_categories)
     return {
@@ -73,23 +72,13 @@ def format_stats_table(stats: dict[str, Any], title: str = "") -> str:
         table.add_row(name, str(counts["boxes"]), str(counts["tracks"]))
     table.add_section()
     table.add_row("all", str(stats["boxes"]), str(stats["tracks"]))
-    console = Console(width=100, color_system=None, force_terminal=False, record=True, file=_NullWriter())
+    console = Console(width=100, color_system=None, force_terminal=False, record=True, file=io.StringIO())
     console.print(table)
     console.print(
         f"videos: {stats['videos']}  frames: {stats['frames']}  boxes: {stats['boxes']}  "
         f"tracks: {stats['tracks']}  ignored (crowd / ignored classes): {stats['ignored']}"
     )
     return console.export_text()
-
-
-class _NullWriter:
-    """A file that discards writes: rich records the table, we print it ourselves."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None
 
 
 def _categories_from_config(path: str) -> tuple[list[str], Any]:
@@ -122,7 +111,7 @@ def load_for_stats(
     label_config = None
     if config is not None:
         categories, label_config = _categories_from_config(config)
-    unknown = "drop" if drop_unknown else "error"
+    unknown: Literal["error", "drop"] = "drop" if drop_unknown else "error"
     if data_format == "scalabel":
         return load_scalabel(path, categories, label_config=label_config, unknown_categories=unknown)
     if data_format == "bdd100k":

@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BDD_LABELS = FIXTURES / "bdd100k_track" / "labels"
 BDD_CONFIG = FIXTURES / "bdd100k_track" / "config.toml"
@@ -43,8 +41,7 @@ def write_json(path: Path, obj: Any) -> Path:
     return path
 
 
-@pytest.fixture()
-def two_videos() -> list[dict[str, Any]]:
+def two_videos_frames() -> list[dict[str, Any]]:
     """Two videos of two frames, frames deliberately out of order in the list."""
     return [
         frame("v1-2.jpg", "v1", 2, [label("a", "car", (10, 10, 20, 20)), label("b", "pedestrian", (0, 0, 5, 9))]),

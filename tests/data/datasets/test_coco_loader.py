@@ -42,7 +42,9 @@ def test_coco_crowd_and_category_mapping(tmp_path: Path) -> None:
     data["annotations"][0]["iscrowd"] = 1
     path = write_json(tmp_path / "i.json", data)
     first_name = next(c["name"] for c in data["categories"] if c["id"] == data["annotations"][0]["category_id"])
-    all_names = sorted({c["name"] for c in data["categories"] if c["id"] in {a["category_id"] for a in data["annotations"]}})
+    all_names = sorted(
+        {c["name"] for c in data["categories"] if c["id"] in {a["category_id"] for a in data["annotations"]}}
+    )
     store = load_coco(path, ["thing"], name_mapping={n: "thing" for n in all_names})
     assert store.categories == ("thing",) and store.num_boxes == 33
     assert store.crowd.sum() == 1 and store.ignore.sum() == 1

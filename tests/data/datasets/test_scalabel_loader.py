@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.data.datasets.loader_helpers import BDD_LABELS, VIDEO_A, VIDEO_B, frame, label, two_videos, write_json  # noqa: F401
+from tests.data.datasets.loader_helpers import BDD_LABELS, VIDEO_A, VIDEO_B, frame, label, write_json
 from vis4d.common.errors import DataError
 from vis4d.data.datasets import load_bdd100k, load_scalabel
 from vis4d.data.store import AnnotationStore
@@ -77,7 +77,9 @@ def test_discovered_categories_are_sorted_mapped_names() -> None:
 # ---------------------------------------------------------------------- file variants
 def test_list_frames_object_and_folder_load_identically(tmp_path: Path, two_videos: list[dict[str, Any]]) -> None:
     as_list = write_json(tmp_path / "list.json", two_videos)
-    as_object = write_json(tmp_path / "object.json", {"frames": two_videos, "config": {"categories": [{"name": "car"}]}})
+    as_object = write_json(
+        tmp_path / "object.json", {"frames": two_videos, "config": {"categories": [{"name": "car"}]}}
+    )
     folder = tmp_path / "folder"
     write_json(folder / "v1.json", [f for f in two_videos if f["videoName"] == "v1"])
     write_json(folder / "v2.json", [f for f in two_videos if f["videoName"] == "v2"])
@@ -190,7 +192,7 @@ def test_structural_error_names_frame_and_label(tmp_path: Path) -> None:
     ("box", "text"), [((5, 0, 4, 1), "x1=5, y1=0, x2=4"), ((0, 3, 1, 2), "y1=3"), ((0, math.nan, 1, 1), "y1=nan")]
 )
 def test_degenerate_box_fail_or_skip_with_one_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, box: tuple[float, ...], text: str
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, box: tuple[float, float, float, float], text: str
 ) -> None:
     labels = [label("1", "car", (0, 0, 1, 1)), label("2", "car", box), label("3", "car", box)]
     path = write_json(tmp_path / "l.json", [frame("f.jpg", "v", 0, labels)])

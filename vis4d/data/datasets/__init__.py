@@ -63,7 +63,7 @@ def _common_options(cfg: DatasetConfig) -> dict[str, Any]:
 def _scalabel_label_config(
     cfg: ScalabelDatasetConfig, label_config: LabelConfig | None
 ) -> tuple[LabelConfig | None, list[Path]]:
-    """The label config to use and the file it came from (a cache source)."""
+    """Pick the label config to use and the file it came from (a cache source)."""
     if label_config is not None:
         return label_config, []
     if cfg.label_config is not None:

@@ -69,7 +69,9 @@ def parse_coco(
         category_ids = np.array([category["id"] for category in data["categories"]], dtype=np.int64)
         category_names = np.array([str(category["name"]) for category in data["categories"]], dtype=np.str_)
     except (KeyError, TypeError, ValueError) as error:
-        raise MalformedFile(f"{instances_path}: images need id and file_name, categories id and name ({error})") from None
+        raise MalformedFile(
+            f"{instances_path}: images need id and file_name, categories id and name ({error})"
+        ) from None
     sorted_image_ids, image_order = _index_ids(image_ids, "image", instances_path)
     sorted_category_ids, category_order = _index_ids(category_ids, "category", instances_path)
 

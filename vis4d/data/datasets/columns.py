@@ -105,7 +105,15 @@ class RawColumns:
         """Keep the frames in ``frame_mask`` and the boxes in ``box_mask`` (boxes of dropped frames go too)."""
         box_mask = box_mask & np.repeat(frame_mask, self.box_counts)
         kept_per_frame = np.bincount(self.box_frames()[box_mask], minlength=self.num_frames).astype(np.int64)
-        frame_fields = ("frame_sources", "video_names", "frame_names", "frame_index", "image_paths", "widths", "heights")
+        frame_fields = (
+            "frame_sources",
+            "video_names",
+            "frame_names",
+            "frame_index",
+            "image_paths",
+            "widths",
+            "heights",
+        )
         box_fields = (
             "boxes", "category_names", "track_ids", "scores", "crowd", "ignore", "occluded", "truncated", "label_index"
         )  # fmt: skip
@@ -224,7 +232,9 @@ def finalize(
         what = f"box has x1={x1:g}, y1={y1:g}, x2={x2:g}, y2={y2:g} (need x1 <= x2, y1 <= y2, no NaN)"
         if on_degenerate_box == "fail":
             raise DataError(f"{raw.describe_box(first, frame_of_box)}: {what}; {count} such box(es) in total")
-        logger.warning("skipped %d degenerate box(es); first at %s: %s", count, raw.describe_box(first, frame_of_box), what)
+        logger.warning(
+            "skipped %d degenerate box(es); first at %s: %s", count, raw.describe_box(first, frame_of_box), what
+        )
         keep &= ~degenerate
 
     frame_mask = np.ones(raw.num_frames, dtype=bool)
@@ -236,7 +246,7 @@ def finalize(
 
 
 def _drop_files_with_duplicate_track_ids(raw: RawColumns, on_malformed: Policy) -> RawColumns:
-    """A track id twice in one frame makes a file malformed: fail, or skip the whole file."""
+    """Fail on (or skip the files with) a track id used twice in one frame: such a file is malformed."""
     frame_of_box = raw.box_frames()
     with_id = np.flatnonzero(raw.track_ids >= 0)
     if len(with_id) < 2:

@@ -49,7 +49,7 @@ _PROGRESS_MIN_FILES = 20
 
 
 def scalabel_files(path: str | Path) -> list[Path]:
-    """The JSON files a Scalabel path stands for: the file itself, or a folder's ``*.json`` sorted."""
+    """List the JSON files a Scalabel path stands for: the file itself, or a folder's ``*.json`` sorted."""
     source = Path(path)
     if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix.lower() == ".json" and p.is_file())
@@ -62,7 +62,7 @@ def scalabel_files(path: str | Path) -> list[Path]:
 
 
 def _frames_and_size(data: Any, path: Path) -> tuple[list[Any], tuple[int, int] | None]:
-    """The frame list of a parsed file and the image size its embedded config gives, if any."""
+    """Return the frame list of a parsed file and the image size its embedded config gives, if any."""
     if isinstance(data, list):
         return data, None
     if isinstance(data, dict) and isinstance(data.get("frames"), list):

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vis4d.data.store import AnnotationStore, FrameRecord, build_store, concat_stores, empty_box_columns
+
+
+def _frame(video: str, index: int, num_boxes: int, first_track: int = 0) -> FrameRecord:
+    columns = empty_box_columns(num_boxes)
+    columns["boxes"] = np.tile(np.array([0, 0, 10, 10], np.float32), (num_boxes, 1)) + index
+    columns["track_ids"] = np.arange(first_track, first_track + num_boxes)
+    return FrameRecord(f"{video}-{index}.jpg", video, index, f"/img/{video}/{index}.jpg", 64, 32, columns)
+
+
+def _store() -> AnnotationStore:
+    return build_store(
+        ["car", "pedestrian"], [_frame("b", 1, 2), _frame("a", 0, 1), _frame("b", 0, 0), _frame("a", 1, 3)]
+    )
+
+
+def test_build_store_orders_videos_first_seen_frames_by_index() -> None:
+    store = _store()
+    assert list(store.video_names) == ["b", "a"]
+    assert list(store.frame_names) == ["b-0.jpg", "b-1.jpg", "a-0.jpg", "a-1.jpg"]
+    np.testing.assert_array_equal(store.video_offsets, [0, 2, 4])
+    np.testing.assert_array_equal(store.box_offsets, [0, 0, 2, 3, 6])
+    assert store.frame_boxes(1)["boxes"][0].tolist() == [1, 1, 11, 11]
+    assert store.box_frame_ids().tolist() == [1, 1, 2, 3, 3, 3]
+    assert store.frame_video_ids().tolist() == [0, 0, 1, 1]
+    assert list(store.frame_range(1)) == [2, 3]
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    store = _store()
+    store.save(tmp_path / "s.npz")
+    loaded = AnnotationStore.load(tmp_path / "s.npz")
+    assert loaded.categories == store.categories
+    for name in ("video_names", "video_offsets", "frame_names", "image_paths", "box_offsets", "boxes", "track_ids"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(store, name), err_msg=name)
+        assert getattr(loaded, name).dtype == getattr(store, name).dtype
+
+
+def test_validate_rejects_broken_columns() -> None:
+    store = _store()
+    store.class_ids = store.class_ids.copy()
+    store.class_ids[0] = 5
+    with pytest.raises(ValueError, match="class_ids"):
+        store.validate()
+    store = _store()
+    store.track_ids = store.track_ids[:-1]
+    with pytest.raises(ValueError, match="track_ids"):
+        store.validate()
+
+
+def test_concat_stores_shifts_offsets() -> None:
+    joined = concat_stores([_store(), _store()])
+    joined.validate()
+    assert joined.num_videos == 4 and joined.num_frames == 8 and joined.num_boxes == 12
+    np.testing.assert_array_equal(joined.box_offsets[4:], [6, 6, 8, 9, 12])
+    with pytest.raises(ValueError, match="different categories"):
+        concat_stores([_store(), build_store(["car"], [])])
