@@ -1,0 +1,180 @@
+"""Compare vis4d's Faster R-CNN R50-FPN with torchvision's on one training step and one inference pass.
+
+Both models get the same images, ground truth, thread count and matched
+settings: ResNet-50 + FPN (256) from scratch with trainable batch norm, 2000
+pre-NMS / 1000 post-NMS proposals in training, 1000 / 1000 at test, 256
+anchors and 512 RoIs (25 % positive) sampled per image, two 1024-wide FCs,
+score threshold 0.05, NMS 0.5, 100 detections.  torchvision's internal
+resize is disabled (the images already have the benchmark size) so both see
+the same pixels; its normalisation stays (a few milliseconds).
+
+torchvision's weights are copied into ours, so both do the same work (in
+eval mode they return the same detections).  Runs alternate between the two
+models; after one warm-up each, the median of ``--iters`` runs is printed
+with the ratio ours / torchvision (< 1: faster).
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_detector.py --iters 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torchvision.models.detection import fasterrcnn_resnet50_fpn
+
+from vis4d.common.structures import Batch, FrameMeta, Targets
+from vis4d.config.schema import BackboneConfig, FasterRCNNConfig, RPNConfig
+from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.detect.torchvision_compat import torchvision_to_vis4d_state_dict
+
+NUM_CLASSES = 8  # BDD100K tracking classes
+
+
+def _random_targets(count: int, height: int, width: int, generator: torch.Generator) -> Targets:
+    top_left = torch.rand(count, 2, generator=generator) * torch.tensor([width * 0.8, height * 0.8])
+    size = torch.rand(count, 2, generator=generator) * torch.tensor([width * 0.3, height * 0.3]) + 8
+    boxes = torch.cat((top_left, top_left + size), dim=1)
+    boxes[:, 2] = boxes[:, 2].clamp(max=width)
+    boxes[:, 3] = boxes[:, 3].clamp(max=height)
+    classes = torch.randint(0, NUM_CLASSES, (count,), generator=generator)
+    return Targets(boxes, classes, torch.arange(count), torch.zeros(count, dtype=torch.bool))
+
+
+def _batch(batch_size: int, height: int, width: int, device: torch.device, seed: int) -> Batch:
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(batch_size, 3, height, width, generator=generator)
+    targets = [_random_targets(10, height, width, generator) for _ in range(batch_size)]
+    meta = [FrameMeta(f"img{i}", "bench", i, "", (height, width), (height, width)) for i in range(batch_size)]
+    return Batch(images, targets, meta).to(device)
+
+
+def _ours(device: torch.device) -> FasterRCNN:
+    cfg = FasterRCNNConfig(
+        backbone=BackboneConfig(type="resnet50"),
+        rpn=RPNConfig(pre_nms_top_n_train=2000, post_nms_top_n_train=1000),
+    )
+    return FasterRCNN(cfg, NUM_CLASSES).to(device)
+
+
+def _torchvision(device: torch.device, height: int, width: int) -> torch.nn.Module:
+    model = fasterrcnn_resnet50_fpn(
+        weights=None,
+        weights_backbone=None,
+        num_classes=NUM_CLASSES + 1,  # + background
+        min_size=height,
+        max_size=width,
+        rpn_pre_nms_top_n_train=2000,
+        rpn_post_nms_top_n_train=1000,
+        rpn_pre_nms_top_n_test=1000,
+        rpn_post_nms_top_n_test=1000,
+        rpn_batch_size_per_image=256,
+        box_batch_size_per_image=512,
+        box_positive_fraction=0.25,
+        box_score_thresh=0.05,
+        box_nms_thresh=0.5,
+        box_detections_per_img=100,
+    )
+    # Images already have the benchmark size: skip the resize like vis4d does.
+    model.transform.resize = lambda image, target=None: (image, target)  # type: ignore[method-assign]
+    return model.to(device)
+
+
+def _timed(step: Callable[[], None], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def _compare(name: str, ours: Callable[[], None], theirs: Callable[[], None], iters: int, device: torch.device) -> None:
+    ours_times, theirs_times = [], []
+    for iteration in range(iters + 1):  # iteration 0 warms up
+        first, second = (ours, theirs) if iteration % 2 == 0 else (theirs, ours)
+        t_first, t_second = _timed(first, device), _timed(second, device)
+        t_ours, t_theirs = (t_first, t_second) if first is ours else (t_second, t_first)
+        if iteration > 0:
+            ours_times.append(t_ours)
+            theirs_times.append(t_theirs)
+    ours_median, theirs_median = statistics.median(ours_times), statistics.median(theirs_times)
+    print(
+        f"{name}: vis4d {ours_median:.3f} s, torchvision {theirs_median:.3f} s, "
+        f"ratio {ours_median / theirs_median:.3f}  (runs vis4d {[round(t, 3) for t in ours_times]}, "
+        f"torchvision {[round(t, 3) for t in theirs_times]})"
+    )
+
+
+def main() -> None:
+    """Run the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=3, help="timed runs per model after one warm-up")
+    parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--train-size", type=int, nargs=2, default=(384, 640), metavar=("H", "W"))
+    parser.add_argument("--test-size", type=int, nargs=2, default=(384, 640), metavar=("H", "W"))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--skip", choices=["train", "test"], default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
+
+    torch.manual_seed(0)
+    ours = _ours(device)
+    theirs = _torchvision(device, *args.train_size)
+    # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
+    ours.load_state_dict(torchvision_to_vis4d_state_dict(theirs.state_dict()))
+
+    if args.skip != "train":
+        batch = _batch(args.batch_size, *args.train_size, device, seed=0)
+        tv_images = list(batch.images)
+        tv_targets = [{"boxes": t.boxes, "labels": t.class_ids + 1} for t in batch.targets]
+        ours.train()
+        theirs.train()
+
+        def ours_train() -> None:
+            ours.zero_grad(set_to_none=True)
+            sum(ours.loss(batch).values()).backward()  # type: ignore[union-attr]
+
+        def theirs_train() -> None:
+            theirs.zero_grad(set_to_none=True)
+            sum(theirs(tv_images, tv_targets).values()).backward()
+
+        _compare(
+            f"train step (batch {args.batch_size}, {args.train_size[0]}x{args.train_size[1]})",
+            ours_train,
+            theirs_train,
+            args.iters,
+            device,
+        )
+
+    if args.skip != "test":
+        batch = _batch(1, *args.test_size, device, seed=1)
+        tv_images = list(batch.images)
+        theirs.transform.min_size = (args.test_size[0],)
+        theirs.transform.max_size = args.test_size[1]
+        ours.eval()
+        theirs.eval()
+
+        def ours_test() -> None:
+            with torch.no_grad():
+                ours.predict(batch)
+
+        def theirs_test() -> None:
+            with torch.no_grad():
+                theirs(tv_images)
+
+        _compare(
+            f"inference (1 image, {args.test_size[0]}x{args.test_size[1]})", ours_test, theirs_test, args.iters, device
+        )
+
+
+if __name__ == "__main__":
+    main()
