@@ -101,7 +101,7 @@ def _greedy_match(
     """
     num_thr, num_area = len(IOU_THRESHOLDS), gt_ignore.shape[1]
     thresholds = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)[None, :, None]
-    matched_gt = np.full((num_dt, num_thr, num_area), -1, dtype=np.int64)
+    matched_gt = np.full((num_dt, num_thr, num_area), -1, dtype=np.int32 if len(gt_ignore) < 2**31 else np.int64)
     gt_taken = np.zeros((len(gt_ignore), num_thr, num_area), dtype=bool)
     if len(pair_dt) == 0:
         return matched_gt
@@ -192,33 +192,35 @@ def coco_precision_recall(
         num_positive[:, a] = np.bincount(gt_class[~gt_ignore[:, a]], minlength=num_classes)
 
     # Per class, all images: by descending score; ties by image id, then rank (COCOeval's mergesort order).
+    # One gather puts every class's detections in a contiguous block; maxDets=100 then reads a view.
     acc_order = np.lexsort((dt_rank, dt_image_sorted, -score, dt_class_sorted))
-    class_sorted = dt_class_sorted[acc_order]
-    class_bounds = np.searchsorted(class_sorted, np.arange(num_classes + 1))
+    class_bounds = np.searchsorted(dt_class_sorted[acc_order], np.arange(num_classes + 1))
+    true_pos, false_pos, acc_rank = true_pos[acc_order], false_pos[acc_order], dt_rank[acc_order]
     for k in range(num_classes):
-        if not num_positive[k].any():
+        areas = np.flatnonzero(num_positive[k] > 0)
+        if len(areas) == 0:
             continue
-        rows = acc_order[class_bounds[k] : class_bounds[k + 1]]
+        npig = num_positive[k, areas].astype(np.float64)
+        block = slice(class_bounds[k], class_bounds[k + 1])
         for m, max_det in enumerate(MAX_DETS):
-            sel = rows[dt_rank[rows] < max_det]
-            tp = np.cumsum(true_pos[sel], axis=0, dtype=np.float64)  # (n, T, A)
-            fp = np.cumsum(false_pos[sel], axis=0, dtype=np.float64)
-            n = len(sel)
-            for a in range(num_area):
-                npig = num_positive[k, a]
-                if npig == 0:
-                    continue
-                rc = tp[:, :, a] / npig
-                pr = tp[:, :, a] / (fp[:, :, a] + tp[:, :, a] + np.spacing(1))
-                recall[:, k, a, m] = rc[-1] if n else 0.0
-                if n == 0:
-                    precision[:, :, k, a, m] = 0.0
-                    continue
-                pr = np.maximum.accumulate(pr[::-1], axis=0)[::-1]
-                for t in range(num_thr):
-                    idx = np.searchsorted(rc[:, t], RECALL_THRESHOLDS, side="left")
-                    valid = idx < n
-                    precision[t, :, k, a, m] = np.where(valid, pr[np.minimum(idx, n - 1), t], 0.0)
+            sel = block if max_det >= MAX_DETS[-1] else np.flatnonzero(acc_rank[block] < max_det) + class_bounds[k]
+            # Integer cumulative counts (exact), then COCOeval's float formulas; shape (n, T, A').
+            columns = slice(None) if len(areas) == num_area else areas
+            tp = np.cumsum(true_pos[sel][:, :, columns], axis=0, dtype=np.int32)
+            fp = np.cumsum(false_pos[sel][:, :, columns], axis=0, dtype=np.int32)
+            n = len(tp)
+            if n == 0:
+                recall[:, k, areas, m] = 0.0
+                precision[:, :, k, areas, m] = 0.0
+                continue
+            rc = tp / npig
+            pr = tp / (fp + tp + np.spacing(1))
+            recall[:, k, areas, m] = rc[-1]
+            pr = np.maximum.accumulate(pr[::-1], axis=0)[::-1]
+            for t in range(num_thr):
+                for j, a in enumerate(areas.tolist()):
+                    idx = np.searchsorted(rc[:, t, j], RECALL_THRESHOLDS, side="left")
+                    precision[t, :, k, a, m] = np.where(idx < n, pr[np.minimum(idx, n - 1), t, j], 0.0)
     return precision, recall
 
 
