@@ -30,6 +30,7 @@ mapping, checks, sorting, track renumbering — is vectorised in
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +46,8 @@ from vis4d.data.store import AnnotationStore
 logger = logging.getLogger(__name__)
 
 _EMPTY: dict[str, Any] = {}
+_BOX_KEYS = operator.itemgetter("x1", "y1", "x2", "y2")
+_CATEGORY_KEY = operator.itemgetter("category")
 _PROGRESS_MIN_FILES = 20
 
 
@@ -146,20 +149,28 @@ def parse_scalabel_frames(
         label_lists = [frame.get("labels") or () for frame in frames]
         labels = [label for frame_labels in label_lists for label in frame_labels]
         box_dicts = [label.get("box2d") for label in labels]
-        has_box = np.array([box is not None for box in box_dicts], dtype=bool)
-        boxed = [label for label, box in zip(labels, box_dicts, strict=True) if box is not None]
-        coords = np.array(
-            [(box["x1"], box["y1"], box["x2"], box["y2"]) for box in box_dicts if box is not None], dtype=np.float64
-        ).reshape(-1, 4)
-        categories = [label["category"] for label in boxed]
-        if not all(isinstance(c, str) for c in categories):
+        present = [box for box in box_dicts if box is not None]
+        if len(present) == len(labels):
+            has_box = np.ones(len(labels), dtype=bool)
+            boxed = labels
+        else:
+            has_box = np.array([box is not None for box in box_dicts], dtype=bool)
+            boxed = [label for label, box in zip(labels, box_dicts, strict=True) if box is not None]
+        coords = np.array(list(map(_BOX_KEYS, present)), dtype=np.float64).reshape(-1, 4)
+        categories = list(map(_CATEGORY_KEY, boxed))
+        if not set(map(type, categories)) <= {str}:
             raise TypeError("category")
         attributes = [label.get("attributes") or _EMPTY for label in boxed]
-        crowd = np.array([bool(a.get("crowd", False)) for a in attributes], dtype=bool)
-        occluded = np.array([bool(a.get("occluded", False)) for a in attributes], dtype=bool)
-        truncated = np.array([bool(a.get("truncated", False)) for a in attributes], dtype=bool)
+        flags = np.array(
+            [(a.get("crowd", False), a.get("occluded", False), a.get("truncated", False)) for a in attributes],
+            dtype=bool,
+        ).reshape(-1, 3)
+        crowd, occluded, truncated = flags[:, 0], flags[:, 1], flags[:, 2]
         raw_scores = [label.get("score") for label in boxed]
-        scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
+        if raw_scores.count(None) == len(raw_scores):  # ground truth: no scores at all
+            scores = np.ones(len(boxed), dtype=np.float32)
+        else:
+            scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
         raw_ids = [label.get("id") for label in boxed]
         track_codes = np.array(
             [-1 if i is None else track_table.setdefault(str(i), len(track_table)) for i in raw_ids], dtype=np.int64
