@@ -59,3 +59,15 @@ def test_no_boxes_and_no_norm():
 def test_groupnorm_groups_must_divide_channels():
     with pytest.raises(ConfigError, match="norm_groups"):
         SimilarityHead(tiny_cfg(norm_groups=5), in_channels=16, featmap_names=LEVELS)
+
+
+def test_forward_equals_plain_nchw_computation():
+    torch.manual_seed(0)
+    head = SimilarityHead(tiny_cfg(), in_channels=16, featmap_names=LEVELS).eval()
+    feats = features(batch=1)
+    boxes = [torch.tensor([[0.0, 0.0, 30.0, 40.0], [50.0, 10.0, 90.0, 60.0]])]
+    with torch.no_grad():
+        pooled = head.roi_align(feats, boxes, [(64, 96)]).contiguous()
+        expected = head.embed(head.fcs(head.convs(pooled).flatten(start_dim=1)))
+        (out,) = head(feats, boxes, [(64, 96)])
+    assert torch.allclose(out, expected, atol=1e-5)
