@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from torchvision.models.detection import FasterRCNN as TorchvisionFasterRCNN
 from torchvision.models.detection import fasterrcnn_resnet50_fpn
 
 from vis4d.common.structures import Batch, FrameMeta, Targets
@@ -60,7 +61,7 @@ def _ours(device: torch.device) -> FasterRCNN:
     return FasterRCNN(cfg, NUM_CLASSES).to(device)
 
 
-def _torchvision(device: torch.device, height: int, width: int) -> torch.nn.Module:
+def _torchvision(device: torch.device, height: int, width: int) -> TorchvisionFasterRCNN:
     model = fasterrcnn_resnet50_fpn(
         weights=None,
         weights_backbone=None,
@@ -128,12 +129,12 @@ def main() -> None:
 
     torch.manual_seed(0)
     ours = _ours(device)
-    theirs = _torchvision(device, *args.train_size)
+    theirs = _torchvision(device, args.train_size[0], args.train_size[1])
     # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
     ours.load_state_dict(torchvision_to_vis4d_state_dict(theirs.state_dict()))
 
     if args.skip != "train":
-        batch = _batch(args.batch_size, *args.train_size, device, seed=0)
+        batch = _batch(args.batch_size, args.train_size[0], args.train_size[1], device, seed=0)
         tv_images = list(batch.images)
         tv_targets = [{"boxes": t.boxes, "labels": t.class_ids + 1} for t in batch.targets]
         ours.train()
@@ -141,11 +142,11 @@ def main() -> None:
 
         def ours_train() -> None:
             ours.zero_grad(set_to_none=True)
-            sum(ours.loss(batch).values()).backward()  # type: ignore[union-attr]
+            torch.stack(list(ours.loss(batch).values())).sum().backward()
 
         def theirs_train() -> None:
             theirs.zero_grad(set_to_none=True)
-            sum(theirs(tv_images, tv_targets).values()).backward()
+            torch.stack(list(theirs(tv_images, tv_targets).values())).sum().backward()
 
         _compare(
             f"train step (batch {args.batch_size}, {args.train_size[0]}x{args.train_size[1]})",
@@ -156,7 +157,7 @@ def main() -> None:
         )
 
     if args.skip != "test":
-        batch = _batch(1, *args.test_size, device, seed=1)
+        batch = _batch(1, args.test_size[0], args.test_size[1], device, seed=1)
         tv_images = list(batch.images)
         theirs.transform.min_size = (args.test_size[0],)
         theirs.transform.max_size = args.test_size[1]

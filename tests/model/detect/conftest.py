@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -9,7 +11,7 @@ from vis4d.common.structures import Batch, FrameMeta, Targets
 from vis4d.config.schema import BackboneConfig, FasterRCNNConfig, RoIHeadConfig, RPNConfig
 
 
-def tiny_config(**roi_overrides: object) -> FasterRCNNConfig:
+def tiny_config(**roi_overrides: Any) -> FasterRCNNConfig:
     return FasterRCNNConfig(
         backbone=BackboneConfig(type="resnet18", fpn_channels=32),
         rpn=RPNConfig(

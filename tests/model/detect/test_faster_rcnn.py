@@ -39,7 +39,7 @@ def test_losses_decrease_when_fitting_a_fixed_batch(tiny_batch: Batch) -> None:
     for _ in range(20):
         losses = model.loss(tiny_batch)
         assert set(losses) == {"rpn_cls_loss", "rpn_box_loss", "roi_cls_loss", "roi_box_loss"}
-        total = sum(losses.values())
+        total = torch.stack(list(losses.values())).sum()
         assert torch.isfinite(total)
         optimizer.zero_grad()
         total.backward()
@@ -71,7 +71,7 @@ def test_batch_without_any_ground_truth_trains() -> None:
     losses = model.loss(batch)
     assert losses["rpn_box_loss"] == 0 and losses["roi_box_loss"] == 0
     assert losses["rpn_cls_loss"] > 0 and losses["roi_cls_loss"] > 0
-    sum(losses.values()).backward()
+    torch.stack(list(losses.values())).sum().backward()
 
 
 def test_mobilenet_detector_pools_its_own_levels(tiny_batch: Batch) -> None:

@@ -54,8 +54,9 @@ def test_training_losses_and_no_detections(tiny_batch: Batch) -> None:
     assert detections == []
     assert set(losses) == {"roi_cls_loss", "roi_box_loss"}
     assert all(torch.isfinite(v) for v in losses.values())
-    sum(losses.values()).backward()
-    assert head.bbox_pred.weight.grad.abs().sum() > 0
+    torch.stack(list(losses.values())).sum().backward()
+    grad = head.bbox_pred.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
 
 
 def test_inference_outputs_are_valid(tiny_batch: Batch) -> None:
