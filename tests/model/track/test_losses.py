@@ -144,6 +144,7 @@ def test_losses_train_a_similarity_head_to_separate_instances():
         total.backward()
         with torch.no_grad():  # plain SGD (torch.optim's first import costs seconds)
             for param in head.parameters():
-                param -= 0.05 * param.grad
+                if param.grad is not None:
+                    param.sub_(0.05 * param.grad)
         history.append(total.item())
     assert sum(history[-3:]) / 3 < 0.5 * sum(history[:3]) / 3
