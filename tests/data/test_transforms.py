@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vis4d.common.errors import ConfigError
+from vis4d.common.structures import FrameMeta, Targets, to_original_coordinates
+from vis4d.config.schema import CropConfig, FlipConfig, PhotometricConfig, ResizeConfig
+from vis4d.data.transforms import View, apply_transforms, build_transforms
+
+
+def _view(height: int, width: int, boxes: np.ndarray) -> View:
+    n = len(boxes)
+    targets = Targets(
+        torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        torch.arange(n) % 3,
+        torch.arange(n) + 10,
+        torch.arange(n) % 2 == 0,
+    )
+    meta = FrameMeta("f", "v", 0, "", (height, width), (height, width))
+    image = torch.randint(0, 255, (3, height, width), dtype=torch.uint8)
+    return View(image, targets, meta)
+
+
+@st.composite
+def views(draw: st.DrawFn) -> View:
+    height = draw(st.integers(20, 90))
+    width = draw(st.integers(20, 120))
+    n = draw(st.integers(0, 6))
+    boxes = []
+    for _ in range(n):
+        x1 = draw(st.floats(0, width - 2))
+        y1 = draw(st.floats(0, height - 2))
+        boxes.append([x1, y1, draw(st.floats(x1 + 1, width)), draw(st.floats(y1 + 1, height))])
+    return _view(height, width, np.array(boxes, dtype=np.float32).reshape(-1, 4))
+
+
+PIPELINE = [
+    ResizeConfig(shape=(48, 64), keep_ratio=True, scales=[(40, 64), (56, 80)]),
+    FlipConfig(prob=0.5),
+    CropConfig(shape=(32, 48), min_size=1.0),
+    PhotometricConfig(prob=1.0),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(views(), st.integers(0, 2**31 - 1))
+def test_geometric_transforms_keep_boxes_inside_and_pairs_consistent(view: View, seed: int) -> None:
+    transforms = build_transforms(PIPELINE)
+    key, ref = apply_transforms([view, view], transforms, np.random.default_rng(seed))
+    for out in (key, ref):
+        height, width = out.hw
+        assert out.meta.input_hw == (height, width)
+        boxes = out.targets.boxes
+        assert bool((boxes[:, 0] >= 0).all() and (boxes[:, 2] <= width).all())
+        assert bool((boxes[:, 1] >= 0).all() and (boxes[:, 3] <= height).all())
+        assert bool((boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all())
+        assert len(out.targets.track_ids) == len(boxes) == len(out.targets.ignore) == len(out.targets.class_ids)
+    # Same parameters for key and reference: identical geometry, ids and flags.
+    torch.testing.assert_close(key.targets.boxes, ref.targets.boxes)
+    assert key.targets.track_ids.tolist() == ref.targets.track_ids.tolist()
+    assert key.meta == ref.meta
+    # Ignore flags and classes travel with their track id.
+    for tid, ignore, cls in zip(key.targets.track_ids, key.targets.ignore, key.targets.class_ids):
+        assert bool(ignore) == ((int(tid) - 10) % 2 == 0) and int(cls) == (int(tid) - 10) % 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(views(), st.integers(0, 2**31 - 1))
+def test_resize_flip_crop_are_inverted_exactly(view: View, seed: int) -> None:
+    transforms = build_transforms([ResizeConfig(shape=(60, 90)), FlipConfig(prob=0.5), CropConfig(shape=(50, 200), min_size=0)])
+    (out,) = apply_transforms([view], transforms, np.random.default_rng(seed))
+    # Boxes fully inside the crop come back to where they were.
+    inside = (out.targets.boxes[:, 1] > 0) & (out.targets.boxes[:, 3] < out.hw[0])
+    back = to_original_coordinates(out.targets.boxes[inside], out.meta)
+    original = view.targets.boxes[torch.isin(view.targets.track_ids, out.targets.track_ids[inside])]
+    torch.testing.assert_close(back, original, atol=1e-3, rtol=1e-4)
+
+
+def test_flip_mirrors_boxes_and_image() -> None:
+    view = _view(10, 20, np.array([[2, 1, 6, 5]], dtype=np.float32))
+    (out,) = apply_transforms([view], build_transforms([FlipConfig(prob=1.0)]), np.random.default_rng(0))
+    assert out.targets.boxes.tolist() == [[14, 1, 18, 5]]
+    assert torch.equal(out.image, view.image.flip(-1)) and out.meta.flipped
+
+
+def test_keep_ratio_resize_fits_inside_shape() -> None:
+    view = _view(720, 1280, np.array([[0, 0, 1280, 720]], dtype=np.float32))
+    (out,) = apply_transforms([view], build_transforms([ResizeConfig(shape=(192, 320))]), np.random.default_rng(0))
+    assert out.hw == (180, 320)
+    torch.testing.assert_close(out.targets.boxes, torch.tensor([[0.0, 0.0, 320.0, 180.0]]))
+
+
+def test_crop_drops_boxes_outside() -> None:
+    view = _view(40, 40, np.array([[0, 0, 10, 10], [30, 30, 40, 40]], dtype=np.float32))
+    transforms = build_transforms([CropConfig(shape=(20, 20), min_size=2)])
+    (out,) = apply_transforms([view], transforms, np.random.default_rng(0))
+    assert len(out.targets.boxes) <= 2 and out.hw == (20, 20)
+    (top_left,) = [t.apply(view, (0.0, 0.0)) for t in transforms]
+    assert top_left.targets.track_ids.tolist() == [10]
+
+
+def test_geometric_order_is_enforced() -> None:
+    with pytest.raises(ConfigError, match="resize, flip, crop"):
+        build_transforms([FlipConfig(), ResizeConfig()])

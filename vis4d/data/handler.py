@@ -1,0 +1,142 @@
+"""The dataset handler: store rows -> augmented samples -> padded batches.
+
+:class:`FrameDataset` reads one frame (and, for tracker training, its reference
+frames) from an :class:`AnnotationStore`, decodes the images and applies the
+configured transforms with shared parameters. :func:`collate` normalises,
+pads to a multiple of ``pad_divisor`` and stacks the views into a
+:class:`Batch` whose ``refs`` align element-wise with the key frames.
+
+The store stays a set of numpy arrays: workers index into it without touching
+Python reference counts, so its memory is shared, not copied on read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from vis4d.common.structures import Batch, FrameMeta, Targets
+from vis4d.config.schema import HandlerConfig
+from vis4d.data.io import decode_image
+from vis4d.data.reference import sample_reference_frames
+from vis4d.data.store import AnnotationStore
+from vis4d.data.transforms import View, apply_transforms, build_transforms
+
+
+@dataclasses.dataclass
+class Sample:
+    """The key view first, then its reference views (training trackers only)."""
+
+    views: list[View]
+
+
+class FrameDataset(Dataset[Sample]):
+    """Frames of a store as transformed views."""
+
+    def __init__(
+        self, store: AnnotationStore, cfg: HandlerConfig, categories: Sequence[str], training: bool
+    ) -> None:
+        if tuple(categories) != store.categories:
+            raise ValueError("the store's categories differ from the config's")
+        self.store = store
+        self.cfg = cfg
+        self.training = training
+        self.transforms = build_transforms(cfg.transforms)
+        self.video_of_frame = store.frame_video_ids()
+
+    def __len__(self) -> int:
+        return self.store.num_frames
+
+    def _rng(self) -> np.random.Generator:
+        # Drawn from torch's RNG, which Lightning's seed_everything(workers=True) seeds per worker.
+        return np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
+
+    def load_view(self, row: int) -> View:
+        """Decode frame ``row`` with its targets in original pixels."""
+        store = self.store
+        image = decode_image(str(store.image_paths[row]))
+        sl = store.box_slice(row)
+        targets = Targets(
+            boxes=torch.from_numpy(np.array(store.boxes[sl], dtype=np.float32)).reshape(-1, 4),
+            class_ids=torch.from_numpy(np.array(store.class_ids[sl], dtype=np.int64)),
+            track_ids=torch.from_numpy(np.array(store.track_ids[sl], dtype=np.int64)),
+            ignore=torch.from_numpy(np.array(store.ignore[sl], dtype=bool)),
+        )
+        hw = (int(image.shape[-2]), int(image.shape[-1]))
+        meta = FrameMeta(
+            name=str(store.frame_names[row]),
+            video_name=str(store.video_names[self.video_of_frame[row]]),
+            frame_index=int(store.frame_index[row]),
+            image_path=str(store.image_paths[row]),
+            original_hw=hw,
+            input_hw=hw,
+            frame_row=row,
+        )
+        return View(image, targets, meta)
+
+    def __getitem__(self, row: int) -> Sample:
+        rng = self._rng()
+        key = self.load_view(row)
+        reference = self.cfg.reference if self.training else None
+        if reference is None:
+            return Sample(apply_transforms([key], self.transforms, rng))
+        video = int(self.video_of_frame[row])
+        ref_rows = sample_reference_frames(self.store, row, reference, rng, video=video)
+        self_reference = all(r == row for r in ref_rows)
+        if self_reference and bool((key.targets.track_ids < 0).all()):
+            # An image without track ids (e.g. COCO) is its own reference: each box is its own identity.
+            ids = torch.arange(len(key.targets.track_ids), dtype=torch.int64)
+            key = dataclasses.replace(key, targets=dataclasses.replace(key.targets, track_ids=ids))
+        views = [key] + [key if r == row else self.load_view(r) for r in ref_rows]
+        # A self-reference gets its own augmentation, so the pair still differs.
+        return Sample(apply_transforms(views, self.transforms, rng, share_params=not self_reference))
+
+
+def _stack(views: Sequence[View], mean: torch.Tensor, std: torch.Tensor, pad_divisor: int) -> Batch:
+    height = max(v.hw[0] for v in views)
+    width = max(v.hw[1] for v in views)
+    height = -(-height // pad_divisor) * pad_divisor
+    width = -(-width // pad_divisor) * pad_divisor
+    images = torch.zeros((len(views), 3, height, width), dtype=torch.float32)
+    for i, view in enumerate(views):
+        h, w = view.hw
+        images[i, :, :h, :w] = (view.image.float() - mean) / std
+    return Batch(images=images, targets=[v.targets for v in views], meta=[v.meta for v in views])
+
+
+def collate(
+    samples: Sequence[Sample],
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+    pad_divisor: int,
+) -> Batch:
+    """Normalise, pad and stack samples; reference view ``j`` of every sample goes to ``refs[j]``."""
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
+    batch = _stack([s.views[0] for s in samples], mean_t, std_t, pad_divisor)
+    num_refs = min(len(s.views) for s in samples) - 1
+    refs = [_stack([s.views[j] for s in samples], mean_t, std_t, pad_divisor) for j in range(1, num_refs + 1)]
+    if refs:
+        # Key and reference images share one padded size so a model can run one backbone pass on both.
+        height = max(b.images.shape[-2] for b in [batch, *refs])
+        width = max(b.images.shape[-1] for b in [batch, *refs])
+        batch.images = _pad_to(batch.images, height, width)
+        for ref in refs:
+            ref.images = _pad_to(ref.images, height, width)
+    batch.refs = refs
+    return batch
+
+
+def _pad_to(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    return F.pad(images, (0, width - images.shape[-1], 0, height - images.shape[-2]))
+
+
+def make_collate(cfg: HandlerConfig) -> functools.partial[Batch]:
+    """A picklable collate function for data loader workers."""
+    return functools.partial(collate, mean=cfg.mean, std=cfg.std, pad_divisor=cfg.pad_divisor)
