@@ -202,7 +202,13 @@ def coco_precision_recall(
             continue
         npig = num_positive[k, areas].astype(np.float64)
         block = slice(class_bounds[k], class_bounds[k + 1])
-        for m, max_det in enumerate(MAX_DETS):
+        # Largest maxDets first: a smaller one that cuts no detection of this class has the same results.
+        for m in range(num_maxdet - 1, -1, -1):
+            max_det = MAX_DETS[m]
+            if m < num_maxdet - 1 and not (acc_rank[block] >= max_det).any():
+                recall[:, k, areas, m] = recall[:, k, areas, m + 1]
+                precision[:, :, k, areas, m] = precision[:, :, k, areas, m + 1]
+                continue
             sel = block if max_det >= MAX_DETS[-1] else np.flatnonzero(acc_rank[block] < max_det) + class_bounds[k]
             # Integer cumulative counts (exact), then COCOeval's float formulas; shape (n, T, A').
             columns = slice(None) if len(areas) == num_area else areas
