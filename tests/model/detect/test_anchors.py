@@ -10,8 +10,13 @@ from vis4d.model.detect.anchors import AnchorGenerator, anchor_sizes_for_levels
 def test_anchor_shapes_areas_and_order() -> None:
     generator = AnchorGenerator([32.0, 64.0], [0.5, 1.0, 2.0], strides=[4, 8])
     anchors = generator([(2, 3), (1, 2)], torch.device("cpu"))
-    assert [a.shape for a in anchors] == [(2 * 3 * 3, 4), (1 * 2 * 3, 4)]
-    first = anchors[0]
+    assert generator.num_anchors([(2, 3), (1, 2)]) == [18, 6]
+    assert anchors.shape == (18 + 6, 4)
+    first, second = anchors[:18], anchors[18:]
+    second_widths = second[:, 2] - second[:, 0]
+    second_heights = second[:, 3] - second[:, 1]
+    torch.testing.assert_close(second_widths * second_heights, torch.full((6,), 4096.0), rtol=0.05, atol=0)
+    torch.testing.assert_close((second[3, :2] + second[3, 2:]) / 2, torch.tensor([8.0, 0.0]))
     widths, heights = first[:, 2] - first[:, 0], first[:, 3] - first[:, 1]
     # aspect ratio is height / width; areas stay close to size**2 (corners are rounded)
     torch.testing.assert_close(heights[:3] / widths[:3], torch.tensor([0.5, 1.0, 2.0]), rtol=0.05, atol=0)
@@ -24,9 +29,9 @@ def test_anchor_shapes_areas_and_order() -> None:
 
 def test_anchors_are_cached_per_size() -> None:
     generator = AnchorGenerator([32.0], [1.0], strides=[4])
-    first = generator([(4, 4)], torch.device("cpu"))[0]
-    assert generator([(4, 4)], torch.device("cpu"))[0] is first
-    assert generator([(4, 5)], torch.device("cpu"))[0].shape == (20, 4)
+    first = generator([(4, 4)], torch.device("cpu"))
+    assert generator([(4, 4)], torch.device("cpu")) is first
+    assert generator([(4, 5)], torch.device("cpu")).shape == (20, 4)
 
 
 def test_anchor_sizes_follow_levels() -> None:

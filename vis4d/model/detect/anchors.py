@@ -39,30 +39,34 @@ class AnchorGenerator(nn.Module):
             cell_anchors.append(torch.stack((-half_w, -half_h, half_w, half_h), dim=1).round())
         # Not buffers: they are derived from the config, so checkpoints need not carry them.
         self._cell_anchors = cell_anchors
-        self._cache: OrderedDict[tuple[int, int, int, str], Tensor] = OrderedDict()
+        self._cache: OrderedDict[tuple[tuple[tuple[int, int], ...], str], Tensor] = OrderedDict()
         self._cache_size = cache_size
 
-    def _grid_anchors(self, level: int, height: int, width: int, device: torch.device) -> Tensor:
-        """Return the anchors (height * width * A, 4) of one level, built or taken from the cache."""
-        key = (level, height, width, str(device))
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
+    def _level_anchors(self, level: int, height: int, width: int, device: torch.device) -> Tensor:
+        """Return the anchors (height * width * A, 4) of one level."""
         stride = self.strides[level]
         shift_x = torch.arange(width, dtype=torch.float32, device=device) * stride
         shift_y = torch.arange(height, dtype=torch.float32, device=device) * stride
         grid_y, grid_x = torch.meshgrid(shift_y, shift_x, indexing="ij")
         shifts = torch.stack((grid_x, grid_y, grid_x, grid_y), dim=-1).reshape(-1, 1, 4)
-        anchors = (shifts + self._cell_anchors[level].to(device).view(1, -1, 4)).reshape(-1, 4)
+        return (shifts + self._cell_anchors[level].to(device).view(1, -1, 4)).reshape(-1, 4)
+
+    def num_anchors(self, feature_sizes: list[tuple[int, int]]) -> list[int]:
+        """Return how many anchors each level has for feature maps of the given sizes."""
+        return [h * w * self.num_anchors_per_cell for h, w in feature_sizes]
+
+    def forward(self, feature_sizes: list[tuple[int, int]], device: torch.device) -> Tensor:
+        """Return the anchors of all levels, concatenated finest first: (sum_l H_l * W_l * A, 4) float32 pixels."""
+        key = (tuple(feature_sizes), str(device))
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        anchors = torch.cat([self._level_anchors(level, h, w, device) for level, (h, w) in enumerate(feature_sizes)])
         self._cache[key] = anchors
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return anchors
-
-    def forward(self, feature_sizes: list[tuple[int, int]], device: torch.device) -> list[Tensor]:
-        """Return per-level anchors (H_l * W_l * A, 4) float32 in input pixels, for feature maps of the given sizes."""
-        return [self._grid_anchors(level, h, w, device) for level, (h, w) in enumerate(feature_sizes)]
 
 
 def anchor_sizes_for_levels(anchor_sizes: list[int], levels: list[str]) -> list[float]:

@@ -15,6 +15,7 @@ deltas of positives, both averaged over the sampled anchors.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import torch
@@ -88,40 +89,48 @@ class RegionProposalNetwork(nn.Module):
     ) -> tuple[list[Tensor], dict[str, Tensor]]:
         """Return proposals per image (P_i, 4) in input pixels and, with ``targets``, the RPN losses."""
         level_features = [features[level] for level in self.levels]
-        logits, deltas = self.head(level_features)
-        anchors = self.anchor_generator([tuple(f.shape[-2:]) for f in level_features], level_features[0].device)
+        level_logits, level_deltas = self.head(level_features)
+        feature_sizes = [(int(f.shape[-2]), int(f.shape[-1])) for f in level_features]
+        anchors = self.anchor_generator(feature_sizes, level_features[0].device)
+        # All levels in one tensor: (B, N) logits and (B, N, 4) deltas, N = anchors of all levels.
+        logits = torch.cat(level_logits, dim=1)
+        deltas = torch.cat(level_deltas, dim=1)
         proposals = self._select_proposals(
-            [t.detach() for t in logits], [t.detach() for t in deltas], anchors, image_sizes
+            logits.detach(), deltas.detach(), anchors, self.anchor_generator.num_anchors(feature_sizes), image_sizes
         )
         losses: dict[str, Tensor] = {}
         if targets is not None:
-            losses = self._losses(torch.cat(logits, dim=1), torch.cat(deltas, dim=1), torch.cat(anchors), targets)
+            losses = self._losses(logits, deltas, anchors, targets)
         return proposals, losses
 
     @torch.no_grad()
     def _select_proposals(
-        self, logits: list[Tensor], deltas: list[Tensor], anchors: list[Tensor], image_sizes: list[tuple[int, int]]
+        self,
+        logits: Tensor,
+        deltas: Tensor,
+        anchors: Tensor,
+        anchors_per_level: list[int],
+        image_sizes: list[tuple[int, int]],
     ) -> list[Tensor]:
         """Top-k per level, decode, clip, drop tiny boxes, per-level NMS, top-k per image."""
         pre_nms = self.cfg.pre_nms_top_n_train if self.training else self.cfg.pre_nms_top_n_test
         post_nms = self.cfg.post_nms_top_n_train if self.training else self.cfg.post_nms_top_n_test
-        batch = logits[0].shape[0]
-        device = logits[0].device
+        batch, device = logits.shape[0], logits.device
         scores, indices, level_ids = [], [], []
-        offset = 0
-        for level, level_logits in enumerate(logits):
+        offsets = [0, *itertools.accumulate(anchors_per_level)][:-1]
+        level_chunks = logits.split(anchors_per_level, dim=1)
+        for level, (level_logits, offset) in enumerate(zip(level_chunks, offsets, strict=True)):
             count = min(pre_nms, level_logits.shape[1])
             top_scores, top_idx = level_logits.topk(count, dim=1)
             scores.append(top_scores)
             indices.append(top_idx + offset)
             level_ids.append(torch.full((count,), level, dtype=torch.int64, device=device))
-            offset += level_logits.shape[1]
         top_scores = torch.cat(scores, dim=1).float()
         top_indices = torch.cat(indices, dim=1)
         top_levels = torch.cat(level_ids)
-        all_deltas = torch.cat(deltas, dim=1)
         batch_idx = torch.arange(batch, device=device)[:, None]
-        boxes = decode_boxes(all_deltas[batch_idx, top_indices], torch.cat(anchors)[top_indices], RPN_BOX_WEIGHTS)
+        # Only the pre-NMS candidates are decoded, not every anchor.
+        boxes = decode_boxes(deltas[batch_idx, top_indices], anchors[top_indices], RPN_BOX_WEIGHTS)
         sizes = torch.tensor(image_sizes, dtype=torch.float32, device=device)
         boxes = clip_boxes(boxes, sizes[:, 0:1], sizes[:, 1:2])
         proposals = []
@@ -136,25 +145,27 @@ class RegionProposalNetwork(nn.Module):
     def _losses(self, logits: Tensor, deltas: Tensor, anchors: Tensor, targets: list[Targets]) -> dict[str, Tensor]:
         """Objectness BCE and box smooth-L1 over the sampled anchors of all images."""
         cfg = self.cfg
-        sampled_logits, sampled_labels, pos_deltas, pos_targets = [], [], [], []
-        for image, image_targets in enumerate(targets):
-            keep = ~image_targets.ignore
-            gt_boxes = image_targets.boxes[keep].float()
-            matched, labels = match_boxes(box_iou(gt_boxes, anchors), cfg.fg_iou_thresh, cfg.bg_iou_thresh, True)
-            labels = ignore_overlapping(
-                labels, anchors, image_targets.boxes[image_targets.ignore].float(), IGNORE_IOF_THRESH
-            )
-            pos, neg = sample_balanced(labels, cfg.batch_size_per_image, cfg.positive_fraction)
-            sampled = torch.cat((pos, neg))
-            sampled_logits.append(logits[image, sampled])
-            sampled_labels.append((labels[sampled] == 1).to(logits.dtype))
-            pos_deltas.append(deltas[image, pos])
-            pos_targets.append(encode_boxes(gt_boxes[matched[pos]], anchors[pos], RPN_BOX_WEIGHTS))
-        num_sampled = max(sum(t.numel() for t in sampled_logits), 1)
+        num_anchors = anchors.shape[0]
+        sampled_flat, sampled_labels, pos_flat, pos_targets = [], [], [], []
+        with torch.no_grad():
+            for image, image_targets in enumerate(targets):
+                keep = ~image_targets.ignore
+                gt_boxes = image_targets.boxes[keep].float()
+                iou = box_iou(gt_boxes, anchors)
+                matched, labels = match_boxes(iou, cfg.fg_iou_thresh, cfg.bg_iou_thresh, True)
+                ignore_regions = image_targets.boxes[image_targets.ignore].float()
+                labels = ignore_overlapping(labels, anchors, ignore_regions, IGNORE_IOF_THRESH)
+                pos, neg = sample_balanced(labels, cfg.batch_size_per_image, cfg.positive_fraction)
+                sampled_flat += [pos + image * num_anchors, neg + image * num_anchors]
+                sampled_labels += [torch.ones_like(pos), torch.zeros_like(neg)]
+                pos_flat.append(pos + image * num_anchors)
+                pos_targets.append(encode_boxes(gt_boxes[matched[pos]], anchors[pos], RPN_BOX_WEIGHTS))
+        # One gather per output over all images: the backward then scatters into one gradient buffer.
+        sampled_logits = logits.reshape(-1)[torch.cat(sampled_flat)].float()
+        num_sampled = max(sampled_logits.numel(), 1)
         cls_loss = F.binary_cross_entropy_with_logits(
-            torch.cat(sampled_logits).float(), torch.cat(sampled_labels).float(), reduction="sum"
+            sampled_logits, torch.cat(sampled_labels).float(), reduction="sum"
         )
-        box_loss = F.smooth_l1_loss(
-            torch.cat(pos_deltas).float(), torch.cat(pos_targets), beta=SMOOTH_L1_BETA, reduction="sum"
-        )
+        pos_deltas = deltas.reshape(-1, 4)[torch.cat(pos_flat)].float()
+        box_loss = F.smooth_l1_loss(pos_deltas, torch.cat(pos_targets), beta=SMOOTH_L1_BETA, reduction="sum")
         return {"rpn_cls_loss": cls_loss / num_sampled, "rpn_box_loss": box_loss / num_sampled}
