@@ -36,8 +36,6 @@ milestones = [100]
 """
 
 TINY_DATA = """
-categories = ["car", "pedestrian", "cyclist"]
-
 [[train]]
 type = "synthetic"
 name = "tiny_train"
@@ -97,7 +95,8 @@ scope = 2
 
 def write_tiny_config(tmp: Path, model_type: str = "faster_rcnn", extra: str = "") -> Path:
     """Write a tiny config for ``model_type`` into ``tmp`` and return its path."""
-    text = f'[model]\ntype = "{model_type}"\nname = "tiny_{model_type}"\n' + TINY_MODEL
+    text = 'categories = ["car", "pedestrian", "cyclist"]\n'
+    text += f'[model]\ntype = "{model_type}"\nname = "tiny_{model_type}"\n' + TINY_MODEL
     if model_type == "qdtrack":
         text += TINY_TRACKER
     text += TINY_DATA.format(root=(tmp / "data").as_posix()) + extra

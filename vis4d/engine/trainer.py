@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
             callbacks.append(Evaluator(stores, output_dir=action_dir))
         callbacks.append(
             PredictionFileWriter(
-                action_dir / "predictions", datamodule.dataset_names(), config.categories, launch.output_formats
+                action_dir, datamodule.dataset_names(), config.categories, launch.output_formats
             )
         )
         if launch.visualize:

@@ -68,16 +68,16 @@ class LogProgress(ProgressBar):
         dataloader_idx: int = 0,
     ) -> None:
         if not trainer.sanity_checking:
-            self._eval_batch(trainer, "val", batch_idx, self.total_val_batches_current_dataloader)
+            self._eval_batch(trainer, "val", batch_idx, trainer.num_val_batches[dataloader_idx])
 
     def on_test_batch_end(  # noqa: D102
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        self._eval_batch(trainer, "test", batch_idx, self.total_test_batches_current_dataloader)
+        self._eval_batch(trainer, "test", batch_idx, trainer.num_test_batches[dataloader_idx])
 
     def on_predict_batch_end(  # noqa: D102
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        self._eval_batch(trainer, "predict", batch_idx, self.total_predict_batches_current_dataloader)
+        self._eval_batch(trainer, "predict", batch_idx, trainer.num_predict_batches[dataloader_idx])

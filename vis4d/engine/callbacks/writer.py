@@ -13,7 +13,7 @@ from vis4d.engine.writers import PredictionWriter, build_writers
 
 
 class PredictionFileWriter(pl.Callback):
-    """Streams each frame's predictions into the chosen formats; finalises files atomically."""
+    """Streams each frame's predictions into ``output_dir/predictions/`` in the chosen formats, atomically."""
 
     def __init__(
         self, output_dir: Path, dataset_names: Sequence[str], categories: Sequence[str], formats: Sequence[str]
