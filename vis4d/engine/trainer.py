@@ -102,6 +102,13 @@ def load_model_weights(model: Any, path: Path, strict: bool) -> None:
     print(f"loaded weights: {path}")
 
 
+def _ignore_rules(config: Any, input_dir: str | None = None) -> list[str]:
+    """Per test dataset, the benchmark convention for predictions on ignore regions."""
+    if input_dir is not None:
+        return ["bdd100k"]
+    return ["mot" if cfg.type == "motchallenge" else "bdd100k" for cfg in config.test]
+
+
 def _config_path(args: argparse.Namespace, launch_cli: dict[str, Any]) -> Path:
     if args.config:
         return Path(args.config)
@@ -212,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         if config.test and options.get("limit_val_batches", 1) != 0:
-            callbacks.append(Evaluator(datamodule.test_stores()))
+            callbacks.append(Evaluator(datamodule.test_stores(), ignore_rules=_ignore_rules(config)))
             callbacks.append(
                 ModelCheckpoint(
                     dirpath=workspace.checkpoint_dir,
@@ -230,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
         if not stores:
             raise ConfigError(f"{args.action}: the config lists no test dataset (and no --input_dir was given)")
         if args.action == "test":
-            callbacks.append(Evaluator(stores, output_dir=action_dir))
+            callbacks.append(Evaluator(stores, output_dir=action_dir, ignore_rules=_ignore_rules(config, input_dir)))
         callbacks.append(
             PredictionFileWriter(
                 action_dir, datamodule.dataset_names(), config.categories, launch.output_formats

@@ -81,8 +81,15 @@ def flatten_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 class Evaluator(pl.Callback):
     """Computes detection (and, for trackers, tracking) metrics on the evaluation datasets."""
 
-    def __init__(self, gt_stores: Sequence[tuple[str, AnnotationStore]], output_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        gt_stores: Sequence[tuple[str, AnnotationStore]],
+        output_dir: Path | None = None,
+        ignore_rules: Sequence[str] | None = None,
+    ) -> None:
         self.gt_stores = list(gt_stores)
+        # How predictions on ignore regions are discarded: "mot" (MOTChallenge) or "bdd100k".
+        self.ignore_rules = list(ignore_rules) if ignore_rules is not None else ["bdd100k"] * len(self.gt_stores)
         self.output_dir = output_dir
         self._outputs: dict[int, list[FrameOutput]] = {}
         self.last_metrics: dict[str, Any] = {}
@@ -127,7 +134,7 @@ class Evaluator(pl.Callback):
             pred = predictions_to_store(gt, outputs)
             metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred)}
             if any(o.track_ids is not None for o in outputs):
-                metrics["track"] = evaluate_tracking(gt, pred)
+                metrics["track"] = evaluate_tracking(gt, pred, ignore_rule=self.ignore_rules[idx])
             results[name] = metrics
         return results
 
