@@ -56,8 +56,10 @@ def main() -> None:
     if ZOO_WEIGHTS.is_file():
         # A short, gentle fine-tune: one epoch of `steps` batches at a tenth of the lr, no warm-up.
         train += [
-            "--weights", str(ZOO_WEIGHTS),
-            "--cfg-options", "trainer.max_epochs=1,model.optimizer.lr=0.002,model.lr_scheduler.warmup_steps=0",
+            "--weights",
+            str(ZOO_WEIGHTS),
+            "--cfg-options",
+            "trainer.max_epochs=1,model.optimizer.lr=0.002,model.lr_scheduler.warmup_steps=0",
         ]
     else:
         print(f"note: {ZOO_WEIGHTS} not found; training from scratch (slower, weaker figures)")
@@ -70,7 +72,7 @@ def main() -> None:
     metrics_file = run_dir / "test" / "metrics.json"
     metrics = json.loads(metrics_file.read_text())
     det, track = metrics["det"], metrics.get("track", {}).get("mean", {})
-    print("\n==== vis4d demo finished in {:.0f} s ====".format(time.perf_counter() - start))
+    print(f"\n==== vis4d demo finished in {time.perf_counter() - start:.0f} s ====")
     print(f"synthetic test split: AP {det['AP']:.3f}  AP50 {det['AP50']:.3f}", end="")
     if track:
         print(f"  MOTA {track['MOTA']:.3f}  IDF1 {track['IDF1']:.3f}  HOTA {track['HOTA']:.3f}")

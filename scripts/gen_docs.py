@@ -1,7 +1,7 @@
 """Generate the CLI and config references in docs/ from the code, so they never drift.
 
-    python scripts/gen_docs.py          # rewrite docs/cli.md and docs/config.md
-    python scripts/gen_docs.py --check  # exit 1 if they are out of date (run by the tests)
+python scripts/gen_docs.py          # rewrite docs/cli.md and docs/config.md
+python scripts/gen_docs.py --check  # exit 1 if they are out of date (run by the tests)
 """
 
 from __future__ import annotations
@@ -40,8 +40,14 @@ def _type_name(annotation: typing.Any) -> str:
 
 
 def _section(model: type[BaseModel], title: str, seen: set[str]) -> list[str]:
-    lines = [f"## {title}", "", (model.__doc__ or "").strip().splitlines()[0], "",
-             "| field | type | default | description |", "|---|---|---|---|"]
+    lines = [
+        f"## {title}",
+        "",
+        (model.__doc__ or "").strip().splitlines()[0],
+        "",
+        "| field | type | default | description |",
+        "|---|---|---|---|",
+    ]
     nested: list[tuple[type[BaseModel], str]] = []
     for name, field in model.model_fields.items():
         default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))

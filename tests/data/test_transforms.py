@@ -71,7 +71,9 @@ def test_geometric_transforms_keep_boxes_inside_and_pairs_consistent(view: View,
 @settings(max_examples=40, deadline=None)
 @given(views(), st.integers(0, 2**31 - 1))
 def test_resize_flip_crop_are_inverted_exactly(view: View, seed: int) -> None:
-    transforms = build_transforms([ResizeConfig(shape=(60, 90)), FlipConfig(prob=0.5), CropConfig(shape=(50, 200), min_size=0)])
+    transforms = build_transforms(
+        [ResizeConfig(shape=(60, 90)), FlipConfig(prob=0.5), CropConfig(shape=(50, 200), min_size=0)]
+    )
     (out,) = apply_transforms([view], transforms, np.random.default_rng(seed))
     # Boxes fully inside the crop come back to where they were.
     inside = (out.targets.boxes[:, 1] > 0) & (out.targets.boxes[:, 3] < out.hw[0])

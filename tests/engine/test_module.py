@@ -67,8 +67,9 @@ def test_predictions_to_store_aligns_rows() -> None:
 
     def out(row: int, k: int) -> FrameOutput:
         meta = FrameMeta(f"f{row}", "v", row, "", (20, 20), (20, 20), frame_row=row)
-        return FrameOutput(meta, np.full((k, 4), row, np.float32), np.full(k, 0.5, np.float32),
-                           np.zeros(k, np.int64), np.arange(k))
+        return FrameOutput(
+            meta, np.full((k, 4), row, np.float32), np.full(k, 0.5, np.float32), np.zeros(k, np.int64), np.arange(k)
+        )
 
     pred = predictions_to_store(gt, [out(2, 2), out(0, 1)])
     assert pred.num_frames == 3 and pred.num_boxes == 3

@@ -13,8 +13,20 @@ from vis4d.engine.cli import LAUNCH_OPTIONS, TRAINER_OPTIONS
 from vis4d.engine.trainer import main
 
 SPEC_LAUNCH_OPTIONS = (
-    "work_dir", "exp_name", "version", "input_dir", "find_unused_parameters", "visualize", "seed", "weights",
-    "checkpoint_period", "resume", "pin_memory", "wandb", "strict", "tqdm",
+    "work_dir",
+    "exp_name",
+    "version",
+    "input_dir",
+    "find_unused_parameters",
+    "visualize",
+    "seed",
+    "weights",
+    "checkpoint_period",
+    "resume",
+    "pin_memory",
+    "wandb",
+    "strict",
+    "tqdm",
 )
 
 
@@ -25,10 +37,28 @@ def _ok(result) -> None:  # noqa: ANN001
 def test_help_lists_every_spec_option() -> None:
     result = run_cli("-h", cwd=Path.cwd())
     _ok(result)
-    for name in (*SPEC_LAUNCH_OPTIONS, "cfg-options", "gpus", "accelerator", "devices", "strategy", "num_nodes",
-                 "precision", "max_epochs", "max_steps", "limit_train_batches", "limit_val_batches",
-                 "limit_test_batches", "val_check_interval", "check_val_every_n_epoch", "log_every_n_steps",
-                 "accumulate_grad_batches", "gradient_clip_val", "deterministic", "profiler"):
+    for name in (
+        *SPEC_LAUNCH_OPTIONS,
+        "cfg-options",
+        "gpus",
+        "accelerator",
+        "devices",
+        "strategy",
+        "num_nodes",
+        "precision",
+        "max_epochs",
+        "max_steps",
+        "limit_train_batches",
+        "limit_val_batches",
+        "limit_test_batches",
+        "val_check_interval",
+        "check_val_every_n_epoch",
+        "log_every_n_steps",
+        "accumulate_grad_batches",
+        "gradient_clip_val",
+        "deterministic",
+        "profiler",
+    ):
         assert f"--{name}" in result.stdout, name
     assert set(SPEC_LAUNCH_OPTIONS) <= set(LAUNCH_OPTIONS)
     assert {"gpus", "profiler"} <= set(TRAINER_OPTIONS)
@@ -42,7 +72,11 @@ def test_help_lists_every_spec_option() -> None:
         ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n[model.optimiser]\nlr = 1\n', [], "optimizer"),
         ('categories = ["car"]\n[model]\ntype = "fooo"\n', [], "faster_rcnn"),
         ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n[model.optimizer]\nlr = "abc"\n', [], "lr"),
-        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n', ["--cfg-options", "model.optimizr.lr=1"], "optimizer"),
+        (
+            'categories = ["car"]\n[model]\ntype = "faster_rcnn"\n',
+            ["--cfg-options", "model.optimizr.lr=1"],
+            "optimizer",
+        ),
         ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n', ["--weights", "nope.ckpt"], "nope.ckpt"),
     ],
 )
@@ -82,8 +116,19 @@ def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
 
     # Resume continues the step count from last.ckpt (no --config needed: the run keeps its own).
     resumed = run_cli(
-        "train", "--resume", "--work_dir", str(ws), "--exp_name", "det", "--version", "v1",
-        "--max_epochs", "2", "--limit_train_batches", "2", cwd=tmp_path,
+        "train",
+        "--resume",
+        "--work_dir",
+        str(ws),
+        "--exp_name",
+        "det",
+        "--version",
+        "v1",
+        "--max_epochs",
+        "2",
+        "--limit_train_batches",
+        "2",
+        cwd=tmp_path,
     )
     _ok(resumed)
     assert torch.load(last, weights_only=False)["global_step"] == 4
@@ -130,9 +175,28 @@ def test_tracker_end_to_end(tmp_path: Path) -> None:
 def test_ddp_on_cpu(tmp_path: Path) -> None:
     config = write_tiny_config(tmp_path, "faster_rcnn")
     result = run_cli(
-        "train", "--config", str(config), "--work_dir", str(tmp_path / "ws"), "--exp_name", "ddp", "--version", "v",
-        "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", "--max_epochs", "1",
-        "--limit_train_batches", "2", "--limit_val_batches", "0", cwd=tmp_path,
+        "train",
+        "--config",
+        str(config),
+        "--work_dir",
+        str(tmp_path / "ws"),
+        "--exp_name",
+        "ddp",
+        "--version",
+        "v",
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--max_epochs",
+        "1",
+        "--limit_train_batches",
+        "2",
+        "--limit_val_batches",
+        "0",
+        cwd=tmp_path,
     )
     _ok(result)
     checkpoint = torch.load(tmp_path / "ws" / "ddp" / "v" / "checkpoints" / "last.ckpt", weights_only=False)

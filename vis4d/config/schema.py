@@ -360,6 +360,8 @@ class LaunchConfig(StrictModel):
     best_metric: str = Field(default="AP", description="Metric (key in metrics.json det/track sections) for best.ckpt.")
     best_mode: Literal["max", "min"] = "max"
     output_formats: list[Literal["scalabel", "bdd100k", "motchallenge", "coco"]] = ["scalabel"]
+    per_video_predictions: bool = Field(default=False, description="Scalabel: one prediction file per video.")
+    zip_submission: bool = Field(default=False, description="BDD100K: also zip the per-video files (submission.zip).")
     cache_dir: str | None = Field(
         default=None, description="Where parsed datasets are cached; default work_dir/.cache/datasets."
     )

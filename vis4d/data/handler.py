@@ -39,9 +39,7 @@ class Sample:
 class FrameDataset(Dataset[Sample]):
     """Frames of a store as transformed views."""
 
-    def __init__(
-        self, store: AnnotationStore, cfg: HandlerConfig, categories: Sequence[str], training: bool
-    ) -> None:
+    def __init__(self, store: AnnotationStore, cfg: HandlerConfig, categories: Sequence[str], training: bool) -> None:
         if tuple(categories) != store.categories:
             raise ValueError("the store's categories differ from the config's")
         self.store = store

@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_image as tv_decode_image, read_file
+from torchvision.io import ImageReadMode, read_file
+from torchvision.io import decode_image as tv_decode_image
 
 from vis4d.common.errors import DataError
 

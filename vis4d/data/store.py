@@ -222,8 +222,7 @@ def concat_stores(stores: Sequence[AnnotationStore]) -> AnnotationStore:
     video_offsets = np.concatenate([[0]] + [s.video_offsets[1:] + fs for s, fs in zip(stores, frame_shift)])
     box_offsets = np.concatenate([[0]] + [s.box_offsets[1:] + bs for s, bs in zip(stores, box_shift)])
     kwargs: dict[str, Any] = {
-        name: np.concatenate([getattr(s, name) for s in stores])
-        for name in ("video_names", *FRAME_FIELDS, *BOX_FIELDS)
+        name: np.concatenate([getattr(s, name) for s in stores]) for name in ("video_names", *FRAME_FIELDS, *BOX_FIELDS)
     }
     kwargs["boxes"] = kwargs["boxes"].reshape(-1, 4)
     return AnnotationStore(

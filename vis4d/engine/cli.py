@@ -16,27 +16,48 @@ ACTIONS = ("train", "test", "predict")
 # Launch options: name -> (argparse kwargs). Defaults are None so that "not given"
 # can be told apart from "given", and the config's [launch] value is kept.
 LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
-    "work_dir": {"help": "Directory for checkpoints, logs, outputs; runs go to work_dir/exp_name/version "
-                 "(default ./vis4d-workspace/)."},
+    "work_dir": {
+        "help": "Directory for checkpoints, logs, outputs; runs go to work_dir/exp_name/version "
+        "(default ./vis4d-workspace/)."
+    },
     "exp_name": {"help": "Experiment name (default: the model's name)."},
     "version": {"help": "Version of the experiment (default: a timestamp YYYY-MM-DD_HH-MM-SS)."},
-    "input_dir": {"help": "predict: a folder of images (or of image subfolders, or video files); "
-                  "each folder / video file is one video, frames sorted by name."},
-    "find_unused_parameters": {"action": "store_true", "default": None,
-                               "help": "DDP: check for unused parameters (off by default, faster)."},
-    "visualize": {"action": "store_true", "default": None,
-                  "help": "test/predict: draw predictions into RUN/<action>/vis/."},
+    "input_dir": {
+        "help": "predict: a folder of images (or of image subfolders, or video files); "
+        "each folder / video file is one video, frames sorted by name."
+    },
+    "find_unused_parameters": {
+        "action": "store_true",
+        "default": None,
+        "help": "DDP: check for unused parameters (off by default, faster).",
+    },
+    "visualize": {
+        "action": "store_true",
+        "default": None,
+        "help": "test/predict: draw predictions into RUN/<action>/vis/.",
+    },
     "seed": {"type": int, "help": "Seed python, numpy, torch and data order (default: none)."},
-    "weights": {"help": "Checkpoint to load: 'best' (default for test/predict), 'last', or a file path. "
-                "train: initialise from it (or resume from it with --resume)."},
+    "weights": {
+        "help": "Checkpoint to load: 'best' (default for test/predict), 'last', or a file path. "
+        "train: initialise from it (or resume from it with --resume)."
+    },
     "checkpoint_period": {"type": int, "help": "Save checkpoints/epoch=N.ckpt every N epochs (default 1)."},
-    "resume": {"action": "store_true", "default": None,
-               "help": "train: resume from --weights, or from last.ckpt of work_dir/exp_name/version."},
+    "resume": {
+        "action": "store_true",
+        "default": None,
+        "help": "train: resume from --weights, or from last.ckpt of work_dir/exp_name/version.",
+    },
     "pin_memory": {"action": "store_true", "default": None, "help": "Pin memory in training data loaders."},
-    "wandb": {"action": "store_true", "default": None,
-              "help": "Log to Weights & Biases (offline without an API key) instead of TensorBoard."},
-    "strict": {"action": argparse.BooleanOptionalAction, "default": None,
-               "help": "Require checkpoint keys to match the model's (default: true)."},
+    "wandb": {
+        "action": "store_true",
+        "default": None,
+        "help": "Log to Weights & Biases (offline without an API key) instead of TensorBoard.",
+    },
+    "strict": {
+        "action": argparse.BooleanOptionalAction,
+        "default": None,
+        "help": "Require checkpoint keys to match the model's (default: true).",
+    },
     "tqdm": {"action": "store_true", "default": None, "help": "Use tqdm progress bars."},
 }
 
@@ -91,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--output_format",
-        help="Prediction file formats, comma list of scalabel,bdd100k,motchallenge,coco (default: launch.output_formats).",
+        help="Prediction file formats, comma list of scalabel,bdd100k,motchallenge,coco "
+        "(default: launch.output_formats).",
     )
     parser.add_argument("--debug", action="store_true", help="Show full tracebacks on errors.")
     launch = parser.add_argument_group("launch options (override [launch] in the config)")
@@ -107,9 +129,7 @@ def split_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
     """Launch options and trainer options that were given on the command line."""
     launch = {k: getattr(args, k) for k in LAUNCH_OPTIONS if getattr(args, k) is not None}
     trainer = {
-        k.removeprefix("trainer__"): v
-        for k, v in vars(args).items()
-        if k.startswith("trainer__") and v is not None
+        k.removeprefix("trainer__"): v for k, v in vars(args).items() if k.startswith("trainer__") and v is not None
     }
     return launch, trainer
 

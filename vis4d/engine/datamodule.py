@@ -51,7 +51,9 @@ class Vis4DDataModule(pl.LightningDataModule):
         """(name, store) per test dataset; ``--input_dir`` replaces them with an image folder."""
         if self._test is None:
             if self.input_dir is not None:
-                cfg: DatasetConfig = ImageFolderDatasetConfig(name=Path(self.input_dir).name or "input", root=self.input_dir)
+                cfg: DatasetConfig = ImageFolderDatasetConfig(
+                    name=Path(self.input_dir).name or "input", root=self.input_dir
+                )
                 self._test = [(cfg.name, self._load(cfg))]
             else:
                 self._test = [(cfg.name, self._load(cfg)) for cfg in self.config.test]

@@ -117,8 +117,12 @@ def _config_path(args: argparse.Namespace, launch_cli: dict[str, Any]) -> Path:
         from vis4d.engine.workspace import resolve_workspace
 
         ws = resolve_workspace(
-            "train", launch_cli.get("work_dir", "./vis4d-workspace/"), launch_cli["exp_name"],
-            launch_cli.get("version"), None, True,
+            "train",
+            launch_cli.get("work_dir", "./vis4d-workspace/"),
+            launch_cli["exp_name"],
+            launch_cli.get("version"),
+            None,
+            True,
         )
         path = ws.run_dir / "config.yaml"
         if path.is_file():
@@ -164,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*The number of training batches.*")
+    warnings.filterwarnings("ignore", ".*overridden `transfer_batch_to_device`.*")
+    warnings.filterwarnings("ignore", ".*isinstance\\(treespec, LeafSpec\\).*")
     if launch.seed is not None:
         pl.seed_everything(launch.seed, workers=True, verbose=False)
 
@@ -240,7 +246,12 @@ def run(args: argparse.Namespace) -> int:
             callbacks.append(Evaluator(stores, output_dir=action_dir, ignore_rules=_ignore_rules(config, input_dir)))
         callbacks.append(
             PredictionFileWriter(
-                action_dir, datamodule.dataset_names(), config.categories, launch.output_formats
+                action_dir,
+                datamodule.dataset_names(),
+                config.categories,
+                launch.output_formats,
+                per_video=launch.per_video_predictions,
+                zip_submission=launch.zip_submission,
             )
         )
         if launch.visualize:

@@ -45,9 +45,7 @@ def _video_frames(path: Path) -> list[FrameRecord]:
     width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     capture.release()
     video = path.stem
-    return [
-        FrameRecord(f"{video}-{i:06d}.jpg", video, i, f"{path.resolve()}#{i}", width, height) for i in range(count)
-    ]
+    return [FrameRecord(f"{video}-{i:06d}.jpg", video, i, f"{path.resolve()}#{i}", width, height) for i in range(count)]
 
 
 def scan_input_dir(path: str | Path, categories: Sequence[str] = ("object",)) -> AnnotationStore:
@@ -70,7 +68,9 @@ def scan_input_dir(path: str | Path, categories: Sequence[str] = ("object",)) ->
             elif entry.suffix.lower() in VIDEO_SUFFIXES:
                 frames.extend(_video_frames(entry))
     if not frames:
-        raise DataError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) or videos ({', '.join(VIDEO_SUFFIXES)}) found")
+        raise DataError(
+            f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) or videos ({', '.join(VIDEO_SUFFIXES)}) found"
+        )
     return build_store(categories, frames)
 
 

@@ -58,8 +58,17 @@ def _draw(canvas: np.ndarray, mask: np.ndarray, category: str, box: np.ndarray, 
         elif category == "pedestrian":
             head = max(2, w // 2)
             cv2.circle(target, (x1 + w // 2, y1 + head), head, fill, -1, cv2.LINE_AA)
-            cv2.ellipse(target, (x1 + w // 2, y1 + (h + 2 * head) // 2), (max(1, w // 2), max(1, (h - 2 * head) // 2)),
-                        0, 0, 360, fill, -1, cv2.LINE_AA)
+            cv2.ellipse(
+                target,
+                (x1 + w // 2, y1 + (h + 2 * head) // 2),
+                (max(1, w // 2), max(1, (h - 2 * head) // 2)),
+                0,
+                0,
+                360,
+                fill,
+                -1,
+                cv2.LINE_AA,
+            )
             if target is canvas:
                 cv2.line(canvas, (x1 + w // 2, y1 + h // 2), (x1 + w // 2, y2 - 1), dark, max(1, w // 6))
         else:  # cyclist: two wheels, a frame and a rider
@@ -74,7 +83,12 @@ def _draw(canvas: np.ndarray, mask: np.ndarray, category: str, box: np.ndarray, 
 
 
 def _video(
-    rng: np.random.Generator, name: str, num_frames: int, height: int, width: int, max_objects: int,
+    rng: np.random.Generator,
+    name: str,
+    num_frames: int,
+    height: int,
+    width: int,
+    max_objects: int,
     categories: Sequence[str],
 ) -> tuple[list[np.ndarray], list[dict]]:
     """Frames (uint8 BGR) and Scalabel frame dicts of one video."""
@@ -91,7 +105,9 @@ def _video(
     frames, labels = [], []
     for index in range(num_frames):
         canvas = np.clip(background + rng.normal(0, 4, background.shape), 0, 255).astype(np.uint8)
-        boxes = np.concatenate([centers - np.stack([widths, heights], 1) / 2, centers + np.stack([widths, heights], 1) / 2], 1)
+        boxes = np.concatenate(
+            [centers - np.stack([widths, heights], 1) / 2, centers + np.stack([widths, heights], 1) / 2], 1
+        )
         visible = np.zeros((count, height, width), dtype=bool)
         for obj in depth:
             mask = np.zeros((height, width), dtype=np.uint8)
@@ -118,7 +134,9 @@ def _video(
                 }
             )
         frames.append(canvas)
-        labels.append({"name": f"{name}-{index:04d}.jpg", "videoName": name, "frameIndex": index, "labels": frame_labels})
+        labels.append(
+            {"name": f"{name}-{index:04d}.jpg", "videoName": name, "frameIndex": index, "labels": frame_labels}
+        )
         # Move: constant velocity with a little noise, bouncing at the borders.
         velocity += rng.normal(0, 0.25 * scale, size=velocity.shape)
         centers += velocity
@@ -181,8 +199,9 @@ def ensure_synthetic(cfg: SyntheticDatasetConfig) -> tuple[Path, Path]:
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{cfg.split}.", dir=root))
     try:
-        generate_synthetic(tmp, cfg.split, cfg.num_videos, cfg.frames_per_video, tuple(cfg.image_size),
-                           cfg.max_objects, cfg.seed)
+        generate_synthetic(
+            tmp, cfg.split, cfg.num_videos, cfg.frames_per_video, tuple(cfg.image_size), cfg.max_objects, cfg.seed
+        )
         (tmp / cfg.split / "meta.json").write_text(json.dumps(meta))
         try:
             os.replace(tmp / cfg.split, final)

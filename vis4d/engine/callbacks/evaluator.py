@@ -107,13 +107,23 @@ class Evaluator(pl.Callback):
     on_test_epoch_start = on_validation_epoch_start
 
     def on_validation_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         self._collect(outputs, dataloader_idx)
 
     def on_test_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         self._collect(outputs, dataloader_idx)

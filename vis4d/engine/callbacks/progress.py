@@ -30,11 +30,7 @@ class LogProgress(ProgressBar):
         elapsed = time.perf_counter() - self._start
         rate = done / elapsed if elapsed > 0 else 0.0
         total_str = str(int(total)) if isinstance(total, (int, float)) and total != float("inf") else "?"
-        eta = (
-            f", eta {max(0.0, (float(total) - done) / rate):.0f}s"
-            if rate > 0 and total_str != "?"
-            else ""
-        )
+        eta = f", eta {max(0.0, (float(total) - done) / rate):.0f}s" if rate > 0 and total_str != "?" else ""
         print(f"[{stage}] {done}/{total_str} ({rate:.2f} it/s{eta}){extra}", flush=True)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
@@ -47,9 +43,16 @@ class LogProgress(ProgressBar):
         if done % self.refresh and done != self.total_train_batches:
             return
         metrics = self.get_metrics(trainer, pl_module)
-        shown = ", ".join(f"{k.removeprefix('train/')} {float(v):.4g}" for k, v in metrics.items() if k.startswith("train/"))
-        self._line(trainer, f"train epoch {trainer.current_epoch} step {trainer.global_step}", done,
-                   self.total_train_batches, f" {shown}")
+        shown = ", ".join(
+            f"{k.removeprefix('train/')} {float(v):.4g}" for k, v in metrics.items() if k.startswith("train/")
+        )
+        self._line(
+            trainer,
+            f"train epoch {trainer.current_epoch} step {trainer.global_step}",
+            done,
+            self.total_train_batches,
+            f" {shown}",
+        )
 
     def _eval_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -64,20 +67,35 @@ class LogProgress(ProgressBar):
             self._line(trainer, stage, done, total)
 
     def on_validation_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         if not trainer.sanity_checking:
             self._eval_batch(trainer, "val", batch_idx, trainer.num_val_batches[dataloader_idx])
 
     def on_test_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         self._eval_batch(trainer, "test", batch_idx, trainer.num_test_batches[dataloader_idx])
 
     def on_predict_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         self._eval_batch(trainer, "predict", batch_idx, trainer.num_predict_batches[dataloader_idx])

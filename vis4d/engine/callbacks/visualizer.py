@@ -69,7 +69,12 @@ class Visualizer(pl.Callback):
             )
 
     def on_test_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         self._add(outputs, dataloader_idx)

@@ -16,8 +16,16 @@ class PredictionFileWriter(pl.Callback):
     """Streams each frame's predictions into ``output_dir/predictions/`` in the chosen formats, atomically."""
 
     def __init__(
-        self, output_dir: Path, dataset_names: Sequence[str], categories: Sequence[str], formats: Sequence[str]
+        self,
+        output_dir: Path,
+        dataset_names: Sequence[str],
+        categories: Sequence[str],
+        formats: Sequence[str],
+        per_video: bool = False,
+        zip_submission: bool = False,
     ) -> None:
+        self.per_video = per_video
+        self.zip_submission = zip_submission
         self.output_dir = output_dir
         self.dataset_names = list(dataset_names)
         self.categories = list(categories)
@@ -28,7 +36,9 @@ class PredictionFileWriter(pl.Callback):
     def _start(self, trainer: pl.Trainer) -> None:
         suffix = f".rank{trainer.global_rank}" if trainer.world_size > 1 else ""
         self._writers = {
-            idx: build_writers(self.formats, self.output_dir, name + suffix, self.categories)
+            idx: build_writers(
+                self.formats, self.output_dir, name + suffix, self.categories, self.per_video, self.zip_submission
+            )
             for idx, name in enumerate(self.dataset_names)
         }
 
@@ -51,13 +61,23 @@ class PredictionFileWriter(pl.Callback):
     on_predict_epoch_start = on_test_epoch_start
 
     def on_test_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         self._add(outputs, dataloader_idx)
 
     def on_predict_batch_end(  # noqa: D102
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         self._add(outputs, dataloader_idx)
