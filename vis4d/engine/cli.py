@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         launch.add_argument(f"--{name}", dest=name, **kwargs)
     trainer = parser.add_argument_group("Lightning Trainer options (a [trainer] section in the config wins)")
     for name, kwargs in TRAINER_OPTIONS.items():
+        if "action" not in kwargs and "choices" not in kwargs:
+            kwargs = {"metavar": name.upper(), **kwargs}
         trainer.add_argument(f"--{name}", dest=f"trainer__{name}", **kwargs)
     return parser
 
