@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import pytest
 import torch
 
 from tests.engine.conftest import run_cli, write_tiny_config
 from vis4d.engine.cli import LAUNCH_OPTIONS, TRAINER_OPTIONS
 from vis4d.engine.trainer import main
+from vis4d.vis.video import read_video_frame_count
 
 SPEC_LAUNCH_OPTIONS = (
     "work_dir",
@@ -169,6 +171,20 @@ def test_tracker_end_to_end(tmp_path: Path) -> None:
     assert [p["name"] for p in preds] == ["frame1.jpg", "frame2.jpg", "frame10.jpg"]
     assert all("id" in label for p in preds for label in p["labels"])
     assert len(list((run_dir / "predict" / "vis" / "clip").glob("*.jpg"))) == 3
+    assert read_video_frame_count(run_dir / "predict" / "vis" / "clip.mp4") == 3
+
+    # A video file is one sequence, decoded frame by frame; the drawn MP4 keeps its frame rate.
+    video = tmp_path / "drive.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 7.0, (96, 64))
+    for image in images:
+        writer.write(cv2.imread(str(image)))
+    writer.release()
+    _ok(run_cli("predict", *common, "--input_dir", str(video), "--visualize", cwd=tmp_path))
+    preds = json.loads((run_dir / "predict" / "predictions" / "drive.json").read_text())
+    assert [p["name"] for p in preds] == ["drive-000000.jpg", "drive-000001.jpg", "drive-000002.jpg"]
+    drawn = cv2.VideoCapture(str(run_dir / "predict" / "vis" / "drive.mp4"))
+    assert drawn.get(cv2.CAP_PROP_FPS) == pytest.approx(7.0)
+    assert read_video_frame_count(run_dir / "predict" / "vis" / "drive.mp4") == 3
 
 
 @pytest.mark.slow

@@ -21,6 +21,11 @@ from vis4d.data.samplers import VideoInferenceSampler
 from vis4d.data.store import AnnotationStore, concat_stores
 
 
+def _input_name(path: Path) -> str:
+    """Dataset name of an ``--input_dir``: the folder's name, or a video file's stem."""
+    return (path.stem if path.is_file() else path.resolve().name) or "input"
+
+
 class Vis4DDataModule(pl.LightningDataModule):
     """Datasets of a config: ``train`` for fitting, ``test`` for validation/test/predict."""
 
@@ -52,7 +57,7 @@ class Vis4DDataModule(pl.LightningDataModule):
         if self._test is None:
             if self.input_dir is not None:
                 cfg: DatasetConfig = ImageFolderDatasetConfig(
-                    name=Path(self.input_dir).name or "input", root=self.input_dir
+                    name=_input_name(Path(self.input_dir)), root=self.input_dir
                 )
                 self._test = [(cfg.name, self._load(cfg))]
             else:
