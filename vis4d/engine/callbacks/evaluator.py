@@ -156,6 +156,11 @@ class Evaluator(pl.Callback):
         for key, value in flatten_metrics(first).items():
             pl_module.log(f"{stage}/{key}", value, rank_zero_only=True, sync_dist=False)
         self.last_metrics = results
+        if stage == "val" and trainer.is_global_zero:
+            shown = flatten_metrics(first)
+            keys = [k for k in ("AP", "AP50", "MOTA", "IDF1", "HOTA", "IDSW") if k in shown]
+            summary = "  ".join(f"{k} {shown[k]:.4g}" for k in keys)
+            print(f"[val epoch {trainer.current_epoch} step {trainer.global_step}] {summary}", flush=True)
         if stage == "test" and trainer.is_global_zero:
             for name, metrics in results.items():
                 print(f"\nMetrics on {name}:\n{format_metrics_table(metrics)}")
