@@ -131,14 +131,14 @@ class Vis4DModule(pl.LightningModule):
     on_test_epoch_start = on_validation_epoch_start
     on_predict_epoch_start = on_validation_epoch_start
 
-    def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:
+    def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:  # type: ignore[override]
         """Predictions for the evaluator callback."""
         return self._infer(batch)
 
-    def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:
+    def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:  # type: ignore[override]
         """Predictions for the evaluator, writer and visualizer callbacks."""
         return self._infer(batch)
 
-    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:
+    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:  # type: ignore[override]
         """Predictions for the writer and visualizer callbacks."""
         return self._infer(batch)

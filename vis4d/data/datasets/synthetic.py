@@ -36,8 +36,8 @@ def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray
     """A smooth random colour field with mild noise (float32, 0..255)."""
     coarse = rng.uniform(60, 190, size=(3, 4, 3)).astype(np.float32)
     field = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-    field += rng.normal(0, 6, size=field.shape).astype(np.float32)
-    return field
+    noise = np.asarray(rng.normal(0, 6, size=field.shape), dtype=np.float32)
+    return np.asarray(field, dtype=np.float32) + noise
 
 
 def _draw(canvas: np.ndarray, mask: np.ndarray, category: str, box: np.ndarray, color: tuple[int, int, int]) -> None:
@@ -111,7 +111,13 @@ def _video(
         visible = np.zeros((count, height, width), dtype=bool)
         for obj in depth:
             mask = np.zeros((height, width), dtype=np.uint8)
-            _draw(canvas, mask, categories[cats[obj]], boxes[obj], tuple(int(c) for c in colors[obj]))
+            _draw(
+                canvas,
+                mask,
+                categories[cats[obj]],
+                boxes[obj],
+                (int(colors[obj][0]), int(colors[obj][1]), int(colors[obj][2])),
+            )
             drawn = mask > 0
             visible[:, drawn] = False  # closer objects hide farther ones
             visible[obj] = drawn
@@ -200,7 +206,13 @@ def ensure_synthetic(cfg: SyntheticDatasetConfig) -> tuple[Path, Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{cfg.split}.", dir=root))
     try:
         generate_synthetic(
-            tmp, cfg.split, cfg.num_videos, cfg.frames_per_video, tuple(cfg.image_size), cfg.max_objects, cfg.seed
+            tmp,
+            cfg.split,
+            cfg.num_videos,
+            cfg.frames_per_video,
+            (cfg.image_size[0], cfg.image_size[1]),
+            cfg.max_objects,
+            cfg.seed,
         )
         (tmp / cfg.split / "meta.json").write_text(json.dumps(meta))
         try:

@@ -144,7 +144,7 @@ class Evaluator(pl.Callback):
             pred = predictions_to_store(gt, outputs)
             metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred)}
             if any(o.track_ids is not None for o in outputs):
-                metrics["track"] = evaluate_tracking(gt, pred, ignore_rule=self.ignore_rules[idx])
+                metrics["track"] = evaluate_tracking(gt, pred, ignore_rule=self.ignore_rules[idx])  # type: ignore[arg-type]
             results[name] = metrics
         return results
 
@@ -152,7 +152,7 @@ class Evaluator(pl.Callback):
         if trainer.sanity_checking:
             return
         results = self.compute()
-        first = next(iter(results.values()), {})
+        first: dict[str, Any] = next(iter(results.values()), {})
         for key, value in flatten_metrics(first).items():
             pl_module.log(f"{stage}/{key}", value, rank_zero_only=True, sync_dist=False)
         self.last_metrics = results

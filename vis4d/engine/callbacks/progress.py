@@ -44,7 +44,9 @@ class LogProgress(ProgressBar):
             return
         metrics = self.get_metrics(trainer, pl_module)
         shown = ", ".join(
-            f"{k.removeprefix('train/')} {float(v):.4g}" for k, v in metrics.items() if k.startswith("train/")
+            f"{k.removeprefix('train/')} {v:.4g}"
+            for k, v in metrics.items()
+            if k.startswith("train/") and isinstance(v, (int, float))
         )
         self._line(
             trainer,
