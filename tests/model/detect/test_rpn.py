@@ -41,8 +41,9 @@ def test_losses_finite_and_differentiable(tiny_batch: Batch) -> None:
     assert all(torch.isfinite(v) for v in losses.values())
     assert losses["rpn_box_loss"] > 0
     torch.stack(list(losses.values())).sum().backward()
-    objectness_grad, deltas_grad = rpn.head.objectness.weight.grad, rpn.head.deltas.weight.grad
-    assert objectness_grad is not None and deltas_grad is not None and deltas_grad.abs().sum() > 0
+    grad = rpn.head.predictor.weight.grad
+    num_anchors = rpn.head.num_anchors
+    assert grad is not None and grad[:num_anchors].abs().sum() > 0 and grad[num_anchors:].abs().sum() > 0
 
 
 def test_only_ignore_boxes_give_no_positive_anchors(tiny_batch: Batch) -> None:

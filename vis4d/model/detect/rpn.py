@@ -40,7 +40,7 @@ IGNORE_IOF_THRESH = 0.5
 
 
 class RPNHead(nn.Module):
-    """Shared head over all levels: ``head_convs`` 3x3 conv + ReLU, then 1x1 objectness and 1x1 deltas."""
+    """Shared head over all levels: ``head_convs`` 3x3 conv + ReLU, then a 1x1 conv for objectness and deltas."""
 
     def __init__(self, in_channels: int, num_anchors: int, num_convs: int) -> None:
         super().__init__()
@@ -48,8 +48,10 @@ class RPNHead(nn.Module):
         for _ in range(num_convs):
             layers += [nn.Conv2d(in_channels, in_channels, 3, padding=1), nn.ReLU(inplace=True)]
         self.convs = nn.Sequential(*layers)
-        self.objectness = nn.Conv2d(in_channels, num_anchors, 1)
-        self.deltas = nn.Conv2d(in_channels, 4 * num_anchors, 1)
+        # Objectness (A channels) and deltas (4A channels) in one 1x1 conv: the hidden
+        # map (large on p2) is read once, and its gradient is not summed from two branches.
+        self.num_anchors = num_anchors
+        self.predictor = nn.Conv2d(in_channels, 5 * num_anchors, 1)
         for module in self.modules():
             if isinstance(module, nn.Conv2d) and module.bias is not None:
                 nn.init.normal_(module.weight, std=0.01)
@@ -59,13 +61,14 @@ class RPNHead(nn.Module):
         """Return per-level objectness logits (B, H*W*A) and deltas (B, H*W*A, 4), anchor order (y, x, a)."""
         logits, deltas = [], []
         for feature in features:
-            hidden = self.convs(feature)
-            batch = feature.shape[0]
+            prediction = self.predictor(self.convs(feature))
+            batch, _, height, width = prediction.shape
+            level_logits, level_deltas = prediction.split((self.num_anchors, 4 * self.num_anchors), dim=1)
             # (B, A, H, W) -> (B, H, W, A) so the flattening order matches the anchors.
-            logits.append(self.objectness(hidden).permute(0, 2, 3, 1).reshape(batch, -1))
-            level_deltas = self.deltas(hidden)
-            height, width = level_deltas.shape[-2:]
-            deltas.append(level_deltas.view(batch, -1, 4, height, width).permute(0, 3, 4, 1, 2).reshape(batch, -1, 4))
+            logits.append(level_logits.permute(0, 2, 3, 1).reshape(batch, -1))
+            deltas.append(
+                level_deltas.reshape(batch, -1, 4, height, width).permute(0, 3, 4, 1, 2).reshape(batch, -1, 4)
+            )
         return logits, deltas
 
 

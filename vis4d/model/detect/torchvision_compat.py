@@ -10,12 +10,11 @@ checkpoint.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 _RENAMES = {
     "rpn.head.conv.0.0.": "rpn.head.convs.0.",
-    "rpn.head.cls_logits.": "rpn.head.objectness.",
-    "rpn.head.bbox_pred.": "rpn.head.deltas.",
     "roi_heads.box_head.fc6.": "roi_heads.fcs.1.",
     "roi_heads.box_head.fc7.": "roi_heads.fcs.3.",
     "roi_heads.box_predictor.cls_score.": "roi_heads.cls_score.",
@@ -30,7 +29,15 @@ def torchvision_to_vis4d_state_dict(state_dict: dict[str, Tensor]) -> dict[str, 
     (``head_convs = 1``) and the box head two FCs (``num_fcs = 2``).
     """
     converted: dict[str, Tensor] = {}
+    # vis4d predicts objectness and deltas with one conv: objectness channels first.
+    for suffix in ("weight", "bias"):
+        objectness = state_dict.get(f"rpn.head.cls_logits.{suffix}")
+        deltas = state_dict.get(f"rpn.head.bbox_pred.{suffix}")
+        if objectness is not None and deltas is not None:
+            converted[f"rpn.head.predictor.{suffix}"] = torch.cat((objectness, deltas))
     for key, value in state_dict.items():
+        if key.startswith(("rpn.head.cls_logits.", "rpn.head.bbox_pred.")):
+            continue
         new_key = key
         for old, new in _RENAMES.items():
             if key.startswith(old):
