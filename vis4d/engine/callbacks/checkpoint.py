@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from vis4d.common.io import default_file_mode
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``torch.save`` into a temporary file beside the target, then rename into place."""
@@ -19,6 +21,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.chmod(tmp, default_file_mode())
         try:
             with os.fdopen(fd, "wb") as handle:
                 torch.save(checkpoint, handle)
