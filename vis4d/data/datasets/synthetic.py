@@ -26,6 +26,7 @@ from vis4d.config.schema import SyntheticDatasetConfig
 SYNTHETIC_CATEGORIES = ("car", "pedestrian", "cyclist")
 # (min, max) object height in pixels relative to a 192-pixel-high frame; aspect ratio w/h.
 _SIZES = {"car": ((22, 52), 1.8), "pedestrian": ((30, 64), 0.42), "cyclist": ((30, 58), 0.85)}
+_OCCLUDED_VISIBLE_FRACTION = 0.3
 
 
 def _split_seed(seed: int, split: str) -> int:
@@ -108,7 +109,10 @@ def _video(
         boxes = np.concatenate(
             [centers - np.stack([widths, heights], 1) / 2, centers + np.stack([widths, heights], 1) / 2], 1
         )
-        visible = np.zeros((count, height, width), dtype=bool)
+        # Which object owns each pixel after depth-ordered drawing (-1: background),
+        # and how many pixels each object's own silhouette covers inside the frame.
+        owner = np.full((height, width), -1, dtype=np.int16)
+        silhouette_area = np.zeros(count, dtype=np.int64)
         for obj in depth:
             mask = np.zeros((height, width), dtype=np.uint8)
             _draw(
@@ -119,21 +123,22 @@ def _video(
                 (int(colors[obj][0]), int(colors[obj][1]), int(colors[obj][2])),
             )
             drawn = mask > 0
-            visible[:, drawn] = False  # closer objects hide farther ones
-            visible[obj] = drawn
+            owner[drawn] = obj  # closer objects hide farther ones
+            silhouette_area[obj] = int(np.count_nonzero(drawn))
+        visible_area = np.bincount(owner[owner >= 0], minlength=count)
         frame_labels = []
         for obj in range(count):
             clipped = np.clip(boxes[obj], 0, [width, height, width, height])
             if clipped[2] - clipped[0] < 3 or clipped[3] - clipped[1] < 3:
                 continue
-            full = max(1, int((clipped[2] - clipped[0]) * (clipped[3] - clipped[1]) * 0.5))
             frame_labels.append(
                 {
                     "id": str(obj),
                     "category": categories[cats[obj]],
                     "box2d": {k: round(float(v), 2) for k, v in zip(("x1", "y1", "x2", "y2"), clipped)},
                     "attributes": {
-                        "occluded": bool(visible[obj].sum() < 0.3 * full),
+                        # More than 70% of the in-frame silhouette hidden by closer objects.
+                        "occluded": bool(visible_area[obj] < _OCCLUDED_VISIBLE_FRACTION * silhouette_area[obj]),
                         "truncated": bool(np.any(clipped != boxes[obj])),
                         "crowd": False,
                     },
@@ -180,12 +185,22 @@ def generate_synthetic(
     return labels_path
 
 
+def _read_meta(folder: Path) -> dict | None:
+    """The generation parameters recorded in ``folder/meta.json``, or None if absent/unreadable."""
+    try:
+        return json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def ensure_synthetic(cfg: SyntheticDatasetConfig) -> tuple[Path, Path]:
     """(labels.json, image root) of the configured split, generated once into ``cfg.root``.
 
     The split is generated into a temporary folder and renamed into place, so
     a killed run never leaves half a dataset; ``meta.json`` records the
     parameters, and a folder made with other parameters is regenerated.
+    Concurrent processes (DDP ranks) each generate privately; the first
+    rename wins and the others discard their identical copy.
     """
     meta = {
         "split": cfg.split,
@@ -194,14 +209,21 @@ def ensure_synthetic(cfg: SyntheticDatasetConfig) -> tuple[Path, Path]:
         "image_size": list(cfg.image_size),
         "max_objects": cfg.max_objects,
         "seed": cfg.seed,
-        "version": 1,
+        # 2: occlusion measured against each object's own silhouette (images unchanged).
+        "version": 2,
     }
     root = Path(cfg.root)
     final = root / cfg.split
-    if final.is_dir() and (final / "meta.json").is_file():
-        if json.loads((final / "meta.json").read_text()) == meta:
+    if final.is_dir():
+        if _read_meta(final) == meta:
             return final / "labels.json", final / "images"
-        shutil.rmtree(final, ignore_errors=True)
+        # Stale: move it aside first (atomic), so no process ever sees a half-deleted split.
+        stale = Path(tempfile.mkdtemp(prefix=f".{cfg.split}.stale.", dir=root))
+        try:
+            os.replace(final, stale / cfg.split)
+        except OSError:
+            pass  # another process moved or replaced it meanwhile
+        shutil.rmtree(stale, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{cfg.split}.", dir=root))
     try:
@@ -218,7 +240,7 @@ def ensure_synthetic(cfg: SyntheticDatasetConfig) -> tuple[Path, Path]:
         try:
             os.replace(tmp / cfg.split, final)
         except OSError:
-            if not (final / "meta.json").is_file():  # another process won the race with the same data
+            if _read_meta(final) != meta:  # not another process's identical copy: a real failure
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
