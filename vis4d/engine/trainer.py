@@ -102,11 +102,27 @@ def load_model_weights(model: Any, path: Path, strict: bool) -> None:
     print(f"loaded weights: {path}")
 
 
-def _ignore_rules(config: Any, input_dir: str | None = None) -> list[str]:
-    """Per test dataset, the benchmark convention for predictions on ignore regions."""
+def _tracking_options(config: Any, input_dir: str | None = None) -> list[dict[str, Any]]:
+    """Per test dataset, the benchmark's conventions for tracking evaluation.
+
+    MOTChallenge drops predictions matched to ignore regions (its devkit's rule);
+    BDD100K drops those mostly inside them and also reports super-category averages.
+    """
     if input_dir is not None:
-        return ["bdd100k"]
-    return ["mot" if cfg.type == "motchallenge" else "bdd100k" for cfg in config.test]
+        return [{}]
+    from vis4d.data.datasets.bdd100k import bdd100k_track_label_config
+    from vis4d.data.mapping import load_label_config
+
+    options: list[dict[str, Any]] = []
+    for cfg in config.test:
+        option: dict[str, Any] = {"ignore_rule": "mot" if cfg.type == "motchallenge" else "bdd100k"}
+        label_config = getattr(cfg, "label_config", None)
+        if label_config:
+            option["super_categories"] = dict(load_label_config(label_config).super_categories) or None
+        elif cfg.type == "bdd100k":
+            option["super_categories"] = dict(bdd100k_track_label_config().super_categories)
+        options.append(option)
+    return options
 
 
 def _config_path(args: argparse.Namespace, launch_cli: dict[str, Any]) -> Path:
@@ -225,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         if config.test and options.get("limit_val_batches", 1) != 0:
-            callbacks.append(Evaluator(datamodule.test_stores(), ignore_rules=_ignore_rules(config)))
+            callbacks.append(Evaluator(datamodule.test_stores(), tracking_options=_tracking_options(config)))
             callbacks.append(
                 ModelCheckpoint(
                     dirpath=workspace.checkpoint_dir,
@@ -243,7 +259,9 @@ def run(args: argparse.Namespace) -> int:
         if not stores:
             raise ConfigError(f"{args.action}: the config lists no test dataset (and no --input_dir was given)")
         if args.action == "test":
-            callbacks.append(Evaluator(stores, output_dir=action_dir, ignore_rules=_ignore_rules(config, input_dir)))
+            callbacks.append(
+                Evaluator(stores, output_dir=action_dir, tracking_options=_tracking_options(config, input_dir))
+            )
         callbacks.append(
             PredictionFileWriter(
                 action_dir,

@@ -85,12 +85,13 @@ class Evaluator(pl.Callback):
         self,
         gt_stores: Sequence[tuple[str, AnnotationStore]],
         output_dir: Path | None = None,
-        ignore_rules: Sequence[str] | None = None,
+        tracking_options: Sequence[dict[str, Any]] | None = None,
     ) -> None:
         self.gt_stores = list(gt_stores)
-        # How predictions on ignore regions are discarded: "mot" (MOTChallenge) or "bdd100k".
-        self.ignore_rules = list(ignore_rules) if ignore_rules is not None else ["bdd100k"] * len(self.gt_stores)
         self.output_dir = output_dir
+        # Per dataset, keyword arguments of evaluate_tracking: the benchmark's ignore-region
+        # rule ("bdd100k" or "mot") and BDD100K's super-categories.
+        self.tracking_options = list(tracking_options) if tracking_options is not None else [{}] * len(gt_stores)
         self._outputs: dict[int, list[FrameOutput]] = {}
         self.last_metrics: dict[str, Any] = {}
 
@@ -144,7 +145,7 @@ class Evaluator(pl.Callback):
             pred = predictions_to_store(gt, outputs)
             metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred)}
             if any(o.track_ids is not None for o in outputs):
-                metrics["track"] = evaluate_tracking(gt, pred, ignore_rule=self.ignore_rules[idx])  # type: ignore[arg-type]
+                metrics["track"] = evaluate_tracking(gt, pred, **self.tracking_options[idx])
             results[name] = metrics
         return results
 
