@@ -41,7 +41,7 @@ class FrameDataset(Dataset[Sample]):
 
     def __init__(self, store: AnnotationStore, cfg: HandlerConfig, categories: Sequence[str], training: bool) -> None:
         if tuple(categories) != store.categories:
-            raise ValueError("the store's categories differ from the config's")
+            raise ValueError(f"the store's categories {list(store.categories)} differ from {list(categories)}")
         self.store = store
         self.cfg = cfg
         self.training = training
@@ -79,6 +79,7 @@ class FrameDataset(Dataset[Sample]):
         return View(image, targets, meta)
 
     def __getitem__(self, row: int) -> Sample:
+        row = int(row)  # samplers may hand numpy integers
         rng = self._rng()
         key = self.load_view(row)
         reference = self.cfg.reference if self.training else None
@@ -92,8 +93,9 @@ class FrameDataset(Dataset[Sample]):
             ids = torch.arange(len(key.targets.track_ids), dtype=torch.int64)
             key = dataclasses.replace(key, targets=dataclasses.replace(key.targets, track_ids=ids))
         views = [key] + [key if r == row else self.load_view(r) for r in ref_rows]
-        # A self-reference gets its own augmentation, so the pair still differs.
-        return Sample(apply_transforms(views, self.transforms, rng, share_params=not self_reference))
+        # A self-reference keeps the key's geometry (boxes stay paired) but gets its own
+        # photometric distortion, so the pair still differs in appearance.
+        return Sample(apply_transforms(views, self.transforms, rng, independent_photometric=self_reference))
 
 
 def _stack(views: Sequence[View], mean: torch.Tensor, std: torch.Tensor, pad_divisor: int) -> Batch:

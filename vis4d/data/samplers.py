@@ -34,6 +34,8 @@ class VideoInferenceSampler(Sampler[int]):
             num_replicas = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
         if rank is None:
             rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"VideoInferenceSampler: rank {rank} is not in [0, {num_replicas})")
         counts = np.diff(store.video_offsets)
         videos = split_videos(counts, num_replicas)[rank]
         self.rows = (

@@ -1,9 +1,12 @@
 """Data augmentation that keeps boxes, track ids and ignore flags consistent.
 
-Every transform splits into ``sample(rng, image_hw) -> params`` and
-``apply(view, params) -> view``, so the handler samples once per training
-sample and applies the *same* parameters to the key frame and its reference
-frames (QDTrack needs the pair to agree geometrically).
+Every transform splits into ``sample_params(rng, image_hw) -> params`` and
+``apply(view, params) -> view`` (a :class:`View` is the image with its
+:class:`Targets` and :class:`FrameMeta`), so the handler samples once per
+training sample and applies the *same* parameters to the key frame and its
+reference frames (QDTrack needs the pair to agree geometrically). An image that
+is its own reference (COCO-style data) keeps the shared geometry but gets
+independently sampled photometric parameters per view.
 
 Geometric transforms update :class:`FrameMeta` (scale, flip, crop offset,
 input size), which :func:`vis4d.common.structures.to_original_coordinates`
@@ -46,7 +49,7 @@ class Transform(Protocol):
 
     geometric: bool
 
-    def sample(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> Any:
+    def sample_params(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> Any:
         """Draw random parameters (from the key frame's size)."""
 
     def apply(self, view: View, params: Any) -> View:
@@ -65,7 +68,7 @@ class Resize:
     def __init__(self, cfg: ResizeConfig) -> None:
         self.cfg = cfg
 
-    def sample(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> tuple[int, int]:
+    def sample_params(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> tuple[int, int]:
         """The target shape (h, w) before aspect-ratio fitting."""
         if self.cfg.scales:
             return tuple(self.cfg.scales[int(rng.integers(len(self.cfg.scales)))])  # type: ignore[return-value]
@@ -100,7 +103,7 @@ class Flip:
     def __init__(self, cfg: FlipConfig) -> None:
         self.cfg = cfg
 
-    def sample(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> bool:
+    def sample_params(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> bool:
         """Whether to flip."""
         return bool(rng.random() < self.cfg.prob)
 
@@ -122,7 +125,7 @@ class Crop:
     def __init__(self, cfg: CropConfig) -> None:
         self.cfg = cfg
 
-    def sample(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> tuple[float, float]:
+    def sample_params(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> tuple[float, float]:
         """Relative offsets (y, x) in [0, 1), turned into pixels per view."""
         return float(rng.random()), float(rng.random())
 
@@ -135,7 +138,9 @@ class Crop:
         boxes = view.targets.boxes - torch.tensor([x0, y0, x0, y0], dtype=view.targets.boxes.dtype)
         boxes[:, 0::2] = boxes[:, 0::2].clamp(0, crop_w)
         boxes[:, 1::2] = boxes[:, 1::2].clamp(0, crop_h)
-        keep = ((boxes[:, 2] - boxes[:, 0]) >= self.cfg.min_size) & ((boxes[:, 3] - boxes[:, 1]) >= self.cfg.min_size)
+        widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        # Boxes outside the crop collapse to zero size: dropped even when min_size is 0.
+        keep = (widths >= self.cfg.min_size) & (heights >= self.cfg.min_size) & (widths > 0) & (heights > 0)
         targets = _select(dataclasses.replace(view.targets, boxes=boxes), keep)
         offset = view.meta.crop_offset
         meta = dataclasses.replace(view.meta, crop_offset=(offset[0] + x0, offset[1] + y0), input_hw=(crop_h, crop_w))
@@ -150,7 +155,7 @@ class Photometric:
     def __init__(self, cfg: PhotometricConfig) -> None:
         self.cfg = cfg
 
-    def sample(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> dict[str, float] | None:
+    def sample_params(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> dict[str, float] | None:
         """Factors per property, or ``None`` to leave the image as it is."""
         if rng.random() >= self.cfg.prob:
             return None
@@ -198,14 +203,27 @@ def build_transforms(configs: Sequence[TransformConfig]) -> list[Transform]:
 
 
 def apply_transforms(
-    views: Sequence[View], transforms: Sequence[Transform], rng: np.random.Generator, share_params: bool = True
+    views: Sequence[View],
+    transforms: Sequence[Transform],
+    rng: np.random.Generator,
+    independent_photometric: bool = False,
 ) -> list[View]:
-    """Apply ``transforms`` to all views with parameters sampled once (from the first view)."""
+    """Apply ``transforms`` to all views with parameters sampled once (from the first view).
+
+    With ``independent_photometric`` each view draws its own photometric
+    parameters, so an image used as its own reference still differs in
+    appearance while boxes stay identical.
+    """
     out = list(views)
     for transform in transforms:
-        params = transform.sample(rng, out[0].hw)
+        params = transform.sample_params(rng, out[0].hw)
         out = [
-            transform.apply(view, params if share_params or i == 0 else transform.sample(rng, view.hw))
+            transform.apply(
+                view,
+                params
+                if i == 0 or transform.geometric or not independent_photometric
+                else transform.sample_params(rng, view.hw),
+            )
             for i, view in enumerate(out)
         ]
     return out
