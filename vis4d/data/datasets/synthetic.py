@@ -21,12 +21,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vis4d.common.errors import ConfigError
 from vis4d.config.schema import SyntheticDatasetConfig
 
 SYNTHETIC_CATEGORIES = ("car", "pedestrian", "cyclist")
 # (min, max) object height in pixels relative to a 192-pixel-high frame; aspect ratio w/h.
 _SIZES = {"car": ((22, 52), 1.8), "pedestrian": ((30, 64), 0.42), "cyclist": ((30, 58), 0.85)}
 _OCCLUDED_VISIBLE_FRACTION = 0.3
+# Smaller frames leave no room for objects of the sizes above.
+_MIN_IMAGE_SIDE = 32
 
 
 def _split_seed(seed: int, split: str) -> int:
@@ -158,6 +161,26 @@ def _video(
     return frames, labels
 
 
+def _check_parameters(
+    num_videos: int, frames_per_video: int, image_size: tuple[int, int], max_objects: int, categories: Sequence[str]
+) -> None:
+    """Reject settings that cannot make a dataset, naming the config field."""
+    for field, value in (
+        ("num_videos", num_videos),
+        ("frames_per_video", frames_per_video),
+        ("max_objects", max_objects),
+    ):
+        if value < 1:
+            raise ConfigError(f"synthetic dataset: {field} must be at least 1, got {value}")
+    if min(image_size) < _MIN_IMAGE_SIDE:
+        raise ConfigError(
+            f"synthetic dataset: image_size must be at least {_MIN_IMAGE_SIDE} pixels per side, got {tuple(image_size)}"
+        )
+    unknown = sorted(set(categories) - set(_SIZES))
+    if unknown:
+        raise ConfigError(f"synthetic dataset: unknown categories {unknown}, expected some of {sorted(_SIZES)}")
+
+
 def generate_synthetic(
     root: Path,
     split: str,
@@ -168,7 +191,11 @@ def generate_synthetic(
     seed: int = 0,
     categories: Sequence[str] = SYNTHETIC_CATEGORIES,
 ) -> Path:
-    """Write ``root/<split>/images/<video>/*.jpg`` and ``root/<split>/labels.json``; returns the labels path."""
+    """Write ``root/<split>/images/<video>/*.jpg`` and ``root/<split>/labels.json``; returns the labels path.
+
+    Videos are named ``<split>-<index:03d>``, frames ``<video>-<frame:04d>.jpg``.
+    """
+    _check_parameters(num_videos, frames_per_video, image_size, max_objects, categories)
     rng = np.random.default_rng(_split_seed(seed, split))
     out = Path(root) / split
     all_frames: list[dict] = []
