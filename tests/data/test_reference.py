@@ -4,7 +4,6 @@ import numpy as np
 
 from vis4d.config.schema import ReferenceConfig
 from vis4d.data.reference import sample_reference_frames
-from vis4d.data.samplers import VideoInferenceSampler, split_videos
 from vis4d.data.store import FrameRecord, build_store
 
 
@@ -35,21 +34,16 @@ def test_sequential_references_and_single_frame_videos() -> None:
     assert sample_reference_frames(store, 5, ReferenceConfig(), np.random.default_rng(0)) == [5]
 
 
-def test_inference_sampler_keeps_videos_whole_and_covers_all_frames() -> None:
-    store = _store([7, 3, 5, 2, 6])
-    seen: list[int] = []
-    for rank in range(3):
-        rows = list(VideoInferenceSampler(store, num_replicas=3, rank=rank))
-        seen.extend(rows)
-        videos = np.searchsorted(store.video_offsets, rows, side="right") - 1
-        for video in set(videos.tolist()):
-            own = [r for r, v in zip(rows, videos) if v == video]
-            assert own == list(range(store.video_offsets[video], store.video_offsets[video + 1]))
-    assert sorted(seen) == list(range(store.num_frames))
-    assert list(VideoInferenceSampler(store)) == list(range(store.num_frames))
+def test_uniform_references_repeat_in_short_videos_and_vary() -> None:
+    store = _store([2, 30])
+    rng = np.random.default_rng(1)
+    assert sample_reference_frames(store, 0, ReferenceConfig(num_ref=3, scope=5), rng) == [1, 1, 1]
+    key = 2 + 15
+    drawn = {r for _ in range(50) for r in sample_reference_frames(store, key, ReferenceConfig(scope=2), rng)}
+    assert drawn == {key - 2, key - 1, key + 1, key + 2}  # every frame in the window, never the key
 
 
-def test_split_videos_balances_frames() -> None:
-    parts = split_videos(np.array([10, 1, 1, 8, 2]), 2)
-    loads = [sum([10, 1, 1, 8, 2][v] for v in part) for part in parts]
-    assert sorted(loads) == [11, 11]
+def test_references_follow_video_of_explicit_argument() -> None:
+    store = _store([3, 3])
+    refs = sample_reference_frames(store, 3, ReferenceConfig(num_ref=4, scope=1), np.random.default_rng(0), video=1)
+    assert refs == [4, 4, 4, 4]

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from vis4d.common.errors import ConfigError
 from vis4d.common.structures import FrameMeta, Targets, to_original_coordinates
-from vis4d.config.schema import CropConfig, FlipConfig, PhotometricConfig, ResizeConfig
+from vis4d.config.schema import CropConfig, FlipConfig, PhotometricConfig, ResizeConfig, TransformConfig
 from vis4d.data.transforms import View, apply_transforms, build_transforms
 
 
@@ -38,7 +38,7 @@ def views(draw: st.DrawFn) -> View:
     return _view(height, width, np.array(boxes, dtype=np.float32).reshape(-1, 4))
 
 
-PIPELINE = [
+PIPELINE: list[TransformConfig] = [
     ResizeConfig(shape=(48, 64), keep_ratio=True, scales=[(40, 64), (56, 80)]),
     FlipConfig(prob=0.5),
     CropConfig(shape=(32, 48), min_size=1.0),
@@ -108,3 +108,42 @@ def test_crop_drops_boxes_outside() -> None:
 def test_geometric_order_is_enforced() -> None:
     with pytest.raises(ConfigError, match="resize, flip, crop"):
         build_transforms([FlipConfig(), ResizeConfig()])
+
+
+def test_crop_drops_boxes_left_outside_even_without_min_size() -> None:
+    view = _view(40, 40, np.array([[0, 0, 10, 10], [30, 30, 40, 40]], dtype=np.float32))
+    (crop,) = build_transforms([CropConfig(shape=(20, 20), min_size=0)])
+    out = crop.apply(view, (0.0, 0.0))
+    assert out.targets.track_ids.tolist() == [10] and out.targets.ignore.tolist() == [True]
+    assert out.meta.crop_offset == (0.0, 0.0) and out.meta.input_hw == (20, 20)
+
+
+def test_multi_scale_resize_picks_among_scales() -> None:
+    (resize,) = build_transforms([ResizeConfig(scales=[(40, 80), (60, 120)], keep_ratio=True)])
+    rng = np.random.default_rng(0)
+    picked = {resize.sample_params(rng, (100, 200)) for _ in range(30)}
+    assert picked == {(40, 80), (60, 120)}
+    out = resize.apply(_view(100, 200, np.zeros((0, 4), np.float32)), (60, 120))
+    assert out.hw == (60, 120) and out.meta.scale == (0.6, 0.6)
+
+
+def test_fixed_shape_resize_ignores_aspect_ratio() -> None:
+    view = _view(50, 100, np.array([[10, 10, 20, 20]], dtype=np.float32))
+    transforms = build_transforms([ResizeConfig(shape=(50, 50), keep_ratio=False)])
+    (out,) = apply_transforms([view], transforms, np.random.default_rng(0))
+    assert out.hw == (50, 50)
+    torch.testing.assert_close(out.targets.boxes, torch.tensor([[5.0, 10.0, 10.0, 20.0]]))
+    torch.testing.assert_close(to_original_coordinates(out.targets.boxes, out.meta), view.targets.boxes)
+
+
+def test_photometric_changes_pixels_not_boxes_and_can_differ_per_view() -> None:
+    view = _view(16, 16, np.array([[1, 1, 5, 5]], dtype=np.float32))
+    transforms = build_transforms([FlipConfig(prob=0.5), PhotometricConfig(prob=1.0, hue=0.2)])
+    shared = apply_transforms([view, view], transforms, np.random.default_rng(3))
+    assert torch.equal(shared[0].image, shared[1].image)
+    independent = apply_transforms([view, view], transforms, np.random.default_rng(3), independent_photometric=True)
+    key, ref = independent
+    assert not torch.equal(key.image, ref.image)
+    assert key.meta.flipped == ref.meta.flipped  # geometry is still shared
+    torch.testing.assert_close(key.targets.boxes, ref.targets.boxes)
+    assert key.image.dtype == torch.uint8 and key.image.shape == view.image.shape
