@@ -97,6 +97,16 @@ def test_bad_input_is_one_line_and_exit_2(
     assert len(lines) == 1 and expected in lines[0], err
 
 
+def test_wandb_without_package_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("wandb") is not None:
+        pytest.skip("wandb is installed")
+    config = write_tiny_config(tmp_path, "faster_rcnn")
+    assert main(["train", "--config", str(config), "--work_dir", str(tmp_path / "ws"), "--wandb"]) == 2
+    assert "vis4d[wandb]" in capsys.readouterr().err
+
+
 def test_debug_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["train", "--config", str(tmp_path / "missing.toml"), "--debug"])
     assert code == 2

@@ -277,6 +277,10 @@ def run(args: argparse.Namespace) -> int:
 
     logger: Any
     if launch.wandb:
+        import importlib.util
+
+        if importlib.util.find_spec("wandb") is None:
+            raise ConfigError("--wandb: Weights & Biases is not installed; pip install 'vis4d[wandb]'")
         from lightning.pytorch.loggers import WandbLogger
 
         offline = not os.environ.get("WANDB_API_KEY") and os.environ.get("WANDB_MODE") != "online"
