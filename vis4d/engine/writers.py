@@ -216,8 +216,7 @@ class _ScalabelFrameEncoder:
         )
         video = f', "videoName": {json.dumps(meta.video_name)}' if meta.video_name else ""
         return (
-            f'{{"name": {json.dumps(meta.name)}{video}, "frameIndex": {int(meta.frame_index)}, '
-            f'"labels": [{labels}]}}'
+            f'{{"name": {json.dumps(meta.name)}{video}, "frameIndex": {int(meta.frame_index)}, "labels": [{labels}]}}'
         )
 
 
@@ -241,6 +240,48 @@ class _JsonListStream:
         self.stream.rollback()
 
 
+class _Stream(Protocol):
+    def commit(self) -> Path: ...
+
+    def rollback(self) -> None: ...
+
+
+class _OpenFiles:
+    """The file a writer has open now, and the files it already finished (renamed into place)."""
+
+    def __init__(self) -> None:
+        self.current: Any = None
+        self.finished: list[Path] = []
+
+    def start(self, stream: _Stream) -> None:
+        """Finish the open file, then make ``stream`` the open one."""
+        self.finish()
+        self.current = stream
+
+    def finish(self) -> None:
+        """Rename the open file into place."""
+        if self.current is not None:
+            self.finished.append(self.current.commit())
+            self.current = None
+
+    def rollback(self) -> None:
+        """Delete the open file's temporary file; finished files stay."""
+        if self.current is not None:
+            self.current.rollback()
+            self.current = None
+
+
+def _xywh_texts(boxes: np.ndarray) -> tuple[list[str], list[str], list[str], list[str]]:
+    """x, y (float32 texts) and width, height (float64 differences) of xyxy boxes."""
+    corners = boxes.astype(np.float64)
+    return (
+        _float_texts(boxes[:, 0]),
+        _float_texts(boxes[:, 1]),
+        _float64_texts(corners[:, 2] - corners[:, 0]),
+        _float64_texts(corners[:, 3] - corners[:, 1]),
+    )
+
+
 class ScalabelWriter:
     """Scalabel JSON: one file for the dataset, or one per video (``per_video``)."""
 
@@ -250,8 +291,7 @@ class ScalabelWriter:
         self.per_video = per_video
         self.checker = _FrameChecker(categories, "scalabel writer", per_video_files=per_video)
         self.encoder = _ScalabelFrameEncoder(categories)
-        self._open: _JsonListStream | None = None
-        self._written: list[Path] = []
+        self._files = _OpenFiles()
 
     def _video_path(self, video_name: str) -> Path:
         return self.out_dir / "predictions" / "scalabel" / f"{_safe_file_stem(video_name, self.dataset_name)}.json"
@@ -266,32 +306,25 @@ class ScalabelWriter:
     ) -> None:
         """Append one frame to the open file (a new video's file when ``per_video``)."""
         boxes, scores, class_ids, track_ids, new_video = self.checker.check(meta, boxes, scores, class_ids, track_ids)
-        if self.per_video and new_video and self._open is not None:
-            self._written.append(self._open.commit())
-            self._open = None
-        if self._open is None:
-            path = (
-                self._video_path(meta.video_name)
-                if self.per_video
-                else self.out_dir / "predictions" / f"{self.dataset_name}.json"
-            )
-            self._open = _JsonListStream(path)
-        self._open.append(self.encoder.encode(meta, boxes, scores, class_ids, track_ids))
+        if self.per_video and new_video:
+            self._files.start(_JsonListStream(self._video_path(meta.video_name)))
+        elif self._files.current is None:
+            self._files.start(_JsonListStream(self._dataset_path()))
+        self._files.current.append(self.encoder.encode(meta, boxes, scores, class_ids, track_ids))
+
+    def _dataset_path(self) -> Path:
+        return self.out_dir / "predictions" / f"{self.dataset_name}.json"
 
     def close(self) -> list[Path]:
         """Finish the open file; an empty run still gives a (empty-list) dataset file."""
-        if self._open is None and not self.per_video and not self._written:
-            self._open = _JsonListStream(self.out_dir / "predictions" / f"{self.dataset_name}.json")
-        if self._open is not None:
-            self._written.append(self._open.commit())
-            self._open = None
-        return list(self._written)
+        if self._files.current is None and not self.per_video and not self._files.finished:
+            self._files.start(_JsonListStream(self._dataset_path()))
+        self._files.finish()
+        return list(self._files.finished)
 
     def abort(self) -> None:
         """Drop the unfinished file."""
-        if self._open is not None:
-            self._open.rollback()
-            self._open = None
+        self._files.rollback()
 
 
 class BDD100KWriter:
@@ -305,8 +338,7 @@ class BDD100KWriter:
         self.zip_submission = zip_submission
         self.checker = _FrameChecker(categories, "bdd100k writer")
         self.encoder = _ScalabelFrameEncoder(categories)
-        self._open: _JsonListStream | None = None
-        self._videos: list[Path] = []
+        self._files = _OpenFiles()
 
     def add_frame(
         self,
@@ -319,31 +351,26 @@ class BDD100KWriter:
         """Append one frame to its video's file; the previous video's file is finished first."""
         boxes, scores, class_ids, track_ids, new_video = self.checker.check(meta, boxes, scores, class_ids, track_ids)
         if new_video:
-            if self._open is not None:
-                self._videos.append(self._open.commit())
-            self._open = _JsonListStream(self.folder / f"{_safe_file_stem(meta.video_name, self.dataset_name)}.json")
-        assert self._open is not None
-        self._open.append(self.encoder.encode(meta, boxes, scores, class_ids, track_ids))
+            self._files.start(
+                _JsonListStream(self.folder / f"{_safe_file_stem(meta.video_name, self.dataset_name)}.json")
+            )
+        self._files.current.append(self.encoder.encode(meta, boxes, scores, class_ids, track_ids))
 
     def close(self) -> list[Path]:
         """Finish the last video's file and build ``submission.zip`` if asked."""
-        if self._open is not None:
-            self._videos.append(self._open.commit())
-            self._open = None
-        written = list(self._videos)
+        self._files.finish()
+        written = list(self._files.finished)
         if self.zip_submission:
             zip_path = self.folder / "submission.zip"
             with atomic_open(zip_path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-                for path in self._videos:
+                for path in self._files.finished:
                     archive.write(path, arcname=path.name)
             written.append(zip_path)
         return written
 
     def abort(self) -> None:
         """Drop the unfinished video's file (finished videos stay)."""
-        if self._open is not None:
-            self._open.rollback()
-            self._open = None
+        self._files.rollback()
 
 
 # ---------------------------------------------------------------------------- motchallenge
@@ -354,8 +381,7 @@ class MOTChallengeWriter:
         self.folder = Path(out_dir) / "predictions" / "motchallenge"
         self.dataset_name = dataset_name
         self.checker = _FrameChecker(categories, "motchallenge writer")
-        self._open: _AtomicStream | None = None
-        self._written: list[Path] = []
+        self._files = _OpenFiles()
 
     def add_frame(
         self,
@@ -368,21 +394,15 @@ class MOTChallengeWriter:
         """Append the frame's lines to its video's file."""
         boxes, scores, class_ids, track_ids, new_video = self.checker.check(meta, boxes, scores, class_ids, track_ids)
         if new_video:
-            if self._open is not None:
-                self._written.append(self._open.commit())
-            self._open = _AtomicStream(self.folder / f"{_safe_file_stem(meta.video_name, self.dataset_name)}.txt")
-        assert self._open is not None
+            self._files.start(_AtomicStream(self.folder / f"{_safe_file_stem(meta.video_name, self.dataset_name)}.txt"))
         num = len(boxes)
         if num == 0:
             return
-        corners = boxes.astype(np.float64)
-        x1, y1 = _float_texts(boxes[:, 0]), _float_texts(boxes[:, 1])
-        widths = _float64_texts(corners[:, 2] - corners[:, 0])
-        heights = _float64_texts(corners[:, 3] - corners[:, 1])
+        x1, y1, widths, heights = _xywh_texts(boxes)
         score_texts = _float_texts(scores)
         ids = (np.full(num, -1, np.int64) if track_ids is None else track_ids).astype(str).tolist()
         frame = int(meta.frame_index) + 1
-        self._open.write(
+        self._files.current.write(
             "".join(
                 f"{frame},{ids[i]},{x1[i]},{y1[i]},{widths[i]},{heights[i]},{score_texts[i]},-1,-1,-1\n"
                 for i in range(num)
@@ -391,16 +411,12 @@ class MOTChallengeWriter:
 
     def close(self) -> list[Path]:
         """Finish the last video's file."""
-        if self._open is not None:
-            self._written.append(self._open.commit())
-            self._open = None
-        return list(self._written)
+        self._files.finish()
+        return list(self._files.finished)
 
     def abort(self) -> None:
         """Drop the unfinished video's file."""
-        if self._open is not None:
-            self._open.rollback()
-            self._open = None
+        self._files.rollback()
 
 
 # ---------------------------------------------------------------------------- coco
@@ -440,10 +456,7 @@ class COCOWriter:
         self._images.append({"id": image_id, "file_name": meta.name, "width": int(width), "height": int(height)})
         if len(boxes) == 0:
             return
-        corners = boxes.astype(np.float64)
-        x1, y1 = _float_texts(boxes[:, 0]), _float_texts(boxes[:, 1])
-        widths = _float64_texts(corners[:, 2] - corners[:, 0])
-        heights = _float64_texts(corners[:, 3] - corners[:, 1])
+        x1, y1, widths, heights = _xywh_texts(boxes)
         score_texts = _float_texts(scores)
         category_ids = (class_ids + 1).tolist()
         self._open.append(
