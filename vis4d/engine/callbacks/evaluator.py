@@ -18,6 +18,7 @@ import torch.distributed as dist
 
 from vis4d.common.io import atomic_write_json
 from vis4d.data.store import AnnotationStore
+from vis4d.engine.callbacks.base import FrameOutputConsumer
 from vis4d.engine.module import FrameOutput
 from vis4d.eval.detect import evaluate_detection
 from vis4d.eval.report import format_metrics_table
@@ -78,8 +79,10 @@ def flatten_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
-class Evaluator(pl.Callback):
+class Evaluator(FrameOutputConsumer):
     """Computes detection (and, for trackers, tracking) metrics on the evaluation datasets."""
+
+    stages = ("validate", "test")
 
     def __init__(
         self,
@@ -98,7 +101,7 @@ class Evaluator(pl.Callback):
     def _reset(self) -> None:
         self._outputs = {i: [] for i in range(len(self.gt_stores))}
 
-    def _collect(self, outputs: Any, dataloader_idx: int) -> None:
+    def consume(self, outputs: Any, dataloader_idx: int) -> None:
         self._outputs.setdefault(dataloader_idx, []).extend(outputs)
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -106,28 +109,6 @@ class Evaluator(pl.Callback):
         self._reset()
 
     on_test_epoch_start = on_validation_epoch_start
-
-    def on_validation_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._collect(outputs, dataloader_idx)
-
-    def on_test_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._collect(outputs, dataloader_idx)
 
     def _gathered(self, idx: int) -> list[FrameOutput]:
         local = self._outputs.get(idx, [])

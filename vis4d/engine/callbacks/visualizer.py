@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
 
 from vis4d.data.io import decode_image, video_fps
 from vis4d.data.store import AnnotationStore
+from vis4d.engine.callbacks.base import FrameOutputConsumer
 from vis4d.engine.module import FrameOutput
 from vis4d.vis.writer import FrameVisualizer
 
 
-class Visualizer(pl.Callback):
+class Visualizer(FrameOutputConsumer):
     """Writes ``<output_dir>/<video>/<frame>.jpg`` and ``<output_dir>/<video>.mp4``.
 
     Ignore regions of the ground truth (crowd, ignored classes) are drawn
@@ -44,7 +44,7 @@ class Visualizer(pl.Callback):
     on_test_epoch_start = _start
     on_predict_epoch_start = _start
 
-    def _add(self, outputs: list[FrameOutput], dataloader_idx: int) -> None:
+    def consume(self, outputs: list[FrameOutput], dataloader_idx: int) -> None:
         assert self._vis is not None
         store = self.stores[dataloader_idx]
         for out in outputs:
@@ -67,19 +67,6 @@ class Visualizer(pl.Callback):
                 out.track_ids,
                 ignore_boxes=ignore_boxes if ignore_boxes is not None and len(ignore_boxes) else None,
             )
-
-    def on_test_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._add(outputs, dataloader_idx)
-
-    on_predict_batch_end = on_test_batch_end  # type: ignore[assignment]
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._vis is not None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import lightning.pytorch as pl
 
+from vis4d.engine.callbacks.base import FrameOutputConsumer
 from vis4d.engine.module import FrameOutput
 from vis4d.engine.writers import PredictionWriter, build_writers
 
 
-class PredictionFileWriter(pl.Callback):
+class PredictionFileWriter(FrameOutputConsumer):
     """Streams each frame's predictions into ``output_dir/predictions/`` in the chosen formats, atomically."""
 
     def __init__(
@@ -42,7 +42,7 @@ class PredictionFileWriter(pl.Callback):
             for idx, name in enumerate(self.dataset_names)
         }
 
-    def _add(self, outputs: list[FrameOutput], dataloader_idx: int) -> None:
+    def consume(self, outputs: list[FrameOutput], dataloader_idx: int) -> None:
         for out in outputs:
             for writer in self._writers[dataloader_idx]:
                 writer.add_frame(out.meta, out.boxes, out.scores, out.class_ids, out.track_ids)
@@ -59,28 +59,6 @@ class PredictionFileWriter(pl.Callback):
         self._start(trainer)
 
     on_predict_epoch_start = on_test_epoch_start
-
-    def on_test_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._add(outputs, dataloader_idx)
-
-    def on_predict_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._add(outputs, dataloader_idx)
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
         self._close()
