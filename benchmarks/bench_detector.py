@@ -115,6 +115,7 @@ def _compare(name: str, ours: Callable[[], None], theirs: Callable[[], None], it
         f"(runs vis4d {[round(t, 3) for t in ours_times]}, torchvision {[round(t, 3) for t in theirs_times]})"
     )
 
+
 def main() -> None:
     """Run the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -68,7 +68,12 @@ def main() -> None:
         start = time.perf_counter()
         for i, pred in enumerate(preds):
             visualizer.add_frame(
-                image, "video", f"video-{i:07d}.jpg", pred["boxes"], pred["class_ids"], pred["scores"],
+                image,
+                "video",
+                f"video-{i:07d}.jpg",
+                pred["boxes"],
+                pred["class_ids"],
+                pred["scores"],
                 pred["track_ids"],
             )
         visualizer.close()

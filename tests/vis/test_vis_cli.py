@@ -25,16 +25,31 @@ def write_dataset(root: Path) -> tuple[Path, Path, Path]:
             cv2.imwrite(str(images / video / f"{video}-{i}.jpg"), np.full((H, W, 3), BACKGROUND, np.uint8))
     box = {"x1": 30.0, "y1": 40.0, "x2": 90.0, "y2": 90.0}
     pred = [
-        {"name": f"{v}-{i}.jpg", "videoName": v, "frameIndex": i,
-         "labels": [{"id": "7", "category": "car", "score": 0.9, "box2d": box}]}
-        for v in ("v1", "v2") for i in range(3)
+        {
+            "name": f"{v}-{i}.jpg",
+            "videoName": v,
+            "frameIndex": i,
+            "labels": [{"id": "7", "category": "car", "score": 0.9, "box2d": box}],
+        }
+        for v in ("v1", "v2")
+        for i in range(3)
     ]
     pred.reverse()  # file order does not matter: frames are drawn in video/frame order
     gt = [
-        {"name": f"v1-{i}.jpg", "videoName": "v1", "frameIndex": i,
-         "labels": [{"id": "a", "category": "pedestrian", "box2d": {"x1": 5.0, "y1": 50.0, "x2": 20.0, "y2": 90.0}},
-                    {"id": "b", "category": "car", "attributes": {"crowd": True},
-                     "box2d": {"x1": 60.0, "y1": 5.0, "x2": 120.0, "y2": 30.0}}]}
+        {
+            "name": f"v1-{i}.jpg",
+            "videoName": "v1",
+            "frameIndex": i,
+            "labels": [
+                {"id": "a", "category": "pedestrian", "box2d": {"x1": 5.0, "y1": 50.0, "x2": 20.0, "y2": 90.0}},
+                {
+                    "id": "b",
+                    "category": "car",
+                    "attributes": {"crowd": True},
+                    "box2d": {"x1": 60.0, "y1": 5.0, "x2": 120.0, "y2": 30.0},
+                },
+            ],
+        }
         for i in range(3)
     ]
     pred_path, gt_path = root / "pred.json", root / "gt.json"
@@ -69,8 +84,18 @@ def test_predictions_only_and_flat_image_folder(tmp_path: Path) -> None:
     images.mkdir()
     cv2.imwrite(str(images / "a.jpg"), np.zeros((H, W, 3), np.uint8))
     pred = tmp_path / "det.json"
-    pred.write_text(json.dumps([{"name": "a.jpg", "labels": [{"id": "0", "category": "car", "score": 0.5,
-                                                                "box2d": {"x1": 1, "y1": 2, "x2": 50, "y2": 60}}]}]))
+    pred.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "a.jpg",
+                    "labels": [
+                        {"id": "0", "category": "car", "score": 0.5, "box2d": {"x1": 1, "y1": 2, "x2": 50, "y2": 60}}
+                    ],
+                }
+            ]
+        )
+    )
     assert main(["--images", str(images), "--pred", str(pred), "--output", str(tmp_path / "out")]) == 0
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.jpg"]
 

@@ -109,6 +109,15 @@ class FramePrediction:
             None if self.track_ids is None else self.track_ids.to(device),
         )
 
+    def select(self, keep: Tensor) -> FramePrediction:
+        """The detections selected by a boolean mask or an index tensor."""
+        return FramePrediction(
+            self.boxes[keep],
+            self.scores[keep],
+            self.class_ids[keep],
+            None if self.track_ids is None else self.track_ids[keep],
+        )
+
 
 def to_original_coordinates(boxes: Tensor, meta: FrameMeta) -> Tensor:
     """Map xyxy boxes from input pixels back to the original image's pixels.

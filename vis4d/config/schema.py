@@ -27,9 +27,9 @@ class StrictModel(BaseModel):
 class BackboneConfig(StrictModel):
     """A torchvision backbone with an FPN on top."""
 
-    type: Literal[
-        "resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large", "mobilenet_v3_small"
-    ] = "resnet50"
+    type: Literal["resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large", "mobilenet_v3_small"] = (
+        "resnet50"
+    )
     weights: str | None = Field(
         default=None, description="Local file with ImageNet weights (a torchvision state dict); none = random init."
     )
@@ -312,9 +312,7 @@ class PhotometricConfig(StrictModel):
     prob: float = 0.5
 
 
-TransformConfig = Annotated[
-    ResizeConfig | FlipConfig | CropConfig | PhotometricConfig, Field(discriminator="type")
-]
+TransformConfig = Annotated[ResizeConfig | FlipConfig | CropConfig | PhotometricConfig, Field(discriminator="type")]
 
 
 class ReferenceConfig(StrictModel):

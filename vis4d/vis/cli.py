@@ -71,9 +71,7 @@ def _parse_frame(frame: Any, source: Path, position: int) -> DrawFrame:
         ).reshape(-1, 4)
         scores_given = [lab.get("score") for lab in with_box]
         scores = (
-            np.array(scores_given, dtype=np.float32)
-            if with_box and all(s is not None for s in scores_given)
-            else None
+            np.array(scores_given, dtype=np.float32) if with_box and all(s is not None for s in scores_given) else None
         )
     except (KeyError, TypeError, ValueError) as error:
         raise DataError(
@@ -124,9 +122,7 @@ def find_image(images_dir: Path, frame: DrawFrame) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise DataError(
-        f"image of frame {frame.name!r} not found; looked for " + " and ".join(str(c) for c in candidates)
-    )
+    raise DataError(f"image of frame {frame.name!r} not found; looked for " + " and ".join(str(c) for c in candidates))
 
 
 def _ordered_keys(*frame_lists: Sequence[DrawFrame]) -> list[tuple[str, str]]:

@@ -214,8 +214,14 @@ def add_title(image: np.ndarray, title: str) -> np.ndarray:
     scale = height / TITLE_BAR_HEIGHT
     bar = np.zeros((height, width, 3), dtype=np.uint8)
     cv2.putText(
-        bar, title, (round(6 * scale), round(height - 9 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
-        (255, 255, 255), max(1, round(scale)), cv2.LINE_AA,
+        bar,
+        title,
+        (round(6 * scale), round(height - 9 * scale)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.6 * scale,
+        (255, 255, 255),
+        max(1, round(scale)),
+        cv2.LINE_AA,
     )
     return np.concatenate([bar, image], axis=0)
 

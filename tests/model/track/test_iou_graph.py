@@ -78,3 +78,17 @@ def test_reset_keeps_ids_increasing():
     assert step(graph, [box(0)], [0.9], [0], 0) == [0]
     graph.reset()
     assert step(graph, [box(0)], [0.9], [0], 0) == [1]
+
+
+def test_candidates_are_the_detections_above_the_low_threshold():
+    graph = IoUGraph(IoUGraphConfig(low_score_thr=0.1))
+    scores = torch.tensor([0.05, 0.1, 0.5, 0.95])
+    keep = graph.candidates(torch.zeros(4, 4), scores, torch.zeros(4, dtype=torch.int64))
+    assert keep.tolist() == [False, True, True, True]
+    boxes = torch.tensor([box(0), box(30), box(60), box(90)])
+    classes = torch.zeros(4, dtype=torch.int64)
+    other = IoUGraph(IoUGraphConfig(low_score_thr=0.1))
+    for frame in range(3):
+        ids_all = graph(boxes + frame, scores, classes, None, frame)
+        ids_kept = other(boxes[keep] + frame, scores[keep], classes[keep], None, frame)
+        assert ids_all[keep].tolist() == ids_kept.tolist() and ids_all[0] == -1

@@ -145,3 +145,45 @@ def test_empty_frames():
     assert step(graph, [], [], [], torch.zeros(0, DIM), 2) == []
     assert step(graph, [], [], [], torch.zeros(0, DIM), 3) == []
     assert len(graph.tracks) == 0
+
+
+def cluttered_frame(frame: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Six moving objects, each with jittered duplicates (some of another class) and low-score clutter."""
+    rows_boxes, rows_scores, rows_classes, rows_embeds = [], [], [], []
+    for obj in range(6):
+        base = torch.tensor(box(10 + 60 * obj + 3 * frame, 10 + 5 * obj))
+        for copy in range(3):
+            jitter = torch.randn(4, generator=gen) * (0 if copy == 0 else 4)
+            rows_boxes.append(base + jitter)
+            rows_scores.append(
+                float(torch.rand(1, generator=gen)) * (0.5 if copy else 0.3) + (0.65 if copy == 0 else 0.1)
+            )
+            rows_classes.append(obj % 2 if copy < 2 else 1 - obj % 2)
+            rows_embeds.append(embed(obj, noise=1.0, seed=frame * 100 + obj * 3 + copy)[0])
+    for _ in range(5):  # clutter anywhere
+        corner = torch.rand(2, generator=gen) * 300
+        rows_boxes.append(torch.cat([corner, corner + 25]))
+        rows_scores.append(float(torch.rand(1, generator=gen)) * 0.4)
+        rows_classes.append(0)
+        rows_embeds.append(torch.randn(DIM, generator=gen) * 3)
+    return torch.stack(rows_boxes), torch.tensor(rows_scores), torch.tensor(rows_classes), torch.stack(rows_embeds)
+
+
+def test_candidates_alone_get_the_same_ids_as_all_detections():
+    """The model embeds only ``candidates``; the graph must then behave exactly as with all detections."""
+    gen = torch.Generator().manual_seed(0)
+    with_all, with_candidates = QDTrackGraph(QDTrackGraphConfig()), QDTrackGraph(QDTrackGraphConfig())
+    dropped = tracked = 0
+    for frame in range(10):
+        boxes, scores, classes, embeds = cluttered_frame(frame, gen)
+        keep = with_candidates.candidates(boxes, scores, classes)
+        ids_all = with_all(boxes, scores, classes, embeds, frame)
+        ids_kept = with_candidates(boxes[keep], scores[keep], classes[keep], embeds[keep], frame)
+        assert ids_all[keep].tolist() == ids_kept.tolist()
+        assert (ids_all[~keep] == -1).all()
+        dropped += int((~keep).sum())
+        tracked += int((ids_kept >= 0).sum())
+    assert dropped > 0 and tracked > 0, "the scene must exercise both duplicate removal and tracking"
+    assert torch.equal(with_all.tracks.ids, with_candidates.tracks.ids)
+    torch.testing.assert_close(with_all.tracks.embeddings, with_candidates.tracks.embeddings)
+    torch.testing.assert_close(with_all.backdrops.boxes, with_candidates.backdrops.boxes)

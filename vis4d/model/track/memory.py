@@ -46,8 +46,14 @@ class TrackMemory:
 
     def select(self, keep: Tensor) -> TrackMemory:
         """Return the rows selected by a boolean mask or an index tensor."""
+        # index_select with row indices is several times faster than boolean indexing on small tensors.
+        rows = torch.nonzero(keep).squeeze(1) if keep.dtype == torch.bool else keep
         return TrackMemory(
-            self.ids[keep], self.boxes[keep], self.embeddings[keep], self.class_ids[keep], self.last_frame[keep]
+            self.ids.index_select(0, rows),
+            self.boxes.index_select(0, rows),
+            self.embeddings.index_select(0, rows),
+            self.class_ids.index_select(0, rows),
+            self.last_frame.index_select(0, rows),
         )
 
     def to_device_of(self, reference: Tensor) -> TrackMemory:
@@ -104,30 +110,28 @@ class TrackMemory:
                 torch.full((ids.numel(),), frame_index, dtype=torch.int64, device=ids.device),
             )
         memory = self.to_device_of(boxes)
-        match = memory.ids[:, None] == ids[None, :]  # (T, K)
-        seen = match.any(dim=0)
-        memory_rows, obs_rows = torch.nonzero(match, as_tuple=True)
-        new_embeddings = memory.embeddings.clone()
-        new_embeddings[memory_rows] = momentum * memory.embeddings[memory_rows] + (1.0 - momentum) * embeddings[
-            obs_rows
-        ].to(memory.embeddings.dtype)
-        new_boxes = memory.boxes.clone()
-        new_boxes[memory_rows] = boxes[obs_rows].to(memory.boxes.dtype)
-        new_classes = memory.class_ids.clone()
-        new_classes[memory_rows] = class_ids[obs_rows]
-        new_last = memory.last_frame.clone()
-        new_last[memory_rows] = frame_index
-        updated = TrackMemory(memory.ids, new_boxes, new_embeddings, new_classes, new_last)
-        fresh = ~seen
-        if not bool(fresh.any()):
-            return updated
-        added = TrackMemory(
-            ids[fresh],
-            boxes[fresh].to(memory.boxes.dtype),
-            embeddings[fresh].to(memory.embeddings.dtype),
-            class_ids[fresh],
-            torch.full((int(fresh.sum()),), frame_index, dtype=torch.int64, device=ids.device),
+        observed = TrackMemory(ids, boxes, embeddings, class_ids, torch.full_like(ids, frame_index))
+        observed = observed.to_device_of(memory.boxes)
+        # Track ids are kept ascending, so a binary search finds each observed id's row.
+        rows = torch.searchsorted(memory.ids, ids).clamp_(max=len(memory) - 1)
+        seen = memory.ids.index_select(0, rows) == ids
+        all_seen = bool(seen.all())
+        if not all_seen:
+            seen_rows = torch.nonzero(seen).squeeze(1)
+            rows = rows.index_select(0, seen_rows)
+            added = observed.select(torch.nonzero(~seen).squeeze(1))
+            observed = observed.select(seen_rows)
+        blended = memory.embeddings.index_select(0, rows).mul_(momentum).add_(observed.embeddings, alpha=1.0 - momentum)
+        updated = TrackMemory(
+            memory.ids,
+            memory.boxes.index_put((rows,), observed.boxes),
+            memory.embeddings.index_put((rows,), blended),
+            memory.class_ids.index_put((rows,), observed.class_ids),
+            memory.last_frame.index_fill(0, rows, frame_index),
         )
+        if all_seen:
+            return updated
+        added.embeddings = added.embeddings.to(memory.embeddings.dtype)
         return TrackMemory.concat([updated, added])
 
     def prune(self, frame_index: int, max_age: int) -> TrackMemory:

@@ -16,6 +16,7 @@ Track ids keep increasing across videos, so they are unique in an output.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 
 import torch
@@ -99,20 +100,26 @@ class QDTrack(Vis4DModel):
     # ----------------------------------------------------------------- inference
     @torch.no_grad()
     def predict(self, batch: Batch) -> list[FramePrediction]:
-        """Detect, embed, and associate each image in order; only tracked detections are returned."""
+        """Detect, embed, and associate each image in order; only tracked detections are returned.
+
+        Only the graph's candidates are embedded: the similarity head costs
+        about as much per detection as the detector's whole box head per
+        proposal, and duplicates the graph drops would never use theirs.
+        """
         features, detections = self.detector.detect(batch)
+        candidates = [det.select(self.graph.candidates(det.boxes, det.scores, det.class_ids)) for det in detections]
         if self.graph.needs_embeddings:
             embeddings: list[Tensor | None] = list(
-                self.similarity_head(features, [d.boxes for d in detections], batch.image_sizes)
+                self.similarity_head(features, [c.boxes for c in candidates], batch.image_sizes)
             )
         else:
-            embeddings = [None] * len(detections)
+            embeddings = [None] * len(candidates)
         predictions = []
-        for meta, det, embeds in zip(batch.meta, detections, embeddings, strict=True):
+        for meta, det, embeds in zip(batch.meta, candidates, embeddings, strict=True):
             self._start_frame(meta.video_name, meta.frame_index)
             track_ids = self.graph(det.boxes, det.scores, det.class_ids, embeds, meta.frame_index)
             keep = track_ids >= 0
-            predictions.append(FramePrediction(det.boxes[keep], det.scores[keep], det.class_ids[keep], track_ids[keep]))
+            predictions.append(dataclasses.replace(det.select(keep), track_ids=track_ids[keep]))
         return predictions
 
     def _start_frame(self, video_name: str, frame_index: int) -> None:

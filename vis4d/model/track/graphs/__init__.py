@@ -3,7 +3,9 @@
 Every graph is called once per frame, in temporal order, as
 ``graph(boxes, scores, class_ids, embeddings, frame_index) -> track_ids``
 (``-1`` for detections that are not output) and forgets its tracks on
-``reset()`` (a new video), while its ids keep increasing.
+``reset()`` (a new video), while its ids keep increasing. ``candidates()``
+tells which detections the graph can use at all, so that the model spends
+embedding compute only on those.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ class TrackerGraph(Protocol):
 
     def reset(self) -> None:
         """Forget all tracks (new video)."""
+
+    def candidates(self, boxes: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
+        """(K,) bool: the detections the graph may output or remember; the model embeds only these.
+
+        Calling the graph with only the candidates gives the same ids for
+        them as calling it with all detections (the others get -1 anyway).
+        """
+        ...
 
     def __call__(
         self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int

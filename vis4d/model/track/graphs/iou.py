@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
-from torchvision.ops import box_iou
 
 from vis4d.config.schema import IoUGraphConfig
+from vis4d.model.boxes import pairwise_iou
 from vis4d.model.track.memory import TrackMemory
 
 
@@ -44,6 +44,10 @@ class IoUGraph:
     def reset(self) -> None:
         """Forget all tracks (new video); ids keep increasing."""
         self.tracks = TrackMemory.empty()
+
+    def candidates(self, boxes: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
+        """(K,) bool: detections scoring below ``low_score_thr`` take part in neither matching stage."""
+        return scores >= self.cfg.low_score_thr
 
     def __call__(
         self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
@@ -87,7 +91,7 @@ class IoUGraph:
 
     def _class_aware_iou(self, boxes: Tensor, class_ids: Tensor, tracks: TrackMemory) -> Tensor:
         """(K, T) IoU, zero across classes when ``with_cats``."""
-        iou = box_iou(boxes, tracks.boxes)
+        iou = pairwise_iou(boxes, tracks.boxes)
         if self.cfg.with_cats:
             iou = iou * (class_ids[:, None] == tracks.class_ids[None, :]).to(iou.dtype)
         return iou
