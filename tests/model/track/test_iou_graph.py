@@ -32,7 +32,7 @@ def test_greedy_max_iou_takes_best_pairs_first():
 
 
 def test_hungarian_and_greedy_differ_on_conflicts():
-    iou = torch.tensor([[0.9, 0.6], [0.6, 0.1]])
+    iou = np.array([[0.9, 0.6], [0.6, 0.1]], dtype=np.float32)
     hungarian = IoUGraph(IoUGraphConfig(matching="hungarian"))._match(iou, 0.3)
     greedy = IoUGraph(IoUGraphConfig(matching="greedy"))._match(iou, 0.3)
     assert sorted(zip(*(a.tolist() for a in hungarian), strict=True)) == [(0, 1), (1, 0)]

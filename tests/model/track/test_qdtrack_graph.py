@@ -184,6 +184,7 @@ def test_candidates_alone_get_the_same_ids_as_all_detections():
         dropped += int((~keep).sum())
         tracked += int((ids_kept >= 0).sum())
     assert dropped > 0 and tracked > 0, "the scene must exercise both duplicate removal and tracking"
-    assert torch.equal(with_all.tracks.ids, with_candidates.tracks.ids)
+    assert with_all.tracks.ids.tolist() == with_candidates.tracks.ids.tolist()
     torch.testing.assert_close(with_all.tracks.embeddings, with_candidates.tracks.embeddings)
-    torch.testing.assert_close(with_all.backdrops.boxes, with_candidates.backdrops.boxes)
+    assert len(with_all.backdrops) > 0
+    assert with_all.backdrops.boxes.tolist() == with_candidates.backdrops.boxes.tolist()

@@ -1,32 +1,58 @@
-"""Tracker memory as a handful of aligned tensors (one row per remembered object).
+"""Tracker memory as a handful of aligned arrays (one row per remembered object).
 
-Keeping tracks as tensors rather than a dict of per-track records lets the
+Keeping tracks as arrays rather than a dict of per-track records lets the
 association step compare all detections with all memory rows in one matrix
-multiply, and lets updates, additions and pruning run as masked tensor ops.
+multiply, and lets updates, additions and pruning run as masked array ops.
 The same structure holds QDTrack's backdrops (``ids`` = -1).
+
+The bookkeeping (ids, boxes, classes, frames) is numpy on the CPU, the
+embeddings a tensor on the model's device. One association step does some
+fifty operations on 100-row arrays: ~1 us each in numpy against 5-20 us as
+torch CPU ops (or a kernel launch each on a GPU), which took the step from
+~1.5 ms to ~0.5 ms. The embeddings stay on the device for the one matrix
+product with the detections' embeddings.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
+
+IntArray = npt.NDArray[np.int64]
+BoxArray = npt.NDArray[np.float32]
+
+
+def detections_to_numpy(boxes: Tensor, scores: Tensor, class_ids: Tensor) -> tuple[BoxArray, BoxArray, IntArray]:
+    """One frame's detections as CPU numpy arrays: boxes (K, 4) and scores (K,) float32, class ids (K,) int64."""
+    return (
+        boxes.detach().to("cpu", torch.float32).numpy(),
+        scores.detach().to("cpu", torch.float32).numpy(),
+        class_ids.detach().to("cpu", torch.int64).numpy(),
+    )
+
+
+def _rows_on(rows: IntArray, device: torch.device) -> Tensor:
+    """Row indices as an index tensor on ``device`` (no copy on the CPU)."""
+    return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64)).to(device)
 
 
 @dataclasses.dataclass
 class TrackMemory:
-    """Remembered objects; row i of every tensor describes the same object.
+    """Remembered objects; row i of every field describes the same object.
 
     ``ids`` of tracks are kept in ascending order (new tracks always get a
     larger id than every existing one, and pruning preserves order).
     """
 
-    ids: Tensor  # (T,) int64, -1 for backdrops
-    boxes: Tensor  # (T, 4) float xyxy
-    embeddings: Tensor  # (T, D); D may be 0 for trackers without appearance
-    class_ids: Tensor  # (T,) int64
-    last_frame: Tensor  # (T,) int64: the frame index the object was last seen in
+    ids: IntArray  # (T,) int64, -1 for backdrops
+    boxes: BoxArray  # (T, 4) float32 xyxy
+    embeddings: Tensor  # (T, D) on the model's device; D may be 0 for trackers without appearance
+    class_ids: IntArray  # (T,) int64
+    last_frame: IntArray  # (T,) int64: the frame index the object was last seen in
 
     @staticmethod
     def empty(
@@ -34,39 +60,32 @@ class TrackMemory:
     ) -> TrackMemory:
         """Create a memory without any object."""
         return TrackMemory(
-            ids=torch.zeros(0, dtype=torch.int64, device=device),
-            boxes=torch.zeros((0, 4), dtype=dtype, device=device),
+            ids=np.zeros(0, dtype=np.int64),
+            boxes=np.zeros((0, 4), dtype=np.float32),
             embeddings=torch.zeros((0, embedding_dim), dtype=dtype, device=device),
-            class_ids=torch.zeros(0, dtype=torch.int64, device=device),
-            last_frame=torch.zeros(0, dtype=torch.int64, device=device),
+            class_ids=np.zeros(0, dtype=np.int64),
+            last_frame=np.zeros(0, dtype=np.int64),
         )
 
     def __len__(self) -> int:
-        return int(self.ids.numel())
+        return len(self.ids)
 
-    def select(self, keep: Tensor) -> TrackMemory:
-        """Return the rows selected by a boolean mask or an index tensor."""
-        # index_select with row indices is several times faster than boolean indexing on small tensors.
-        rows = torch.nonzero(keep).squeeze(1) if keep.dtype == torch.bool else keep
+    def select(self, keep: npt.NDArray[np.bool_] | IntArray) -> TrackMemory:
+        """Return the rows selected by a boolean mask or an index array."""
+        rows: IntArray = np.flatnonzero(keep) if keep.dtype == np.bool_ else keep.astype(np.int64, copy=False)
         return TrackMemory(
-            self.ids.index_select(0, rows),
-            self.boxes.index_select(0, rows),
-            self.embeddings.index_select(0, rows),
-            self.class_ids.index_select(0, rows),
-            self.last_frame.index_select(0, rows),
+            self.ids[rows],
+            self.boxes[rows],
+            self.embeddings.index_select(0, _rows_on(rows, self.embeddings.device)),
+            self.class_ids[rows],
+            self.last_frame[rows],
         )
 
     def to_device_of(self, reference: Tensor) -> TrackMemory:
-        """Return this memory on ``reference``'s device and (for boxes/embeddings) its float dtype."""
-        if self.boxes.device == reference.device and self.boxes.dtype == reference.dtype:
+        """Return this memory with its embeddings on ``reference``'s device and float dtype."""
+        if self.embeddings.device == reference.device and self.embeddings.dtype == reference.dtype:
             return self
-        return TrackMemory(
-            self.ids.to(reference.device),
-            self.boxes.to(reference.device, reference.dtype),
-            self.embeddings.to(reference.device, reference.dtype),
-            self.class_ids.to(reference.device),
-            self.last_frame.to(reference.device),
-        )
+        return dataclasses.replace(self, embeddings=self.embeddings.to(reference.device, reference.dtype))
 
     @staticmethod
     def concat(memories: list[TrackMemory]) -> TrackMemory:
@@ -74,65 +93,50 @@ class TrackMemory:
         non_empty = [m for m in memories if len(m) > 0]
         if len(non_empty) <= 1:
             return non_empty[0] if non_empty else memories[0]
-        memories = non_empty
         return TrackMemory(
-            torch.cat([m.ids for m in memories]),
-            torch.cat([m.boxes for m in memories]),
-            torch.cat([m.embeddings for m in memories]),
-            torch.cat([m.class_ids for m in memories]),
-            torch.cat([m.last_frame for m in memories]),
+            np.concatenate([m.ids for m in non_empty]),
+            np.concatenate([m.boxes for m in non_empty]),
+            torch.cat([m.embeddings for m in non_empty]),
+            np.concatenate([m.class_ids for m in non_empty]),
+            np.concatenate([m.last_frame for m in non_empty]),
         )
 
-    def update(
-        self,
-        ids: Tensor,
-        boxes: Tensor,
-        embeddings: Tensor,
-        class_ids: Tensor,
-        frame_index: int,
-        momentum: float = 0.0,
-    ) -> TrackMemory:
-        """Record observations of tracks ``ids`` (unique, >= 0) at ``frame_index``.
+    def update(self, observed: TrackMemory, momentum: float = 0.0) -> TrackMemory:
+        """Record ``observed`` tracks (unique ids >= 0, seen at ``observed.last_frame``).
 
         Known ids take the new box, class and frame, and their embedding
         becomes ``momentum * old + (1 - momentum) * new``; unknown ids are
         appended (in the given order, so pass new ids ascending). Returns the
         new memory; ``self`` is left unchanged.
         """
-        if ids.numel() == 0:
+        if len(observed) == 0:
             return self
         if len(self) == 0:  # also adopts the observations' embedding size, device and dtype
             return TrackMemory(
-                ids.clone(),
-                boxes.clone(),
-                embeddings.clone(),
-                class_ids.clone(),
-                torch.full((ids.numel(),), frame_index, dtype=torch.int64, device=ids.device),
+                observed.ids.copy(),
+                observed.boxes.astype(np.float32),
+                observed.embeddings.clone(),
+                observed.class_ids.copy(),
+                observed.last_frame.copy(),
             )
-        memory = self.to_device_of(boxes)
-        observed = TrackMemory(ids, boxes, embeddings, class_ids, torch.full_like(ids, frame_index))
-        observed = observed.to_device_of(memory.boxes)
+        memory, observed = self, observed.to_device_of(self.embeddings)
         # Track ids are kept ascending, so a binary search finds each observed id's row.
-        rows = torch.searchsorted(memory.ids, ids).clamp_(max=len(memory) - 1)
-        seen = memory.ids.index_select(0, rows) == ids
+        rows = np.minimum(np.searchsorted(memory.ids, observed.ids), len(memory) - 1)
+        seen = memory.ids[rows] == observed.ids
         all_seen = bool(seen.all())
-        if not all_seen:
-            seen_rows = torch.nonzero(seen).squeeze(1)
-            rows = rows.index_select(0, seen_rows)
-            added = observed.select(torch.nonzero(~seen).squeeze(1))
-            observed = observed.select(seen_rows)
-        blended = memory.embeddings.index_select(0, rows).mul_(momentum).add_(observed.embeddings, alpha=1.0 - momentum)
+        known = observed if all_seen else observed.select(seen)
+        rows = rows if all_seen else rows[seen]
+        device_rows = _rows_on(rows, memory.embeddings.device)
+        blended = memory.embeddings.index_select(0, device_rows).mul_(momentum)
+        blended.add_(known.embeddings, alpha=1.0 - momentum)
+        boxes, class_ids, last_frame = memory.boxes.copy(), memory.class_ids.copy(), memory.last_frame.copy()
+        boxes[rows], class_ids[rows], last_frame[rows] = known.boxes, known.class_ids, known.last_frame
         updated = TrackMemory(
-            memory.ids,
-            memory.boxes.index_put((rows,), observed.boxes),
-            memory.embeddings.index_put((rows,), blended),
-            memory.class_ids.index_put((rows,), observed.class_ids),
-            memory.last_frame.index_fill(0, rows, frame_index),
+            memory.ids, boxes, memory.embeddings.index_put((device_rows,), blended), class_ids, last_frame
         )
         if all_seen:
             return updated
-        added.embeddings = added.embeddings.to(memory.embeddings.dtype)
-        return TrackMemory.concat([updated, added])
+        return TrackMemory.concat([updated, observed.select(~seen)])
 
     def prune(self, frame_index: int, max_age: int) -> TrackMemory:
         """Drop rows last seen more than ``max_age`` frames before ``frame_index``."""

@@ -22,13 +22,14 @@ are accepted for interface compatibility and ignored.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from vis4d.config.schema import IoUGraphConfig
 from vis4d.model.boxes import pairwise_iou
-from vis4d.model.track.memory import TrackMemory
+from vis4d.model.track.memory import BoxArray, IntArray, TrackMemory, detections_to_numpy
 
 
 class IoUGraph:
@@ -54,56 +55,57 @@ class IoUGraph:
     ) -> Tensor:
         """Associate one frame's detections; returns (K,) int64 track ids, -1 = not output."""
         cfg = self.cfg
-        device = boxes.device
-        ids = torch.full((len(boxes),), -1, dtype=torch.int64, device=device)
+        boxes_np, scores_np, classes_np = detections_to_numpy(boxes, scores, class_ids)
+        ids = np.full(len(boxes_np), -1, dtype=np.int64)
         # Forget tracks too old for this frame before matching: frame indices may skip.
-        tracks = self.tracks.prune(frame_index, cfg.memo_frames).to_device_of(boxes.float())
-        high = torch.nonzero(scores >= cfg.high_score_thr).squeeze(1)
-        low = torch.nonzero((scores >= cfg.low_score_thr) & (scores < cfg.high_score_thr)).squeeze(1)
+        tracks = self.tracks.prune(frame_index, cfg.memo_frames)
+        high = np.flatnonzero(scores_np >= cfg.high_score_thr)
+        low = np.flatnonzero((scores_np >= cfg.low_score_thr) & (scores_np < cfg.high_score_thr))
 
-        free_tracks = torch.arange(len(tracks), device=device)
-        matched_high = torch.zeros(len(high), dtype=torch.bool, device=device)
+        free_tracks = np.arange(len(tracks))
+        matched_high = np.zeros(len(high), dtype=bool)
         for dets, threshold, is_first in ((high, cfg.match_iou_thr, True), (low, cfg.second_match_iou_thr, False)):
             if len(dets) == 0 or len(free_tracks) == 0:
                 continue
-            iou = self._class_aware_iou(boxes[dets].float(), class_ids[dets], tracks.select(free_tracks))
+            iou = self._class_aware_iou(boxes_np[dets], classes_np[dets], tracks, free_tracks)
             det_rows, track_rows = self._match(iou, threshold)
-            det_rows_t = torch.as_tensor(det_rows, dtype=torch.int64, device=device)
-            track_rows_t = torch.as_tensor(track_rows, dtype=torch.int64, device=device)
-            ids[dets[det_rows_t]] = tracks.ids[free_tracks[track_rows_t]]
+            ids[dets[det_rows]] = tracks.ids[free_tracks[track_rows]]
             if is_first:
-                matched_high[det_rows_t] = True
-            keep = torch.ones(len(free_tracks), dtype=torch.bool, device=device)
-            keep[track_rows_t] = False
-            free_tracks = free_tracks[keep]
+                matched_high[det_rows] = True
+            free_tracks = np.delete(free_tracks, track_rows)
 
-        new = high[~matched_high & (scores[high] >= cfg.init_score_thr)]
-        ids[new] = torch.arange(self.next_id, self.next_id + len(new), dtype=torch.int64, device=device)
+        new = high[~matched_high & (scores_np[high] >= cfg.init_score_thr)]
+        ids[new] = np.arange(self.next_id, self.next_id + len(new))
         self.next_id += len(new)
 
-        tracked = torch.nonzero(ids >= 0).squeeze(1)
-        tracked = tracked[torch.argsort(ids[tracked])]  # new ids are appended in ascending order
-        no_embedding = boxes.new_zeros((len(tracked), 0))
-        self.tracks = tracks.update(
-            ids[tracked], boxes[tracked].float(), no_embedding, class_ids[tracked], frame_index
-        ).prune(frame_index, cfg.memo_frames)
-        return ids
+        tracked = np.flatnonzero(ids >= 0)
+        tracked = tracked[np.argsort(ids[tracked], kind="stable")]  # new ids are appended in ascending order
+        observed = TrackMemory(
+            ids[tracked],
+            boxes_np[tracked],
+            boxes.new_zeros((len(tracked), 0), dtype=torch.float32),
+            classes_np[tracked],
+            np.full(len(tracked), frame_index, dtype=np.int64),
+        )
+        self.tracks = tracks.update(observed).prune(frame_index, cfg.memo_frames)
+        return torch.from_numpy(ids).to(boxes.device)
 
-    def _class_aware_iou(self, boxes: Tensor, class_ids: Tensor, tracks: TrackMemory) -> Tensor:
-        """(K, T) IoU, zero across classes when ``with_cats``."""
-        iou = pairwise_iou(boxes, tracks.boxes)
+    def _class_aware_iou(
+        self, boxes: BoxArray, class_ids: IntArray, tracks: TrackMemory, rows: IntArray
+    ) -> npt.NDArray[np.float32]:
+        """(K, len(rows)) IoU with the tracks' ``rows``, zero across classes when ``with_cats``."""
+        iou = pairwise_iou(boxes, tracks.boxes[rows])
         if self.cfg.with_cats:
-            iou = iou * (class_ids[:, None] == tracks.class_ids[None, :]).to(iou.dtype)
+            iou = iou * (class_ids[:, None] == tracks.class_ids[rows][None, :])
         return iou
 
-    def _match(self, iou: Tensor, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    def _match(self, iou: npt.NDArray[np.float32], threshold: float) -> tuple[IntArray, IntArray]:
         """Row and column indices of matched pairs, each with IoU >= ``threshold``."""
-        iou_np = iou.detach().cpu().numpy()
         if self.cfg.matching == "hungarian":
-            rows, cols = linear_sum_assignment(1.0 - iou_np)
+            rows, cols = linear_sum_assignment(1.0 - iou)
         else:
-            rows, cols = greedy_max_iou(iou_np, threshold)
-        good = iou_np[rows, cols] >= threshold
+            rows, cols = greedy_max_iou(iou, threshold)
+        good = iou[rows, cols] >= threshold
         return rows[good], cols[good]
 
 

@@ -32,19 +32,23 @@ Per frame (Pang et al., CVPR 2021, and ``/work/shared/spec/qdtrack.md``):
    frames (``frame_index - last_frame > memo_tracklet_frames``) are removed.
 
 Step 4 is inherently sequential (a detection's choice depends on the earlier
-ones) but runs on one small numpy matrix; everything else is tensor ops.
+ones) but runs on one small numpy matrix. The bookkeeping around it (boxes,
+scores, classes, ids) is numpy too (see ``vis4d.model.track.memory`` for
+why); only the embeddings and their similarity product stay tensors on the
+model's device.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from vis4d.config.schema import QDTrackGraphConfig
 from vis4d.model.boxes import pairwise_iou
-from vis4d.model.track.memory import TrackMemory
+from vis4d.model.track.memory import BoxArray, IntArray, TrackMemory, detections_to_numpy
 
 DUPLICATE = -2  # internal id of low-score detections that duplicate a matched track
 
@@ -70,48 +74,6 @@ class QDTrackGraph:
         """Whether nothing (no track, no backdrop) is remembered."""
         return len(self.tracks) == 0 and len(self.backdrops) == 0
 
-    def __call__(
-        self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
-    ) -> Tensor:
-        """Associate one frame's detections; returns (K,) int64 track ids, -1 = not output.
-
-        ``boxes`` (K, 4) xyxy, ``scores`` (K,), ``class_ids`` (K,), ``embeddings``
-        (K, D), in any order; the result is aligned with the inputs.
-        """
-        if embeddings is None:
-            raise ValueError("QDTrackGraph needs embeddings; use the IoU graph for motion-only tracking")
-        cfg = self.cfg
-        device = boxes.device
-        output = torch.full((len(boxes),), -1, dtype=torch.int64, device=device)
-
-        order, iou_with_higher, duplicate = self._sort_and_find_duplicates(boxes, scores, class_ids)
-        if bool(duplicate.any()):
-            kept = torch.nonzero(~duplicate).squeeze(1)
-            order = order.index_select(0, kept)
-            iou_with_higher = iou_with_higher.index_select(0, kept).index_select(1, kept)
-        # index_select: several times faster than advanced indexing on these small tensors.
-        boxes, scores, class_ids, embeddings = (
-            t.index_select(0, order) for t in (boxes, scores, class_ids, embeddings)
-        )
-
-        # Forget what is too old for this frame first: frame indices may skip.
-        self.tracks = self.tracks.prune(frame_index, cfg.memo_tracklet_frames)
-        self.backdrops = self.backdrops.prune(frame_index, cfg.memo_backdrop_frames)
-        ids = torch.full((len(boxes),), -1, dtype=torch.int64, device=device)
-        if len(boxes) > 0 and not self.empty:
-            memory = TrackMemory.concat([self.tracks.to_device_of(embeddings), self.backdrops.to_device_of(embeddings)])
-            match_scores = self._match_scores(embeddings, class_ids, memory)
-            ids = self._greedy_assign(match_scores, memory.ids, scores)
-
-        new = (ids == -1) & (scores > cfg.init_score_thr)
-        num_new = int(new.sum())
-        ids[new] = torch.arange(self.next_id, self.next_id + num_new, dtype=torch.int64, device=device)
-        self.next_id += num_new
-
-        self._update_memory(ids, boxes, embeddings, class_ids, iou_with_higher, frame_index)
-        output[order] = ids.clamp(min=-1)
-        return output
-
     def candidates(self, boxes: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
         """(K,) bool, aligned with the inputs: the detections that survive duplicate removal (step 2).
 
@@ -121,52 +83,100 @@ class QDTrackGraph:
         so it overlaps none of the kept ones either, and everything after
         step 2 only sees the kept detections.
         """
-        order, _, duplicate = self._sort_and_find_duplicates(boxes, scores, class_ids)
-        keep = torch.empty_like(duplicate)
+        order, _, duplicate = self._sort_and_find_duplicates(*detections_to_numpy(boxes, scores, class_ids))
+        keep = np.empty(len(order), dtype=bool)
         keep[order] = ~duplicate
-        return keep
+        return torch.from_numpy(keep).to(boxes.device)
+
+    def __call__(
+        self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
+    ) -> Tensor:
+        """Associate one frame's detections; returns (K,) int64 track ids, -1 = not output.
+
+        ``boxes`` (K, 4) xyxy, ``scores`` (K,), ``class_ids`` (K,), ``embeddings``
+        (K, D), in any order; the result is aligned with the inputs and on
+        their device.
+        """
+        if embeddings is None:
+            raise ValueError("QDTrackGraph needs embeddings; use the IoU graph for motion-only tracking")
+        cfg = self.cfg
+        boxes_np, scores_np, classes_np = detections_to_numpy(boxes, scores, class_ids)
+        order, iou_with_higher, duplicate = self._sort_and_find_duplicates(boxes_np, scores_np, classes_np)
+        if duplicate.any():
+            kept = ~duplicate
+            order, iou_with_higher = order[kept], iou_with_higher[np.ix_(kept, kept)]
+        detections = TrackMemory(
+            ids=np.full(len(order), -1, dtype=np.int64),
+            boxes=boxes_np[order],
+            embeddings=embeddings.index_select(0, torch.from_numpy(order).to(embeddings.device)),
+            class_ids=classes_np[order],
+            last_frame=np.full(len(order), frame_index, dtype=np.int64),
+        )
+        scores_np = scores_np[order]
+
+        # Forget what is too old for this frame first: frame indices may skip.
+        self.tracks = self.tracks.prune(frame_index, cfg.memo_tracklet_frames)
+        self.backdrops = self.backdrops.prune(frame_index, cfg.memo_backdrop_frames)
+        if len(detections) > 0 and not self.empty:
+            memory = TrackMemory.concat(
+                [self.tracks.to_device_of(detections.embeddings), self.backdrops.to_device_of(detections.embeddings)]
+            )
+            match_scores = self._match_scores(detections, memory)
+            detections.ids = self._greedy_assign(match_scores, memory.ids, scores_np)
+
+        new = np.flatnonzero((detections.ids == -1) & (scores_np > cfg.init_score_thr))
+        detections.ids[new] = np.arange(self.next_id, self.next_id + len(new))
+        self.next_id += len(new)
+
+        self._update_memory(detections, iou_with_higher, frame_index)
+        output = np.full(len(boxes_np), -1, dtype=np.int64)
+        output[order] = np.maximum(detections.ids, -1)
+        return torch.from_numpy(output).to(boxes.device)
 
     # ------------------------------------------------------------------ steps
     def _sort_and_find_duplicates(
-        self, boxes: Tensor, scores: Tensor, class_ids: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
+        self, boxes: BoxArray, scores: BoxArray, class_ids: IntArray
+    ) -> tuple[IntArray, npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
         """Steps 1-2: the score order, IoUs with higher-scored detections, and the duplicates.
 
         Returns the order (K,), the IoU of each sorted detection with every
         higher-scored one (K, K; row i, columns j < i; shared with the backdrop
         NMS) and the duplicates (K,) bool, in that order.
         """
-        order = torch.argsort(scores, descending=True, stable=True)
-        sorted_boxes = boxes.index_select(0, order)
-        iou_with_higher = pairwise_iou(sorted_boxes, sorted_boxes).tril_(diagonal=-1)
-        duplicate = self._duplicates(iou_with_higher, scores.index_select(0, order), class_ids.index_select(0, order))
-        return order, iou_with_higher, duplicate
+        order = np.argsort(-scores, kind="stable")
+        sorted_boxes = boxes[order]
+        iou_with_higher = np.tril(pairwise_iou(sorted_boxes, sorted_boxes), k=-1)
+        return order, iou_with_higher, self._duplicates(iou_with_higher, scores[order], class_ids[order])
 
-    def _duplicates(self, iou_with_higher: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
+    def _duplicates(
+        self, iou_with_higher: npt.NDArray[np.float32], scores: BoxArray, class_ids: IntArray
+    ) -> npt.NDArray[np.bool_]:
         """(K,) bool: detections (sorted by score) removed as duplicates of a higher-scored one."""
         cfg = self.cfg
         low = scores < cfg.obj_score_thr
-        threshold = torch.where(low, cfg.nms_backdrop_iou_thr, cfg.nms_class_iou_thr)
+        threshold = np.where(low, cfg.nms_backdrop_iou_thr, cfg.nms_class_iou_thr)
         overlapping = iou_with_higher > threshold[:, None]
         if cfg.with_cats:
-            overlapping = overlapping & ((class_ids[:, None] == class_ids[None, :]) | low[:, None])
-        return overlapping.any(dim=1)
+            overlapping &= (class_ids[:, None] == class_ids[None, :]) | low[:, None]
+        return np.asarray(overlapping.any(axis=1), dtype=bool)
 
-    def _match_scores(self, embeddings: Tensor, class_ids: Tensor, memory: TrackMemory) -> Tensor:
-        """(K, M) association scores between detections and memory rows."""
+    def _match_scores(self, detections: TrackMemory, memory: TrackMemory) -> npt.NDArray[np.float32]:
+        """(K, M) association scores between detections and memory rows (numpy, on the CPU)."""
         metric = self.cfg.match_metric
+        embeddings = detections.embeddings
         if metric == "cosine":
             scores = F.normalize(embeddings, dim=1) @ F.normalize(memory.embeddings, dim=1).t()
         else:
             similarity = embeddings @ memory.embeddings.t()
             scores = similarity.softmax(dim=1)
             if metric == "bisoftmax":
-                scores = (scores + similarity.softmax(dim=0)) / 2
+                scores = scores.add_(similarity.softmax(dim=0)).mul_(0.5)
+        scores_np: npt.NDArray[np.float32] = scores.detach().float().cpu().numpy()
         if self.cfg.with_cats:
-            scores = scores * (class_ids[:, None] == memory.class_ids[None, :]).to(scores.dtype)
-        return scores
+            scores_np = scores_np * (detections.class_ids[:, None] == memory.class_ids[None, :])
+        return scores_np
 
-    def _greedy_assign(self, match_scores: Tensor, memory_ids: Tensor, det_scores: Tensor) -> Tensor:
+    def _greedy_assign(self, scores: npt.NDArray[np.float32], memory_ids: IntArray, det_scores: BoxArray) -> IntArray:
         """Greedy assignment in detection-score order (step 4 of the module docstring).
 
         Equivalent to zeroing a claimed track's column for all other
@@ -176,7 +186,6 @@ class QDTrackGraph:
         per detection.
         """
         cfg = self.cfg
-        scores = match_scores.detach().float().cpu().numpy()
         best_cols = scores.argmax(axis=1)
         best_confs = scores[np.arange(len(scores)), best_cols].tolist()
         best_cols_list = best_cols.tolist()
@@ -198,31 +207,21 @@ class QDTrackGraph:
                 taken[col] = any_taken = True
             elif conf > cfg.nms_conf_thr:
                 ids[row] = DUPLICATE
-        return torch.tensor(ids, dtype=torch.int64, device=match_scores.device)
+        return np.asarray(ids, dtype=np.int64)
 
     def _update_memory(
-        self,
-        ids: Tensor,
-        boxes: Tensor,
-        embeddings: Tensor,
-        class_ids: Tensor,
-        iou_with_higher: Tensor,
-        frame_index: int,
+        self, detections: TrackMemory, iou_with_higher: npt.NDArray[np.float32], frame_index: int
     ) -> None:
         """Update tracks with this frame's ids and add this frame's backdrops."""
         cfg = self.cfg
-        detections = TrackMemory(ids, boxes, embeddings, class_ids, torch.full_like(ids, frame_index))
-        tracked = detections.select(ids >= 0)
-        self.tracks = self.tracks.update(
-            tracked.ids, tracked.boxes, tracked.embeddings, tracked.class_ids, frame_index, cfg.memo_momentum
-        )
-        candidates = torch.nonzero(ids == -1).squeeze(1)
+        self.tracks = self.tracks.update(detections.select(detections.ids >= 0), cfg.memo_momentum)
+        candidates = np.flatnonzero(detections.ids == -1)
         if len(candidates) > 0:
-            suppressed = (iou_with_higher.index_select(0, candidates) > cfg.nms_backdrop_iou_thr).any(dim=1)
+            suppressed = (iou_with_higher[candidates] > cfg.nms_backdrop_iou_thr).any(axis=1)
             candidates = candidates[~suppressed]
         fresh = detections.select(candidates)  # their ids are -1: backdrops carry no id
         if len(self.backdrops) == 0:
             self.backdrops = fresh
             return
-        backdrops = TrackMemory.concat([fresh, self.backdrops.to_device_of(embeddings)])
+        backdrops = TrackMemory.concat([fresh, self.backdrops.to_device_of(detections.embeddings)])
         self.backdrops = backdrops.select(frame_index - backdrops.last_frame < cfg.memo_backdrop_frames)
