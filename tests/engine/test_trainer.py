@@ -199,7 +199,7 @@ def test_tracker_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ddp_on_cpu(tmp_path: Path) -> None:
-    config = write_tiny_config(tmp_path, "faster_rcnn")
+    config = write_tiny_config(tmp_path, "qdtrack")
     result = run_cli(
         "train",
         "--config",
@@ -227,6 +227,21 @@ def test_ddp_on_cpu(tmp_path: Path) -> None:
     _ok(result)
     checkpoint = torch.load(tmp_path / "ws" / "ddp" / "v" / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == 2
+
+    # Test under DDP: each process tracks whole videos; the files end up as with one process.
+    ddp = ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp"]
+    common = ["--config", str(config), "--work_dir", str(tmp_path / "ws"), "--exp_name", "ddp", "--version", "v"]
+    _ok(run_cli("test", *common, *ddp, "--output_format", "scalabel,motchallenge,coco", cwd=tmp_path))
+    out = tmp_path / "ws" / "ddp" / "v" / "test"
+    assert not list(out.rglob("*.rank*")), "per-process files are merged"
+    frames = json.loads((out / "predictions" / "tiny_test.json").read_text())
+    videos = ("test-000", "test-001")
+    assert sorted((f["videoName"], f["frameIndex"]) for f in frames) == [(v, i) for v in videos for i in range(3)]
+    assert sorted(p.name for p in (out / "predictions" / "motchallenge").iterdir()) == [f"{v}.txt" for v in videos]
+    coco_images = json.loads((out / "predictions" / "tiny_test_coco_images.json").read_text())["images"]
+    assert sorted(im["id"] for im in coco_images) == list(range(6))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "track" in metrics and 0.0 <= metrics["det"]["AP"] <= 1.0
 
 
 def test_trainer_section_wins_with_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,8 @@ from vis4d.engine.writers import (
     ScalabelWriter,
     abort_all,
     build_writers,
+    merge_rank_files,
+    rank_file_name,
 )
 
 CATEGORIES = ("car", "pedestrian", "cyclist")
@@ -309,3 +311,64 @@ def test_coco_results_load_with_the_dataset_loader(tmp_path: Path) -> None:
         np.testing.assert_array_equal(got["boxes"], pred["boxes"])
         np.testing.assert_array_equal(got["scores"], pred["scores"])
         np.testing.assert_array_equal(got["class_ids"], pred["class_ids"])
+
+
+@pytest.mark.parametrize("per_video", [False, True])
+def test_distributed_rank_files_merge_into_the_single_process_layout(tmp_path: Path, per_video: bool) -> None:
+    """Two processes, each inferring whole videos, end with the same files as one process."""
+    frames = make_frames(seed=9)
+    formats = ["scalabel", "bdd100k", "motchallenge", "coco"]
+    single = tmp_path / "single"
+    single_files: list[Path] = []
+    for writer in build_writers(formats, single, "val", CATEGORIES, per_video=per_video, zip_submission=True):
+        single_files += feed(writer, frames)
+
+    multi = tmp_path / "multi"
+    videos_of_rank = ({"vid-a", "vid-empty"}, {"vid-b"})
+    files_per_rank = []
+    for rank, videos in enumerate(videos_of_rank):
+        own = [f for f in frames if f[0].video_name in videos]
+        name = rank_file_name("val", rank, world_size=2)
+        files_per_rank.append(
+            [
+                path
+                for w in build_writers(formats, multi, name, CATEGORIES, per_video=per_video)
+                for path in feed(w, own)
+            ]
+        )
+    assert any(".rank1" in p.name for p in files_per_rank[1]), "dataset-level files carry the rank"
+    merged = merge_rank_files(files_per_rank, zip_submission=True)
+
+    assert sorted(p.relative_to(multi) for p in merged) == sorted(p.relative_to(single) for p in single_files)
+    assert not list(multi.rglob("*.rank*")), "rank files are removed after merging"
+    for path in single_files:
+        twin = multi / path.relative_to(single)
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as a, zipfile.ZipFile(twin) as b:
+                assert sorted(a.namelist()) == sorted(b.namelist())
+                assert all(a.read(n) == b.read(n) for n in a.namelist())
+        elif path.suffix == ".json":
+            ours, reference = json.loads(twin.read_text()), json.loads(path.read_text())
+            if isinstance(reference, dict):  # COCO images file: same images, rank order
+                ours["images"].sort(key=lambda im: im["id"])
+            key = (lambda d: json.dumps(d, sort_keys=True)) if isinstance(reference, list) else None
+            if key is not None:
+                ours, reference = sorted(ours, key=key), sorted(reference, key=key)
+            assert ours == reference, path.name
+        else:
+            assert sorted(twin.read_text().splitlines()) == sorted(path.read_text().splitlines())
+
+
+def test_rank_file_name() -> None:
+    assert rank_file_name("val", 0, 1) == "val"
+    assert rank_file_name("val", 3, 4) == "val.rank3"
+
+
+def test_merge_leaves_rank_files_when_another_process_file_is_not_visible(tmp_path: Path) -> None:
+    frames = make_frames(seed=10)
+    own = [f for f in frames if f[0].video_name == "vid-a"]
+    written = feed(ScalabelWriter(tmp_path, rank_file_name("val", 0, 2), CATEGORIES), own)
+    invisible = tmp_path / "predictions" / "val.rank1.json"  # written on another machine
+    with pytest.warns(UserWarning, match="cannot merge val.json"):
+        merged = merge_rank_files([written, [invisible]])
+    assert merged == written and written[0].is_file() and not (tmp_path / "predictions" / "val.json").exists()

@@ -45,6 +45,11 @@ Label ids: with track ids, a label's ``id`` is the track id as a string. Without
 (a detector), it is the label's running index over the whole file, so ids are
 unique and no loader mistakes them for tracks.
 
+Under DDP each process writes the videos it infers, dataset-level files under
+``<dataset>.rank<N>`` names; :func:`merge_rank_files` then turns them into the
+single-process layout on the first process (this needs a ``work_dir`` every
+process can see, as on one machine or a shared file system).
+
 Numbers are written with the shortest decimal text that reads back to the
 same float32 value, so a round trip through a file is exact.
 """
@@ -54,6 +59,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -361,16 +368,20 @@ class BDD100KWriter:
         self._files.finish()
         written = list(self._files.finished)
         if self.zip_submission:
-            zip_path = self.folder / "submission.zip"
-            with atomic_open(zip_path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-                for path in self._files.finished:
-                    archive.write(path, arcname=path.name)
-            written.append(zip_path)
+            written.append(write_submission_zip(self.folder / "submission.zip", self._files.finished))
         return written
 
     def abort(self) -> None:
         """Drop the unfinished video's file (finished videos stay)."""
         self._files.rollback()
+
+
+def write_submission_zip(zip_path: Path, files: Sequence[Path]) -> Path:
+    """Zip ``files`` (flat, by file name, sorted) into ``zip_path``, atomically."""
+    with atomic_open(zip_path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(files, key=lambda p: p.name):
+            archive.write(path, arcname=path.name)
+    return zip_path
 
 
 # ---------------------------------------------------------------------------- motchallenge
@@ -520,3 +531,83 @@ def abort_all(writers: Sequence[PredictionWriter]) -> None:
     for writer in writers:
         with contextlib.suppress(Exception):
             writer.abort()
+
+
+# ---------------------------------------------------------------------------- distributed runs
+_RANK_SUFFIX = re.compile(r"\.rank\d+")
+
+
+def rank_file_name(dataset_name: str, rank: int, world_size: int) -> str:
+    """The dataset name a rank's writers use: ``<dataset>.rank<N>`` when several processes write."""
+    return f"{dataset_name}.rank{rank}" if world_size > 1 else dataset_name
+
+
+def merge_rank_files(files_per_rank: Sequence[Sequence[Path]], zip_submission: bool = False) -> list[Path]:
+    """Merge what the processes of a distributed run wrote into the single-process layout.
+
+    Per-video files need nothing: a video is inferred by exactly one process.
+    Dataset-level files carry ``.rank<N>`` in their names; each group of them
+    becomes one file without the suffix (JSON lists concatenated in rank
+    order, the COCO images files' ``images`` joined, text files appended) and
+    the rank files are removed. With ``zip_submission`` the BDD100K
+    ``submission.zip`` is rebuilt from every process's video files (each
+    process zipped only its own). Run it on one process after all have closed
+    their writers; returns the files of the merged result.
+    """
+    merged: list[Path] = []
+    groups: dict[Path, list[Path]] = {}
+    bdd100k_videos: list[Path] = []
+    for files in files_per_rank:
+        for path in files:
+            if _RANK_SUFFIX.search(path.name):
+                groups.setdefault(path.with_name(_RANK_SUFFIX.sub("", path.name)), []).append(path)
+            elif path.name == "submission.zip":
+                continue
+            else:
+                merged.append(path)
+                if path.parent.name == "bdd100k" and path.suffix == ".json":
+                    bdd100k_videos.append(path)
+    for target, parts in groups.items():
+        if not all(part.is_file() for part in parts):  # e.g. nodes without a shared work_dir
+            warnings.warn(
+                f"cannot merge {target.name}: not every process's file is visible here; "
+                "leaving the per-process files (put work_dir on a shared file system to get one file)",
+                stacklevel=2,
+            )
+            merged.extend(part for part in parts if part.is_file())
+            continue
+        _merge_parts(target, parts)
+        merged.append(target)
+        if target.parent.name == "bdd100k":
+            bdd100k_videos.append(target)
+        for part in parts:
+            part.unlink(missing_ok=True)
+    if zip_submission and bdd100k_videos:
+        merged.append(write_submission_zip(bdd100k_videos[0].parent / "submission.zip", bdd100k_videos))
+    return merged
+
+
+def _merge_parts(target: Path, parts: Sequence[Path]) -> None:
+    """Write ``target`` from the ranks' ``parts`` (see :func:`merge_rank_files`)."""
+    if target.suffix != ".json":
+        with atomic_open(target, "w") as out:
+            for part in parts:
+                out.write(part.read_text())
+        return
+    if target.name.endswith("_coco_images.json"):
+        headers = [json.loads(part.read_text()) for part in parts]
+        header = dict(headers[0])
+        header["images"] = [image for h in headers for image in h["images"]]
+        atomic_write_json(target, header)
+        return
+    # A JSON list per rank: splice the elements' text rather than parsing every label.
+    bodies = []
+    for part in parts:
+        text = part.read_text().strip()
+        if not (text.startswith("[") and text.endswith("]")):
+            raise ValueError(f"{part}: expected a JSON list written by a prediction writer")
+        body = text[1:-1].strip()
+        if body:
+            bodies.append(body)
+    with atomic_open(target, "w") as out:
+        out.write("[\n" + ",\n".join(bodies) + "\n]\n")

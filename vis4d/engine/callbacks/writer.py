@@ -6,14 +6,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning.pytorch as pl
+import torch.distributed as dist
 
 from vis4d.engine.callbacks.base import FrameOutputConsumer
 from vis4d.engine.module import FrameOutput
-from vis4d.engine.writers import PredictionWriter, build_writers
+from vis4d.engine.writers import PredictionWriter, build_writers, merge_rank_files, rank_file_name
 
 
 class PredictionFileWriter(FrameOutputConsumer):
-    """Streams each frame's predictions into ``output_dir/predictions/`` in the chosen formats, atomically."""
+    """Streams each frame's predictions into ``output_dir/predictions/`` in the chosen formats, atomically.
+
+    Under DDP every process writes the videos it infers; at the end the
+    first process merges the dataset-level files, so the layout is the same
+    as with one process.
+    """
 
     def __init__(
         self,
@@ -34,10 +40,17 @@ class PredictionFileWriter(FrameOutputConsumer):
         self.written: list[Path] = []
 
     def _start(self, trainer: pl.Trainer) -> None:
-        suffix = f".rank{trainer.global_rank}" if trainer.world_size > 1 else ""
+        # Several processes write dataset-level files under rank names, merged in _close;
+        # the BDD100K zip is built there too, from every process's video files.
+        distributed = trainer.world_size > 1
         self._writers = {
             idx: build_writers(
-                self.formats, self.output_dir, name + suffix, self.categories, self.per_video, self.zip_submission
+                self.formats,
+                self.output_dir,
+                rank_file_name(name, trainer.global_rank, trainer.world_size),
+                self.categories,
+                self.per_video,
+                self.zip_submission and not distributed,
             )
             for idx, name in enumerate(self.dataset_names)
         }
@@ -47,13 +60,25 @@ class PredictionFileWriter(FrameOutputConsumer):
             for writer in self._writers[dataloader_idx]:
                 writer.add_frame(out.meta, out.boxes, out.scores, out.class_ids, out.track_ids)
 
-    def _close(self) -> None:
+    def _close(self, trainer: pl.Trainer) -> None:
+        written: list[Path] = []
         for writers in self._writers.values():
             for writer in writers:
-                self.written.extend(writer.close())
+                written.extend(writer.close())
         self._writers = {}
-        for path in self.written:
+        if trainer.world_size > 1:
+            written = self._merge_ranks(trainer, written)
+        self.written.extend(written)
+        for path in written:
             print(f"predictions: {path}")
+
+    def _merge_ranks(self, trainer: pl.Trainer, written: list[Path]) -> list[Path]:
+        """Gather every process's files; the first process merges them into the single-process layout."""
+        files_per_rank: list[list[Path]] = [[] for _ in range(trainer.world_size)]
+        dist.all_gather_object(files_per_rank, written)
+        merged = merge_rank_files(files_per_rank, self.zip_submission) if trainer.is_global_zero else []
+        trainer.strategy.barrier("vis4d_merge_predictions")  # every process returns with the files in place
+        return merged
 
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
         self._start(trainer)
@@ -61,7 +86,7 @@ class PredictionFileWriter(FrameOutputConsumer):
     on_predict_epoch_start = on_test_epoch_start
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # noqa: D102
-        self._close()
+        self._close(trainer)
 
     on_predict_epoch_end = on_test_epoch_end
 
