@@ -66,12 +66,13 @@ def test_images_without_tracks_are_their_own_reference(tmp_path: Path) -> None:
     cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8))
     cols = empty_box_columns(3)
     cols["boxes"][:] = [[0, 0, 10, 10], [10, 10, 20, 20], [20, 20, 30, 30]]
-    store = build_store(["car"], [FrameRecord("img.jpg", "img", 0, str(path), 40, 40, cols)])
+    store = build_store(["car"], [FrameRecord("img.jpg", "img", 0, str(path), 40, 40, cols, image_id=4711)])
     cfg = HandlerConfig(
         transforms=[FlipConfig(prob=0.5), PhotometricConfig(prob=1.0)], reference=ReferenceConfig(num_ref=1)
     )
     sample = FrameDataset(store, cfg, ["car"], training=True)[0]
     key, ref = sample.views
+    assert key.meta.image_id == 4711, "the dataset's own image id travels with the frame"
     assert key.targets.track_ids.tolist() == [0, 1, 2] == ref.targets.track_ids.tolist()
     # Same geometry (boxes pair up), different photometric distortion.
     torch.testing.assert_close(key.targets.boxes, ref.targets.boxes)

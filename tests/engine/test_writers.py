@@ -372,3 +372,49 @@ def test_merge_leaves_rank_files_when_another_process_file_is_not_visible(tmp_pa
     with pytest.warns(UserWarning, match="cannot merge val.json"):
         merged = merge_rank_files([written, [invisible]])
     assert merged == written and written[0].is_file() and not (tmp_path / "predictions" / "val.json").exists()
+
+
+def test_coco_results_of_a_coco_test_set_score_against_the_original_file(tmp_path: Path) -> None:
+    """Ground truth written back as predictions scores AP 1 with pycocotools on the original file."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from tests.data.datasets.loader_helpers import COCO_INSTANCES
+    from vis4d.data.datasets import load_coco
+
+    store = load_coco(COCO_INSTANCES, None, tmp_path)
+    writer = COCOWriter(tmp_path, "coco_val", store.categories, store.category_ids.tolist())
+    for row in range(store.num_frames):
+        meta = FrameMeta(
+            name=str(store.frame_names[row]),
+            video_name=str(store.video_names[row]),
+            frame_index=0,
+            image_path=str(store.image_paths[row]),
+            original_hw=(int(store.heights[row]), int(store.widths[row])),
+            input_hw=(int(store.heights[row]), int(store.widths[row])),
+            frame_row=row,
+            image_id=int(store.image_ids[row]),
+        )
+        sl = store.box_slice(row)
+        writer.add_frame(meta, store.boxes[sl], np.ones(sl.stop - sl.start, np.float32), store.class_ids[sl], None)
+    results_path, images_path = writer.close()
+    results = json.loads(results_path.read_text())
+    assert {r["image_id"] for r in results} == {397133, 37777}
+
+    gt = COCO(str(COCO_INSTANCES))
+    evaluation = COCOeval(gt, gt.loadRes(str(results_path)), "bbox")
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    assert evaluation.stats[0] == pytest.approx(1.0)
+    categories = json.loads(images_path.read_text())["categories"]
+    assert [c["id"] for c in categories] == store.category_ids.tolist()
+
+
+def test_coco_writer_falls_back_to_positions_when_a_category_has_no_id(tmp_path: Path) -> None:
+    box = np.array([[1, 2, 3, 4]], np.float32)
+    meta = FrameMeta("a.jpg", "", 0, "a.jpg", (10, 10), (10, 10), frame_row=0)
+    writer = COCOWriter(tmp_path, "x", CATEGORIES, [7, -1, 9])  # mixing could collide: positions for all
+    writer.add_frame(meta, box, np.ones(1, np.float32), np.array([2]), None)
+    path, _ = writer.close()
+    assert json.loads(path.read_text())[0]["category_id"] == 3

@@ -38,6 +38,7 @@ class FrameMeta:
     flipped: bool = False
     crop_offset: tuple[float, float] = (0.0, 0.0)  # (x, y) in scaled pixels
     frame_row: int = -1  # row in the dataset's store, -1 if not from a store
+    image_id: int = -1  # the dataset's own image id (COCO), -1 if it has none
 
 
 @dataclasses.dataclass

@@ -75,6 +75,7 @@ class FrameDataset(Dataset[Sample]):
             original_hw=hw,
             input_hw=hw,
             frame_row=row,
+            image_id=int(store.image_ids[row]),
         )
         return View(image, targets, meta)
 

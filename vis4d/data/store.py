@@ -7,8 +7,12 @@ dataset as a handful of numpy arrays instead of millions of Python objects:
   ``video_offsets[v]:video_offsets[v + 1]``, sorted by frame index. An image
   dataset (COCO) is a set of one-frame videos.
 * per frame ``f``: ``frame_names[f]`` (Scalabel ``name``), ``image_paths[f]``,
-  ``frame_index[f]``, ``widths[f]``, ``heights[f]``; its boxes are the
-  contiguous range ``box_offsets[f]:box_offsets[f + 1]``.
+  ``frame_index[f]``, ``widths[f]``, ``heights[f]``, ``image_ids[f]`` (the
+  dataset's own image id, COCO's ``id``; -1 if it has none); its boxes are
+  the contiguous range ``box_offsets[f]:box_offsets[f + 1]``.
+* per category ``c``: ``categories[c]`` and ``category_ids[c]`` (the
+  dataset's own id of a category of the same name, COCO's ``id``; -1 if none),
+  so prediction files can use the ids the dataset's tools expect.
 * per box ``b``: ``boxes[b]`` (xyxy, pixels, float32), ``class_ids[b]``
   (index into ``categories``), ``track_ids[b]`` (int64, unique per video,
   -1 if none), ``scores[b]`` (1 for ground truth), and boolean flags
@@ -32,8 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 BOX_FIELDS = ("boxes", "class_ids", "track_ids", "scores", "crowd", "ignore", "occluded", "truncated")
-FRAME_FIELDS = ("frame_names", "image_paths", "frame_index", "widths", "heights")
-STORE_FORMAT_VERSION = 1
+FRAME_FIELDS = ("frame_names", "image_paths", "frame_index", "widths", "heights", "image_ids")
+STORE_FORMAT_VERSION = 2
 
 
 @dataclasses.dataclass
@@ -57,6 +61,15 @@ class AnnotationStore:
     ignore: npt.NDArray[np.bool_]
     occluded: npt.NDArray[np.bool_]
     truncated: npt.NDArray[np.bool_]
+    image_ids: npt.NDArray[np.int64] = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    category_ids: npt.NDArray[np.int64] = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __post_init__(self) -> None:
+        # Formats without their own ids leave these out: -1 for every frame / category.
+        if len(self.image_ids) == 0 and len(self.frame_names) > 0:
+            self.image_ids = np.full(len(self.frame_names), -1, dtype=np.int64)
+        if len(self.category_ids) == 0 and len(self.categories) > 0:
+            self.category_ids = np.full(len(self.categories), -1, dtype=np.int64)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -135,6 +148,8 @@ class AnnotationStore:
         for name in BOX_FIELDS[1:]:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows, expected {n} boxes")
+        if self.category_ids.shape != (len(self.categories),):
+            raise ValueError(f"category_ids has shape {self.category_ids.shape}, expected ({len(self.categories)},)")
         if n and (self.class_ids.min() < 0 or self.class_ids.max() >= len(self.categories)):
             raise ValueError("class_ids must index into categories")
 
@@ -168,6 +183,7 @@ class FrameRecord:
     width: int = 0
     height: int = 0
     boxes: dict[str, np.ndarray] = dataclasses.field(default_factory=empty_box_columns)
+    image_id: int = -1
 
 
 def build_store(categories: Sequence[str], frames: Sequence[FrameRecord]) -> AnnotationStore:
@@ -202,6 +218,7 @@ def build_store(categories: Sequence[str], frames: Sequence[FrameRecord]) -> Ann
         frame_index=np.array([fr.frame_index for fr in sorted_frames], dtype=np.int64),
         widths=np.array([fr.width for fr in sorted_frames], dtype=np.int32),
         heights=np.array([fr.height for fr in sorted_frames], dtype=np.int32),
+        image_ids=np.array([fr.image_id for fr in sorted_frames], dtype=np.int64),
         box_offsets=box_offsets,
         **columns,
     )
@@ -225,6 +242,8 @@ def concat_stores(stores: Sequence[AnnotationStore]) -> AnnotationStore:
         name: np.concatenate([getattr(s, name) for s in stores]) for name in ("video_names", *FRAME_FIELDS, *BOX_FIELDS)
     }
     kwargs["boxes"] = kwargs["boxes"].reshape(-1, 4)
+    same_ids = all(np.array_equal(s.category_ids, stores[0].category_ids) for s in stores[1:])
+    kwargs["category_ids"] = stores[0].category_ids if same_ids else np.full(len(cats), -1, dtype=np.int64)
     return AnnotationStore(
         categories=cats,
         video_offsets=video_offsets.astype(np.int64),

@@ -270,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
                 launch.output_formats,
                 per_video=launch.per_video_predictions,
                 zip_submission=launch.zip_submission,
+                category_ids=[store.category_ids.tolist() for _, store in stores],
             )
         )
         if launch.visualize:

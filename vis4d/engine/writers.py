@@ -28,18 +28,18 @@ Formats (paths relative to ``out_dir``):
     top-left corner and size in pixels; id ``-1`` for detections without track).
 ``coco``
     ``predictions/<dataset>_coco.json``: a COCO results list
-    ``{image_id, category_id, bbox: [x, y, w, h], score}``. Category ids are
-    1-based positions in the config's category list. The image id is
-    ``meta.image_id`` if the frame metadata carries one, else the frame's row in
-    the dataset's store (``meta.frame_row``), else the frame's position in
-    arrival order; COCO ground truth loaded into a store keeps its images in
-    file order, so the store row identifies the image. Beside it,
+    ``{image_id, category_id, bbox: [x, y, w, h], score}``. When the test set
+    is a COCO file, image and category ids are that file's (``meta.image_id``
+    and the store's ``category_ids``, the id of the category of the same
+    name), so the results score against the original file with pycocotools;
+    otherwise category ids are 1-based positions in the config's category
+    list (also when any config category has no id of its own) and the image
+    id is the frame's row in the dataset's store (``meta.frame_row``), else
+    its position in arrival order. Beside it,
     ``predictions/<dataset>_coco_images.json`` is a COCO instances file with
     those images (``file_name`` = frame name, original size), the categories
-    (1-based ids, config order) and no annotations: the results file loads
-    against it (``load_coco(images_file, results=results_file)``). To score
-    against an original COCO file, its image and category ids must reach the
-    frame metadata (``meta.image_id``).
+    (with the ids used) and no annotations: the results file loads against it
+    (``load_coco(images_file, results=results_file)``).
 
 Label ids: with track ids, a label's ``id`` is the track id as a string. Without
 (a detector), it is the label's running index over the whole file, so ids are
@@ -434,18 +434,23 @@ class MOTChallengeWriter:
 class COCOWriter:
     """COCO detection results: one JSON list for the dataset, plus the images/categories file it refers to."""
 
-    def __init__(self, out_dir: Path, dataset_name: str, categories: Sequence[str]) -> None:
+    def __init__(
+        self, out_dir: Path, dataset_name: str, categories: Sequence[str], category_ids: Sequence[int] | None = None
+    ) -> None:
         self.path = Path(out_dir) / "predictions" / f"{dataset_name}_coco.json"
         self.images_path = Path(out_dir) / "predictions" / f"{dataset_name}_coco_images.json"
         self.categories = list(categories)
+        # The dataset's own ids only when every category has one: mixing them with positions could collide.
+        own = None if category_ids is None else np.asarray(category_ids, dtype=np.int64)
+        complete = own is not None and len(own) == len(self.categories) and bool((own >= 0).all())
+        self.category_ids = own if complete and own is not None else np.arange(1, len(self.categories) + 1)
         self.checker = _FrameChecker(categories, "coco writer", per_video_files=False)
         self._open: _JsonListStream | None = None
         self._images: list[dict[str, Any]] = []  # one small entry per frame (no predictions kept)
 
     def _image_id(self, meta: FrameMeta) -> int:
-        explicit = getattr(meta, "image_id", None)
-        if explicit is not None:
-            return int(explicit)
+        if meta.image_id >= 0:
+            return int(meta.image_id)
         if meta.frame_row >= 0:
             return int(meta.frame_row)
         return len(self._images)
@@ -469,7 +474,7 @@ class COCOWriter:
             return
         x1, y1, widths, heights = _xywh_texts(boxes)
         score_texts = _float_texts(scores)
-        category_ids = (class_ids + 1).tolist()
+        category_ids = self.category_ids[class_ids].tolist()
         self._open.append(
             ",\n".join(
                 f'{{"image_id": {image_id}, "category_id": {category_ids[i]}, '
@@ -487,7 +492,9 @@ class COCOWriter:
         header = {
             "images": self._images,
             "annotations": [],
-            "categories": [{"id": i + 1, "name": name} for i, name in enumerate(self.categories)],
+            "categories": [
+                {"id": int(cid), "name": name} for cid, name in zip(self.category_ids, self.categories, strict=True)
+            ],
         }
         atomic_write_json(self.images_path, header)
         return [path, self.images_path]
@@ -506,8 +513,13 @@ def build_writers(
     categories: Sequence[str],
     per_video: bool = False,
     zip_submission: bool = False,
+    category_ids: Sequence[int] | None = None,
 ) -> list[PredictionWriter]:
-    """One writer per requested format (see the module docstring for the files each writes)."""
+    """One writer per requested format (see the module docstring for the files each writes).
+
+    ``category_ids``: the dataset's own id per category (the store's
+    ``category_ids``), used by the COCO writer when every category has one.
+    """
     writers: list[PredictionWriter] = []
     for name in formats:
         if name == "scalabel":
@@ -517,7 +529,7 @@ def build_writers(
         elif name == "motchallenge":
             writers.append(MOTChallengeWriter(out_dir, dataset_name, categories))
         elif name == "coco":
-            writers.append(COCOWriter(out_dir, dataset_name, categories))
+            writers.append(COCOWriter(out_dir, dataset_name, categories, category_ids))
         else:
             raise ConfigError(
                 f"launch.output_formats: unknown format {name!r}; expected one of "

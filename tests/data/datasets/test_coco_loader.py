@@ -89,3 +89,17 @@ def test_coco_degenerate_and_malformed(tmp_path: Path) -> None:
         load_coco(write_json(tmp_path / "j.json", data))
     with pytest.raises(DataError, match="annotations not found"):
         load_coco(tmp_path / "missing.json")
+
+
+def test_coco_store_keeps_the_files_image_and_category_ids(tmp_path: Path) -> None:
+    data = _instances()
+    store = load_coco(COCO_INSTANCES, None, tmp_path)
+    assert store.image_ids.tolist() == [397133, 37777]  # file order, like the frames
+    ids = {c["name"]: c["id"] for c in data["categories"]}
+    assert store.category_ids.tolist() == [ids[name] for name in store.categories]
+    assert len(set(store.category_ids.tolist())) == len(store.categories)
+    # A category the file does not name (here: a merged one) has no id of its own.
+    names = {c["name"] for c in data["categories"]}
+    merged = load_coco(COCO_INSTANCES, ["thing"], name_mapping=dict.fromkeys(names, "thing"))
+    assert merged.category_ids.tolist() == [-1]
+    assert merged.image_ids.tolist() == [397133, 37777]

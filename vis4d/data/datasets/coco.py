@@ -135,6 +135,8 @@ def parse_coco(
         truncated=np.zeros(len(entries), dtype=bool),
         label_index=order.astype(np.int64),
         location_kind=kind,
+        image_ids=image_ids,
+        category_ids={str(name): int(cid) for name, cid in zip(category_names, category_ids, strict=True)},
     )
 
 

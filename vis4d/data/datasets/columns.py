@@ -84,6 +84,12 @@ class RawColumns:
     truncated: npt.NDArray[np.bool_]
     label_index: npt.NDArray[np.int64]
     location_kind: str = "label"
+    image_ids: npt.NDArray[np.int64] | None = None  # the format's own image ids (COCO); None: -1 for every frame
+    category_ids: dict[str, int] | None = None  # the format's own category ids by name (COCO)
+
+    def __post_init__(self) -> None:
+        if self.image_ids is None:
+            self.image_ids = np.full(self.num_frames, -1, dtype=np.int64)
 
     @property
     def num_frames(self) -> int:
@@ -113,6 +119,7 @@ class RawColumns:
             "image_paths",
             "widths",
             "heights",
+            "image_ids",
         )
         box_fields = (
             "boxes", "category_names", "track_ids", "scores", "crowd", "ignore", "occluded", "truncated", "label_index"
@@ -123,6 +130,7 @@ class RawColumns:
             sources=self.sources,
             box_counts=kept_per_frame[frame_mask],
             location_kind=self.location_kind,
+            category_ids=self.category_ids,
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -131,10 +139,16 @@ def concat_raw(parts: Sequence[RawColumns], sources: list[str]) -> RawColumns:
     """Concatenate per-file columns; each part's ``frame_sources`` already index ``sources``."""
     if not parts:
         return empty_raw(sources)
-    fields = [f.name for f in dataclasses.fields(RawColumns) if f.name not in ("sources", "location_kind")]
+    not_arrays = ("sources", "location_kind", "category_ids")
+    fields = [f.name for f in dataclasses.fields(RawColumns) if f.name not in not_arrays]
     kwargs = {name: np.concatenate([getattr(p, name) for p in parts]) for name in fields}
     kwargs["boxes"] = kwargs["boxes"].reshape(-1, 4)
-    return RawColumns(sources=sources, location_kind=parts[0].location_kind, **kwargs)
+    category_ids: dict[str, int] = {}
+    for part in parts:
+        category_ids.update(part.category_ids or {})
+    return RawColumns(
+        sources=sources, location_kind=parts[0].location_kind, category_ids=category_ids or None, **kwargs
+    )
 
 
 def empty_raw(sources: list[str], location_kind: str = "label") -> RawColumns:
@@ -314,6 +328,8 @@ def _pack(
         frame_index=columns.frame_index[order].astype(np.int64),
         widths=columns.widths[order].astype(np.int32),
         heights=columns.heights[order].astype(np.int32),
+        image_ids=np.asarray(columns.image_ids, dtype=np.int64)[order],
+        category_ids=np.array([(columns.category_ids or {}).get(c, -1) for c in categories], dtype=np.int64),
         box_offsets=box_offsets,
         boxes=columns.boxes[box_order].astype(np.float32).reshape(-1, 4),
         class_ids=class_ids[box_order].astype(np.int64),

@@ -55,6 +55,8 @@ def predictions_to_store(gt: AnnotationStore, outputs: Sequence[FrameOutput]) ->
         frame_index=gt.frame_index,
         widths=gt.widths,
         heights=gt.heights,
+        image_ids=gt.image_ids,
+        category_ids=gt.category_ids,
         box_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         boxes=cat("boxes", np.float32, (4,)),
         class_ids=cat("class_ids", np.int64, ()),

@@ -29,7 +29,9 @@ class PredictionFileWriter(FrameOutputConsumer):
         formats: Sequence[str],
         per_video: bool = False,
         zip_submission: bool = False,
+        category_ids: Sequence[Sequence[int] | None] | None = None,
     ) -> None:
+        self.category_ids = list(category_ids) if category_ids is not None else [None] * len(dataset_names)
         self.per_video = per_video
         self.zip_submission = zip_submission
         self.output_dir = output_dir
@@ -51,6 +53,7 @@ class PredictionFileWriter(FrameOutputConsumer):
                 self.categories,
                 self.per_video,
                 self.zip_submission and not distributed,
+                self.category_ids[idx],
             )
             for idx, name in enumerate(self.dataset_names)
         }
