@@ -16,8 +16,9 @@ from tests.eval.reference import (
     sample_stores,
     trackeval_mot,
 )
+from vis4d.data.pairs import detect_format
 from vis4d.data.store import AnnotationStore
-from vis4d.eval.cli import detect_format, main
+from vis4d.eval.cli import main
 from vis4d.eval.detect import evaluate_detection
 from vis4d.eval.track import evaluate_tracking
 

@@ -133,3 +133,61 @@ def test_errors_are_one_line_with_exit_code_2(
     assert main(["--images", image_arg, "--pred", str(pred), "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def write_mot(root: Path) -> tuple[Path, Path]:
+    """A 3-frame MOTChallenge sequence with images, ground truth and a tracker output."""
+    seq = root / "mot" / "SEQ-01"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "img1").mkdir()
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=30\nseqLength=3\nimWidth={W}\nimHeight={H}\nimExt=.jpg\n"
+    )
+    for i in range(1, 4):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), np.full((H, W, 3), BACKGROUND, np.uint8))
+    (seq / "gt" / "gt.txt").write_text("".join(f"{i},1,30,40,60,50,1,1,1.0\n" for i in range(1, 4)))
+    results = root / "results"
+    results.mkdir()
+    (results / "SEQ-01.txt").write_text("".join(f"{i},5,32,41,60,50,0.8,-1,-1,-1\n" for i in range(1, 3)))
+    return root / "mot", results
+
+
+def test_mot_results_drawn_from_the_sequences_images(tmp_path: Path) -> None:
+    gt, results = write_mot(tmp_path)
+    out = tmp_path / "out"
+    assert main(["--gt", str(gt), "--pred", str(results), "--output", str(out)]) == 0  # format detected
+    pictures = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
+    assert pictures == [f"SEQ-01/{i:06d}.jpg" for i in range(1, 4)]  # frame 3 has ground truth only
+    drawn = cv2.imread(str(out / "SEQ-01" / "000001.jpg"))
+    assert drawn.shape[1] == 2 * W, "ground truth and predictions side by side"
+    right = drawn[TITLE_BAR_HEIGHT:, W:]
+    expected = np.array(track_color(5)[::-1])  # BGR: the prediction's track colour on the box edge
+    assert np.abs(right[41, 32:92].astype(int) - expected).sum(axis=1).min() < 60
+
+
+def test_coco_results_drawn_with_the_image_root(tmp_path: Path) -> None:
+    images = tmp_path / "coco_images"
+    images.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        cv2.imwrite(str(images / name), np.full((H, W, 3), BACKGROUND, np.uint8))
+    instances = {
+        "images": [{"id": 10, "file_name": "a.jpg", "width": W, "height": H}, {"id": 11, "file_name": "b.jpg"}],
+        "annotations": [{"id": 1, "image_id": 10, "category_id": 3, "bbox": [30, 40, 60, 50], "iscrowd": 0}],
+        "categories": [{"id": 3, "name": "car"}],
+    }
+    gt = tmp_path / "instances.json"
+    gt.write_text(json.dumps(instances))
+    pred = tmp_path / "results.json"
+    pred.write_text(json.dumps([{"image_id": 11, "category_id": 3, "bbox": [5, 5, 20, 20], "score": 0.7}]))
+    out = tmp_path / "out"
+    args = ["--gt", str(gt), "--pred", str(pred), "--images", str(images), "--output", str(out)]
+    assert main([*args, "--format", "coco"]) == 0
+    assert sorted(p.name for p in out.glob("*.jpg")) == ["a.jpg", "b.jpg"]  # image datasets: flat output
+
+
+def test_mot_and_coco_need_ground_truth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    _, results = write_mot(tmp_path)
+    assert main(["--pred", str(results), "--format", "mot", "--output", str(tmp_path / "o")]) == 2
+    assert "--format mot needs --gt" in capsys.readouterr().err
+    assert main(["--pred", str(results), "--output", str(tmp_path / "o")]) == 2  # scalabel without --images
+    assert "--images is required" in capsys.readouterr().err

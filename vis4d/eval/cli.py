@@ -25,30 +25,22 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vis4d.common.errors import ConfigError, DataError, Vis4DError
+from vis4d.common.errors import ConfigError, Vis4DError
 from vis4d.common.io import atomic_write_json
+from vis4d.data.pairs import (
+    FORMATS,
+    LabelOptions,
+    load_gt_and_predictions,
+    load_label_options,
+    resolve_format,
+)
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.detect import evaluate_detection
 from vis4d.eval.report import format_metrics_table
 from vis4d.eval.track import IgnoreRule, evaluate_tracking
-
-FORMATS = ("auto", "scalabel", "bdd100k", "coco", "mot")
-_SNIFF_BYTES = 1 << 20
-
-
-@dataclass
-class _Labels:
-    """What ``--config`` contributes: categories, label config (mappings, super-categories)."""
-
-    categories: list[str] | None = None
-    label_config: Any = None
-    name_mapping: dict[str, str] = field(default_factory=dict)
-    ignored_mapping: dict[str, str] = field(default_factory=dict)
-    dataset_type: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,51 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def detect_format(gt: Path) -> str:
-    """Guess the ground truth's format from the path (and the first bytes of a JSON file)."""
-    if not gt.exists():
-        raise DataError(f"--gt: {gt} does not exist")
-    if gt.is_dir():
-        if any((seq / "gt" / "gt.txt").is_file() for seq in gt.iterdir() if seq.is_dir()):
-            return "mot"
-        return "scalabel"
-    with open(gt, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES).decode("utf-8", errors="ignore").lstrip()
-    if head.startswith("{") and ('"images"' in head or '"annotations"' in head) and '"frames"' not in head:
-        return "coco"
-    return "scalabel"
-
-
-def _load_labels(path: str | None) -> _Labels:
-    """Categories and mappings from a vis4d config or a Scalabel/BDD100K label config."""
-    if path is None:
-        return _Labels()
-    from vis4d.data.mapping import is_label_config, label_config_from_dict, load_label_config, read_config_file
-
-    if not Path(path).is_file():
-        raise ConfigError(f"--config: {path} does not exist")
-    raw = read_config_file(path)
-    if is_label_config(raw):
-        label_config = label_config_from_dict(raw, path)
-        return _Labels(categories=list(label_config.categories), label_config=label_config)
-    from vis4d.config.load import load_raw_config
-
-    merged = load_raw_config(path)
-    categories = merged.get("categories")
-    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories) or not categories:
-        raise ConfigError(f"{path}: categories: expected a list of category names")
-    labels = _Labels(categories=categories)
-    tests = merged.get("test") or []
-    first = tests[0] if isinstance(tests, list) and tests and isinstance(tests[0], dict) else {}
-    labels.dataset_type = first.get("type")
-    labels.name_mapping = dict(first.get("name_mapping") or {})
-    labels.ignored_mapping = dict(first.get("ignored_mapping") or {})
-    if first.get("label_config"):
-        labels.label_config = load_label_config(first["label_config"])
-    return labels
-
-
-def _super_categories(fmt: str, labels: _Labels) -> dict[str, list[str]] | None:
+def _super_categories(fmt: str, labels: LabelOptions) -> dict[str, list[str]] | None:
     if labels.label_config is not None and labels.label_config.super_categories:
         return dict(labels.label_config.super_categories)
     if fmt == "bdd100k" or labels.dataset_type == "bdd100k":
@@ -126,49 +74,18 @@ def _super_categories(fmt: str, labels: _Labels) -> dict[str, list[str]] | None:
 
 
 def load_inputs(task: str, fmt: str, gt_path: Path, pred_path: Path,
-                labels: _Labels) -> tuple[AnnotationStore, AnnotationStore]:  # fmt: skip
+                labels: LabelOptions) -> tuple[AnnotationStore, AnnotationStore]:  # fmt: skip
     """Ground truth and predictions as stores with the same categories."""
-    if not pred_path.exists():
-        raise DataError(f"--pred: {pred_path} does not exist")
-    mappings: dict[str, Any] = {
-        "name_mapping": labels.name_mapping or None,
-        "ignored_mapping": labels.ignored_mapping or None,
-    }
-    if fmt in ("scalabel", "bdd100k"):
-        from vis4d.data.datasets.bdd100k import load_bdd100k
-        from vis4d.data.datasets.scalabel import load_scalabel
-
-        loader = load_bdd100k if fmt == "bdd100k" else load_scalabel
-        categories = labels.categories
-        if categories is None and fmt == "bdd100k":  # BDD100K's classes, not only those present in the ground truth
-            from vis4d.data.datasets.bdd100k import bdd100k_track_label_config
-
-            categories = list((labels.label_config or bdd100k_track_label_config()).categories)
-        gt = loader(gt_path, categories, label_config=labels.label_config, progress=False, **mappings)
-        pred = loader(pred_path, gt.categories, label_config=labels.label_config, progress=False, **mappings)
-        return gt, pred
-    if fmt == "coco":
-        if task == "track":
-            raise ConfigError("--format coco: COCO files have no track ids; use --task det")
-        from vis4d.data.datasets.coco import load_coco
-
-        gt = load_coco(gt_path, labels.categories, **mappings)
-        return gt, load_coco(gt_path, gt.categories, results=pred_path, **mappings)
-    if fmt == "mot":
-        from vis4d.data.datasets.motchallenge import load_motchallenge
-
-        gt = load_motchallenge(gt_path, labels.categories, **mappings)
-        return gt, load_motchallenge(gt_path, gt.categories, results_dir=pred_path, **mappings)
-    raise ConfigError(f"--format: expected one of {list(FORMATS)}, got {fmt!r}")
+    if fmt == "coco" and task == "track":
+        raise ConfigError("--format coco: COCO files have no track ids; use --task det")
+    return load_gt_and_predictions(fmt, gt_path, pred_path, labels)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Load, evaluate, print; returns ``{"det": ...}`` or ``{"track": ...}``."""
     gt_path, pred_path = Path(args.gt), Path(args.pred)
-    labels = _load_labels(args.config)
-    fmt = detect_format(gt_path) if args.format == "auto" else args.format
-    if fmt == "scalabel" and labels.dataset_type == "bdd100k" and labels.label_config is None:
-        fmt = "bdd100k"
+    labels = load_label_options(args.config)
+    fmt = resolve_format(args.format, gt_path, labels)
     start = time.perf_counter()
     gt, pred = load_inputs(args.task, fmt, gt_path, pred_path, labels)
     loaded = time.perf_counter()

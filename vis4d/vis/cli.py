@@ -1,22 +1,32 @@
-"""``vis4d vis``: draw Scalabel predictions (and ground truth) on their images.
+"""``vis4d vis``: draw predictions (and ground truth) on their images.
 
-    vis4d vis --images DIR --pred PRED.json [--gt GT.json] --output OUT [--video] [--fps 10]
+    vis4d vis --pred PRED [--gt GT] [--images DIR] --output OUT [--format F] [--config CFG] [--video] [--fps 10]
 
-``--pred`` / ``--gt`` are Scalabel JSON: a list of frames, ``{"frames": [...]}``,
-or a folder of such files (one per video). Each frame's image is looked up as
-``DIR/<videoName>/<name>`` and then ``DIR/<name>``. With ``--gt`` the ground
-truth is drawn on the left and the predictions on the right, each under a
-title; frames that only one of the files has are drawn too (with an empty
-other side). Pictures go to ``OUT/<videoName>/<frame>.jpg``; ``--video`` adds
-``OUT/<videoName>.mp4`` per video.
+Formats (``--format``; ``auto`` picks ``scalabel`` without ``--gt`` and detects
+the format of ``--gt`` otherwise, as ``vis4d eval`` does):
 
-Colours: frames with a ``videoName`` are coloured by track id (label ``id``:
+* ``scalabel`` / ``bdd100k``: ``--pred`` / ``--gt`` are Scalabel JSON: a list
+  of frames, ``{"frames": [...]}``, or a folder of such files (one per video).
+  Each frame's image is looked up as ``DIR/<videoName>/<name>`` and then
+  ``DIR/<name>`` (``--images`` is required).
+* ``mot``: ``--gt`` is a MOTChallenge root, ``--pred`` a folder of ``SEQ.txt``
+  tracker outputs; images come from the sequences' ``img1`` folders.
+* ``coco``: ``--gt`` is a COCO instances file, ``--pred`` a COCO results file;
+  ``--images`` is the image folder the file names are relative to.
+
+With ``--gt`` the ground truth is drawn on the left and the predictions on the
+right, each under a title; frames that only one side has are drawn too (with
+an empty other side). Pictures go to ``OUT/<videoName>/<frame>.jpg``;
+``--video`` adds ``OUT/<videoName>.mp4`` per video.
+
+Colours: frames of videos are coloured by track id (Scalabel label ``id``:
 integer ids as they are, other strings by a CRC32 of the string, so colours
-are stable across runs); frames without one (detection) by category. Labels
-whose ``attributes.crowd`` is true are drawn as hatched ignore regions.
+are stable across runs); frames without a video (detection, COCO) by
+category. Crowd and ignored boxes are drawn as hatched ignore regions.
 
-This reader is deliberately small (it only needs boxes for drawing); the
-dataset loaders in :mod:`vis4d.data.datasets` are the full, validating ones.
+The Scalabel reader here is deliberately small (it only needs boxes for
+drawing, no categories); MOT and COCO files go through the validating
+loaders in :mod:`vis4d.data.datasets` (:mod:`vis4d.data.pairs`).
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ import cv2
 import numpy as np
 
 from vis4d.common.errors import DataError, Vis4DError
+from vis4d.data.pairs import FORMATS, load_gt_and_predictions, load_label_options, resolve_format
+from vis4d.data.store import AnnotationStore
 from vis4d.vis.draw import add_title, draw_predictions, side_by_side
 from vis4d.vis.writer import FrameVisualizer
 
@@ -50,6 +62,7 @@ class DrawFrame:
     track_ids: np.ndarray  # (K,) int64
     scores: np.ndarray | None  # (K,) float32, None when no label has a score
     ignore: np.ndarray  # (K,) bool: crowd regions
+    image_path: str = ""  # known by the loaders of formats that locate their images (MOT, COCO)
 
 
 def _track_id_number(label_id: object) -> int:
@@ -115,14 +128,59 @@ def read_scalabel_for_drawing(path: Path) -> list[DrawFrame]:
     return frames
 
 
-def find_image(images_dir: Path, frame: DrawFrame) -> Path:
-    """``DIR/<videoName>/<name>`` if it exists, else ``DIR/<name>``; DataError naming both if neither does."""
-    candidates = [images_dir / frame.video_name / frame.name] if frame.video_name else []
-    candidates.append(images_dir / frame.name)
+def frames_from_store(store: AnnotationStore, with_videos: bool = True) -> list[DrawFrame]:
+    """The frames of a store as drawing frames (``with_videos=False``: colour by category, flat output)."""
+    video_of_frame = store.frame_video_ids()
+    frames = []
+    for row in range(store.num_frames):
+        boxes = store.box_slice(row)
+        frames.append(
+            DrawFrame(
+                name=str(store.frame_names[row]),
+                video_name=str(store.video_names[video_of_frame[row]]) if with_videos else "",
+                frame_index=int(store.frame_index[row]),
+                boxes=store.boxes[boxes],
+                categories=[store.categories[c] for c in store.class_ids[boxes].tolist()],
+                track_ids=store.track_ids[boxes],
+                scores=store.scores[boxes],
+                ignore=store.ignore[boxes] | store.crowd[boxes],
+                image_path=str(store.image_paths[row]),
+            )
+        )
+    return frames
+
+
+def find_image(images_dir: Path | None, frame: DrawFrame) -> Path:
+    """The frame's own image path, else ``DIR/<videoName>/<name>``, else ``DIR/<name>``; DataError naming all."""
+    candidates = [Path(frame.image_path)] if frame.image_path else []
+    if images_dir is not None:
+        candidates += [images_dir / frame.video_name / frame.name] if frame.video_name else []
+        candidates.append(images_dir / frame.name)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
+    if not candidates:
+        raise DataError(f"image of frame {frame.name!r} unknown; pass --images")
     raise DataError(f"image of frame {frame.name!r} not found; looked for " + " and ".join(str(c) for c in candidates))
+
+
+def read_for_drawing(
+    fmt: str, pred_path: Path, gt_path: Path | None, images_dir: Path | None, config: str | None = None
+) -> tuple[list[DrawFrame], list[DrawFrame] | None]:
+    """Predictions and (with ``gt_path``) ground truth of ``fmt`` as drawing frames."""
+    labels = load_label_options(config)
+    if fmt == "auto":
+        fmt = "scalabel" if gt_path is None else resolve_format("auto", gt_path, labels)
+    if fmt in ("scalabel", "bdd100k"):
+        if images_dir is None:
+            raise DataError(f"--images is required for {fmt} predictions (the image folder)")
+        preds = read_scalabel_for_drawing(pred_path)
+        return preds, read_scalabel_for_drawing(gt_path) if gt_path is not None else None
+    if gt_path is None:
+        raise DataError(f"--format {fmt} needs --gt: the predictions refer to its frames and images")
+    gt, pred = load_gt_and_predictions(fmt, gt_path, pred_path, labels, image_root=images_dir)
+    with_videos = fmt != "coco"
+    return frames_from_store(pred, with_videos), frames_from_store(gt, with_videos)
 
 
 def _ordered_keys(*frame_lists: Sequence[DrawFrame]) -> list[tuple[str, str]]:
@@ -154,30 +212,33 @@ def _draw(image: np.ndarray, frame: DrawFrame | None, class_names: Sequence[str]
 
 
 def visualize(
-    images_dir: Path, pred_path: Path, output: Path, gt_path: Path | None = None, video: bool = False, fps: float = 10
+    preds: Sequence[DrawFrame],
+    gts: Sequence[DrawFrame] | None,
+    images_dir: Path | None,
+    output: Path,
+    video: bool = False,
+    fps: float = 10,
 ) -> tuple[int, list[Path]]:
-    """Draw every frame; returns the number of pictures and the videos written."""
-    if not images_dir.is_dir():
+    """Draw every frame (ground truth left, predictions right when ``gts``); returns pictures and videos written."""
+    if images_dir is not None and not images_dir.is_dir():
         raise DataError(f"--images: image folder not found: {images_dir}")
-    preds = read_scalabel_for_drawing(pred_path)
-    gts = read_scalabel_for_drawing(gt_path) if gt_path is not None else []
-    class_names = sorted({c for frame in [*gts, *preds] for c in frame.categories})
+    class_names = sorted({c for frame in [*(gts or []), *preds] for c in frame.categories})
     pred_by_key = {(f.video_name, f.name): f for f in preds}
-    gt_by_key = {(f.video_name, f.name): f for f in gts}
+    gt_by_key = {(f.video_name, f.name): f for f in gts or []}
     visualizer = FrameVisualizer(output, class_names, write_images=True, write_video=video, fps=fps)
     count = 0
     try:
-        for key in _ordered_keys(preds, gts):
+        for key in _ordered_keys(preds, gts or []):
             pred, gt = pred_by_key.get(key), gt_by_key.get(key)
             frame = pred if pred is not None else gt
             assert frame is not None
-            image_path = find_image(images_dir, frame)
+            image_path = find_image(images_dir, gt if gt is not None and gt.image_path else frame)
             bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
             if bgr is None:
                 raise DataError(f"{image_path}: cannot decode image")
             image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             drawn = _draw(image, pred, class_names)
-            if gt_path is not None:
+            if gts is not None:
                 drawn = side_by_side(
                     add_title(_draw(image, gt, class_names), "ground truth"), add_title(drawn, "predictions")
                 )
@@ -191,11 +252,15 @@ def visualize(
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``vis4d vis``."""
-    parser = argparse.ArgumentParser(prog="vis4d vis", description="Draw Scalabel predictions on their images.")
-    parser.add_argument("--images", required=True, type=Path, help="Image root: DIR/<videoName>/<name> or DIR/<name>.")
-    parser.add_argument("--pred", required=True, type=Path, help="Scalabel predictions (file or folder of files).")
-    parser.add_argument("--gt", type=Path, help="Scalabel ground truth, drawn on the left.")
+    parser = argparse.ArgumentParser(prog="vis4d vis", description="Draw predictions (and ground truth) on images.")
+    parser.add_argument("--pred", required=True, type=Path, help="Predictions: Scalabel file/folder, MOT results "
+                        "folder or COCO results file.")  # fmt: skip
+    parser.add_argument("--gt", type=Path, help="Ground truth, drawn on the left (required for mot and coco).")
+    parser.add_argument("--images", type=Path, help="Image root: DIR/<videoName>/<name> or DIR/<name> (scalabel; "
+                        "coco: the folder of the file names).")  # fmt: skip
     parser.add_argument("--output", required=True, type=Path, help="Output folder.")
+    parser.add_argument("--format", default="auto", choices=FORMATS, help="Input format (default: detect).")
+    parser.add_argument("--config", help="A vis4d config or a label config (categories, mappings) for mot/coco.")
     parser.add_argument("--video", action="store_true", help="Also write one MP4 per video.")
     parser.add_argument("--fps", type=float, default=10.0, help="Frame rate of the MP4s (default 10).")
     return parser
@@ -208,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vis4d vis: error: --fps must be positive, got {args.fps}", file=sys.stderr)
         return 2
     try:
-        count, videos = visualize(args.images, args.pred, args.output, args.gt, args.video, args.fps)
+        preds, gts = read_for_drawing(args.format, args.pred, args.gt, args.images, args.config)
+        count, videos = visualize(preds, gts, args.images, args.output, args.video, args.fps)
     except Vis4DError as error:
         print(f"vis4d vis: error: {error}", file=sys.stderr)
         return 2
