@@ -114,10 +114,9 @@ def bench_model(
         return time.perf_counter() - start
 
     def track(graph: QDTrackGraph, features: OrderedDict[str, torch.Tensor], det: FramePrediction, frame: int) -> None:
-        """What ``QDTrack.predict`` does after ``detect``, for one image."""
-        det = det.select(graph.candidates(det.boxes, det.scores, det.class_ids))
-        (embeds,) = model.similarity_head(features, [det.boxes], [(h, w)])
-        graph(det.boxes, det.scores, det.class_ids, embeds, frame)
+        """What ``QDTrack.predict`` does after ``detect``, for one image, with its own graph state."""
+        (candidates,), (embeds,) = model.embed_candidates(features, [det], [(h, w)])
+        graph(candidates.boxes, candidates.scores, candidates.class_ids, embeds, frame)
 
     times: dict[str, list[float]] = {"detect": [], "predict": [], "track": [], "worst_track": []}
     detections = candidates = 0

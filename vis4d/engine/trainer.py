@@ -110,17 +110,18 @@ def _tracking_options(config: Any, input_dir: str | None = None) -> list[dict[st
     """
     if input_dir is not None:
         return [{}]
-    from vis4d.data.datasets.bdd100k import bdd100k_track_label_config
+    from vis4d.data.datasets.bdd100k import tracking_super_categories
     from vis4d.data.mapping import load_label_config
 
     options: list[dict[str, Any]] = []
     for cfg in config.test:
         option: dict[str, Any] = {"ignore_rule": "mot" if cfg.type == "motchallenge" else "bdd100k"}
         label_config = getattr(cfg, "label_config", None)
-        if label_config:
-            option["super_categories"] = dict(load_label_config(label_config).super_categories) or None
-        elif cfg.type == "bdd100k":
-            option["super_categories"] = dict(bdd100k_track_label_config().super_categories)
+        groups = tracking_super_categories(
+            load_label_config(label_config) if label_config else None, cfg.type == "bdd100k"
+        )
+        if groups is not None:
+            option["super_categories"] = groups
         options.append(option)
     return options
 

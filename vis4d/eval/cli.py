@@ -30,6 +30,7 @@ from typing import Any
 
 from vis4d.common.errors import ConfigError, Vis4DError
 from vis4d.common.io import atomic_write_json
+from vis4d.data.datasets.bdd100k import tracking_super_categories
 from vis4d.data.pairs import (
     FORMATS,
     LabelOptions,
@@ -63,16 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _super_categories(fmt: str, labels: LabelOptions) -> dict[str, list[str]] | None:
-    if labels.label_config is not None and labels.label_config.super_categories:
-        return dict(labels.label_config.super_categories)
-    if fmt == "bdd100k" or labels.dataset_type == "bdd100k":
-        from vis4d.data.datasets.bdd100k import bdd100k_track_label_config
-
-        return dict(bdd100k_track_label_config().super_categories)
-    return None
-
-
 def load_inputs(task: str, fmt: str, gt_path: Path, pred_path: Path,
                 labels: LabelOptions) -> tuple[AnnotationStore, AnnotationStore]:  # fmt: skip
     """Ground truth and predictions as stores with the same categories."""
@@ -95,9 +86,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ignore_rule: IgnoreRule = "mot" if fmt == "mot" else "bdd100k"
         if args.ignore_rule != "auto":
             ignore_rule = args.ignore_rule
+        is_bdd100k = fmt == "bdd100k" or labels.dataset_type == "bdd100k"
         metrics = {
             "track": evaluate_tracking(
-                gt, pred, iou_threshold=args.iou_threshold, super_categories=_super_categories(fmt, labels),
+                gt, pred, iou_threshold=args.iou_threshold,
+                super_categories=tracking_super_categories(labels.label_config, is_bdd100k),
                 ignore_rule=ignore_rule, source=str(pred_path), gt_source=str(gt_path),
             )
         }  # fmt: skip

@@ -232,7 +232,7 @@ def visualize(
             pred, gt = pred_by_key.get(key), gt_by_key.get(key)
             frame = pred if pred is not None else gt
             assert frame is not None
-            image_path = find_image(images_dir, gt if gt is not None and gt.image_path else frame)
+            image_path = find_image(images_dir, frame)
             bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
             if bgr is None:
                 raise DataError(f"{image_path}: cannot decode image")

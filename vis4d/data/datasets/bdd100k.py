@@ -40,6 +40,15 @@ def bdd100k_track_label_config() -> LabelConfig:
     )
 
 
+def tracking_super_categories(label_config: LabelConfig | None, is_bdd100k: bool) -> dict[str, list[str]] | None:
+    """Super-category groups for tracking metrics: the label config's, else BDD100K's on BDD100K data."""
+    if label_config is not None and label_config.super_categories:
+        return {name: list(members) for name, members in label_config.super_categories.items()}
+    if is_bdd100k:
+        return {name: list(members) for name, members in bdd100k_track_label_config().super_categories.items()}
+    return None
+
+
 def load_bdd100k(
     annotations: str | Path,
     categories: Sequence[str] | None = None,

@@ -120,20 +120,20 @@ class TrackMemory:
                 observed.class_ids.copy(),
                 observed.last_frame.copy(),
             )
-        memory, observed = self, observed.to_device_of(self.embeddings)
+        observed = observed.to_device_of(self.embeddings)
         # Track ids are kept ascending, so a binary search finds each observed id's row.
-        rows = np.minimum(np.searchsorted(memory.ids, observed.ids), len(memory) - 1)
-        seen = memory.ids[rows] == observed.ids
+        rows = np.minimum(np.searchsorted(self.ids, observed.ids), len(self) - 1)
+        seen = self.ids[rows] == observed.ids
         all_seen = bool(seen.all())
         known = observed if all_seen else observed.select(seen)
         rows = rows if all_seen else rows[seen]
-        device_rows = _rows_on(rows, memory.embeddings.device)
-        blended = memory.embeddings.index_select(0, device_rows).mul_(momentum)
+        device_rows = _rows_on(rows, self.embeddings.device)
+        blended = self.embeddings.index_select(0, device_rows).mul_(momentum)
         blended.add_(known.embeddings, alpha=1.0 - momentum)
-        boxes, class_ids, last_frame = memory.boxes.copy(), memory.class_ids.copy(), memory.last_frame.copy()
+        boxes, class_ids, last_frame = self.boxes.copy(), self.class_ids.copy(), self.last_frame.copy()
         boxes[rows], class_ids[rows], last_frame[rows] = known.boxes, known.class_ids, known.last_frame
         updated = TrackMemory(
-            memory.ids, boxes, memory.embeddings.index_put((device_rows,), blended), class_ids, last_frame
+            self.ids, boxes, self.embeddings.index_put((device_rows,), blended), class_ids, last_frame
         )
         if all_seen:
             return updated
