@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return vis_main(rest)
     if command == "report":
-        from vis4d.engine.report import main as report_main
+        from vis4d.vis.report import main as report_main
 
         return report_main(rest)
     print(f"vis4d: unknown command {command!r}\n\n{USAGE.strip()}", file=sys.stderr)

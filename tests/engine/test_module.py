@@ -8,12 +8,11 @@ import torch
 from torch import nn
 
 from vis4d.common.errors import ConfigError
-from vis4d.common.structures import FrameMeta
+from vis4d.common.structures import FrameMeta, FrameOutput
 from vis4d.config.schema import LRSchedulerConfig
 from vis4d.data.store import FrameRecord, build_store, empty_box_columns
-from vis4d.engine.callbacks.evaluator import predictions_to_store
-from vis4d.engine.module import FrameOutput, lr_factor
-from vis4d.engine.trainer import load_model_weights
+from vis4d.engine.module import lr_factor
+from vis4d.engine.weights import load_model_weights
 
 
 def test_warmup_then_step_decay() -> None:
@@ -71,7 +70,7 @@ def test_predictions_to_store_aligns_rows() -> None:
             meta, np.full((k, 4), row, np.float32), np.full(k, 0.5, np.float32), np.zeros(k, np.int64), np.arange(k)
         )
 
-    pred = predictions_to_store(gt, [out(2, 2), out(0, 1)])
+    pred = gt.with_predictions([out(2, 2), out(0, 1)])
     assert pred.num_frames == 3 and pred.num_boxes == 3
     assert list(np.diff(pred.box_offsets)) == [1, 0, 2]
     assert pred.boxes[pred.box_slice(2)][:, 0].tolist() == [2.0, 2.0]

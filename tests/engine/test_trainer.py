@@ -245,7 +245,7 @@ def test_ddp_on_cpu(tmp_path: Path) -> None:
 
 
 def test_trainer_section_wins_with_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from vis4d.engine.trainer import resolve_trainer_options
+    from vis4d.engine.resolve import resolve_trainer_options
 
     merged = resolve_trainer_options({"max_epochs": 1, "precision": "32"}, {"max_epochs": 12})
     assert merged == {"max_epochs": 12, "precision": "32"}
@@ -254,7 +254,7 @@ def test_trainer_section_wins_with_warning(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_gpus_fall_back_to_cpu_and_dp_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    from vis4d.engine.trainer import device_options
+    from vis4d.engine.resolve import device_options
 
     options = device_options({"gpus": "2,3", "strategy": "dp"})
     err = capsys.readouterr().err

@@ -16,7 +16,7 @@ from tests.eval.reference import (
     sample_stores,
     trackeval_mot,
 )
-from vis4d.data.pairs import detect_format
+from vis4d.data.formats import detect_format
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.cli import main
 from vis4d.eval.detect import evaluate_detection
@@ -160,7 +160,7 @@ def test_mot_files_match_trackeval(tmp_path: Path) -> None:
     gt.boxes[:] = np.round(gt.boxes)
     pred.boxes[:] = np.round(pred.boxes)
     gt_root, pred_root = write_mot(gt, pred, tmp_path)
-    assert detect_format(gt_root) == "mot"
+    assert detect_format(gt_root) == "motchallenge"
     out = tmp_path / "m.json"
     assert main(["--task", "track", "--gt", str(gt_root), "--pred", str(pred_root), "--output", str(out)]) == 0
     ours = json.loads(out.read_text())["track"]["per_class"]["pedestrian"]

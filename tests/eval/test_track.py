@@ -71,7 +71,7 @@ def drop_ignored(store: AnnotationStore) -> AnnotationStore:
 def test_mot17_distractor_rule_matches_trackeval(seed: int, tmp_path: Path) -> None:
     """TrackEval's MotChallenge2DBox (MOT17): predictions matched to distractors are removed."""
     gt, pred = random_tracking(seed, categories=("pedestrian",), num_tracks=25, ignore_rate=0.15, crowd_rate=0.5)
-    ours = evaluate_tracking(gt, pred, ignore_rule="mot")
+    ours = evaluate_tracking(gt, pred, ignore_rule="motchallenge")
     ref = trackeval_mot(gt, pred, tmp_path)
     assert_matches_trackeval(ours["per_class"]["pedestrian"], ref["pedestrian"])
     assert ours["overall"]["FP"] < evaluate_tracking(drop_ignored(gt), pred)["overall"]["FP"]
@@ -200,14 +200,14 @@ def test_predictions_on_ignore_regions_are_not_false_positives() -> None:
     region = [50, 50, 90, 90]
     gt, pred = _video([{1: A, 2: region}], [{10: A, 11: [55, 55, 85, 85]}])
     gt.ignore[1] = True
-    for rule in ("bdd100k", "mot"):
+    for rule in ("bdd100k", "motchallenge"):
         m = evaluate_tracking(gt, pred, ignore_rule=rule)["overall"]
         # bdd100k: the unmatched prediction lies fully inside R (IoF 1 > 0.5); mot: it matches R with IoU 0.5625.
         assert (m["TP"], m["FP"], m["FN"], m["num_gt_dets"]) == (1, 0, 0, 1), rule
     # A prediction only partly inside the region (IoF 0.4, IoU < 0.5) is a false positive under both rules.
     gt2, pred2 = _video([{1: A, 2: region}], [{10: A, 11: [74, 50, 114, 90]}])
     gt2.ignore[1] = True
-    for rule in ("bdd100k", "mot"):
+    for rule in ("bdd100k", "motchallenge"):
         assert evaluate_tracking(gt2, pred2, ignore_rule=rule)["overall"]["FP"] == 1, rule
 
 

@@ -187,7 +187,7 @@ def test_coco_results_drawn_with_the_image_root(tmp_path: Path) -> None:
 
 def test_mot_and_coco_need_ground_truth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     _, results = write_mot(tmp_path)
-    assert main(["--pred", str(results), "--format", "mot", "--output", str(tmp_path / "o")]) == 2
-    assert "--format mot needs --gt" in capsys.readouterr().err
+    assert main(["--pred", str(results), "--format", "motchallenge", "--output", str(tmp_path / "o")]) == 2
+    assert "--format motchallenge needs --gt" in capsys.readouterr().err
     assert main(["--pred", str(results), "--output", str(tmp_path / "o")]) == 2  # scalabel without --images
     assert "--images is required" in capsys.readouterr().err

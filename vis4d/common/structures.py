@@ -9,12 +9,17 @@
   video as ``meta[i]``).
 * :class:`FramePrediction` is what a model returns per image, in input pixels;
   :func:`to_original_coordinates` maps it back.
+* :class:`FrameOutput` is a frame's prediction in original pixels as numpy
+  arrays: what inference hands to evaluators, prediction writers and
+  visualizers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
@@ -137,3 +142,14 @@ def to_original_coordinates(boxes: Tensor, meta: FrameMeta) -> Tensor:
     out[:, 0::2] = out[:, 0::2].clamp(0, meta.original_hw[1])
     out[:, 1::2] = out[:, 1::2].clamp(0, meta.original_hw[0])
     return out
+
+
+@dataclasses.dataclass
+class FrameOutput:
+    """Predictions of one image in original pixels, as numpy arrays."""
+
+    meta: FrameMeta
+    boxes: npt.NDArray[np.float32]  # (K, 4) xyxy
+    scores: npt.NDArray[np.float32]  # (K,)
+    class_ids: npt.NDArray[np.int64]  # (K,)
+    track_ids: npt.NDArray[np.int64] | None = None  # (K,), None for detectors

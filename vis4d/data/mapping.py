@@ -36,6 +36,32 @@ import numpy.typing as npt
 from vis4d.common.errors import ConfigError, DataError
 
 IGNORED_CLASS = "ignored"
+UnknownPolicy = Literal["error", "drop"]
+BadInputPolicy = Literal["fail", "skip"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadOptions:
+    """How a loader maps category names and treats bad labels: the fields every dataset section shares.
+
+    Built from a dataset config section with :meth:`of`; the loaders of every
+    format take one of these instead of six keywords each.
+    """
+
+    name_mapping: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    ignored_mapping: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    unknown_categories: UnknownPolicy = "error"
+    on_malformed: BadInputPolicy = "fail"
+    on_degenerate_box: BadInputPolicy = "skip"
+    skip_empty_frames: bool = False
+
+    @classmethod
+    def of(cls, section: Any) -> LoadOptions:
+        """The options of a dataset config section (any object with the six fields)."""
+        return cls(**{field.name: getattr(section, field.name) for field in dataclasses.fields(cls)})
+
+
+DEFAULT_LOAD_OPTIONS = LoadOptions()
 
 
 @dataclasses.dataclass
@@ -189,7 +215,7 @@ class CategoryMapper:
         categories: Sequence[str] | None,
         name_mapping: Mapping[str, str] | None = None,
         ignored_mapping: Mapping[str, str] | None = None,
-        unknown_categories: Literal["error", "drop"] = "error",
+        unknown_categories: UnknownPolicy = "error",
         remove_ignored: bool = False,
         ignored_as_class: bool = False,
     ) -> None:
@@ -204,23 +230,18 @@ class CategoryMapper:
 
     @classmethod
     def from_label_config(
-        cls,
-        categories: Sequence[str] | None,
-        label_config: LabelConfig | None,
-        name_mapping: Mapping[str, str] | None = None,
-        ignored_mapping: Mapping[str, str] | None = None,
-        unknown_categories: Literal["error", "drop"] = "error",
+        cls, categories: Sequence[str] | None, label_config: LabelConfig | None, options: LoadOptions
     ) -> CategoryMapper:
         """Use a label config's mappings, with a dataset config's own mappings on top (those win)."""
         base_names = dict(label_config.name_mapping) if label_config else {}
         base_ignored = dict(label_config.ignored_mapping) if label_config else {}
-        base_names.update(name_mapping or {})
-        base_ignored.update(ignored_mapping or {})
+        base_names.update(options.name_mapping)
+        base_ignored.update(options.ignored_mapping)
         return cls(
             categories,
             base_names,
             base_ignored,
-            unknown_categories,
+            options.unknown_categories,
             remove_ignored=label_config.remove_ignored if label_config else False,
             ignored_as_class=label_config.ignored_as_class if label_config else False,
         )

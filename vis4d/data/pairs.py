@@ -1,41 +1,23 @@
 """Ground truth and prediction files of one format, loaded into stores with the same categories.
 
 Used by the commands that work on files rather than a model: ``vis4d eval``
-scores such a pair, ``vis4d vis`` draws it. Formats:
-
-* ``scalabel`` / ``bdd100k``: Scalabel JSON files or folders of per-video
-  files; ``bdd100k`` applies BDD100K's default label config.
-* ``coco``: a COCO instances file and a COCO results file.
-* ``mot``: a MOTChallenge root (``SEQ/gt/gt.txt``, ``SEQ/seqinfo.ini``) and a
-  folder of ``SEQ.txt`` tracker outputs.
-
-Categories and name mappings come from :class:`LabelOptions` (read from a
-vis4d config or a Scalabel/BDD100K label config by :func:`load_label_options`)
-or, without one, from the ground truth.
+scores such a pair, ``vis4d vis`` draws it. What a path holds and how it is
+read is the format's registry entry (:mod:`vis4d.data.formats`); this module
+adds what ``--config`` contributes: categories and name mappings, read from a
+vis4d config or a Scalabel/BDD100K label config by :func:`load_label_options`
+(without one, the categories come from the ground truth).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 from vis4d.common.errors import ConfigError, DataError
+from vis4d.data.formats import DataFormat, LabelOptions, detect_format, get_format
 from vis4d.data.store import AnnotationStore
 
-FORMATS = ("auto", "scalabel", "bdd100k", "coco", "mot")
-_SNIFF_BYTES = 1 << 20
-
-
-@dataclass
-class LabelOptions:
-    """What a ``--config`` contributes: categories, label config (mappings, super-categories)."""
-
-    categories: list[str] | None = None
-    label_config: Any = None
-    name_mapping: dict[str, str] = field(default_factory=dict)
-    ignored_mapping: dict[str, str] = field(default_factory=dict)
-    dataset_type: str | None = None
+__all__ = ["LabelOptions", "load_gt_and_predictions", "load_label_options", "resolve_format"]
 
 
 def load_label_options(path: str | None) -> LabelOptions:
@@ -67,60 +49,25 @@ def load_label_options(path: str | None) -> LabelOptions:
     return labels
 
 
-def detect_format(gt: Path) -> str:
-    """Guess the ground truth's format from the path (and the first bytes of a JSON file)."""
-    if not gt.exists():
-        raise DataError(f"--gt: {gt} does not exist")
-    if gt.is_dir():
-        if any((seq / "gt" / "gt.txt").is_file() for seq in gt.iterdir() if seq.is_dir()):
-            return "mot"
-        return "scalabel"
-    with open(gt, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES).decode("utf-8", errors="ignore").lstrip()
-    if head.startswith("{") and ('"images"' in head or '"annotations"' in head) and '"frames"' not in head:
-        return "coco"
-    return "scalabel"
-
-
-def resolve_format(requested: str, gt_path: Path, labels: LabelOptions) -> str:
-    """``requested`` unless ``auto``; a vis4d config of a BDD100K test set turns ``scalabel`` into ``bdd100k``."""
-    fmt = detect_format(gt_path) if requested == "auto" else requested
-    if fmt == "scalabel" and labels.dataset_type == "bdd100k" and labels.label_config is None:
-        fmt = "bdd100k"
-    return fmt
+def resolve_format(requested: str, gt_path: Path, labels: LabelOptions) -> DataFormat:
+    """``requested`` unless ``auto`` (then detected); a vis4d config of a BDD100K test set makes Scalabel BDD100K."""
+    name = detect_format(gt_path) if requested == "auto" else requested
+    if name == "scalabel" and labels.dataset_type == "bdd100k":
+        name = "bdd100k"
+    return get_format(name)
 
 
 def load_gt_and_predictions(
-    fmt: str, gt_path: Path, pred_path: Path, labels: LabelOptions, image_root: Path | None = None
+    fmt: DataFormat, gt_path: Path, pred_path: Path, labels: LabelOptions, image_root: Path | None = None
 ) -> tuple[AnnotationStore, AnnotationStore]:
     """Ground truth and predictions as stores with the same categories (``image_root``: COCO images)."""
     if not pred_path.exists():
         raise DataError(f"--pred: {pred_path} does not exist")
-    mappings: dict[str, Any] = {
-        "name_mapping": labels.name_mapping or None,
-        "ignored_mapping": labels.ignored_mapping or None,
-    }
-    if fmt in ("scalabel", "bdd100k"):
-        from vis4d.data.datasets.bdd100k import load_bdd100k
-        from vis4d.data.datasets.scalabel import load_scalabel
-
-        loader = load_bdd100k if fmt == "bdd100k" else load_scalabel
-        categories = labels.categories
-        if categories is None and fmt == "bdd100k":  # BDD100K's classes, not only those present in the ground truth
-            from vis4d.data.datasets.bdd100k import bdd100k_track_label_config
-
-            categories = list((labels.label_config or bdd100k_track_label_config()).categories)
-        gt = loader(gt_path, categories, label_config=labels.label_config, progress=False, **mappings)
-        pred = loader(pred_path, gt.categories, label_config=labels.label_config, progress=False, **mappings)
-        return gt, pred
-    if fmt == "coco":
-        from vis4d.data.datasets.coco import load_coco
-
-        gt = load_coco(gt_path, labels.categories, image_root, **mappings)
-        return gt, load_coco(gt_path, gt.categories, image_root, results=pred_path, **mappings)
-    if fmt == "mot":
-        from vis4d.data.datasets.motchallenge import load_motchallenge
-
-        gt = load_motchallenge(gt_path, labels.categories, **mappings)
-        return gt, load_motchallenge(gt_path, gt.categories, results_dir=pred_path, **mappings)
-    raise ConfigError(f"--format: expected one of {list(FORMATS)}, got {fmt!r}")
+    if fmt.read_gt is None or fmt.read_predictions is None:
+        raise ConfigError(f"--format {fmt.name}: holds no ground truth and predictions to compare")
+    label_config = fmt.label_config(labels.label_config)
+    if labels.categories is None and fmt.default_label_config is not None and label_config is not None:
+        # A benchmark's classes (BDD100K's 8), not only those its ground truth happens to contain.
+        labels = dataclasses.replace(labels, categories=list(label_config.categories))
+    gt = fmt.read_gt(gt_path, labels, image_root, False)
+    return gt, fmt.read_predictions(gt_path, pred_path, gt, labels, image_root)

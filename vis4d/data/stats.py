@@ -1,6 +1,6 @@
 """Dataset statistics and ``vis4d data stats``.
 
-``vis4d data stats --format scalabel|bdd100k|coco|mot|folder --path P
+``vis4d data stats --format scalabel|bdd100k|coco|motchallenge|image_folder --path P
 [--config CFG] [--json]`` loads a dataset exactly as training would (same
 mapping, same checks) and prints how many videos, frames, boxes and tracks it
 has, overall and per category: a quick way to check a dataset and a config
@@ -20,11 +20,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from vis4d.common.errors import Vis4DError
+from vis4d.common.errors import ConfigError, Vis4DError
+from vis4d.data.formats import LabelOptions, format_names, get_format
 from vis4d.data.store import AnnotationStore
 
 
@@ -81,51 +82,29 @@ def format_stats_table(stats: dict[str, Any], title: str = "") -> str:
     return console.export_text()
 
 
-def _categories_from_config(path: str) -> tuple[list[str], Any]:
-    """Categories of a vis4d config or a Scalabel/BDD100K label config; the label config too if it is one."""
+def _categories_from_config(path: str) -> LabelOptions:
+    """Categories of a vis4d config (validated) or a Scalabel/BDD100K label config, with the label config if any."""
     from vis4d.data.mapping import is_label_config, label_config_from_dict, read_config_file
 
     raw = read_config_file(path)
     if is_label_config(raw):
         label_config = label_config_from_dict(raw, path)
-        return list(label_config.categories), label_config
-    try:
-        from vis4d.config.load import load_config
-    except ImportError:  # pragma: no cover - the config package is part of vis4d
-        categories = raw.get("categories")
-        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
-            from vis4d.common.errors import ConfigError
+        return LabelOptions(categories=list(label_config.categories), label_config=label_config)
+    from vis4d.config.load import load_config
 
-            raise ConfigError(f"{path}: categories: expected a list of names") from None
-        return list(categories), None
-    return list(load_config(path).categories), None
+    return LabelOptions(categories=list(load_config(path).categories))
 
 
 def load_for_stats(
     data_format: str, path: str, config: str | None = None, drop_unknown: bool = False
 ) -> AnnotationStore:
     """Load a dataset for statistics: categories from ``config``, else from the data itself."""
-    from vis4d.data.datasets import load_bdd100k, load_coco, load_motchallenge, load_scalabel
-
-    categories: list[str] | None = None
-    label_config = None
-    if config is not None:
-        categories, label_config = _categories_from_config(config)
-    unknown: Literal["error", "drop"] = "drop" if drop_unknown else "error"
-    if data_format == "scalabel":
-        return load_scalabel(path, categories, label_config=label_config, unknown_categories=unknown)
-    if data_format == "bdd100k":
-        return load_bdd100k(path, categories, label_config=label_config, unknown_categories=unknown)
-    if data_format == "coco":
-        return load_coco(path, categories, unknown_categories=unknown)
-    if data_format == "mot":
-        return load_motchallenge(path, categories, unknown_categories=unknown)
-    if data_format == "folder":
-        from vis4d.config.schema import ImageFolderDatasetConfig
-        from vis4d.data.datasets.image_folder import load_image_folder
-
-        return load_image_folder(ImageFolderDatasetConfig(root=path), categories or [])
-    raise NotImplementedError(f"unknown format {data_format!r}")  # argparse restricts the choices
+    fmt = get_format(data_format)
+    if fmt.read_gt is None:
+        raise ConfigError(f"--format {data_format}: not a format of files on disk")
+    labels = _categories_from_config(config) if config is not None else LabelOptions()
+    labels.drop_unknown = drop_unknown
+    return fmt.read_gt(Path(path), labels, None, True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,9 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vis4d data stats", description="Count videos, frames, boxes and tracks of a dataset."
     )
-    parser.add_argument("--format", required=True, choices=["scalabel", "bdd100k", "coco", "mot", "folder"])
+    parser.add_argument("--format", required=True, choices=format_names(lambda fmt: fmt.read_gt))
     parser.add_argument(
-        "--path", required=True, help="Label file or folder (scalabel/bdd100k), instances JSON (coco), root (mot)."
+        "--path",
+        required=True,
+        help="Label file or folder (scalabel/bdd100k), instances JSON (coco), root (motchallenge), image folder.",
     )
     parser.add_argument(
         "--config", default=None, help="A vis4d config or a BDD100K label config; its categories are used."

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.structures import FrameOutput
+
 BOX_FIELDS = ("boxes", "class_ids", "track_ids", "scores", "crowd", "ignore", "occluded", "truncated")
 FRAME_FIELDS = ("frame_names", "image_paths", "frame_index", "widths", "heights", "image_ids")
 STORE_FORMAT_VERSION = 2
@@ -108,6 +110,29 @@ class AnnotationStore:
         """All per-box columns of one frame (views, not copies)."""
         sl = self.box_slice(frame)
         return {name: getattr(self, name)[sl] for name in BOX_FIELDS}
+
+    def with_predictions(self, outputs: Sequence[FrameOutput]) -> AnnotationStore:
+        """A store with these videos and frames holding the boxes of ``outputs`` (inference results) instead.
+
+        Each output is placed at its ``meta.frame_row``; frames without an
+        output have no boxes. Used to evaluate a model's predictions against
+        the store they were inferred on.
+        """
+        rows = np.array([o.meta.frame_row for o in outputs], dtype=np.int64)
+        counts = np.zeros(self.num_frames, dtype=np.int64)
+        if len(rows):
+            counts[rows] = [len(o.boxes) for o in outputs]
+        ordered = [outputs[i] for i in np.argsort(rows, kind="stable")]
+        columns: dict[str, Any] = empty_box_columns(int(counts.sum()))
+        if ordered:
+            columns["boxes"] = np.concatenate([np.asarray(o.boxes, np.float32).reshape(-1, 4) for o in ordered])
+            columns["scores"] = np.concatenate([np.asarray(o.scores, np.float32).reshape(-1) for o in ordered])
+            columns["class_ids"] = np.concatenate([np.asarray(o.class_ids, np.int64).reshape(-1) for o in ordered])
+            columns["track_ids"] = np.concatenate(
+                [np.full(len(o.boxes), -1) if o.track_ids is None else o.track_ids for o in ordered]
+            ).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return dataclasses.replace(self, box_offsets=offsets, **columns)
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
 from vis4d.config.schema import Config, DatasetConfig, HandlerConfig, ImageFolderDatasetConfig
-from vis4d.data.datasets import load_dataset
+from vis4d.data.formats import load_dataset
 from vis4d.data.handler import FrameDataset, make_collate
 from vis4d.data.samplers import VideoInferenceSampler
 from vis4d.data.store import AnnotationStore, concat_stores

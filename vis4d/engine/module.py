@@ -8,7 +8,6 @@ image, boxes already mapped back to original image pixels, which the callbacks
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -17,20 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from vis4d.common.structures import Batch, FrameMeta, to_original_coordinates
+from vis4d.common.structures import Batch, FrameOutput, to_original_coordinates
 from vis4d.config.schema import LRSchedulerConfig, OptimizerConfig
 from vis4d.model.base import Vis4DModel
-
-
-@dataclasses.dataclass
-class FrameOutput:
-    """Predictions of one image in original pixels, as numpy arrays."""
-
-    meta: FrameMeta
-    boxes: np.ndarray  # (K, 4) float32
-    scores: np.ndarray  # (K,) float32
-    class_ids: np.ndarray  # (K,) int64
-    track_ids: np.ndarray | None  # (K,) int64
 
 
 def build_optimizer(params: Any, cfg: OptimizerConfig) -> torch.optim.Optimizer:

@@ -3,10 +3,23 @@
 ``evaluate_detection(gt, pred)`` and ``evaluate_tracking(gt, pred)`` take two
 :class:`~vis4d.data.store.AnnotationStore` s; ``format_metrics_table`` prints
 their results; ``vis4d eval`` (:mod:`vis4d.eval.cli`) does the same on files.
+:data:`METRIC_NAMES` lists every scalar metric the two report (the names a
+best checkpoint can be chosen by).
 """
 
+from vis4d.eval.detect import METRIC_NAMES as DETECTION_METRICS
 from vis4d.eval.detect import evaluate_detection
-from vis4d.eval.report import format_metrics_table
+from vis4d.eval.tables import format_metrics_table
+from vis4d.eval.track import METRIC_NAMES as TRACKING_METRICS
 from vis4d.eval.track import evaluate_tracking
 
-__all__ = ["evaluate_detection", "evaluate_tracking", "format_metrics_table"]
+METRIC_NAMES: tuple[str, ...] = DETECTION_METRICS + TRACKING_METRICS
+
+__all__ = [
+    "DETECTION_METRICS",
+    "METRIC_NAMES",
+    "TRACKING_METRICS",
+    "evaluate_detection",
+    "evaluate_tracking",
+    "format_metrics_table",
+]

@@ -9,7 +9,7 @@ Formats (``--format``, detected when left at ``auto``):
   ``bdd100k`` applies BDD100K's default label config (name mappings, ignored
   classes, super-categories).
 * ``coco`` (det): GT is a COCO instances file, PRED a COCO results file.
-* ``mot`` (track): GT is a MOTChallenge root (``SEQ/gt/gt.txt``), PRED a folder
+* ``motchallenge`` (track): GT is a MOTChallenge root (``SEQ/gt/gt.txt``), PRED a folder
   of ``SEQ.txt`` tracker outputs.
 
 Categories come from ``--config`` (a vis4d config, or a Scalabel/BDD100K label
@@ -22,6 +22,7 @@ Errors print one line and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -30,18 +31,15 @@ from typing import Any
 
 from vis4d.common.errors import ConfigError, Vis4DError
 from vis4d.common.io import atomic_write_json
-from vis4d.data.datasets.bdd100k import tracking_super_categories
-from vis4d.data.pairs import (
-    FORMATS,
-    LabelOptions,
-    load_gt_and_predictions,
-    load_label_options,
-    resolve_format,
-)
+from vis4d.data.formats import DataFormat, format_names
+from vis4d.data.pairs import LabelOptions, load_gt_and_predictions, load_label_options, resolve_format
 from vis4d.data.store import AnnotationStore
+from vis4d.eval.conventions import format_conventions
 from vis4d.eval.detect import evaluate_detection
-from vis4d.eval.report import format_metrics_table
-from vis4d.eval.track import IgnoreRule, evaluate_tracking
+from vis4d.eval.tables import format_metrics_table
+from vis4d.eval.track import IGNORE_RULES, evaluate_tracking
+
+FORMATS = ("auto", *format_names(lambda fmt: fmt.read_predictions))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,18 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="A vis4d config or a Scalabel/BDD100K label config (categories, mappings).")
     parser.add_argument("--output", help="Write the metrics as JSON to this file.")
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="CLEAR/IDF1 match IoU (track; default 0.5).")
-    parser.add_argument("--ignore-rule", default="auto", choices=("auto", "bdd100k", "mot"),
-                        help="How predictions on ignore regions are removed (track; default: mot for MOTChallenge "
-                        "input, else bdd100k).")  # fmt: skip
+    parser.add_argument("--ignore-rule", default="auto", choices=("auto", *IGNORE_RULES),
+                        help="How predictions on ignore regions are removed (track; default: the format's rule, "
+                        "motchallenge for MOTChallenge input, else bdd100k).")  # fmt: skip
     parser.add_argument("--debug", action="store_true", help="Show tracebacks instead of one-line errors.")
     return parser
 
 
-def load_inputs(task: str, fmt: str, gt_path: Path, pred_path: Path,
+def load_inputs(task: str, fmt: DataFormat, gt_path: Path, pred_path: Path,
                 labels: LabelOptions) -> tuple[AnnotationStore, AnnotationStore]:  # fmt: skip
     """Ground truth and predictions as stores with the same categories."""
-    if fmt == "coco" and task == "track":
-        raise ConfigError("--format coco: COCO files have no track ids; use --task det")
+    if task == "track" and not fmt.track_ids:
+        raise ConfigError(f"--format {fmt.name}: {fmt.name.upper()} files have no track ids; use --task det")
     return load_gt_and_predictions(fmt, gt_path, pred_path, labels)
 
 
@@ -83,17 +81,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.task == "det":
         metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred, source=str(pred_path), gt_source=str(gt_path))}
     else:
-        ignore_rule: IgnoreRule = "mot" if fmt == "mot" else "bdd100k"
+        conventions = format_conventions(fmt, labels.label_config)
         if args.ignore_rule != "auto":
-            ignore_rule = args.ignore_rule
-        is_bdd100k = fmt == "bdd100k" or labels.dataset_type == "bdd100k"
+            conventions = dataclasses.replace(conventions, ignore_rule=args.ignore_rule)
         metrics = {
             "track": evaluate_tracking(
-                gt, pred, iou_threshold=args.iou_threshold,
-                super_categories=tracking_super_categories(labels.label_config, is_bdd100k),
-                ignore_rule=ignore_rule, source=str(pred_path), gt_source=str(gt_path),
+                gt,
+                pred,
+                iou_threshold=args.iou_threshold,
+                source=str(pred_path),
+                gt_source=str(gt_path),
+                **conventions.as_kwargs(),
             )
-        }  # fmt: skip
+        }
     done = time.perf_counter()
     print(format_metrics_table(metrics))
     print(

@@ -1,4 +1,4 @@
-"""The model interface and the registry that builds a model from its config.
+"""The model interface every vis4d model implements.
 
 Every model is an ``nn.Module`` with two entry points:
 
@@ -8,21 +8,17 @@ Every model is an ``nn.Module`` with two entry points:
   pixels (the engine maps them back to original pixels).
 
 Trackers keep their state inside the model, keyed by video: ``predict`` reads
-``batch.meta[i].video_name`` and resets when a new video starts.
+``batch.meta[i].video_name`` and resets when a new video starts. Which config
+``type`` builds which class is the table in :mod:`vis4d.model.build`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any
 
 from torch import Tensor, nn
 
 from vis4d.common.structures import Batch, FramePrediction
-
-ModelBuilder = Callable[[Any, int], "Vis4DModel"]
-_REGISTRY: dict[str, ModelBuilder] = {}
 
 
 class Vis4DModel(nn.Module, ABC):
@@ -38,25 +34,3 @@ class Vis4DModel(nn.Module, ABC):
 
     def reset_tracking(self) -> None:
         """Forget all tracker state (no-op for detectors)."""
-
-
-def register_model(type_name: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Register a builder ``(model_config, num_classes) -> Vis4DModel`` under ``type``."""
-
-    def wrap(builder: ModelBuilder) -> ModelBuilder:
-        _REGISTRY[type_name] = builder
-        return builder
-
-    return wrap
-
-
-def build_model(model_config: Any, num_classes: int) -> Vis4DModel:
-    """Build the model that ``model_config.type`` names."""
-    import vis4d.model.detect.faster_rcnn  # noqa: F401  (registers "faster_rcnn")
-    import vis4d.model.track.qdtrack  # noqa: F401  (registers "qdtrack")
-
-    try:
-        builder = _REGISTRY[model_config.type]
-    except KeyError as err:
-        raise KeyError(f"unknown model type {model_config.type!r}; known: {sorted(_REGISTRY)}") from err
-    return builder(model_config, num_classes)

@@ -9,7 +9,7 @@ the format of ``--gt`` otherwise, as ``vis4d eval`` does):
   of frames, ``{"frames": [...]}``, or a folder of such files (one per video).
   Each frame's image is looked up as ``DIR/<videoName>/<name>`` and then
   ``DIR/<name>`` (``--images`` is required).
-* ``mot``: ``--gt`` is a MOTChallenge root, ``--pred`` a folder of ``SEQ.txt``
+* ``motchallenge``: ``--gt`` is a MOTChallenge root, ``--pred`` a folder of ``SEQ.txt``
   tracker outputs; images come from the sequences' ``img1`` folders.
 * ``coco``: ``--gt`` is a COCO instances file, ``--pred`` a COCO results file;
   ``--images`` is the image folder the file names are relative to.
@@ -25,8 +25,8 @@ are stable across runs); frames without a video (detection, COCO) by
 category. Crowd and ignored boxes are drawn as hatched ignore regions.
 
 The Scalabel reader here is deliberately small (it only needs boxes for
-drawing, no categories); MOT and COCO files go through the validating
-loaders in :mod:`vis4d.data.datasets` (:mod:`vis4d.data.pairs`).
+drawing, no categories); MOTChallenge and COCO files go through the
+validating loaders of their format entries (:mod:`vis4d.data.pairs`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ import cv2
 import numpy as np
 
 from vis4d.common.errors import DataError, Vis4DError
-from vis4d.data.pairs import FORMATS, load_gt_and_predictions, load_label_options, resolve_format
+from vis4d.data.formats import format_names, get_format
+from vis4d.data.pairs import load_gt_and_predictions, load_label_options, resolve_format
 from vis4d.data.store import AnnotationStore
 from vis4d.vis.draw import add_title, draw_predictions, side_by_side
 from vis4d.vis.writer import FrameVisualizer
@@ -169,18 +170,18 @@ def read_for_drawing(
 ) -> tuple[list[DrawFrame], list[DrawFrame] | None]:
     """Predictions and (with ``gt_path``) ground truth of ``fmt`` as drawing frames."""
     labels = load_label_options(config)
-    if fmt == "auto":
-        fmt = "scalabel" if gt_path is None else resolve_format("auto", gt_path, labels)
-    if fmt in ("scalabel", "bdd100k"):
+    if fmt == "auto" and gt_path is None:
+        fmt = "scalabel"
+    entry = resolve_format(fmt, gt_path, labels) if gt_path is not None else get_format(fmt)
+    if entry.name in ("scalabel", "bdd100k"):  # drawn from the JSON as it is: no category list needed
         if images_dir is None:
-            raise DataError(f"--images is required for {fmt} predictions (the image folder)")
+            raise DataError(f"--images is required for {entry.name} predictions (the image folder)")
         preds = read_scalabel_for_drawing(pred_path)
         return preds, read_scalabel_for_drawing(gt_path) if gt_path is not None else None
     if gt_path is None:
-        raise DataError(f"--format {fmt} needs --gt: the predictions refer to its frames and images")
-    gt, pred = load_gt_and_predictions(fmt, gt_path, pred_path, labels, image_root=images_dir)
-    with_videos = fmt != "coco"
-    return frames_from_store(pred, with_videos), frames_from_store(gt, with_videos)
+        raise DataError(f"--format {entry.name} needs --gt: the predictions refer to its frames and images")
+    gt, pred = load_gt_and_predictions(entry, gt_path, pred_path, labels, image_root=images_dir)
+    return frames_from_store(pred, entry.track_ids), frames_from_store(gt, entry.track_ids)
 
 
 def _ordered_keys(*frame_lists: Sequence[DrawFrame]) -> list[tuple[str, str]]:
@@ -255,12 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vis4d vis", description="Draw predictions (and ground truth) on images.")
     parser.add_argument("--pred", required=True, type=Path, help="Predictions: Scalabel file/folder, MOT results "
                         "folder or COCO results file.")  # fmt: skip
-    parser.add_argument("--gt", type=Path, help="Ground truth, drawn on the left (required for mot and coco).")
+    parser.add_argument("--gt", type=Path, help="Ground truth, drawn on the left (required for motchallenge and coco).")
     parser.add_argument("--images", type=Path, help="Image root: DIR/<videoName>/<name> or DIR/<name> (scalabel; "
                         "coco: the folder of the file names).")  # fmt: skip
     parser.add_argument("--output", required=True, type=Path, help="Output folder.")
-    parser.add_argument("--format", default="auto", choices=FORMATS, help="Input format (default: detect).")
-    parser.add_argument("--config", help="A vis4d config or a label config (categories, mappings) for mot/coco.")
+    parser.add_argument("--format", default="auto", choices=("auto", *format_names(lambda fmt: fmt.read_predictions)),
+                        help="Input format (default: detect).")  # fmt: skip
+    parser.add_argument("--config", help="A vis4d config or a label config (categories, mappings), for "
+                        "motchallenge and coco.")  # fmt: skip
     parser.add_argument("--video", action="store_true", help="Also write one MP4 per video.")
     parser.add_argument("--fps", type=float, default=10.0, help="Frame rate of the MP4s (default 10).")
     return parser

@@ -10,6 +10,7 @@ import pytest
 from tests.data.datasets.loader_helpers import COCO_INSTANCES, write_json
 from vis4d.common.errors import DataError
 from vis4d.data.datasets import load_coco
+from vis4d.data.mapping import LoadOptions
 
 
 def _instances() -> dict[str, Any]:
@@ -45,7 +46,7 @@ def test_coco_crowd_and_category_mapping(tmp_path: Path) -> None:
     all_names = sorted(
         {c["name"] for c in data["categories"] if c["id"] in {a["category_id"] for a in data["annotations"]}}
     )
-    store = load_coco(path, ["thing"], name_mapping={n: "thing" for n in all_names})
+    store = load_coco(path, ["thing"], options=LoadOptions(name_mapping={n: "thing" for n in all_names}))
     assert store.categories == ("thing",) and store.num_boxes == 33
     assert store.crowd.sum() == 1 and store.ignore.sum() == 1
     with pytest.raises(DataError, match="unknown categor"):
@@ -82,7 +83,7 @@ def test_coco_degenerate_and_malformed(tmp_path: Path) -> None:
     data["annotations"][3]["bbox"] = [10, 10, -5, 3]
     path = write_json(tmp_path / "i.json", data)
     with pytest.raises(DataError, match=r"frame '000000\d+\.jpg' annotation 3: box has"):
-        load_coco(path, on_degenerate_box="fail")
+        load_coco(path, options=LoadOptions(on_degenerate_box="fail"))
     assert load_coco(path).num_boxes == 32
     data["annotations"][5]["bbox"] = [1, 2, 3]
     with pytest.raises(DataError, match=r"annotation 5: 'bbox' must be \[x, y, w, h\]"):
@@ -100,6 +101,6 @@ def test_coco_store_keeps_the_files_image_and_category_ids(tmp_path: Path) -> No
     assert len(set(store.category_ids.tolist())) == len(store.categories)
     # A category the file does not name (here: a merged one) has no id of its own.
     names = {c["name"] for c in data["categories"]}
-    merged = load_coco(COCO_INSTANCES, ["thing"], name_mapping=dict.fromkeys(names, "thing"))
+    merged = load_coco(COCO_INSTANCES, ["thing"], options=LoadOptions(name_mapping=dict.fromkeys(names, "thing")))
     assert merged.category_ids.tolist() == [-1]
     assert merged.image_ids.tolist() == [397133, 37777]

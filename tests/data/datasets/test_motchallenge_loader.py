@@ -8,6 +8,7 @@ import pytest
 
 from vis4d.common.errors import DataError
 from vis4d.data.datasets import load_motchallenge
+from vis4d.data.mapping import LoadOptions
 
 SEQINFO = """[Sequence]
 name={name}
@@ -87,7 +88,7 @@ def test_tracker_results_against_gt_root_and_alone(tmp_path: Path) -> None:
 
 def test_person_named_differently_in_config(tmp_path: Path) -> None:
     _sequence(tmp_path, "S", 4, GT)
-    store = load_motchallenge(tmp_path, ["person"], name_mapping={"pedestrian": "person"})
+    store = load_motchallenge(tmp_path, ["person"], options=LoadOptions(name_mapping={"pedestrian": "person"}))
     assert store.categories == ("person",) and store.num_boxes == 6 and store.ignore.sum() == 3
 
 
@@ -103,11 +104,11 @@ def test_bad_mot_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None
         load_motchallenge(tmp_path / "c")
     _sequence(tmp_path / "c", "T", 1, "1,1,0,0,1,1,1,1,1\n")
     with caplog.at_level(logging.WARNING):
-        store = load_motchallenge(tmp_path / "c", on_malformed="skip")
+        store = load_motchallenge(tmp_path / "c", options=LoadOptions(on_malformed="skip"))
     assert list(store.video_names) == ["T"]
     _sequence(tmp_path / "d", "S", 2, "1,1,0,0,-1,1,1,1,1\n")
     with pytest.raises(DataError, match=r"line 1: box has"):
-        load_motchallenge(tmp_path / "d", on_degenerate_box="fail")
+        load_motchallenge(tmp_path / "d", options=LoadOptions(on_degenerate_box="fail"))
     (tmp_path / "e" / "S").mkdir(parents=True)
     (tmp_path / "e" / "S" / "seqinfo.ini").write_text("[Sequence]\nname=S\n")
     with pytest.raises(DataError, match=r"seqinfo\.ini: malformed seqinfo\.ini"):

@@ -12,6 +12,7 @@ import pytest
 from tests.data.datasets.loader_helpers import BDD_LABELS, VIDEO_A, VIDEO_B, frame, label, write_json
 from vis4d.common.errors import DataError
 from vis4d.data.datasets import load_bdd100k, load_scalabel
+from vis4d.data.mapping import LoadOptions
 from vis4d.data.store import AnnotationStore
 
 BDD_CATEGORIES = ["pedestrian", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle"]
@@ -157,13 +158,13 @@ def test_unknown_categories_listed_with_counts_or_dropped(tmp_path: Path) -> Non
     message = str(info.value)
     assert "'boat' (1 box)" in message and "'tram' (2 boxes)" in message
     assert str(path) in message and "frame 'f.jpg' label 1" in message
-    store = load_scalabel(path, ["car"], unknown_categories="drop")
+    store = load_scalabel(path, ["car"], options=LoadOptions(unknown_categories="drop"))
     assert store.num_boxes == 1 and store.track_ids.tolist() == [0]
 
 
 def test_dataset_mapping_overrides_label_config(tmp_path: Path) -> None:
     path = write_json(tmp_path / "l.json", [frame("f.jpg", "v", 0, [label("1", "other person", (0, 0, 1, 1))])])
-    store = load_bdd100k(path, ["pedestrian", "rider"], ignored_mapping={"other person": "rider"})
+    store = load_bdd100k(path, ["pedestrian", "rider"], options=LoadOptions(ignored_mapping={"other person": "rider"}))
     assert store.categories[store.class_ids[0]] == "rider" and store.ignore[0]
 
 
@@ -197,10 +198,10 @@ def test_degenerate_box_fail_or_skip_with_one_warning(
     labels = [label("1", "car", (0, 0, 1, 1)), label("2", "car", box), label("3", "car", box)]
     path = write_json(tmp_path / "l.json", [frame("f.jpg", "v", 0, labels)])
     with pytest.raises(DataError) as info:
-        load_scalabel(path, ["car"], on_degenerate_box="fail")
+        load_scalabel(path, ["car"], options=LoadOptions(on_degenerate_box="fail"))
     assert "frame 'f.jpg' label 1" in str(info.value) and text in str(info.value) and "2 such box" in str(info.value)
     with caplog.at_level(logging.WARNING):
-        store = load_scalabel(path, ["car"], on_degenerate_box="skip")
+        store = load_scalabel(path, ["car"], options=LoadOptions(on_degenerate_box="skip"))
     assert store.num_boxes == 1
     warnings = [r for r in caplog.records if "degenerate" in r.getMessage()]
     assert len(warnings) == 1 and "skipped 2 degenerate" in warnings[0].getMessage()
@@ -214,7 +215,7 @@ def test_track_id_reused_in_frame(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     with pytest.raises(DataError, match=r"bad\.json: frame 'b1\.jpg' label 2: track id used twice"):
         load_scalabel(folder, ["car"])
     with caplog.at_level(logging.WARNING):
-        store = load_scalabel(folder, ["car"], on_malformed="skip")
+        store = load_scalabel(folder, ["car"], options=LoadOptions(on_malformed="skip"))
     assert list(store.video_names) == ["g"] and store.num_boxes == 1
     assert any("bad.json" in r.getMessage() for r in caplog.records)
 
@@ -224,7 +225,7 @@ def test_malformed_file_skipped_in_folder(tmp_path: Path, caplog: pytest.LogCapt
     write_json(folder / "a.json", [frame("a.jpg", "a", 0, [label("1", "car", (0, 0, 1, 1))])])
     (folder / "b.json").write_text("{not json")
     with caplog.at_level(logging.WARNING):
-        store = load_scalabel(folder, ["car"], on_malformed="skip")
+        store = load_scalabel(folder, ["car"], options=LoadOptions(on_malformed="skip"))
     assert list(store.video_names) == ["a"]
     assert any("b.json" in r.getMessage() for r in caplog.records)
 
@@ -236,6 +237,8 @@ def test_duplicate_frame_is_an_error(tmp_path: Path) -> None:
 
 
 def test_skip_empty_frames(tmp_path: Path, two_videos: list[dict[str, Any]]) -> None:
-    store = load_scalabel(write_json(tmp_path / "l.json", two_videos), ["car", "pedestrian"], skip_empty_frames=True)
+    store = load_scalabel(
+        write_json(tmp_path / "l.json", two_videos), ["car", "pedestrian"], options=LoadOptions(skip_empty_frames=True)
+    )
     assert list(store.frame_names) == ["v1-1.jpg", "v1-2.jpg", "v2-1.jpg"]
     assert isinstance(store, AnnotationStore)

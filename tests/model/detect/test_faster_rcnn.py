@@ -13,15 +13,10 @@ NUM_CLASSES = 3
 
 
 def _build(cfg: FasterRCNNConfig) -> Vis4DModel:
-    """Build through the registry like the engine does."""
-    try:
-        from vis4d.model.base import build_model
+    """Build through the model table like the engine does."""
+    from vis4d.model.build import build_model
 
-        return build_model(cfg, NUM_CLASSES)
-    except ImportError:  # QDTrack (imported by build_model) is written by someone else and may be missing
-        from vis4d.model.base import _REGISTRY
-
-        return _REGISTRY["faster_rcnn"](cfg, NUM_CLASSES)
+    return build_model(cfg, NUM_CLASSES)
 
 
 def test_registry_builds_faster_rcnn() -> None:

@@ -137,6 +137,6 @@ def test_predict_real_detector_runs():
 
 
 def test_registered_builder():
-    from vis4d.model.base import build_model
+    from vis4d.model.build import build_model
 
     assert isinstance(build_model(tiny_cfg(), 2), QDTrack)

@@ -8,12 +8,11 @@ is the default here, so a ``bdd100k`` dataset needs no label config file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from vis4d.data.datasets.scalabel import load_scalabel
-from vis4d.data.mapping import LabelConfig
+from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, LabelConfig, LoadOptions
 from vis4d.data.store import AnnotationStore
 
 
@@ -40,27 +39,13 @@ def bdd100k_track_label_config() -> LabelConfig:
     )
 
 
-def tracking_super_categories(label_config: LabelConfig | None, is_bdd100k: bool) -> dict[str, list[str]] | None:
-    """Super-category groups for tracking metrics: the label config's, else BDD100K's on BDD100K data."""
-    if label_config is not None and label_config.super_categories:
-        return {name: list(members) for name, members in label_config.super_categories.items()}
-    if is_bdd100k:
-        return {name: list(members) for name, members in bdd100k_track_label_config().super_categories.items()}
-    return None
-
-
 def load_bdd100k(
     annotations: str | Path,
     categories: Sequence[str] | None = None,
     image_root: str | Path | None = None,
     *,
     label_config: LabelConfig | None = None,
-    name_mapping: Mapping[str, str] | None = None,
-    ignored_mapping: Mapping[str, str] | None = None,
-    unknown_categories: Literal["error", "drop"] = "error",
-    on_malformed: Literal["fail", "skip"] = "fail",
-    on_degenerate_box: Literal["fail", "skip"] = "skip",
-    skip_empty_frames: bool = False,
+    options: LoadOptions = DEFAULT_LOAD_OPTIONS,
     progress: bool = True,
 ) -> AnnotationStore:
     """Load BDD100K labels; ``label_config`` defaults to :func:`bdd100k_track_label_config`."""
@@ -69,11 +54,6 @@ def load_bdd100k(
         categories,
         image_root,
         label_config=label_config or bdd100k_track_label_config(),
-        name_mapping=name_mapping,
-        ignored_mapping=ignored_mapping,
-        unknown_categories=unknown_categories,
-        on_malformed=on_malformed,
-        on_degenerate_box=on_degenerate_box,
-        skip_empty_frames=skip_empty_frames,
+        options=options,
         progress=progress,
     )

@@ -15,16 +15,16 @@ Images without results are frames without boxes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from vis4d.common.errors import DataError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, empty_raw, finalize, read_json
-from vis4d.data.mapping import CategoryMapper
+from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LoadOptions
 from vis4d.data.store import AnnotationStore
 
 logger = logging.getLogger(__name__)
@@ -163,12 +163,7 @@ def load_coco(
     image_root: str | Path | None = None,
     *,
     results: str | Path | None = None,
-    name_mapping: Mapping[str, str] | None = None,
-    ignored_mapping: Mapping[str, str] | None = None,
-    unknown_categories: Literal["error", "drop"] = "error",
-    on_malformed: Literal["fail", "skip"] = "fail",
-    on_degenerate_box: Literal["fail", "skip"] = "skip",
-    skip_empty_frames: bool = False,
+    options: LoadOptions = DEFAULT_LOAD_OPTIONS,
 ) -> AnnotationStore:
     """Load COCO ground truth, or with ``results`` the predictions in a COCO results file.
 
@@ -177,16 +172,9 @@ def load_coco(
     try:
         raw = parse_coco(annotations, image_root, results)
     except MalformedFile as error:
-        if on_malformed == "fail":
+        if options.on_malformed == "fail":
             raise DataError(str(error)) from None
         logger.warning("skipping malformed file: %s", error)
         raw = empty_raw([str(results or annotations)])
-    mapper = CategoryMapper(categories, name_mapping, ignored_mapping, unknown_categories)
-    return finalize(
-        raw,
-        mapper,
-        on_malformed=on_malformed,
-        on_degenerate_box=on_degenerate_box,
-        renumber_tracks=False,
-        skip_empty_frames=skip_empty_frames,
-    )
+    mapper = CategoryMapper(categories, options.name_mapping, options.ignored_mapping, options.unknown_categories)
+    return finalize(raw, mapper, options, renumber_tracks=False)

@@ -22,18 +22,18 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from vis4d.common.errors import DataError
-from vis4d.data.mapping import CategoryMapper
+from vis4d.data.mapping import BadInputPolicy, CategoryMapper, LoadOptions
 from vis4d.data.store import AnnotationStore
 
 logger = logging.getLogger(__name__)
 
-Policy = Literal["fail", "skip"]
+Policy = BadInputPolicy
 
 
 class MalformedFile(Exception):
@@ -215,21 +215,17 @@ def renumber_tracks_per_video(
 
 
 def finalize(
-    raw: RawColumns,
-    mapper: CategoryMapper,
-    *,
-    on_malformed: Policy = "fail",
-    on_degenerate_box: Policy = "skip",
-    renumber_tracks: bool = True,
-    skip_empty_frames: bool = False,
+    raw: RawColumns, mapper: CategoryMapper, options: LoadOptions, *, renumber_tracks: bool = True
 ) -> AnnotationStore:
     """Check, map and pack parsed columns into an :class:`AnnotationStore`.
 
+    ``options`` says what to do with malformed files, degenerate boxes and
+    empty frames (its mappings are already in ``mapper``).
     ``renumber_tracks``: Scalabel ids are arbitrary strings (already coded as
     integers by the parser) and are renumbered 0.. per video; MOTChallenge ids
     are kept as written.
     """
-    raw = _drop_files_with_duplicate_track_ids(raw, on_malformed)
+    raw = _drop_files_with_duplicate_track_ids(raw, options.on_malformed)
     _check_duplicate_frames(raw)
 
     # ----------------------------------------------------------- categories
@@ -247,7 +243,7 @@ def finalize(
         count = int(degenerate.sum())
         x1, y1, x2, y2 = (float(v) for v in coords[first])
         what = f"box has x1={x1:g}, y1={y1:g}, x2={x2:g}, y2={y2:g} (need x1 <= x2, y1 <= y2, no NaN)"
-        if on_degenerate_box == "fail":
+        if options.on_degenerate_box == "fail":
             raise DataError(f"{raw.describe_box(first, frame_of_box)}: {what}; {count} such box(es) in total")
         logger.warning(
             "skipped %d degenerate box(es); first at %s: %s", count, raw.describe_box(first, frame_of_box), what
@@ -255,7 +251,7 @@ def finalize(
         keep &= ~degenerate
 
     frame_mask = np.ones(raw.num_frames, dtype=bool)
-    if skip_empty_frames:
+    if options.skip_empty_frames:
         frame_mask = np.bincount(frame_of_box[keep], minlength=raw.num_frames) > 0
     columns = dataclasses.replace(raw, ignore=ignore, category_names=mapped.targets).select(frame_mask, keep)
     categories, class_ids = mapper.class_ids(columns.category_names)

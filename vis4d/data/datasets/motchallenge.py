@@ -28,7 +28,7 @@ import configparser
 import dataclasses
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from vis4d.common.errors import DataError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize
-from vis4d.data.mapping import CategoryMapper
+from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LoadOptions
 from vis4d.data.store import AnnotationStore
 
 logger = logging.getLogger(__name__)
@@ -271,12 +271,7 @@ def load_motchallenge(
     sequences: Sequence[str] | None = None,
     use_public_detections: bool = False,
     results_dir: str | Path | None = None,
-    name_mapping: Mapping[str, str] | None = None,
-    ignored_mapping: Mapping[str, str] | None = None,
-    unknown_categories: Literal["error", "drop"] = "error",
-    on_malformed: Literal["fail", "skip"] = "fail",
-    on_degenerate_box: Literal["fail", "skip"] = "skip",
-    skip_empty_frames: bool = False,
+    options: LoadOptions = DEFAULT_LOAD_OPTIONS,
 ) -> AnnotationStore:
     """Load MOTChallenge ground truth, public detections, or tracker output.
 
@@ -291,17 +286,10 @@ def load_motchallenge(
     as ignore regions). A config with another name for pedestrians maps it with
     ``name_mapping={"pedestrian": "person"}`` and the same in ``ignored_mapping``.
     """
-    raw = parse_motchallenge(root, sequences, use_public_detections, results_dir, on_malformed)
+    raw = parse_motchallenge(root, sequences, use_public_detections, results_dir, options.on_malformed)
     ignored = dict(DEFAULT_IGNORED_MAPPING)
-    if name_mapping and "pedestrian" in name_mapping:
-        ignored = {name: name_mapping["pedestrian"] for name in ignored}
-    ignored.update(ignored_mapping or {})
-    mapper = CategoryMapper(categories, name_mapping, ignored, unknown_categories)
-    return finalize(
-        raw,
-        mapper,
-        on_malformed=on_malformed,
-        on_degenerate_box=on_degenerate_box,
-        renumber_tracks=False,
-        skip_empty_frames=skip_empty_frames,
-    )
+    if "pedestrian" in options.name_mapping:
+        ignored = {name: options.name_mapping["pedestrian"] for name in ignored}
+    ignored.update(options.ignored_mapping)
+    mapper = CategoryMapper(categories, options.name_mapping, ignored, options.unknown_categories)
+    return finalize(raw, mapper, options, renumber_tracks=False)

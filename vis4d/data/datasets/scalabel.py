@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from vis4d.common.errors import DataError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
-from vis4d.data.mapping import CategoryMapper, LabelConfig, label_config_from_dict
+from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LabelConfig, LoadOptions, label_config_from_dict
 from vis4d.data.store import AnnotationStore
 
 logger = logging.getLogger(__name__)
@@ -254,12 +254,7 @@ def load_scalabel(
     image_root: str | Path | None = None,
     *,
     label_config: LabelConfig | None = None,
-    name_mapping: Mapping[str, str] | None = None,
-    ignored_mapping: Mapping[str, str] | None = None,
-    unknown_categories: Literal["error", "drop"] = "error",
-    on_malformed: Literal["fail", "skip"] = "fail",
-    on_degenerate_box: Literal["fail", "skip"] = "skip",
-    skip_empty_frames: bool = False,
+    options: LoadOptions = DEFAULT_LOAD_OPTIONS,
     progress: bool = True,
 ) -> AnnotationStore:
     """Load Scalabel labels or predictions (with ``score``) into a store.
@@ -267,24 +262,15 @@ def load_scalabel(
     ``categories=None`` takes the (mapped) category names found in the data,
     sorted. ``image_root=None`` leaves image paths relative
     (``<videoName>/<name>``), enough for evaluation. ``label_config`` supplies
-    name/ignored mappings and the image size; ``name_mapping`` and
-    ``ignored_mapping`` are added on top.
+    name/ignored mappings and the image size; the mappings in ``options`` are
+    added on top.
     """
     raw = parse_scalabel(
         annotations,
         image_root,
-        on_malformed,
+        options.on_malformed,
         default_size=label_config.image_size if label_config else None,
         progress=progress,
     )
-    mapper = CategoryMapper.from_label_config(
-        categories, label_config, name_mapping, ignored_mapping, unknown_categories
-    )
-    return finalize(
-        raw,
-        mapper,
-        on_malformed=on_malformed,
-        on_degenerate_box=on_degenerate_box,
-        renumber_tracks=True,
-        skip_empty_frames=skip_empty_frames,
-    )
+    mapper = CategoryMapper.from_label_config(categories, label_config, options)
+    return finalize(raw, mapper, options, renumber_tracks=True)

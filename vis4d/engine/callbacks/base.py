@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 
-from vis4d.engine.module import FrameOutput
+from vis4d.common.structures import FrameOutput
 
 
 class FrameOutputConsumer(pl.Callback):

@@ -2,7 +2,8 @@
 
 Predictions are kept as compact numpy arrays per frame (not Python objects per
 box) and turned into an :class:`AnnotationStore` aligned with the ground truth
-at the end of the epoch; the evaluators in :mod:`vis4d.eval` do the rest.
+at the end of the epoch (:meth:`AnnotationStore.with_predictions`); the
+evaluators in :mod:`vis4d.eval` do the rest.
 """
 
 from __future__ import annotations
@@ -13,60 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-import numpy as np
 import torch.distributed as dist
 
 from vis4d.common.io import atomic_write_json
+from vis4d.common.structures import FrameOutput
 from vis4d.data.store import AnnotationStore
 from vis4d.engine.callbacks.base import FrameOutputConsumer
-from vis4d.engine.module import FrameOutput
+from vis4d.eval.conventions import TrackingConventions
 from vis4d.eval.detect import evaluate_detection
-from vis4d.eval.report import format_metrics_table
+from vis4d.eval.tables import format_metrics_table
 from vis4d.eval.track import evaluate_tracking
 
 log = logging.getLogger(__name__)
-
-
-def predictions_to_store(gt: AnnotationStore, outputs: Sequence[FrameOutput]) -> AnnotationStore:
-    """A prediction store with the ground truth's frames and the outputs' boxes."""
-    rows = np.array([o.meta.frame_row for o in outputs], dtype=np.int64)
-    counts = np.zeros(gt.num_frames, dtype=np.int64)
-    if len(rows):
-        counts[rows] = [len(o.boxes) for o in outputs]
-    order = np.argsort(rows, kind="stable")
-    ordered = [outputs[i] for i in order]
-    n = int(counts.sum())
-
-    def cat(name: str, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
-        parts = [np.asarray(getattr(o, name), dtype=dtype).reshape(-1, *shape) for o in ordered]
-        return np.concatenate(parts) if parts else np.zeros((0, *shape), dtype=dtype)
-
-    track_ids = (
-        np.concatenate([o.track_ids if o.track_ids is not None else np.full(len(o.boxes), -1) for o in ordered])
-        if ordered
-        else np.zeros(0)
-    ).astype(np.int64)
-    return AnnotationStore(
-        categories=gt.categories,
-        video_names=gt.video_names,
-        video_offsets=gt.video_offsets,
-        frame_names=gt.frame_names,
-        image_paths=gt.image_paths,
-        frame_index=gt.frame_index,
-        widths=gt.widths,
-        heights=gt.heights,
-        image_ids=gt.image_ids,
-        category_ids=gt.category_ids,
-        box_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        boxes=cat("boxes", np.float32, (4,)),
-        class_ids=cat("class_ids", np.int64, ()),
-        track_ids=track_ids,
-        scores=cat("scores", np.float32, ()),
-        crowd=np.zeros(n, dtype=bool),
-        ignore=np.zeros(n, dtype=bool),
-        occluded=np.zeros(n, dtype=bool),
-        truncated=np.zeros(n, dtype=bool),
-    )
 
 
 def flatten_metrics(metrics: dict[str, Any]) -> dict[str, float]:
@@ -90,13 +49,12 @@ class Evaluator(FrameOutputConsumer):
         self,
         gt_stores: Sequence[tuple[str, AnnotationStore]],
         output_dir: Path | None = None,
-        tracking_options: Sequence[dict[str, Any]] | None = None,
+        conventions: Sequence[TrackingConventions] | None = None,
     ) -> None:
         self.gt_stores = list(gt_stores)
         self.output_dir = output_dir
-        # Per dataset, keyword arguments of evaluate_tracking: the benchmark's ignore-region
-        # rule ("bdd100k" or "mot") and BDD100K's super-categories.
-        self.tracking_options = list(tracking_options) if tracking_options is not None else [{}] * len(gt_stores)
+        # Per dataset, the benchmark's ignore-region rule and super-categories (vis4d.eval.conventions).
+        self.conventions = list(conventions) if conventions else [TrackingConventions()] * len(self.gt_stores)
         self._outputs: dict[int, list[FrameOutput]] = {}
         self.last_metrics: dict[str, Any] = {}
 
@@ -125,10 +83,10 @@ class Evaluator(FrameOutputConsumer):
         results: dict[str, Any] = {}
         for idx, (name, gt) in enumerate(self.gt_stores):
             outputs = self._gathered(idx)
-            pred = predictions_to_store(gt, outputs)
+            pred = gt.with_predictions(outputs)
             metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred)}
             if any(o.track_ids is not None for o in outputs):
-                metrics["track"] = evaluate_tracking(gt, pred, **self.tracking_options[idx])
+                metrics["track"] = evaluate_tracking(gt, pred, **self.conventions[idx].as_kwargs())
             results[name] = metrics
         return results
 

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning.pytorch as pl
-import numpy as np
 
+from vis4d.common.structures import FrameOutput
 from vis4d.data.io import decode_image, video_fps
 from vis4d.data.store import AnnotationStore
 from vis4d.engine.callbacks.base import FrameOutputConsumer
-from vis4d.engine.module import FrameOutput
 from vis4d.vis.writer import FrameVisualizer
 
 
@@ -76,8 +75,3 @@ class Visualizer(FrameOutputConsumer):
 
     on_test_epoch_end = _finish
     on_predict_epoch_end = _finish
-
-
-def as_uint8(image: np.ndarray) -> np.ndarray:
-    """Clip and convert an image array to uint8."""
-    return np.clip(image, 0, 255).astype(np.uint8)

@@ -8,9 +8,9 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch.distributed as dist
 
+from vis4d.common.structures import FrameOutput
+from vis4d.data.formats import PredictionWriter, WriterSettings, build_writers, merge_rank_files, rank_file_name
 from vis4d.engine.callbacks.base import FrameOutputConsumer
-from vis4d.engine.module import FrameOutput
-from vis4d.engine.writers import PredictionWriter, build_writers, merge_rank_files, rank_file_name
 
 
 class PredictionFileWriter(FrameOutputConsumer):
@@ -48,12 +48,14 @@ class PredictionFileWriter(FrameOutputConsumer):
         self._writers = {
             idx: build_writers(
                 self.formats,
-                self.output_dir,
-                rank_file_name(name, trainer.global_rank, trainer.world_size),
-                self.categories,
-                self.per_video,
-                self.zip_submission and not distributed,
-                self.category_ids[idx],
+                WriterSettings(
+                    out_dir=self.output_dir,
+                    dataset_name=rank_file_name(name, trainer.global_rank, trainer.world_size),
+                    categories=self.categories,
+                    per_video=self.per_video,
+                    zip_submission=self.zip_submission and not distributed,
+                    category_ids=self.category_ids[idx],
+                ),
             )
             for idx, name in enumerate(self.dataset_names)
         }
@@ -61,7 +63,7 @@ class PredictionFileWriter(FrameOutputConsumer):
     def consume(self, outputs: list[FrameOutput], dataloader_idx: int) -> None:
         for out in outputs:
             for writer in self._writers[dataloader_idx]:
-                writer.add_frame(out.meta, out.boxes, out.scores, out.class_ids, out.track_ids)
+                writer.add_frame(out)
 
     def _close(self, trainer: pl.Trainer) -> None:
         written: list[Path] = []

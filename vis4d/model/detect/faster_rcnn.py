@@ -17,7 +17,7 @@ from vis4d.common.errors import ConfigError
 from vis4d.common.structures import Batch, FramePrediction
 from vis4d.config.schema import DetectorFields
 from vis4d.model.backbones import build_backbone, level_stride
-from vis4d.model.base import Vis4DModel, register_model
+from vis4d.model.base import Vis4DModel
 from vis4d.model.detect.roi_heads import RoIBoxHead
 from vis4d.model.detect.rpn import RegionProposalNetwork
 
@@ -25,7 +25,6 @@ from vis4d.model.detect.rpn import RegionProposalNetwork
 MAX_ROI_STRIDE = 32
 
 
-@register_model("faster_rcnn")
 class FasterRCNN(Vis4DModel):
     """Two-stage detector; ``cfg`` is any config with the detector fields (Faster R-CNN or QDTrack)."""
 

@@ -25,7 +25,7 @@ from torch import Tensor
 from vis4d.common.errors import ConfigError
 from vis4d.common.structures import Batch, FramePrediction
 from vis4d.config.schema import QDTrackConfig
-from vis4d.model.base import Vis4DModel, register_model
+from vis4d.model.base import Vis4DModel
 from vis4d.model.detect.faster_rcnn import FasterRCNN
 from vis4d.model.track.graphs import TrackerGraph, build_graph
 from vis4d.model.track.losses import qdtrack_losses
@@ -35,7 +35,6 @@ from vis4d.model.track.similarity_head import SimilarityHead
 Features = OrderedDict[str, Tensor]
 
 
-@register_model("qdtrack")
 class QDTrack(Vis4DModel):
     """Quasi-dense similarity learning for multiple object tracking (Pang et al., CVPR 2021)."""
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from vis4d.engine.report import main, read_scalars, write_report
+from vis4d.vis.report import main, read_scalars, write_report
 
 METRICS = {
     "det": {"AP": 0.4213, "AP50": 0.6, "per_class": {"car": {"AP": 0.5}, "pedestrian": {"AP": 0.3426}}},

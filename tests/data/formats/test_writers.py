@@ -10,17 +10,11 @@ import numpy as np
 import pytest
 
 from vis4d.common.errors import ConfigError
-from vis4d.common.structures import FrameMeta
-from vis4d.engine.writers import (
-    BDD100KWriter,
-    COCOWriter,
-    MOTChallengeWriter,
-    ScalabelWriter,
-    abort_all,
-    build_writers,
-    merge_rank_files,
-    rank_file_name,
-)
+from vis4d.common.structures import FrameMeta, FrameOutput
+from vis4d.data.formats import WriterSettings, build_writers, merge_rank_files, rank_file_name
+from vis4d.data.formats.coco import COCOWriter
+from vis4d.data.formats.motchallenge import MOTChallengeWriter
+from vis4d.data.formats.scalabel import BDD100KWriter, ScalabelWriter
 
 CATEGORIES = ("car", "pedestrian", "cyclist")
 
@@ -59,9 +53,13 @@ def make_frames(seed: int = 0, with_tracks: bool = True) -> list[tuple[FrameMeta
     return frames
 
 
+def as_output(meta: FrameMeta, pred: dict[str, np.ndarray | None]) -> FrameOutput:
+    return FrameOutput(meta, pred["boxes"], pred["scores"], pred["class_ids"], pred["track_ids"])  # type: ignore[arg-type]
+
+
 def feed(writer, frames) -> list[Path]:  # type: ignore[no-untyped-def]
     for meta, pred in frames:
-        writer.add_frame(meta, pred["boxes"], pred["scores"], pred["class_ids"], pred["track_ids"])
+        writer.add_frame(as_output(meta, pred))
     return writer.close()  # type: ignore[no-any-return]
 
 
@@ -97,7 +95,7 @@ def assert_scalabel_equal(parsed: dict, frames: list, with_tracks: bool = True) 
 
 def test_scalabel_single_file_round_trip_is_exact(tmp_path: Path) -> None:
     frames = make_frames()
-    written = feed(ScalabelWriter(tmp_path, "bdd_val", CATEGORIES), frames)
+    written = feed(ScalabelWriter(WriterSettings(tmp_path, "bdd_val", CATEGORIES)), frames)
     assert written == [tmp_path / "predictions" / "bdd_val.json"]
     data = json.loads(written[0].read_text())
     assert [f["name"] for f in data] == [m.name for m, _ in frames]  # inference order kept
@@ -107,7 +105,7 @@ def test_scalabel_single_file_round_trip_is_exact(tmp_path: Path) -> None:
 
 def test_scalabel_without_tracks_has_unique_label_ids(tmp_path: Path) -> None:
     frames = make_frames(seed=3, with_tracks=False)
-    (path,) = feed(ScalabelWriter(tmp_path, "det", CATEGORIES), frames)
+    (path,) = feed(ScalabelWriter(WriterSettings(tmp_path, "det", CATEGORIES)), frames)
     data = json.loads(path.read_text())
     ids = [lab["id"] for f in data for lab in f["labels"]]
     assert ids == [str(i) for i in range(sum(len(p["boxes"]) for _, p in frames))]
@@ -116,7 +114,7 @@ def test_scalabel_without_tracks_has_unique_label_ids(tmp_path: Path) -> None:
 
 def test_scalabel_per_video_files(tmp_path: Path) -> None:
     frames = make_frames(seed=1)
-    written = feed(ScalabelWriter(tmp_path, "ds", CATEGORIES, per_video=True), frames)
+    written = feed(ScalabelWriter(WriterSettings(tmp_path, "ds", CATEGORIES, per_video=True)), frames)
     folder = tmp_path / "predictions" / "scalabel"
     assert written == [folder / "vid-a.json", folder / "vid-b.json", folder / "vid-empty.json"]
     parsed: dict = {}
@@ -131,7 +129,7 @@ def test_scalabel_per_video_files(tmp_path: Path) -> None:
 
 def test_bdd100k_per_video_files_and_submission_zip(tmp_path: Path) -> None:
     frames = make_frames(seed=2)
-    written = feed(BDD100KWriter(tmp_path, "bdd_val", CATEGORIES, zip_submission=True), frames)
+    written = feed(BDD100KWriter(WriterSettings(tmp_path, "bdd_val", CATEGORIES, zip_submission=True)), frames)
     folder = tmp_path / "predictions" / "bdd100k"
     assert written == [folder / f"{v}.json" for v in ("vid-a", "vid-b", "vid-empty")] + [folder / "submission.zip"]
     parsed: dict = {}
@@ -153,7 +151,7 @@ def read_mot(path: Path) -> np.ndarray:
 
 def test_motchallenge_round_trip(tmp_path: Path) -> None:
     frames = make_frames(seed=4)
-    written = feed(MOTChallengeWriter(tmp_path, "mot", CATEGORIES), frames)
+    written = feed(MOTChallengeWriter(WriterSettings(tmp_path, "mot", CATEGORIES)), frames)
     folder = tmp_path / "predictions" / "motchallenge"
     assert written == [folder / f"{v}.txt" for v in ("vid-a", "vid-b", "vid-empty")]
     assert (folder / "vid-empty.txt").read_text() == ""
@@ -175,14 +173,14 @@ def test_motchallenge_round_trip(tmp_path: Path) -> None:
 
 def test_motchallenge_without_tracks_writes_minus_one_ids(tmp_path: Path) -> None:
     frames = make_frames(seed=5, with_tracks=False)
-    written = feed(MOTChallengeWriter(tmp_path, "mot", CATEGORIES), frames)
+    written = feed(MOTChallengeWriter(WriterSettings(tmp_path, "mot", CATEGORIES)), frames)
     rows = read_mot(written[0])
     assert len(rows) == 7 and np.all(rows[:, 1] == -1)
 
 
 def test_coco_round_trip(tmp_path: Path) -> None:
     frames = make_frames(seed=6, with_tracks=False)
-    path, images_path = feed(COCOWriter(tmp_path, "coco_val", CATEGORIES), frames)
+    path, images_path = feed(COCOWriter(WriterSettings(tmp_path, "coco_val", CATEGORIES)), frames)
     assert path == tmp_path / "predictions" / "coco_val_coco.json"
     images = json.loads(images_path.read_text())
     assert [(im["id"], im["file_name"], im["width"], im["height"]) for im in images["images"]] == [
@@ -207,20 +205,20 @@ def test_coco_round_trip(tmp_path: Path) -> None:
 
 
 def test_coco_image_id_from_meta_or_arrival_order(tmp_path: Path) -> None:
-    writer = COCOWriter(tmp_path, "x", CATEGORIES)
+    writer = COCOWriter(WriterSettings(tmp_path, "x", CATEGORIES))
     box = np.array([[1, 2, 3, 4]], np.float32)
     meta = FrameMeta("a.jpg", "", 0, "a.jpg", (10, 10), (10, 10))  # no store row
     meta_with_id = FrameMeta("b.jpg", "", 0, "b.jpg", (10, 10), (10, 10))
     meta_with_id.image_id = 397133  # type: ignore[attr-defined]
-    writer.add_frame(meta, box, np.array([0.5]), np.array([2]), None)
-    writer.add_frame(meta_with_id, box, np.array([0.5]), np.array([0]), None)
+    writer.add_frame(FrameOutput(meta, box, np.array([0.5]), np.array([2]), None))
+    writer.add_frame(FrameOutput(meta_with_id, box, np.array([0.5]), np.array([0]), None))
     path, _ = writer.close()
     results = json.loads(path.read_text())
     assert [(r["image_id"], r["category_id"]) for r in results] == [(0, 3), (397133, 1)]
 
 
 def test_empty_runs_still_write_valid_files(tmp_path: Path) -> None:
-    writers = build_writers(["scalabel", "coco", "bdd100k", "motchallenge"], tmp_path, "ds", CATEGORIES)
+    writers = build_writers(["scalabel", "coco", "bdd100k", "motchallenge"], WriterSettings(tmp_path, "ds", CATEGORIES))
     written = [p for w in writers for p in w.close()]
     pred_dir = tmp_path / "predictions"
     assert written == [pred_dir / "ds.json", pred_dir / "ds_coco.json", pred_dir / "ds_coco_images.json"]
@@ -230,21 +228,22 @@ def test_empty_runs_still_write_valid_files(tmp_path: Path) -> None:
 
 def test_interrupted_run_leaves_no_partial_file(tmp_path: Path) -> None:
     frames = make_frames(seed=7)
-    writers = build_writers(["scalabel", "coco", "motchallenge", "bdd100k"], tmp_path, "ds", CATEGORIES)
+    writers = build_writers(["scalabel", "coco", "motchallenge", "bdd100k"], WriterSettings(tmp_path, "ds", CATEGORIES))
 
     def run() -> None:
         for i, (meta, pred) in enumerate(frames):
             if i == 4:  # second frame of vid-b: vid-a is finished, vid-b is not
                 raise KeyboardInterrupt
             for writer in writers:
-                writer.add_frame(meta, pred["boxes"], pred["scores"], pred["class_ids"], pred["track_ids"])
+                writer.add_frame(as_output(meta, pred))
 
     with pytest.raises(KeyboardInterrupt):
         run()
     pred_dir = tmp_path / "predictions"
     hidden = sorted(p.name for p in pred_dir.rglob(".*"))
     assert len(hidden) == 4  # the open temp files of each writer exist before abort
-    abort_all(writers)
+    for writer in writers:
+        writer.abort()
     files = sorted(str(p.relative_to(pred_dir)) for p in pred_dir.rglob("*") if p.is_file())
     # Whole-dataset files are absent; per-video files exist only for the finished video.
     assert files == ["bdd100k/vid-a.json", "motchallenge/vid-a.txt"]
@@ -253,7 +252,7 @@ def test_interrupted_run_leaves_no_partial_file(tmp_path: Path) -> None:
 
 def test_per_video_writer_rejects_non_contiguous_video(tmp_path: Path) -> None:
     frames = make_frames()
-    writer = MOTChallengeWriter(tmp_path, "ds", CATEGORIES)
+    writer = MOTChallengeWriter(WriterSettings(tmp_path, "ds", CATEGORIES))
     order = [frames[0], frames[3], frames[1]]  # vid-a, vid-b, vid-a again
     with pytest.raises(ValueError, match="contiguously"):
         feed(writer, order)
@@ -262,19 +261,19 @@ def test_per_video_writer_rejects_non_contiguous_video(tmp_path: Path) -> None:
 
 def test_bad_inputs(tmp_path: Path) -> None:
     meta = make_frames()[0][0]
-    writer = ScalabelWriter(tmp_path, "ds", CATEGORIES)
+    writer = ScalabelWriter(WriterSettings(tmp_path, "ds", CATEGORIES))
     with pytest.raises(ValueError, match="class id out of range"):
-        writer.add_frame(meta, np.zeros((1, 4)), np.ones(1), np.array([3]), None)
+        writer.add_frame(FrameOutput(meta, np.zeros((1, 4)), np.ones(1), np.array([3]), None))
     with pytest.raises(ValueError, match="same length"):
-        writer.add_frame(meta, np.zeros((2, 4)), np.ones(1), np.array([0]), None)
+        writer.add_frame(FrameOutput(meta, np.zeros((2, 4)), np.ones(1), np.array([0]), None))
     with pytest.raises(ConfigError, match="launch.output_formats: unknown format 'kitti'"):
-        build_writers(["kitti"], tmp_path, "ds", CATEGORIES)
+        build_writers(["kitti"], WriterSettings(tmp_path, "ds", CATEGORIES))
 
 
 def test_special_characters_are_valid_json(tmp_path: Path) -> None:
     meta = FrameMeta('we"ird\\name.jpg', 'vi"d', 0, "x", (10, 10), (10, 10))
-    writer = ScalabelWriter(tmp_path, "ds", ['tra"m'])
-    writer.add_frame(meta, np.array([[1, 2, 3, 4]]), np.array([1.0]), np.array([0]), np.array([7]))
+    writer = ScalabelWriter(WriterSettings(tmp_path, "ds", ['tra"m']))
+    writer.add_frame(FrameOutput(meta, np.array([[1, 2, 3, 4]]), np.array([1.0]), np.array([0]), np.array([7])))
     (path,) = writer.close()
     (frame,) = json.loads(path.read_text())
     assert frame["name"] == 'we"ird\\name.jpg' and frame["videoName"] == 'vi"d'
@@ -285,7 +284,7 @@ def test_scalabel_file_loads_with_the_dataset_loader(tmp_path: Path) -> None:
     from vis4d.data.datasets.scalabel import load_scalabel
 
     frames = make_frames(seed=8)
-    (path,) = feed(ScalabelWriter(tmp_path, "ds", CATEGORIES), frames)
+    (path,) = feed(ScalabelWriter(WriterSettings(tmp_path, "ds", CATEGORIES)), frames)
     store = load_scalabel(path, CATEGORIES, progress=False)
     assert list(store.video_names) == ["vid-a", "vid-b", "vid-empty"]
     assert store.num_frames == len(frames)
@@ -303,7 +302,7 @@ def test_coco_results_load_with_the_dataset_loader(tmp_path: Path) -> None:
     from vis4d.data.datasets.coco import load_coco
 
     frames = make_frames(seed=9, with_tracks=False)
-    results, images = feed(COCOWriter(tmp_path, "ds", CATEGORIES), frames)
+    results, images = feed(COCOWriter(WriterSettings(tmp_path, "ds", CATEGORIES)), frames)
     store = load_coco(images, CATEGORIES, results=results)
     assert list(store.frame_names) == [m.name for m, _ in frames]
     for row, (_, pred) in enumerate(frames):
@@ -320,7 +319,9 @@ def test_distributed_rank_files_merge_into_the_single_process_layout(tmp_path: P
     formats = ["scalabel", "bdd100k", "motchallenge", "coco"]
     single = tmp_path / "single"
     single_files: list[Path] = []
-    for writer in build_writers(formats, single, "val", CATEGORIES, per_video=per_video, zip_submission=True):
+    for writer in build_writers(
+        formats, WriterSettings(single, "val", CATEGORIES, per_video=per_video, zip_submission=True)
+    ):
         single_files += feed(writer, frames)
 
     multi = tmp_path / "multi"
@@ -332,7 +333,7 @@ def test_distributed_rank_files_merge_into_the_single_process_layout(tmp_path: P
         files_per_rank.append(
             [
                 path
-                for w in build_writers(formats, multi, name, CATEGORIES, per_video=per_video)
+                for w in build_writers(formats, WriterSettings(multi, name, CATEGORIES, per_video=per_video))
                 for path in feed(w, own)
             ]
         )
@@ -367,7 +368,7 @@ def test_rank_file_name() -> None:
 def test_merge_leaves_rank_files_when_another_process_file_is_not_visible(tmp_path: Path) -> None:
     frames = make_frames(seed=10)
     own = [f for f in frames if f[0].video_name == "vid-a"]
-    written = feed(ScalabelWriter(tmp_path, rank_file_name("val", 0, 2), CATEGORIES), own)
+    written = feed(ScalabelWriter(WriterSettings(tmp_path, rank_file_name("val", 0, 2), CATEGORIES)), own)
     invisible = tmp_path / "predictions" / "val.rank1.json"  # written on another machine
     with pytest.warns(UserWarning, match="cannot merge val.json"):
         merged = merge_rank_files([written, [invisible]])
@@ -383,7 +384,9 @@ def test_coco_results_of_a_coco_test_set_score_against_the_original_file(tmp_pat
     from vis4d.data.datasets import load_coco
 
     store = load_coco(COCO_INSTANCES, None, tmp_path)
-    writer = COCOWriter(tmp_path, "coco_val", store.categories, store.category_ids.tolist())
+    writer = COCOWriter(
+        WriterSettings(tmp_path, "coco_val", store.categories, category_ids=store.category_ids.tolist())
+    )
     for row in range(store.num_frames):
         meta = FrameMeta(
             name=str(store.frame_names[row]),
@@ -396,7 +399,9 @@ def test_coco_results_of_a_coco_test_set_score_against_the_original_file(tmp_pat
             image_id=int(store.image_ids[row]),
         )
         sl = store.box_slice(row)
-        writer.add_frame(meta, store.boxes[sl], np.ones(sl.stop - sl.start, np.float32), store.class_ids[sl], None)
+        writer.add_frame(
+            FrameOutput(meta, store.boxes[sl], np.ones(sl.stop - sl.start, np.float32), store.class_ids[sl], None)
+        )
     results_path, images_path = writer.close()
     results = json.loads(results_path.read_text())
     assert {r["image_id"] for r in results} == {397133, 37777}
@@ -414,7 +419,9 @@ def test_coco_results_of_a_coco_test_set_score_against_the_original_file(tmp_pat
 def test_coco_writer_falls_back_to_positions_when_a_category_has_no_id(tmp_path: Path) -> None:
     box = np.array([[1, 2, 3, 4]], np.float32)
     meta = FrameMeta("a.jpg", "", 0, "a.jpg", (10, 10), (10, 10), frame_row=0)
-    writer = COCOWriter(tmp_path, "x", CATEGORIES, [7, -1, 9])  # mixing could collide: positions for all
-    writer.add_frame(meta, box, np.ones(1, np.float32), np.array([2]), None)
+    writer = COCOWriter(
+        WriterSettings(tmp_path, "x", CATEGORIES, category_ids=[7, -1, 9])
+    )  # mixing could collide: positions for all
+    writer.add_frame(FrameOutput(meta, box, np.ones(1, np.float32), np.array([2]), None))
     path, _ = writer.close()
     assert json.loads(path.read_text())[0]["category_id"] == 3

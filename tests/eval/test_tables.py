@@ -6,7 +6,7 @@ import pytest
 
 from tests.eval.reference import random_detection, random_tracking
 from vis4d.eval.detect import evaluate_detection
-from vis4d.eval.report import format_metrics_table
+from vis4d.eval.tables import format_metrics_table
 from vis4d.eval.track import evaluate_tracking
 
 

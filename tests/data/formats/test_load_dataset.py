@@ -13,7 +13,7 @@ from tests.data.datasets.loader_helpers import BDD_CONFIG, BDD_LABELS, COCO_INST
 from vis4d.common.errors import DataError
 from vis4d.config.schema import DatasetConfig
 from vis4d.data import cache as cache_module
-from vis4d.data.datasets import load_dataset
+from vis4d.data.formats import load_dataset
 from vis4d.data.store import AnnotationStore
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(DatasetConfig)
@@ -36,7 +36,7 @@ def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
         return original(key_parts, sources, counted, cache_dir)
 
-    monkeypatch.setattr("vis4d.data.datasets.cached_load", counting)
+    monkeypatch.setattr("vis4d.data.formats.cached_load", counting)
     return calls
 
 

@@ -1,0 +1,107 @@
+"""The registry entry of a data format: everything vis4d knows about one format, in one object.
+
+A :class:`DataFormat` names the format once and holds
+
+* how a dataset section of the config (``type = "<name>"``) becomes a store
+  (:attr:`DataFormat.open_section`, with what the dataset cache depends on);
+* how a path given on the command line is read as ground truth and as
+  predictions (:attr:`DataFormat.read_gt`, :attr:`DataFormat.read_predictions`;
+  used by ``vis4d eval``, ``vis4d vis`` and ``vis4d data stats``);
+* how to tell that a path holds this format (:attr:`DataFormat.detect`);
+* the writer of prediction files (:attr:`DataFormat.writer`);
+* its evaluation conventions: the ignore-region rule, a default label config
+  (BDD100K's super-categories), whether its files carry track ids.
+
+The loaders themselves live in :mod:`vis4d.data.datasets`; the entries and
+the writers in this package (:mod:`vis4d.data.formats`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from vis4d.data.formats.writing import PredictionWriter
+from vis4d.data.mapping import LabelConfig, LoadOptions
+from vis4d.data.store import AnnotationStore
+
+IgnoreRule = Literal["bdd100k", "motchallenge"]
+
+
+@dataclasses.dataclass
+class LabelOptions:
+    """What a ``--config`` gives the file tools: categories, a label config, name mappings, a dataset type.
+
+    ``drop_unknown`` drops categories the config does not know instead of
+    failing (``vis4d data stats --drop-unknown``).
+    """
+
+    categories: list[str] | None = None
+    label_config: LabelConfig | None = None
+    name_mapping: dict[str, str] = dataclasses.field(default_factory=dict)
+    ignored_mapping: dict[str, str] = dataclasses.field(default_factory=dict)
+    dataset_type: str | None = None
+    drop_unknown: bool = False
+
+    def load_options(self) -> LoadOptions:
+        """The loaders' options for these mappings."""
+        return LoadOptions(
+            name_mapping=self.name_mapping,
+            ignored_mapping=self.ignored_mapping,
+            unknown_categories="drop" if self.drop_unknown else "error",
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSource:
+    """How one dataset section's store is built, and what the parsed result depends on.
+
+    ``source_files`` (their sizes and modification times) and ``key_parts``
+    key the dataset cache; ``cacheable=False`` (image folders: nothing to
+    parse) always builds.
+    """
+
+    build: Callable[[], AnnotationStore]
+    source_files: list[Path] = dataclasses.field(default_factory=list)
+    key_parts: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cacheable: bool = True
+
+
+# A dataset config section (of this format's type), the config's categories, and a label config that replaces the
+# section's own (None: the section's, or the format's default).
+OpenSection = Callable[[Any, Sequence[str], LabelConfig | None], DatasetSource]
+# A ground-truth path, the label options, an image root (COCO: the folder of the file names), show progress.
+ReadGroundTruth = Callable[[Path, LabelOptions, Path | None, bool], AnnotationStore]
+# The ground-truth path, the predictions path, the ground truth already read, label options, an image root.
+ReadPredictions = Callable[[Path, Path, AnnotationStore, LabelOptions, Path | None], AnnotationStore]
+
+
+@dataclasses.dataclass(frozen=True)
+class DataFormat:
+    """One data format's registry entry (see the module docstring)."""
+
+    name: str
+    summary: str
+    open_section: OpenSection | None = None
+    read_gt: ReadGroundTruth | None = None
+    read_predictions: ReadPredictions | None = None
+    detect: Callable[[Path], bool] | None = None
+    writer: type[PredictionWriter] | None = None
+    ignore_rule: IgnoreRule = "bdd100k"
+    default_label_config: Callable[[], LabelConfig] | None = None
+    track_ids: bool = True
+
+    def label_config(self, given: LabelConfig | None) -> LabelConfig | None:
+        """The label config in force: the one given, else the format's default (BDD100K's), else none."""
+        if given is not None:
+            return given
+        return self.default_label_config() if self.default_label_config is not None else None
+
+    def super_categories(self, given: LabelConfig | None) -> dict[str, list[str]] | None:
+        """Super-category groups for tracking metrics: the given label config's, else the format's default's."""
+        for label_config in (given, self.label_config(None)):
+            if label_config is not None and label_config.super_categories:
+                return {name: list(members) for name, members in label_config.super_categories.items()}
+        return None

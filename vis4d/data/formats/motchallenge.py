@@ -1,0 +1,88 @@
+"""MOTChallenge: ``SEQ/seqinfo.ini``, ``SEQ/gt/gt.txt`` (or ``det/det.txt``) and ``SEQ.txt`` tracker outputs.
+
+Reading: :func:`vis4d.data.datasets.motchallenge.load_motchallenge`. Prediction
+files: ``predictions/motchallenge/<video>.txt`` with lines
+``frame,id,x,y,w,h,score,-1,-1,-1`` (1-based frame = ``frame_index + 1``,
+top-left corner and size in pixels; id ``-1`` for detections without track).
+Evaluation follows the MOT devkit: predictions matched to a distractor
+(ignore region) are removed before scoring (``ignore_rule="motchallenge"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vis4d.common.structures import FrameOutput
+from vis4d.data.datasets.motchallenge import load_motchallenge, motchallenge_source_files
+from vis4d.data.formats.base import DataFormat, DatasetSource, LabelOptions
+from vis4d.data.formats.writing import AtomicStream, PredictionWriter, float_texts, xywh_texts
+from vis4d.data.mapping import LabelConfig, LoadOptions
+from vis4d.data.store import AnnotationStore
+
+
+class MOTChallengeWriter(PredictionWriter):
+    """MOTChallenge tracker output: one ``<video>.txt`` per video."""
+
+    format_name = "motchallenge"
+
+    def write_frame(self, frame: FrameOutput, new_video: bool) -> None:
+        """Append the frame's lines to its video's file."""
+        if new_video:
+            self.start_file(AtomicStream(self.settings.video_file("motchallenge", frame.meta.video_name, ".txt")))
+        num = len(frame.boxes)
+        if num == 0:
+            return
+        x1, y1, widths, heights = xywh_texts(frame.boxes)
+        scores = float_texts(frame.scores)
+        ids = (np.full(num, -1, np.int64) if frame.track_ids is None else frame.track_ids).astype(str).tolist()
+        index = int(frame.meta.frame_index) + 1
+        self.open_file.write(
+            "".join(
+                f"{index},{ids[i]},{x1[i]},{y1[i]},{widths[i]},{heights[i]},{scores[i]},-1,-1,-1\n" for i in range(num)
+            )
+        )
+
+
+def _detect(path: Path) -> bool:
+    """A folder with at least one ``SEQ/gt/gt.txt``."""
+    return path.is_dir() and any((seq / "gt" / "gt.txt").is_file() for seq in path.iterdir() if seq.is_dir())
+
+
+def _open_section(section: Any, categories: Sequence[str], label_config: LabelConfig | None) -> DatasetSource:
+    def build() -> AnnotationStore:
+        return load_motchallenge(
+            section.root,
+            categories,
+            sequences=section.sequences,
+            use_public_detections=section.use_public_detections,
+            options=LoadOptions.of(section),
+        )
+
+    files = motchallenge_source_files(section.root, section.sequences, section.use_public_detections)
+    return DatasetSource(build, files, {"root": str(Path(section.root).resolve())})
+
+
+def _read_gt(path: Path, labels: LabelOptions, image_root: Path | None, progress: bool) -> AnnotationStore:
+    return load_motchallenge(path, labels.categories, options=labels.load_options())
+
+
+def _read_predictions(
+    gt_path: Path, pred_path: Path, gt: AnnotationStore, labels: LabelOptions, image_root: Path | None
+) -> AnnotationStore:
+    return load_motchallenge(gt_path, gt.categories, results_dir=pred_path, options=labels.load_options())
+
+
+MOTCHALLENGE = DataFormat(
+    name="motchallenge",
+    summary="MOTChallenge: a root of SEQ/seqinfo.ini + SEQ/gt/gt.txt; predictions a folder of SEQ.txt files",
+    open_section=_open_section,
+    read_gt=_read_gt,
+    read_predictions=_read_predictions,
+    detect=_detect,
+    writer=MOTChallengeWriter,
+    ignore_rule="motchallenge",
+)

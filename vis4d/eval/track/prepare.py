@@ -1,0 +1,151 @@
+"""Input checks and preparation: two stores -> the flat arrays every tracking metric reads.
+
+Each class is evaluated on its own, as BDD100K and TrackEval do: a *sequence*
+is one (video, class), a *cell* one (frame, class). Preparation splits the
+ground truth into counted boxes and ignore regions, removes predictions on
+ignore regions (:mod:`vis4d.eval.track.ignore`), sorts both sides by cell,
+numbers tracks densely per sequence and lists every (ground truth,
+prediction) pair of a cell with positive IoU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vis4d.common.errors import DataError
+from vis4d.data.store import AnnotationStore
+from vis4d.eval.common import (
+    align_frames,
+    check_categories,
+    check_finite,
+    check_unique_track_ids,
+    group_index,
+    pairs_within_groups,
+)
+from vis4d.eval.track.ignore import IgnoreProblem, IgnoreRule, keep_off_ignore_regions
+from vis4d.eval.track.matching import Cells, box_iou_pairs
+
+
+@dataclasses.dataclass
+class TrackingData:
+    """Preprocessed boxes of the whole dataset, sorted by cell (frame * K + class)."""
+
+    num_classes: int
+    num_seq: int  # sequences = videos x classes; seq id = video * K + class
+    g_cell: npt.NDArray[np.int64]
+    g_seq: npt.NDArray[np.int64]
+    g_frame: npt.NDArray[np.int64]
+    g_track: npt.NDArray[np.int64]  # dense id of (seq, track id)
+    num_g_tracks: int
+    p_cell: npt.NDArray[np.int64]
+    p_seq: npt.NDArray[np.int64]
+    p_track: npt.NDArray[np.int64]
+    num_p_tracks: int
+    pair_g: npt.NDArray[np.int64]  # pairs with IoU > 0, sorted by (g, p)
+    pair_p: npt.NDArray[np.int64]
+    pair_iou: npt.NDArray[np.float64]
+    frame_video: npt.NDArray[np.int64]
+
+    @property
+    def g_rows(self) -> Cells:
+        """Ground-truth rows by cell."""
+        return Cells(self.g_cell)
+
+    @property
+    def p_rows(self) -> Cells:
+        """Prediction rows by cell."""
+        return Cells(self.p_cell)
+
+    def seq_sum(self, seq: npt.NDArray[np.int64], weights: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
+        """Per-sequence count (or sum of ``weights``) of rows whose sequence is ``seq``."""
+        return np.bincount(seq, weights=weights, minlength=self.num_seq)
+
+    def g_track_seq(self) -> npt.NDArray[np.int64]:
+        """Sequence of every ground-truth track."""
+        return _track_seq(self.g_track, self.num_g_tracks, self.g_seq)
+
+    def p_track_seq(self) -> npt.NDArray[np.int64]:
+        """Sequence of every predicted track."""
+        return _track_seq(self.p_track, self.num_p_tracks, self.p_seq)
+
+
+def _track_seq(track: npt.NDArray[np.int64], num_tracks: int, seq: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    out = np.zeros(num_tracks, dtype=np.int64)
+    out[track] = seq
+    return out
+
+
+def validate(gt: AnnotationStore, pred: AnnotationStore, source: str, gt_source: str) -> npt.NDArray[np.int64]:
+    """Check both stores (categories, finite values, track ids) and return each prediction frame's gt row."""
+    check_categories(gt, pred, source)
+    check_finite(pred, source, check_scores=True)
+    check_finite(gt, gt_source, check_scores=False)
+    frame_rows = align_frames(gt, pred, source, gt_source)
+    pred_frames = pred.box_frame_ids()
+    if pred.num_boxes and (pred.track_ids < 0).any():
+        row = int(np.argmax(pred.track_ids < 0))
+        raise DataError(
+            f"{source}: a box in frame {str(pred.frame_names[pred_frames[row]])!r} has no track id; "
+            "tracking evaluation needs a track id on every prediction"
+        )
+    check_unique_track_ids(pred_frames, pred.track_ids, pred.frame_names, source)
+    counted = ~(gt.ignore | gt.crowd)
+    gt_frames = gt.box_frame_ids()
+    if (gt.track_ids[counted] < 0).any():
+        row = int(np.flatnonzero(counted)[np.argmax(gt.track_ids[counted] < 0)])
+        raise DataError(f"{gt_source}: a box in frame {str(gt.frame_names[gt_frames[row]])!r} has no track id")
+    check_unique_track_ids(gt_frames[counted], gt.track_ids[counted], gt.frame_names, gt_source)
+    return frame_rows
+
+
+def prepare(
+    gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64], ignore_rule: IgnoreRule
+) -> TrackingData:
+    """Split boxes into counted ground truth, ignore regions and predictions; drop predictions on ignore regions."""
+    num_classes = len(gt.categories)
+    gt_frame_all = gt.box_frame_ids()
+    ignored = gt.ignore | gt.crowd
+    counted = np.flatnonzero(~ignored)
+    g_cell_unsorted = gt_frame_all[counted] * num_classes + gt.class_ids[counted]
+    g_sort = np.argsort(g_cell_unsorted, kind="stable")
+    g_rows, g_cell = counted[g_sort], g_cell_unsorted[g_sort]
+
+    p_frame_unsorted = frame_rows[pred.box_frame_ids()]
+    p_cell_unsorted = p_frame_unsorted * num_classes + pred.class_ids
+    p_sort = np.argsort(p_cell_unsorted, kind="stable")
+    p_cell, p_frame, p_tid = p_cell_unsorted[p_sort], p_frame_unsorted[p_sort], pred.track_ids[p_sort]
+    p_boxes = pred.boxes[p_sort].astype(np.float64)
+
+    pair_g, pair_p = pairs_within_groups(g_cell, p_cell)
+    pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
+
+    ign_rows = np.flatnonzero(ignored)
+    problem = IgnoreProblem(
+        num_classes, g_cell, g_rows, p_cell, p_frame, p_boxes, pair_g, pair_p, pair_iou,
+        gt_frame_all[ign_rows], gt.boxes[ign_rows].astype(np.float64), ign_rows,
+    )  # fmt: skip
+    keep = keep_off_ignore_regions(ignore_rule, problem)
+    if not keep.all():
+        new_index = np.cumsum(keep) - 1
+        pair_keep = keep[pair_p]
+        pair_g, pair_p, pair_iou = pair_g[pair_keep], new_index[pair_p[pair_keep]], pair_iou[pair_keep]
+        p_cell, p_frame, p_tid = p_cell[keep], p_frame[keep], p_tid[keep]
+    positive = pair_iou > 0
+    pair_g, pair_p, pair_iou = pair_g[positive], pair_p[positive], pair_iou[positive]
+
+    frame_video = gt.frame_video_ids()
+    g_frame = g_cell // num_classes
+    g_seq = frame_video[g_frame] * num_classes + g_cell % num_classes
+    p_seq = frame_video[p_frame] * num_classes + p_cell % num_classes
+    g_track, num_g_tracks = group_index(g_seq, gt.track_ids[g_rows])
+    p_track, num_p_tracks = group_index(p_seq, p_tid)
+    return TrackingData(
+        num_classes=num_classes, num_seq=gt.num_videos * num_classes,
+        g_cell=g_cell, g_seq=g_seq, g_frame=g_frame, g_track=g_track, num_g_tracks=num_g_tracks,
+        p_cell=p_cell, p_seq=p_seq, p_track=p_track, num_p_tracks=num_p_tracks,
+        pair_g=pair_g, pair_p=pair_p, pair_iou=pair_iou, frame_video=frame_video,
+    )  # fmt: skip
