@@ -34,7 +34,7 @@ def cli_reference() -> str:
 
 def _type_name(annotation: typing.Any) -> str:
     text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
-    text = text or str(annotation).replace("typing.", "").replace("vis4d.config.schema.", "")
+    text = text or re.sub(r"vis4d\.config\.\w+\.", "", str(annotation).replace("typing.", ""))
     text = re.sub(r"Annotated\[(.*?), FieldInfo\(.*?\)\]", r"\1", text)
     return text.replace("|", "\\|")
 
@@ -70,7 +70,7 @@ def config_reference() -> str:
     header = [
         "# Config reference",
         "",
-        "Generated from `vis4d/config/schema.py` by `scripts/gen_docs.py`; do not edit by hand.",
+        "Generated from the pydantic schema (`vis4d/config/schema.py`) by `scripts/gen_docs.py`; do not edit by hand.",
         "Sections that pick an implementation have a `type` field; each type lists its own fields.",
         "",
     ]

@@ -28,6 +28,7 @@ is the box's width times height.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -85,20 +86,24 @@ def coco_box_iou(
     return np.where((w > 0) & (h > 0), iou, 0.0)
 
 
+@dataclasses.dataclass
+class _Candidates:
+    """(detection, ground truth) pairs of the same image and class that can match, with their IoU."""
+
+    dt: npt.NDArray[np.int64]
+    gt: npt.NDArray[np.int64]
+    iou: npt.NDArray[np.float64]
+
+
 def _greedy_match(
-    num_dt: int,
-    pair_dt: npt.NDArray[np.int64],
-    pair_gt: npt.NDArray[np.int64],
-    pair_iou: npt.NDArray[np.float64],
-    dt_rank: npt.NDArray[np.int64],
-    gt_ignore: npt.NDArray[np.bool_],
-    gt_crowd: npt.NDArray[np.bool_],
+    num_dt: int, pairs: _Candidates, dt_rank: npt.NDArray[np.int64], gt_ignore: Any, gt_crowd: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.int64]:
     """COCOeval's greedy matching for every IoU threshold and area range at once.
 
     ``gt_ignore`` is (G, A): crowd or outside the area range. Returns the
     matched ground-truth row per (detection, threshold, area), -1 if none.
     """
+    pair_dt, pair_gt, pair_iou = pairs.dt, pairs.gt, pairs.iou
     num_thr, num_area = len(IOU_THRESHOLDS), gt_ignore.shape[1]
     thresholds = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)[None, :, None]
     matched_gt = np.full((num_dt, num_thr, num_area), -1, dtype=np.int32 if len(gt_ignore) < 2**31 else np.int64)
@@ -130,6 +135,19 @@ def _greedy_match(
     return matched_gt
 
 
+@dataclasses.dataclass
+class _Outcomes:
+    """Each kept detection's outcome per IoU threshold and area range, and the keys accumulation sorts by."""
+
+    true_pos: npt.NDArray[np.bool_]  # (D, T, A)
+    false_pos: npt.NDArray[np.bool_]  # (D, T, A)
+    score: npt.NDArray[np.float64]
+    image: npt.NDArray[np.int64]
+    class_id: npt.NDArray[np.int64]
+    rank: npt.NDArray[np.int64]  # rank by score within its (image, class)
+    num_positive: npt.NDArray[np.int64]  # (K, A) ground truths that count
+
+
 def coco_precision_recall(
     num_classes: int,
     gt_image: npt.NDArray[np.int64],
@@ -147,10 +165,6 @@ def coco_precision_recall(
     within an image and class by their row order, as COCOeval orders
     annotations by id.
     """
-    num_thr, num_rec, num_area, num_maxdet = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), 4, len(MAX_DETS)
-    precision = -np.ones((num_thr, num_rec, num_classes, num_area, num_maxdet))
-    recall = -np.ones((num_thr, num_classes, num_area, num_maxdet))
-
     # Ground truth sorted by (image, class), stable: within a cell the input order is kept.
     gt_cell = gt_image.astype(np.int64) * num_classes + gt_class
     gt_order = np.argsort(gt_cell, kind="stable")
@@ -167,40 +181,46 @@ def coco_precision_recall(
     dt_cell, score, dt_xywh = dt_cell[dt_order], score[dt_order], dt_xywh[dt_order]
     dt_image_sorted, dt_class_sorted = dt_image[dt_order].astype(np.int64), dt_class[dt_order]
     starts = segment_starts(dt_cell)
-    cell_sizes = np.diff(np.append(starts, len(dt_cell)))
-    dt_rank = np.arange(len(dt_cell)) - np.repeat(starts, cell_sizes)
+    dt_rank = np.arange(len(dt_cell)) - np.repeat(starts, np.diff(np.append(starts, len(dt_cell))))
     keep = dt_rank < MAX_DETS[-1]
     dt_cell, score, dt_xywh = dt_cell[keep], score[keep], dt_xywh[keep]
-    dt_image_sorted, dt_class_sorted, dt_rank = dt_image_sorted[keep], dt_class_sorted[keep], dt_rank[keep]
 
     pair_dt, pair_gt = pairs_within_groups(dt_cell, gt_cell)
     pair_iou = coco_box_iou(dt_xywh[pair_dt], gt_xywh[pair_gt], gt_crowd[pair_gt])
     candidate = pair_iou >= IOU_THRESHOLDS[0]
-    matched_gt = _greedy_match(
-        len(dt_cell), pair_dt[candidate], pair_gt[candidate], pair_iou[candidate], dt_rank, gt_ignore, gt_crowd
-    )
+    pairs = _Candidates(pair_dt[candidate], pair_gt[candidate], pair_iou[candidate])
+    matched_gt = _greedy_match(len(dt_cell), pairs, dt_rank[keep], gt_ignore, gt_crowd)
     dt_matched = matched_gt >= 0  # (D, T, A)
     dt_area = dt_xywh[:, 2] * dt_xywh[:, 3]
     dt_outside = (dt_area[:, None] < AREA_RANGES[None, :, 0]) | (dt_area[:, None] > AREA_RANGES[None, :, 1])
-    area_index = np.broadcast_to(np.arange(num_area), matched_gt.shape)
+    area_index = np.broadcast_to(np.arange(len(AREA_RANGES)), matched_gt.shape)
     dt_ignored = np.where(dt_matched, gt_ignore[np.maximum(matched_gt, 0), area_index], dt_outside[:, None, :])
-    true_pos = dt_matched & ~dt_ignored
-    false_pos = ~dt_matched & ~dt_ignored
+    num_positive = np.stack(
+        [np.bincount(gt_class[~gt_ignore[:, a]], minlength=num_classes) for a in range(len(AREA_RANGES))], axis=1
+    ).astype(np.int64)
+    outcomes = _Outcomes(
+        dt_matched & ~dt_ignored, ~dt_matched & ~dt_ignored, score, dt_image_sorted[keep], dt_class_sorted[keep],
+        dt_rank[keep], num_positive,
+    )  # fmt: skip
+    return _accumulate(outcomes, num_classes)
 
-    num_positive = np.zeros((num_classes, num_area), dtype=np.int64)
-    for a in range(num_area):
-        num_positive[:, a] = np.bincount(gt_class[~gt_ignore[:, a]], minlength=num_classes)
 
+def _accumulate(outcomes: _Outcomes, num_classes: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """COCOeval.accumulate: per class, precision at the recall points and final recall, for every max-dets."""
+    num_thr, num_area, num_maxdet = len(IOU_THRESHOLDS), len(AREA_RANGES), len(MAX_DETS)
+    precision = -np.ones((num_thr, len(RECALL_THRESHOLDS), num_classes, num_area, num_maxdet))
+    recall = -np.ones((num_thr, num_classes, num_area, num_maxdet))
     # Per class, all images: by descending score; ties by image id, then rank (COCOeval's mergesort order).
     # One gather puts every class's detections in a contiguous block; maxDets=100 then reads a view.
-    acc_order = np.lexsort((dt_rank, dt_image_sorted, -score, dt_class_sorted))
-    class_bounds = np.searchsorted(dt_class_sorted[acc_order], np.arange(num_classes + 1))
-    true_pos, false_pos, acc_rank = true_pos[acc_order], false_pos[acc_order], dt_rank[acc_order]
+    acc_order = np.lexsort((outcomes.rank, outcomes.image, -outcomes.score, outcomes.class_id))
+    class_bounds = np.searchsorted(outcomes.class_id[acc_order], np.arange(num_classes + 1))
+    true_pos, false_pos = outcomes.true_pos[acc_order], outcomes.false_pos[acc_order]
+    acc_rank = outcomes.rank[acc_order]
     for k in range(num_classes):
-        areas = np.flatnonzero(num_positive[k] > 0)
+        areas = np.flatnonzero(outcomes.num_positive[k] > 0)
         if len(areas) == 0:
             continue
-        npig = num_positive[k, areas].astype(np.float64)
+        npig = outcomes.num_positive[k, areas].astype(np.float64)
         block = slice(class_bounds[k], class_bounds[k + 1])
         # Largest maxDets first: a smaller one that cuts no detection of this class has the same results.
         for m in range(num_maxdet - 1, -1, -1):
@@ -220,9 +240,8 @@ def coco_precision_recall(
                 precision[:, :, k, areas, m] = 0.0
                 continue
             rc = tp / npig
-            pr = tp / (fp + tp + np.spacing(1))
+            pr = np.maximum.accumulate((tp / (fp + tp + np.spacing(1)))[::-1], axis=0)[::-1]
             recall[:, k, areas, m] = rc[-1]
-            pr = np.maximum.accumulate(pr[::-1], axis=0)[::-1]
             for t in range(num_thr):
                 for j, a in enumerate(areas.tolist()):
                     idx = np.searchsorted(rc[:, t, j], RECALL_THRESHOLDS, side="left")

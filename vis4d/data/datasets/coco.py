@@ -14,6 +14,7 @@ Images without results are frames without boxes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,11 +49,21 @@ def _index_ids(ids: npt.NDArray[np.int64], what: str, path: Path) -> tuple[npt.N
     return sorted_ids, order
 
 
-def parse_coco(
-    annotations: str | Path, image_root: str | Path | None = None, results: str | Path | None = None
-) -> RawColumns:
-    """Columns of a COCO instances file, or of a results file resolved against it."""
-    instances_path = Path(annotations)
+@dataclasses.dataclass
+class _Instances:
+    """The images and categories of a COCO instances file, and its annotations list."""
+
+    path: Path
+    image_ids: npt.NDArray[np.int64]
+    file_names: list[str]
+    widths: npt.NDArray[np.int32]
+    heights: npt.NDArray[np.int32]
+    category_ids: npt.NDArray[np.int64]
+    category_names: npt.NDArray[np.str_]
+    annotations: list[Any]
+
+
+def _read_instances(instances_path: Path) -> _Instances:
     if not instances_path.is_file():
         raise DataError(f"annotations not found: {instances_path}")
     data = read_json(instances_path)
@@ -62,22 +73,66 @@ def parse_coco(
         raise MalformedFile(f"{instances_path}: expected a 'categories' list")
     try:
         images = data["images"]
-        image_ids = np.array([image["id"] for image in images], dtype=np.int64)
-        file_names = [str(image["file_name"]) for image in images]
-        widths = np.array([image.get("width", 0) for image in images], dtype=np.int32)
-        heights = np.array([image.get("height", 0) for image in images], dtype=np.int32)
-        category_ids = np.array([category["id"] for category in data["categories"]], dtype=np.int64)
-        category_names = np.array([str(category["name"]) for category in data["categories"]], dtype=np.str_)
+        return _Instances(
+            path=instances_path,
+            image_ids=np.array([image["id"] for image in images], dtype=np.int64),
+            file_names=[str(image["file_name"]) for image in images],
+            widths=np.array([image.get("width", 0) for image in images], dtype=np.int32),
+            heights=np.array([image.get("height", 0) for image in images], dtype=np.int32),
+            category_ids=np.array([category["id"] for category in data["categories"]], dtype=np.int64),
+            category_names=np.array([str(category["name"]) for category in data["categories"]], dtype=np.str_),
+            annotations=data.get("annotations") or [],
+        )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedFile(
             f"{instances_path}: images need id and file_name, categories id and name ({error})"
         ) from None
-    sorted_image_ids, image_order = _index_ids(image_ids, "image", instances_path)
-    sorted_category_ids, category_order = _index_ids(category_ids, "category", instances_path)
 
+
+def _entry_columns(entries: list[Any], path: Path, kind: str, with_scores: bool) -> dict[str, np.ndarray]:
+    """Per-entry columns of an annotations or results list (comprehensions; the slow path names a bad entry)."""
+    try:
+        return {
+            "image_id": np.array([entry["image_id"] for entry in entries], dtype=np.int64),
+            "category_id": np.array([entry["category_id"] for entry in entries], dtype=np.int64),
+            "xywh": np.array([entry["bbox"] for entry in entries], dtype=np.float64).reshape(-1, 4),
+            "crowd": np.array([bool(entry.get("iscrowd", 0)) for entry in entries], dtype=bool),
+            "ignore": np.array([bool(entry.get("ignore", 0)) for entry in entries], dtype=bool),
+            "score": (
+                np.array([entry["score"] for entry in entries], dtype=np.float32)
+                if with_scores
+                else np.ones(len(entries), dtype=np.float32)
+            ),
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise MalformedFile(_locate_entry_problem(entries, path, kind, with_scores)) from None
+
+
+def _rows_of(instances: _Instances, columns: dict[str, np.ndarray], path: Path, kind: str) -> tuple[Any, Any]:
+    """Frame row and category row of every entry; an id the instances file does not have is malformed."""
+    frame_of_entry = _lookup(*_index_ids(instances.image_ids, "image", instances.path), columns["image_id"])
+    if (frame_of_entry < 0).any():
+        bad = int(np.flatnonzero(frame_of_entry < 0)[0])
+        raise MalformedFile(
+            f"{path}: {kind} {bad}: image_id {int(columns['image_id'][bad])} is not in {instances.path}"
+        )
+    category_row = _lookup(*_index_ids(instances.category_ids, "category", instances.path), columns["category_id"])
+    if (category_row < 0).any():
+        bad = int(np.flatnonzero(category_row < 0)[0])
+        raise MalformedFile(
+            f"{path}: {kind} {bad}: category_id {int(columns['category_id'][bad])} is not in the categories of "
+            f"{instances.path}"
+        )
+    return frame_of_entry, category_row
+
+
+def parse_coco(
+    annotations: str | Path, image_root: str | Path | None = None, results: str | Path | None = None
+) -> RawColumns:
+    """Columns of a COCO instances file, or of a results file resolved against it."""
+    instances = _read_instances(Path(annotations))
     if results is None:
-        box_path, kind = instances_path, "annotation"
-        entries = data.get("annotations") or []
+        box_path, kind, entries = instances.path, "annotation", instances.annotations
     else:
         box_path, kind = Path(results), "result"
         if not box_path.is_file():
@@ -85,58 +140,40 @@ def parse_coco(
         entries = read_json(box_path)
         if not isinstance(entries, list):
             raise MalformedFile(f"{box_path}: expected a list of {{image_id, category_id, bbox, score}}")
-    try:
-        entry_images = np.array([entry["image_id"] for entry in entries], dtype=np.int64)
-        entry_categories = np.array([entry["category_id"] for entry in entries], dtype=np.int64)
-        xywh = np.array([entry["bbox"] for entry in entries], dtype=np.float64).reshape(-1, 4)
-        crowd = np.array([bool(entry.get("iscrowd", 0)) for entry in entries], dtype=bool)
-        ignore = np.array([bool(entry.get("ignore", 0)) for entry in entries], dtype=bool)
-        if results is None:
-            scores = np.ones(len(entries), dtype=np.float32)
-        else:
-            scores = np.array([entry["score"] for entry in entries], dtype=np.float32)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise MalformedFile(_locate_entry_problem(entries, box_path, kind, results is not None)) from None
-
-    frame_of_entry = _lookup(sorted_image_ids, image_order, entry_images)
-    if (frame_of_entry < 0).any():
-        bad = int(np.flatnonzero(frame_of_entry < 0)[0])
-        raise MalformedFile(f"{box_path}: {kind} {bad}: image_id {int(entry_images[bad])} is not in {instances_path}")
-    category_row = _lookup(sorted_category_ids, category_order, entry_categories)
-    if (category_row < 0).any():
-        bad = int(np.flatnonzero(category_row < 0)[0])
-        raise MalformedFile(
-            f"{box_path}: {kind} {bad}: category_id {int(entry_categories[bad])} is not in the categories of "
-            f"{instances_path}"
-        )
+    columns = _entry_columns(entries, box_path, kind, with_scores=results is not None)
+    frame_of_entry, category_row = _rows_of(instances, columns, box_path, kind)
     order = np.argsort(frame_of_entry, kind="stable")
-    boxes = xywh[order].copy()
+    boxes = columns["xywh"][order].copy()
     boxes[:, 2:] += boxes[:, :2]
     root = None if image_root is None else str(Path(image_root).resolve())
+    file_names = instances.file_names
     image_paths = file_names if root is None else [f"{root}/{name}" for name in file_names]
     names = np.array(file_names, dtype=np.str_)
+    num_images, num_entries = len(file_names), len(entries)
     return RawColumns(
         sources=[str(box_path)],
-        frame_sources=np.zeros(len(images), dtype=np.int64),
+        frame_sources=np.zeros(num_images, dtype=np.int64),
         video_names=names,
         frame_names=names,
-        frame_index=np.zeros(len(images), dtype=np.int64),
+        frame_index=np.zeros(num_images, dtype=np.int64),
         image_paths=np.array(image_paths, dtype=np.str_),
-        widths=widths,
-        heights=heights,
-        box_counts=np.bincount(frame_of_entry, minlength=len(images)).astype(np.int64),
+        widths=instances.widths,
+        heights=instances.heights,
+        box_counts=np.bincount(frame_of_entry, minlength=num_images).astype(np.int64),
         boxes=boxes,
-        category_names=category_names[category_row[order]],
-        track_ids=np.full(len(entries), -1, dtype=np.int64),
-        scores=scores[order],
-        crowd=crowd[order],
-        ignore=ignore[order],
-        occluded=np.zeros(len(entries), dtype=bool),
-        truncated=np.zeros(len(entries), dtype=bool),
+        category_names=instances.category_names[category_row[order]],
+        track_ids=np.full(num_entries, -1, dtype=np.int64),
+        scores=columns["score"][order],
+        crowd=columns["crowd"][order],
+        ignore=columns["ignore"][order],
+        occluded=np.zeros(num_entries, dtype=bool),
+        truncated=np.zeros(num_entries, dtype=bool),
         label_index=order.astype(np.int64),
         location_kind=kind,
-        image_ids=image_ids,
-        category_ids={str(name): int(cid) for name, cid in zip(category_names, category_ids, strict=True)},
+        image_ids=instances.image_ids,
+        category_ids={
+            str(name): int(cid) for name, cid in zip(instances.category_names, instances.category_ids, strict=True)
+        },
     )
 
 

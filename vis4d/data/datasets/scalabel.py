@@ -123,6 +123,60 @@ def _image_layout_is_flat(image_root: Path, video: str, name: str) -> bool:
     return not (image_root / video / name).exists() and (image_root / name).exists()
 
 
+def _label_columns(labels: list[Any], track_table: dict[str, int]) -> dict[str, Any]:
+    """Per-box columns of a file's labels (those with ``box2d``); raises on a malformed label."""
+    box_dicts = [label.get("box2d") for label in labels]
+    present = [box for box in box_dicts if box is not None]
+    if len(present) == len(labels):
+        has_box = np.ones(len(labels), dtype=bool)
+        boxed = labels
+    else:
+        has_box = np.array([box is not None for box in box_dicts], dtype=bool)
+        boxed = [label for label, box in zip(labels, box_dicts, strict=True) if box is not None]
+    categories = list(map(_CATEGORY_KEY, boxed))
+    if not set(map(type, categories)) <= {str}:
+        raise TypeError("category")
+    attributes = [label.get("attributes") or _EMPTY for label in boxed]
+    flags = np.array(
+        [(a.get("crowd", False), a.get("occluded", False), a.get("truncated", False)) for a in attributes], dtype=bool
+    ).reshape(-1, 3)
+    raw_scores = [label.get("score") for label in boxed]
+    if raw_scores.count(None) == len(raw_scores):  # ground truth: no scores at all
+        scores = np.ones(len(boxed), dtype=np.float32)
+    else:
+        scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
+    raw_ids = [label.get("id") for label in boxed]
+    return {
+        "has_box": has_box,
+        "boxes": np.array(list(map(_BOX_KEYS, present)), dtype=np.float64).reshape(-1, 4),
+        "category_names": np.array(categories, dtype=np.str_),
+        "track_ids": np.array(
+            [-1 if i is None else track_table.setdefault(str(i), len(track_table)) for i in raw_ids], dtype=np.int64
+        ),
+        "scores": scores,
+        "crowd": flags[:, 0],
+        "occluded": flags[:, 1],
+        "truncated": flags[:, 2],
+    }
+
+
+def _image_paths(
+    image_root: Path | None, videos: list[str], names: list[str], has_video: list[bool], flat_layout: bool | None
+) -> tuple[list[str], bool | None]:
+    """Image path per frame, and the layout decision (``root/<video>/<name>`` or ``root/<name>``) made on the way."""
+    if image_root is None:
+        return [f"{v}/{n}" if hv else n for v, n, hv in zip(videos, names, has_video, strict=True)], flat_layout
+    if flat_layout is None and any(has_video):
+        first = has_video.index(True)
+        flat_layout = _image_layout_is_flat(image_root, videos[first], names[first])
+    root = str(image_root)
+    paths = [
+        f"{root}/{v}/{n}" if hv and not flat_layout else f"{root}/{n}"
+        for v, n, hv in zip(videos, names, has_video, strict=True)
+    ]
+    return paths, flat_layout
+
+
 def parse_scalabel_frames(
     frames: list[Any],
     path: Path,
@@ -148,54 +202,17 @@ def parse_scalabel_frames(
         heights = np.array([size.get("height", height) for size in sizes], dtype=np.int32)
         label_lists = [frame.get("labels") or () for frame in frames]
         labels = [label for frame_labels in label_lists for label in frame_labels]
-        box_dicts = [label.get("box2d") for label in labels]
-        present = [box for box in box_dicts if box is not None]
-        if len(present) == len(labels):
-            has_box = np.ones(len(labels), dtype=bool)
-            boxed = labels
-        else:
-            has_box = np.array([box is not None for box in box_dicts], dtype=bool)
-            boxed = [label for label, box in zip(labels, box_dicts, strict=True) if box is not None]
-        coords = np.array(list(map(_BOX_KEYS, present)), dtype=np.float64).reshape(-1, 4)
-        categories = list(map(_CATEGORY_KEY, boxed))
-        if not set(map(type, categories)) <= {str}:
-            raise TypeError("category")
-        attributes = [label.get("attributes") or _EMPTY for label in boxed]
-        flags = np.array(
-            [(a.get("crowd", False), a.get("occluded", False), a.get("truncated", False)) for a in attributes],
-            dtype=bool,
-        ).reshape(-1, 3)
-        crowd, occluded, truncated = flags[:, 0], flags[:, 1], flags[:, 2]
-        raw_scores = [label.get("score") for label in boxed]
-        if raw_scores.count(None) == len(raw_scores):  # ground truth: no scores at all
-            scores = np.ones(len(boxed), dtype=np.float32)
-        else:
-            scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
-        raw_ids = [label.get("id") for label in boxed]
-        track_codes = np.array(
-            [-1 if i is None else track_table.setdefault(str(i), len(track_table)) for i in raw_ids], dtype=np.int64
-        )
+        columns = _label_columns(labels, track_table)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise MalformedFile(_locate_frame_problem(frames, path)) from None
 
+    has_box = columns.pop("has_box")
     label_counts = np.array([len(frame_labels) for frame_labels in label_lists], dtype=np.int64)
     label_frame = np.repeat(np.arange(len(frames), dtype=np.int64), label_counts)
     label_starts = np.concatenate([[0], np.cumsum(label_counts)[:-1]]).astype(np.int64)
     label_index = np.arange(len(labels), dtype=np.int64) - np.repeat(label_starts, label_counts)
-    box_counts = np.bincount(label_frame[has_box], minlength=len(frames)).astype(np.int64)
-
-    if image_root is None:
-        image_paths = [f"{v}/{n}" if hv else n for v, n, hv in zip(videos, names, has_video, strict=True)]
-    else:
-        if flat_layout is None and any(has_video):
-            first = has_video.index(True)
-            flat_layout = _image_layout_is_flat(image_root, videos[first], names[first])
-        root = str(image_root)
-        image_paths = [
-            f"{root}/{v}/{n}" if hv and not flat_layout else f"{root}/{n}"
-            for v, n, hv in zip(videos, names, has_video, strict=True)
-        ]
-    columns = RawColumns(
+    image_paths, flat_layout = _image_paths(image_root, videos, names, has_video, flat_layout)
+    raw = RawColumns(
         sources=[],
         frame_sources=np.full(len(frames), source_id, dtype=np.int64),
         video_names=np.array(videos, dtype=np.str_),
@@ -204,18 +221,12 @@ def parse_scalabel_frames(
         image_paths=np.array(image_paths, dtype=np.str_),
         widths=widths,
         heights=heights,
-        box_counts=box_counts,
-        boxes=coords,
-        category_names=np.array(categories, dtype=np.str_),
-        track_ids=track_codes,
-        scores=scores,
-        crowd=crowd,
-        ignore=np.zeros(len(boxed), dtype=bool),
-        occluded=occluded,
-        truncated=truncated,
+        box_counts=np.bincount(label_frame[has_box], minlength=len(frames)).astype(np.int64),
+        ignore=np.zeros(len(columns["scores"]), dtype=bool),
         label_index=label_index[has_box],
+        **columns,
     )
-    return columns, flat_layout
+    return raw, flat_layout
 
 
 def parse_scalabel(

@@ -8,8 +8,10 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ProgressBar
 
+from vis4d.engine.callbacks.base import InferenceBatchHooks
 
-class LogProgress(ProgressBar):
+
+class LogProgress(InferenceBatchHooks, ProgressBar):
     """One line every ``refresh`` steps: epoch, step, losses, speed and ETA; works in logs and CI."""
 
     def __init__(self, refresh: int = 10) -> None:
@@ -63,41 +65,13 @@ class LogProgress(ProgressBar):
     on_test_epoch_start = _eval_start
     on_predict_epoch_start = _eval_start
 
-    def _eval_batch(self, trainer: pl.Trainer, stage: str, batch_idx: int, total: Any) -> None:
+    def on_inference_batch_end(  # noqa: D102
+        self, trainer: pl.Trainer, stage: str, outputs: Any, batch_idx: int, dataloader_idx: int
+    ) -> None:
+        if stage == "validate" and trainer.sanity_checking:
+            return
+        totals = {"validate": trainer.num_val_batches, "test": trainer.num_test_batches}
+        total = totals.get(stage, trainer.num_predict_batches)[dataloader_idx]
         done = batch_idx + 1
         if done % (self.refresh * 5) == 0:
-            self._line(trainer, stage, done, total)
-
-    def on_validation_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if not trainer.sanity_checking:
-            self._eval_batch(trainer, "val", batch_idx, trainer.num_val_batches[dataloader_idx])
-
-    def on_test_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._eval_batch(trainer, "test", batch_idx, trainer.num_test_batches[dataloader_idx])
-
-    def on_predict_batch_end(  # noqa: D102
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._eval_batch(trainer, "predict", batch_idx, trainer.num_predict_batches[dataloader_idx])
+            self._line(trainer, "val" if stage == "validate" else stage, done, total)

@@ -6,12 +6,11 @@ multiply, and lets updates, additions and pruning run as masked array ops.
 The same structure holds QDTrack's backdrops (``ids`` = -1).
 
 The bookkeeping (ids, boxes, classes, frames) is numpy on the CPU, the
-embeddings a tensor on the model's device. One association step does some
-fifty operations on 100-row arrays: a few us each in numpy against 5-20 us
-as torch CPU ops (or a kernel launch each on a GPU); with 100 detections and
-100 tracks the step went from 1.3-2.6 ms to 0.8-1.2 ms on the development
-CPU. The embeddings stay on the device for the one matrix product with the
-detections' embeddings.
+embeddings a tensor on the model's device: one association step does some
+fifty small operations on 100-row arrays, each much cheaper in numpy than as
+a torch CPU op (or a kernel launch on a GPU), while the embeddings stay on
+the device for the one matrix product with the detections' embeddings.
+``docs/profiling.md`` has the measured step time.
 """
 
 from __future__ import annotations

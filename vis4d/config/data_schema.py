@@ -1,0 +1,154 @@
+"""Config sections of the data: dataset sources (one ``type`` per format) and the handler (transforms, batching).
+
+Dataset ``type`` names are the data format registry's (:mod:`vis4d.data.formats`);
+a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from vis4d.config.fields import StrictModel
+
+
+class DatasetBase(StrictModel):
+    """Fields common to every dataset source."""
+
+    name: str = Field(description="Dataset name, used for prediction file names.")
+    name_mapping: dict[str, str] = Field(default={}, description="Dataset category -> config category.")
+    ignored_mapping: dict[str, str] = Field(
+        default={}, description="Dataset category -> config category, loaded as ignore regions."
+    )
+    unknown_categories: Literal["error", "drop"] = "error"
+    skip_empty_frames: bool = Field(default=False, description="Drop frames without labels (for training).")
+    on_malformed: Literal["fail", "skip"] = Field(default="fail", description="Malformed files: fail, or skip them.")
+    on_degenerate_box: Literal["fail", "skip"] = Field(
+        default="skip", description="Boxes with x2<x1, y2<y1 or NaN: fail, or skip with a counted warning."
+    )
+    cache: bool = Field(default=True, description="Cache the parsed store (keyed by file stats and options).")
+
+
+class ScalabelDatasetConfig(DatasetBase):
+    """Scalabel JSON: a file with a list of frames, {"frames": ...}, or a folder of per-video files."""
+
+    type: Literal["scalabel"] = "scalabel"
+    annotations: str
+    image_root: str
+    label_config: str | None = Field(default=None, description="A Scalabel/BDD100K label config (.toml/.json).")
+
+
+class BDD100KDatasetConfig(ScalabelDatasetConfig):
+    """BDD100K labels (Scalabel JSON) with BDD100K's default name/ignored mappings."""
+
+    type: Literal["bdd100k"] = "bdd100k"  # type: ignore[assignment]
+
+
+class COCODatasetConfig(DatasetBase):
+    """COCO instances JSON + image folder; each image is a one-frame video."""
+
+    type: Literal["coco"] = "coco"
+    annotations: str
+    image_root: str
+
+
+class MOTChallengeDatasetConfig(DatasetBase):
+    """MOTChallenge folder of sequences (SEQ/seqinfo.ini, img1/, gt/gt.txt)."""
+
+    type: Literal["motchallenge"] = "motchallenge"
+    root: str
+    use_public_detections: bool = Field(default=False, description="Load det/det.txt instead of gt/gt.txt.")
+    sequences: list[str] | None = None
+
+
+class ImageFolderDatasetConfig(DatasetBase):
+    """Images, or subfolders of images (one video per folder), naturally sorted; no labels."""
+
+    type: Literal["image_folder"] = "image_folder"
+    name: str = "image_folder"
+    root: str
+
+
+class SyntheticDatasetConfig(DatasetBase):
+    """Procedurally generated videos of moving shapes, written on demand into ``root``."""
+
+    type: Literal["synthetic"] = "synthetic"
+    root: str = Field(default="vis4d-workspace/.cache/synthetic", description="Where the generated data is cached.")
+    split: Literal["train", "test"] = "train"
+    num_videos: int = 8
+    frames_per_video: int = 20
+    image_size: tuple[int, int] = Field(default=(192, 320), description="(height, width)")
+    max_objects: int = 6
+    seed: int = 0
+
+
+DatasetConfig = Annotated[
+    ScalabelDatasetConfig
+    | BDD100KDatasetConfig
+    | COCODatasetConfig
+    | MOTChallengeDatasetConfig
+    | ImageFolderDatasetConfig
+    | SyntheticDatasetConfig,
+    Field(discriminator="type"),
+]
+
+
+# ------------------------------------------------------------------------------ handler
+class ResizeConfig(StrictModel):
+    """Resize to ``shape`` (h, w), keeping the aspect ratio by default; multi-scale picks one of ``scales``."""
+
+    type: Literal["resize"] = "resize"
+    shape: tuple[int, int] = (720, 1280)
+    keep_ratio: bool = True
+    scales: list[tuple[int, int]] | None = None
+
+
+class FlipConfig(StrictModel):
+    """Random horizontal flip."""
+
+    type: Literal["flip"] = "flip"
+    prob: float = 0.5
+
+
+class CropConfig(StrictModel):
+    """Random crop of ``shape`` (h, w); boxes are clipped, those left smaller than ``min_size`` dropped."""
+
+    type: Literal["crop"] = "crop"
+    shape: tuple[int, int]
+    min_size: float = 1.0
+
+
+class PhotometricConfig(StrictModel):
+    """Random brightness, contrast, saturation and hue."""
+
+    type: Literal["photometric"] = "photometric"
+    brightness: float = 0.125
+    contrast: float = 0.5
+    saturation: float = 0.5
+    hue: float = 0.05
+    prob: float = 0.5
+
+
+TransformConfig = Annotated[ResizeConfig | FlipConfig | CropConfig | PhotometricConfig, Field(discriminator="type")]
+
+
+class ReferenceConfig(StrictModel):
+    """Reference-view sampling for tracking training."""
+
+    num_ref: int = 1
+    scope: int = Field(default=3, description="Reference frames come from within +-scope frames of the key frame.")
+    method: Literal["uniform", "sequential"] = "uniform"
+
+
+class HandlerConfig(StrictModel):
+    """Turns dataset frames into batches: transforms, normalisation, padding, batching."""
+
+    transforms: list[TransformConfig] = []
+    mean: tuple[float, float, float] = (123.675, 116.28, 103.53)
+    std: tuple[float, float, float] = (58.395, 57.12, 57.375)
+    pad_divisor: int = 32
+    batch_size: int = 2
+    num_workers: int = 0
+    shuffle: bool | None = Field(default=None, description="Default: shuffle for training, not for testing.")
+    reference: ReferenceConfig | None = None

@@ -1,0 +1,192 @@
+"""Config sections of the models: backbone, RPN, RoI head, optimizer, schedule, QDTrack's head and trackers.
+
+A model section picks its implementation with ``type`` (``faster_rcnn``,
+``qdtrack``); each type validates its own fields (pydantic discriminated
+unions). Defaults are the QDTrack paper's BDD100K recipe.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from vis4d.config.fields import (
+    AddGroundTruth,
+    BgIoU,
+    FgIoU,
+    PositiveFraction,
+    SampleSize,
+    StrictModel,
+)
+
+
+class BackboneConfig(StrictModel):
+    """A torchvision backbone with an FPN on top."""
+
+    type: Literal["resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large", "mobilenet_v3_small"] = (
+        "resnet50"
+    )
+    weights: str | None = Field(
+        default=None, description="Local file with ImageNet weights (a torchvision state dict); none = random init."
+    )
+    norm: Literal["auto", "bn", "frozen_bn", "gn"] = Field(
+        default="auto",
+        description="Backbone norm layer; 'auto' = frozen BN with pretrained weights, trainable BN from scratch.",
+    )
+    frozen_stages: int = Field(default=1, ge=0, le=5, description="Stages frozen when weights are loaded.")
+    fpn_channels: int = Field(default=256, gt=0)
+
+
+class SamplingFields(StrictModel):
+    """How proposals are labelled and sampled to train a head (the RPN, the box head, QDTrack's embedding head)."""
+
+    fg_iou_thresh: FgIoU = 0.7
+    bg_iou_thresh: BgIoU = 0.3
+    batch_size_per_image: SampleSize = 256
+    positive_fraction: PositiveFraction = 0.5
+
+
+class RPNConfig(SamplingFields):
+    """Region proposal network (defaults: the QDTrack BDD100K recipe)."""
+
+    anchor_sizes: list[int] = Field(default=[32, 64, 128, 256, 512], description="One anchor size per FPN level.")
+    aspect_ratios: list[float] = [0.5, 1.0, 2.0]
+    pre_nms_top_n_train: int = 2000
+    post_nms_top_n_train: int = 1000
+    pre_nms_top_n_test: int = 1000
+    post_nms_top_n_test: int = 1000
+    nms_thresh: float = 0.7
+    head_convs: int = 1
+
+
+class RoIHeadConfig(SamplingFields):
+    """Box head on RoIAlign features (defaults: the QDTrack BDD100K recipe)."""
+
+    fg_iou_thresh: FgIoU = 0.5
+    bg_iou_thresh: BgIoU = 0.5
+    batch_size_per_image: SampleSize = 512
+    positive_fraction: PositiveFraction = 0.25
+    add_gt_as_proposals: AddGroundTruth = True
+    pooler_size: int = 7
+    sampling_ratio: int = 2
+    num_fcs: int = 2
+    fc_dim: int = 1024
+    box_coder_weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
+    score_thresh: float = 0.05
+    nms_thresh: float = 0.5
+    detections_per_img: int = 100
+
+
+class OptimizerConfig(StrictModel):
+    """Optimizer; lr is for the whole batch."""
+
+    type: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = Field(default=0.02, gt=0)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+
+
+class LRSchedulerConfig(StrictModel):
+    """Linear warm-up (in steps) followed by step decay or cosine annealing."""
+
+    type: Literal["step", "cosine", "constant"] = "step"
+    warmup_steps: int = Field(default=1000, ge=0)
+    warmup_ratio: float = Field(default=0.001, gt=0, le=1)
+    milestones: list[int] = Field(default=[8, 11], description="Epochs at which lr is multiplied by gamma.")
+    gamma: float = 0.1
+    min_lr_ratio: float = Field(default=0.0, description="Cosine: final lr as a fraction of the base lr.")
+
+
+class DetectorFields(StrictModel):
+    """Fields every detector-based model shares."""
+
+    name: str | None = Field(default=None, description="Model name, the default exp_name.")
+    backbone: BackboneConfig = BackboneConfig()
+    rpn: RPNConfig = RPNConfig()
+    roi_head: RoIHeadConfig = RoIHeadConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
+    lr_scheduler: LRSchedulerConfig = LRSchedulerConfig()
+
+
+class FasterRCNNConfig(DetectorFields):
+    """Faster R-CNN with FPN."""
+
+    type: Literal["faster_rcnn"] = "faster_rcnn"
+
+
+class SimilarityHeadConfig(StrictModel):
+    """QDTrack embedding head: convs + fcs on RoIAlign features."""
+
+    num_convs: int = 4
+    conv_channels: int = 256
+    num_fcs: int = 1
+    fc_dim: int = 1024
+    embedding_dim: int = 256
+    norm_groups: int = Field(default=32, description="GroupNorm groups; 0 disables the norm.")
+    pooler_size: int = 7
+
+
+class TrackSamplerConfig(SamplingFields):
+    """RoI sampling for the embedding loss (instance-balanced positives, IoU-balanced negatives)."""
+
+    neg_pos_ub: float = 3.0
+    add_gt_as_proposals: AddGroundTruth = True
+
+
+class TrackLossConfig(StrictModel):
+    """Multi-positive cross-entropy + auxiliary L2 on cosine similarity."""
+
+    track_loss_weight: float = 0.25
+    aux_loss_weight: float = 1.0
+    aux_neg_margin: float = Field(default=0.3, description="Negatives below this cosine similarity cost nothing.")
+    aux_pos_margin: float = 0.0
+    aux_neg_pos_ratio: float = 3.0
+    softmax_temperature: float = -1.0
+
+
+class QDTrackGraphConfig(StrictModel):
+    """The QDTrack tracker graph (defaults: the paper's BDD100K setting)."""
+
+    type: Literal["qdtrack"] = "qdtrack"
+    init_score_thr: float = 0.8
+    obj_score_thr: float = 0.5
+    match_score_thr: float = 0.5
+    memo_tracklet_frames: int = 10
+    memo_backdrop_frames: int = 1
+    memo_momentum: float = 0.8
+    nms_conf_thr: float = 0.5
+    nms_backdrop_iou_thr: float = 0.3
+    nms_class_iou_thr: float = 0.7
+    with_cats: bool = True
+    match_metric: Literal["bisoftmax", "softmax", "cosine"] = "bisoftmax"
+
+
+class IoUGraphConfig(StrictModel):
+    """Motion-only tracker: IoU association, ByteTrack-style two-stage matching."""
+
+    type: Literal["iou"] = "iou"
+    matching: Literal["hungarian", "greedy"] = "hungarian"
+    high_score_thr: float = 0.5
+    low_score_thr: float = 0.1
+    init_score_thr: float = 0.6
+    match_iou_thr: float = 0.3
+    second_match_iou_thr: float = 0.5
+    memo_frames: int = 30
+    with_cats: bool = True
+
+
+TrackerGraphConfig = Annotated[QDTrackGraphConfig | IoUGraphConfig, Field(discriminator="type")]
+
+
+class QDTrackConfig(DetectorFields):
+    """QDTrack: Faster R-CNN + quasi-dense similarity head + tracker graph."""
+
+    type: Literal["qdtrack"] = "qdtrack"
+    similarity_head: SimilarityHeadConfig = SimilarityHeadConfig()
+    track_sampler: TrackSamplerConfig = TrackSamplerConfig()
+    track_loss: TrackLossConfig = TrackLossConfig()
+    tracker: TrackerGraphConfig = QDTrackGraphConfig()
+
+
+ModelConfig = Annotated[FasterRCNNConfig | QDTrackConfig, Field(discriminator="type")]
