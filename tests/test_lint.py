@@ -18,6 +18,6 @@ def test_ruff_clean() -> None:
     assert result.returncode == 0, result.stdout[-4000:]
 
 
-def test_mypy_clean() -> None:
-    result = _run("mypy", "vis4d")
+def test_mypy_strict_clean() -> None:
+    result = _run("mypy", "--strict", "vis4d")
     assert result.returncode == 0, result.stdout[-4000:]

@@ -12,11 +12,13 @@ from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", sync: bool = True) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it into place on success.
 
     If the body raises, the temporary file is removed and ``path`` is left as it
-    was (absent, or its previous complete version).
+    was (absent, or its previous complete version). ``sync`` flushes the data
+    to disk before the rename (survives a power cut, not only a killed
+    process); files that are cheap to make again (pictures) skip it.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -25,8 +27,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

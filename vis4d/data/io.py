@@ -60,9 +60,10 @@ def decode_image(path: str) -> torch.Tensor:
     data = read_file(path)
     if _torchvision_reads(data):
         try:
-            return tv_decode_image(data, mode=ImageReadMode.RGB, apply_exif_orientation=True)
+            image: torch.Tensor = tv_decode_image(data, mode=ImageReadMode.RGB, apply_exif_orientation=True)
         except RuntimeError as err:
             raise DataError(f"cannot decode image {path} (truncated or corrupt?): {err}") from err
+        return image
     bgr = cv2.imdecode(data.numpy(), cv2.IMREAD_COLOR)
     if bgr is None:
         raise DataError(f"cannot decode image {path}: unknown format or corrupt file")

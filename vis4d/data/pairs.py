@@ -14,10 +14,13 @@ import dataclasses
 from pathlib import Path
 
 from vis4d.common.errors import ConfigError, DataError
-from vis4d.data.formats import DataFormat, LabelOptions, detect_format, get_format
+from vis4d.data.formats import DataFormat, LabelOptions, ReadRequest, detect_format, format_names, get_format
 from vis4d.data.store import AnnotationStore
 
-__all__ = ["LabelOptions", "load_gt_and_predictions", "load_label_options", "resolve_format"]
+__all__ = ["FORMAT_CHOICES", "LabelOptions", "load_gt_and_predictions", "load_label_options", "resolve_format"]
+
+# ``--format`` of the commands that compare predictions with ground truth: detected (auto) or named.
+FORMAT_CHOICES = ("auto", *format_names(lambda fmt: fmt.read is not None and fmt.has_predictions))
 
 
 def load_label_options(path: str | None) -> LabelOptions:
@@ -63,11 +66,12 @@ def load_gt_and_predictions(
     """Ground truth and predictions as stores with the same categories (``image_root``: COCO images)."""
     if not pred_path.exists():
         raise DataError(f"--pred: {pred_path} does not exist")
-    if fmt.read_gt is None or fmt.read_predictions is None:
+    if fmt.read is None or not fmt.has_predictions:
         raise ConfigError(f"--format {fmt.name}: holds no ground truth and predictions to compare")
     label_config = fmt.label_config(labels.label_config)
     if labels.categories is None and fmt.default_label_config is not None and label_config is not None:
         # A benchmark's classes (BDD100K's 8), not only those its ground truth happens to contain.
         labels = dataclasses.replace(labels, categories=list(label_config.categories))
-    gt = fmt.read_gt(gt_path, labels, image_root, False)
-    return gt, fmt.read_predictions(gt_path, pred_path, gt, labels, image_root)
+    gt = fmt.read(ReadRequest(gt_path, labels, image_root))
+    with_gt_categories = dataclasses.replace(labels, categories=list(gt.categories))
+    return gt, fmt.read(ReadRequest(gt_path, with_gt_categories, image_root, predictions=pred_path))

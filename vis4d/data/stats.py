@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from vis4d.common.errors import ConfigError, Vis4DError
-from vis4d.data.formats import LabelOptions, format_names, get_format
+from vis4d.data.formats import LabelOptions, ReadRequest, format_names, get_format
 from vis4d.data.store import AnnotationStore
 
 
@@ -100,11 +100,11 @@ def load_for_stats(
 ) -> AnnotationStore:
     """Load a dataset for statistics: categories from ``config``, else from the data itself."""
     fmt = get_format(data_format)
-    if fmt.read_gt is None:
+    if fmt.read is None:
         raise ConfigError(f"--format {data_format}: not a format of files on disk")
     labels = _categories_from_config(config) if config is not None else LabelOptions()
     labels.drop_unknown = drop_unknown
-    return fmt.read_gt(Path(path), labels, None, True)
+    return fmt.read(ReadRequest(Path(path), labels, progress=True))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vis4d data stats", description="Count videos, frames, boxes and tracks of a dataset."
     )
-    parser.add_argument("--format", required=True, choices=format_names(lambda fmt: fmt.read_gt))
+    parser.add_argument("--format", required=True, choices=format_names(lambda fmt: fmt.read))
     parser.add_argument(
         "--path",
         required=True,

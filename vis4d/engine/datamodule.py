@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 
 from vis4d.config.schema import Config, DatasetConfig, HandlerConfig, ImageFolderDatasetConfig
 from vis4d.data.formats import load_dataset
-from vis4d.data.handler import FrameDataset, make_collate
+from vis4d.data.handler import FrameDataset, Sample, make_collate
 from vis4d.data.samplers import VideoInferenceSampler
 from vis4d.data.store import AnnotationStore, concat_stores
 
@@ -77,7 +77,7 @@ class Vis4DDataModule(pl.LightningDataModule):
             return 1, 0
         return trainer.world_size, trainer.global_rank
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader[Sample]:
         """Shuffled frames (with reference views for trackers)."""
         handler = self.config.train_handler
         dataset = FrameDataset(self.train_store(), handler, self.config.categories, training=True)
@@ -90,7 +90,7 @@ class Vis4DDataModule(pl.LightningDataModule):
             sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
         return self._loader(dataset, handler, sampler, pin_memory=self.pin_memory)
 
-    def _eval_loaders(self) -> list[DataLoader]:
+    def _eval_loaders(self) -> list[DataLoader[Sample]]:
         handler = self.config.test_handler
         world, rank = self._world()
         loaders = []
@@ -102,7 +102,7 @@ class Vis4DDataModule(pl.LightningDataModule):
 
     def _loader(
         self, dataset: FrameDataset, handler: HandlerConfig, sampler: torch.utils.data.Sampler[int], pin_memory: bool
-    ) -> DataLoader:
+    ) -> DataLoader[Sample]:
         return DataLoader(
             dataset,
             batch_size=handler.batch_size,
@@ -113,15 +113,15 @@ class Vis4DDataModule(pl.LightningDataModule):
             persistent_workers=handler.num_workers > 0,
         )
 
-    def val_dataloader(self) -> list[DataLoader]:
+    def val_dataloader(self) -> list[DataLoader[Sample]]:
         """The test datasets, evaluated during training."""
         return self._eval_loaders() if self.config.test else []
 
-    def test_dataloader(self) -> list[DataLoader]:
+    def test_dataloader(self) -> list[DataLoader[Sample]]:
         """The test datasets."""
         return self._eval_loaders()
 
-    def predict_dataloader(self) -> list[DataLoader]:
+    def predict_dataloader(self) -> list[DataLoader[Sample]]:
         """The test datasets, or the ``--input_dir`` folder."""
         return self._eval_loaders()
 

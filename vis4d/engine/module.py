@@ -127,6 +127,6 @@ class Vis4DModule(pl.LightningModule):
         """Predictions for the evaluator, writer and visualizer callbacks."""
         return self._infer(batch)
 
-    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:  # type: ignore[override]
+    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:
         """Predictions for the writer and visualizer callbacks."""
         return self._infer(batch)

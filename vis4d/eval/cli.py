@@ -31,15 +31,13 @@ from typing import Any
 
 from vis4d.common.errors import ConfigError, Vis4DError
 from vis4d.common.io import atomic_write_json
-from vis4d.data.formats import DataFormat, format_names
-from vis4d.data.pairs import LabelOptions, load_gt_and_predictions, load_label_options, resolve_format
+from vis4d.data.formats import DataFormat
+from vis4d.data.pairs import FORMAT_CHOICES, LabelOptions, load_gt_and_predictions, load_label_options, resolve_format
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.conventions import format_conventions
 from vis4d.eval.detect import evaluate_detection
 from vis4d.eval.tables import format_metrics_table
 from vis4d.eval.track import IGNORE_RULES, evaluate_tracking
-
-FORMATS = ("auto", *format_names(lambda fmt: fmt.read_predictions))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gt", required=True, help="Ground truth: Scalabel JSON file/folder, COCO JSON, MOT root.")
     parser.add_argument("--pred", required=True, help="Predictions: Scalabel JSON file/folder, COCO results JSON, "
                         "or a folder of MOTChallenge SEQ.txt files.")  # fmt: skip
-    parser.add_argument("--format", default="auto", choices=FORMATS, help="Input format (default: detect).")
+    parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES, help="Input format (default: detect).")
     parser.add_argument("--config", help="A vis4d config or a Scalabel/BDD100K label config (categories, mappings).")
     parser.add_argument("--output", help="Write the metrics as JSON to this file.")
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="CLEAR/IDF1 match IoU (track; default 0.5).")

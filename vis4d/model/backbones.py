@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -47,7 +48,7 @@ _CLASSIFIER_PREFIXES = ("fc.", "classifier.")
 
 def level_stride(level: str) -> int:
     """Stride in input pixels of the FPN level named ``"pK"`` (``2**K``)."""
-    return 2 ** int(level[1:])
+    return 1 << int(level[1:])
 
 
 def _group_norm(num_channels: int, max_groups: int = 32) -> nn.GroupNorm:
@@ -67,7 +68,7 @@ def _norm_factory(cfg: BackboneConfig, eps: float) -> NormFactory:
     return _group_norm
 
 
-class _MaxPoolLevel(ExtraFPNBlock):
+class _MaxPoolLevel(ExtraFPNBlock):  # type: ignore[misc]  # torchvision ships no type information
     """Adds one coarser level by stride-2 subsampling of the last one (torchvision's LastLevelMaxPool).
 
     Unlike torchvision's block it names the new level ``p{K+1}`` so every
@@ -158,7 +159,7 @@ class _MobileNetBody(nn.Module):
                 break
         return outputs
 
-    def load_state_dict(self, state_dict: Mapping[str, Tensor], strict: bool = True, assign: bool = False):  # type: ignore[override]
+    def load_state_dict(self, state_dict: Mapping[str, Tensor], strict: bool = True, assign: bool = False) -> Any:
         """Accept torchvision keys both with and without the ``features.`` prefix."""
         renamed = {(k if k.startswith("features.") else f"features.{k}"): v for k, v in state_dict.items()}
         return super().load_state_dict(renamed, strict=strict, assign=assign)
@@ -193,7 +194,8 @@ class FPNBackbone(nn.Module):
     def forward(self, images: Tensor) -> OrderedDict[str, Tensor]:
         """FPN features of ``images`` (B, 3, H, W); H and W should be divisible by the coarsest stride."""
         features = self.body(images)
-        return self.fpn(OrderedDict(zip(self.body.level_names, features, strict=True)))
+        levels: OrderedDict[str, Tensor] = self.fpn(OrderedDict(zip(self.body.level_names, features, strict=True)))
+        return levels
 
     def freeze_stages(self, num_stages: int) -> None:
         """Stop training the stem and the first ``num_stages`` stages (0: nothing frozen).

@@ -26,4 +26,5 @@ def pairwise_iou(boxes1: FloatArray, boxes2: FloatArray) -> FloatArray:
     area1 = (x2a - x1a) * (y2a - y1a)
     area2 = (x2b - x1b) * (y2b - y1b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return intersection / (area1[:, None] + area2 - intersection)
+        iou: FloatArray = intersection / (area1[:, None] + area2 - intersection)
+    return iou

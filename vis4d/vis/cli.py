@@ -44,8 +44,8 @@ import cv2
 import numpy as np
 
 from vis4d.common.errors import DataError, Vis4DError
-from vis4d.data.formats import format_names, get_format
-from vis4d.data.pairs import load_gt_and_predictions, load_label_options, resolve_format
+from vis4d.data.formats import get_format
+from vis4d.data.pairs import FORMAT_CHOICES, load_gt_and_predictions, load_label_options, resolve_format
 from vis4d.data.store import AnnotationStore
 from vis4d.vis.draw import add_title, draw_predictions, side_by_side
 from vis4d.vis.writer import FrameVisualizer
@@ -260,8 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--images", type=Path, help="Image root: DIR/<videoName>/<name> or DIR/<name> (scalabel; "
                         "coco: the folder of the file names).")  # fmt: skip
     parser.add_argument("--output", required=True, type=Path, help="Output folder.")
-    parser.add_argument("--format", default="auto", choices=("auto", *format_names(lambda fmt: fmt.read_predictions)),
-                        help="Input format (default: detect).")  # fmt: skip
+    parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES, help="Input format (default: detect).")
     parser.add_argument("--config", help="A vis4d config or a label config (categories, mappings), for "
                         "motchallenge and coco.")  # fmt: skip
     parser.add_argument("--video", action="store_true", help="Also write one MP4 per video.")

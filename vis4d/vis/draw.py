@@ -12,6 +12,7 @@ runs (no dependence on Python's randomised ``hash``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import overload
@@ -54,39 +55,38 @@ def hsv_to_rgb(hue: np.ndarray, saturation: float, value: float) -> npt.NDArray[
         axis=0,
     )
     rgb = table[sector, np.arange(len(sector))]
-    return np.rint(rgb * 255.0).astype(np.uint8)  # type: ignore[no-any-return]
+    return np.rint(rgb * 255.0).astype(np.uint8)
 
 
-def _id_colors(ids: npt.ArrayLike, offset: float, saturation: float, value: float) -> npt.NDArray[np.uint8]:
-    ids64 = np.asarray(ids, dtype=np.int64).reshape(-1)
-    hue = np.mod(ids64.astype(np.float64) * GOLDEN_RATIO_CONJUGATE + offset, 1.0)
-    return hsv_to_rgb(hue, saturation, value)
+@dataclasses.dataclass(frozen=True)
+class Palette:
+    """Stable colours for integer ids: hue ``(id * golden_ratio_conjugate + offset) mod 1``, fixed saturation/value.
+
+    Called with one id it returns an ``(r, g, b)`` tuple, with an array of ids
+    an (N, 3) uint8 array.
+    """
+
+    offset: float
+    saturation: float
+    value: float
+
+    @overload
+    def __call__(self, ids: int | np.integer) -> RGB: ...
+    @overload
+    def __call__(self, ids: np.ndarray) -> npt.NDArray[np.uint8]: ...
+    def __call__(self, ids: int | np.integer | np.ndarray) -> RGB | npt.NDArray[np.uint8]:  # noqa: D102
+        ids64 = np.asarray(ids, dtype=np.int64).reshape(-1)
+        colors = hsv_to_rgb(np.mod(ids64.astype(np.float64) * GOLDEN_RATIO_CONJUGATE + self.offset, 1.0),
+                            self.saturation, self.value)  # fmt: skip
+        if isinstance(ids, np.ndarray):
+            return colors
+        r, g, b = colors[0].tolist()
+        return (r, g, b)
 
 
-@overload
-def track_color(track_id: int | np.integer) -> RGB: ...
-@overload
-def track_color(track_id: np.ndarray) -> npt.NDArray[np.uint8]: ...
-def track_color(track_id: int | np.integer | np.ndarray) -> RGB | npt.NDArray[np.uint8]:
-    """Colour of a track id: an ``(r, g, b)`` tuple for one id, an (N, 3) uint8 array for an array of ids."""
-    colors = _id_colors(track_id, TRACK_HUE_OFFSET, 0.85, 0.95)
-    if isinstance(track_id, np.ndarray):
-        return colors
-    r, g, b = colors[0].tolist()
-    return (r, g, b)
-
-
-@overload
-def class_color(class_id: int | np.integer) -> RGB: ...
-@overload
-def class_color(class_id: np.ndarray) -> npt.NDArray[np.uint8]: ...
-def class_color(class_id: int | np.integer | np.ndarray) -> RGB | npt.NDArray[np.uint8]:
-    """Colour of a class id (used when there are no track ids, e.g. detections and ground truth)."""
-    colors = _id_colors(class_id, CLASS_HUE_OFFSET, 0.7, 0.9)
-    if isinstance(class_id, np.ndarray):
-        return colors
-    r, g, b = colors[0].tolist()
-    return (r, g, b)
+# The colour of a track id; of a class id where there are no track ids (detections, ground truth).
+track_color = Palette(TRACK_HUE_OFFSET, 0.85, 0.95)
+class_color = Palette(CLASS_HUE_OFFSET, 0.7, 0.9)
 
 
 @functools.lru_cache(maxsize=8)
@@ -95,7 +95,7 @@ def _hatch_mask(height: int, width: int) -> npt.NDArray[np.bool_]:
     diagonal = np.add.outer(np.arange(height, dtype=np.int32), np.arange(width, dtype=np.int32))
     mask = (diagonal % HATCH_SPACING) < HATCH_WIDTH
     mask.flags.writeable = False
-    return mask  # type: ignore[no-any-return]
+    return mask
 
 
 def _pixel_boxes(boxes: npt.ArrayLike, height: int, width: int) -> npt.NDArray[np.int64]:

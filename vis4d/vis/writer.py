@@ -16,9 +16,7 @@ JPEGs are encoded in memory and renamed into place, MP4s are atomic too (see
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.io import atomic_open
 from vis4d.vis.draw import draw_predictions
 from vis4d.vis.video import VideoWriter
 
@@ -41,16 +40,8 @@ def write_jpeg(path: Path, image_rgb: np.ndarray, quality: int = JPEG_QUALITY) -
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError(f"OpenCV could not encode {path} as JPEG")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(encoded.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb", sync=False) as handle:
+        handle.write(encoded.tobytes())
 
 
 class FrameVisualizer:

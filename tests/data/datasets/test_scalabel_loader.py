@@ -11,7 +11,7 @@ import pytest
 
 from tests.data.datasets.loader_helpers import BDD_LABELS, VIDEO_A, VIDEO_B, frame, label, write_json
 from vis4d.common.errors import DataError
-from vis4d.data.datasets import load_bdd100k, load_scalabel
+from vis4d.data.datasets import bdd100k_track_label_config, load_scalabel
 from vis4d.data.mapping import LoadOptions
 from vis4d.data.store import AnnotationStore
 
@@ -32,7 +32,7 @@ def _first_seen_ids(frames: list[dict[str, Any]]) -> list[int]:
 def test_bdd_video_exact_boxes_ids_and_flags() -> None:
     path = BDD_LABELS / f"{VIDEO_A}.json"
     frames = json.loads(path.read_text())
-    store = load_bdd100k(path, BDD_CATEGORIES, "/images")
+    store = load_scalabel(path, BDD_CATEGORIES, "/images", label_config=bdd100k_track_label_config())
 
     assert store.num_videos == 1 and store.num_frames == 6 and store.num_boxes == 87
     assert list(store.video_names) == [VIDEO_A]
@@ -56,7 +56,9 @@ def test_bdd_video_exact_boxes_ids_and_flags() -> None:
 
 
 def test_bdd_folder_two_videos() -> None:
-    store = load_bdd100k(BDD_LABELS, BDD_CATEGORIES, BDD_LABELS.parent / "images")
+    store = load_scalabel(
+        BDD_LABELS, BDD_CATEGORIES, BDD_LABELS.parent / "images", label_config=bdd100k_track_label_config()
+    )
     assert list(store.video_names) == [VIDEO_A, VIDEO_B]
     assert store.num_frames == 12 and store.num_boxes == 87 + 167
     counts = np.diff(store.box_offsets)
@@ -71,7 +73,7 @@ def test_bdd_folder_two_videos() -> None:
 
 
 def test_discovered_categories_are_sorted_mapped_names() -> None:
-    store = load_bdd100k(BDD_LABELS)
+    store = load_scalabel(BDD_LABELS, label_config=bdd100k_track_label_config())
     assert store.categories == ("car", "motorcycle", "pedestrian", "rider", "truck")
 
 
@@ -144,7 +146,7 @@ def test_name_ignored_mapping_and_crowd(tmp_path: Path) -> None:
         crowd,
     ]
     path = write_json(tmp_path / "l.json", [frame("f.jpg", "v", 0, labels)])
-    store = load_bdd100k(path, ["car", "pedestrian"])
+    store = load_scalabel(path, ["car", "pedestrian"], label_config=bdd100k_track_label_config())
     assert [store.categories[c] for c in store.class_ids] == ["pedestrian", "car", "car", "car"]
     assert store.ignore.tolist() == [False, True, False, True]
     assert store.crowd.tolist() == [False, False, False, True]
@@ -164,7 +166,12 @@ def test_unknown_categories_listed_with_counts_or_dropped(tmp_path: Path) -> Non
 
 def test_dataset_mapping_overrides_label_config(tmp_path: Path) -> None:
     path = write_json(tmp_path / "l.json", [frame("f.jpg", "v", 0, [label("1", "other person", (0, 0, 1, 1))])])
-    store = load_bdd100k(path, ["pedestrian", "rider"], options=LoadOptions(ignored_mapping={"other person": "rider"}))
+    store = load_scalabel(
+        path,
+        ["pedestrian", "rider"],
+        label_config=bdd100k_track_label_config(),
+        options=LoadOptions(ignored_mapping={"other person": "rider"}),
+    )
     assert store.categories[store.class_ids[0]] == "rider" and store.ignore[0]
 
 

@@ -8,12 +8,7 @@ is the default here, so a ``bdd100k`` dataset needs no label config file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
-from vis4d.data.datasets.scalabel import load_scalabel
-from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, LabelConfig, LoadOptions
-from vis4d.data.store import AnnotationStore
+from vis4d.data.mapping import LabelConfig
 
 
 def bdd100k_track_label_config() -> LabelConfig:
@@ -36,24 +31,4 @@ def bdd100k_track_label_config() -> LabelConfig:
         remove_ignored=False,
         ignored_as_class=False,
         image_size=(720, 1280),
-    )
-
-
-def load_bdd100k(
-    annotations: str | Path,
-    categories: Sequence[str] | None = None,
-    image_root: str | Path | None = None,
-    *,
-    label_config: LabelConfig | None = None,
-    options: LoadOptions = DEFAULT_LOAD_OPTIONS,
-    progress: bool = True,
-) -> AnnotationStore:
-    """Load BDD100K labels; ``label_config`` defaults to :func:`bdd100k_track_label_config`."""
-    return load_scalabel(
-        annotations,
-        categories,
-        image_root,
-        label_config=label_config or bdd100k_track_label_config(),
-        options=options,
-        progress=progress,
     )

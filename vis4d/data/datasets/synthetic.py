@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -94,7 +95,7 @@ def _video(
     width: int,
     max_objects: int,
     categories: Sequence[str],
-) -> tuple[list[np.ndarray], list[dict]]:
+) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
     """Frames (uint8 BGR) and Scalabel frame dicts of one video."""
     count = int(rng.integers(max(1, max_objects // 2), max_objects + 1))
     scale = height / 192.0
@@ -198,7 +199,7 @@ def generate_synthetic(
     _check_parameters(num_videos, frames_per_video, image_size, max_objects, categories)
     rng = np.random.default_rng(_split_seed(seed, split))
     out = Path(root) / split
-    all_frames: list[dict] = []
+    all_frames: list[dict[str, Any]] = []
     for v in range(num_videos):
         name = f"{split}-{v:03d}"
         video_dir = out / "images" / name
@@ -212,12 +213,13 @@ def generate_synthetic(
     return labels_path
 
 
-def _read_meta(folder: Path) -> dict | None:
+def _read_meta(folder: Path) -> dict[str, Any] | None:
     """The generation parameters recorded in ``folder/meta.json``, or None if absent/unreadable."""
     try:
-        return json.loads((folder / "meta.json").read_text())
+        meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         return None
+    return meta if isinstance(meta, dict) else None
 
 
 def ensure_synthetic(cfg: SyntheticDatasetConfig) -> tuple[Path, Path]:

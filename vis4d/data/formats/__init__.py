@@ -19,7 +19,7 @@ from typing import Any
 
 from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.cache import cached_load
-from vis4d.data.formats.base import DataFormat, DatasetSource, IgnoreRule, LabelOptions
+from vis4d.data.formats.base import DataFormat, DatasetSource, IgnoreRule, LabelOptions, ReadRequest
 from vis4d.data.formats.coco import COCO
 from vis4d.data.formats.image_folder import IMAGE_FOLDER
 from vis4d.data.formats.motchallenge import MOTCHALLENGE
@@ -35,6 +35,7 @@ __all__ = [
     "IgnoreRule",
     "LabelOptions",
     "PredictionWriter",
+    "ReadRequest",
     "WriterSettings",
     "build_writers",
     "detect_format",

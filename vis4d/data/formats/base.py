@@ -4,9 +4,9 @@ A :class:`DataFormat` names the format once and holds
 
 * how a dataset section of the config (``type = "<name>"``) becomes a store
   (:attr:`DataFormat.open_section`, with what the dataset cache depends on);
-* how a path given on the command line is read as ground truth and as
-  predictions (:attr:`DataFormat.read_gt`, :attr:`DataFormat.read_predictions`;
-  used by ``vis4d eval``, ``vis4d vis`` and ``vis4d data stats``);
+* how a path given on the command line is read, as ground truth or as the
+  predictions that refer to it (:attr:`DataFormat.read`; used by ``vis4d
+  eval``, ``vis4d vis`` and ``vis4d data stats``);
 * how to tell that a path holds this format (:attr:`DataFormat.detect`);
 * the writer of prediction files (:attr:`DataFormat.writer`);
 * its evaluation conventions: the ignore-region rule, a default label config
@@ -69,13 +69,27 @@ class DatasetSource:
     cacheable: bool = True
 
 
+@dataclasses.dataclass(frozen=True)
+class ReadRequest:
+    """What a file tool asks a format to read.
+
+    ``path`` is the ground truth (a file or folder); with ``predictions`` the
+    predictions that refer to it are read instead (COCO results resolve
+    their image ids against the instances file, MOTChallenge outputs take
+    frames and sizes from the sequences). ``image_root``: where the images
+    are (COCO: the folder of the file names).
+    """
+
+    path: Path
+    labels: LabelOptions
+    image_root: Path | None = None
+    predictions: Path | None = None
+    progress: bool = False
+
+
 # A dataset config section (of this format's type), the config's categories, and a label config that replaces the
 # section's own (None: the section's, or the format's default).
 OpenSection = Callable[[Any, Sequence[str], LabelConfig | None], DatasetSource]
-# A ground-truth path, the label options, an image root (COCO: the folder of the file names), show progress.
-ReadGroundTruth = Callable[[Path, LabelOptions, Path | None, bool], AnnotationStore]
-# The ground-truth path, the predictions path, the ground truth already read, label options, an image root.
-ReadPredictions = Callable[[Path, Path, AnnotationStore, LabelOptions, Path | None], AnnotationStore]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +99,8 @@ class DataFormat:
     name: str
     summary: str
     open_section: OpenSection | None = None
-    read_gt: ReadGroundTruth | None = None
-    read_predictions: ReadPredictions | None = None
+    read: Callable[[ReadRequest], AnnotationStore] | None = None
+    has_predictions: bool = True  # ``read`` also reads prediction files
     detect: Callable[[Path], bool] | None = None
     writer: type[PredictionWriter] | None = None
     ignore_rule: IgnoreRule = "bdd100k"

@@ -26,7 +26,7 @@ import numpy as np
 from vis4d.common.io import atomic_write_json
 from vis4d.common.structures import FrameMeta, FrameOutput
 from vis4d.data.datasets.coco import load_coco
-from vis4d.data.formats.base import DataFormat, DatasetSource, LabelOptions
+from vis4d.data.formats.base import DataFormat, DatasetSource, ReadRequest
 from vis4d.data.formats.writing import JsonListStream, PredictionWriter, WriterSettings, float_texts, xywh_texts
 from vis4d.data.mapping import LabelConfig, LoadOptions
 from vis4d.data.store import AnnotationStore
@@ -117,22 +117,18 @@ def _open_section(section: Any, categories: Sequence[str], label_config: LabelCo
     return DatasetSource(build, [Path(section.annotations)], {"image_root": str(Path(section.image_root).resolve())})
 
 
-def _read_gt(path: Path, labels: LabelOptions, image_root: Path | None, progress: bool) -> AnnotationStore:
-    return load_coco(path, labels.categories, image_root, options=labels.load_options())
-
-
-def _read_predictions(
-    gt_path: Path, pred_path: Path, gt: AnnotationStore, labels: LabelOptions, image_root: Path | None
-) -> AnnotationStore:
-    return load_coco(gt_path, gt.categories, image_root, results=pred_path, options=labels.load_options())
+def _read(request: ReadRequest) -> AnnotationStore:
+    labels, results = request.labels, request.predictions
+    return load_coco(
+        request.path, labels.categories, request.image_root, results=results, options=labels.load_options()
+    )
 
 
 COCO = DataFormat(
     name="coco",
     summary="COCO instances JSON (ground truth) and results JSON (detections); no track ids",
     open_section=_open_section,
-    read_gt=_read_gt,
-    read_predictions=_read_predictions,
+    read=_read,
     detect=_detect,
     writer=COCOWriter,
     track_ids=False,

@@ -18,7 +18,7 @@ import numpy as np
 
 from vis4d.common.structures import FrameOutput
 from vis4d.data.datasets.motchallenge import load_motchallenge, motchallenge_source_files
-from vis4d.data.formats.base import DataFormat, DatasetSource, LabelOptions
+from vis4d.data.formats.base import DataFormat, DatasetSource, ReadRequest
 from vis4d.data.formats.writing import AtomicStream, PredictionWriter, float_texts, xywh_texts
 from vis4d.data.mapping import LabelConfig, LoadOptions
 from vis4d.data.store import AnnotationStore
@@ -66,22 +66,16 @@ def _open_section(section: Any, categories: Sequence[str], label_config: LabelCo
     return DatasetSource(build, files, {"root": str(Path(section.root).resolve())})
 
 
-def _read_gt(path: Path, labels: LabelOptions, image_root: Path | None, progress: bool) -> AnnotationStore:
-    return load_motchallenge(path, labels.categories, options=labels.load_options())
-
-
-def _read_predictions(
-    gt_path: Path, pred_path: Path, gt: AnnotationStore, labels: LabelOptions, image_root: Path | None
-) -> AnnotationStore:
-    return load_motchallenge(gt_path, gt.categories, results_dir=pred_path, options=labels.load_options())
+def _read(request: ReadRequest) -> AnnotationStore:
+    labels, results = request.labels, request.predictions
+    return load_motchallenge(request.path, labels.categories, results_dir=results, options=labels.load_options())
 
 
 MOTCHALLENGE = DataFormat(
     name="motchallenge",
     summary="MOTChallenge: a root of SEQ/seqinfo.ini + SEQ/gt/gt.txt; predictions a folder of SEQ.txt files",
     open_section=_open_section,
-    read_gt=_read_gt,
-    read_predictions=_read_predictions,
+    read=_read,
     detect=_detect,
     writer=MOTChallengeWriter,
     ignore_rule="motchallenge",

@@ -29,7 +29,7 @@ import numpy as np
 from vis4d.common.structures import FrameOutput
 from vis4d.data.datasets.bdd100k import bdd100k_track_label_config
 from vis4d.data.datasets.scalabel import load_scalabel, scalabel_files
-from vis4d.data.formats.base import DataFormat, DatasetSource, LabelOptions
+from vis4d.data.formats.base import DataFormat, DatasetSource, ReadRequest
 from vis4d.data.formats.writing import (
     JsonListStream,
     PredictionWriter,
@@ -148,26 +148,23 @@ def _scalabel_like(
         key_parts = {"label_config": resolved, "image_root": str(Path(section.image_root).resolve())}
         return DatasetSource(build, [*scalabel_files(section.annotations), *label_files], key_parts)
 
-    def read_gt(path: Path, labels: LabelOptions, image_root: Path | None, progress: bool) -> AnnotationStore:
-        label_config = label_config_in_force(labels.label_config)
-        options = labels.load_options()
+    def read(request: ReadRequest) -> AnnotationStore:
+        """Predictions are Scalabel files of their own: read like ground truth, with its categories."""
+        labels = request.labels
         return load_scalabel(
-            path, labels.categories, image_root, label_config=label_config, options=options, progress=progress
+            request.predictions or request.path,
+            labels.categories,
+            request.image_root,
+            label_config=label_config_in_force(labels.label_config),
+            options=labels.load_options(),
+            progress=request.progress,
         )
-
-    def read_predictions(
-        gt_path: Path, pred_path: Path, gt: AnnotationStore, labels: LabelOptions, image_root: Path | None
-    ) -> AnnotationStore:
-        label_config = label_config_in_force(labels.label_config)
-        options = labels.load_options()
-        return load_scalabel(pred_path, gt.categories, label_config=label_config, options=options, progress=False)
 
     return DataFormat(
         name=name,
         summary=summary,
         open_section=open_section,
-        read_gt=read_gt,
-        read_predictions=read_predictions,
+        read=read,
         writer=writer,
         default_label_config=default_label_config,
     )

@@ -131,7 +131,9 @@ def _continuation_bonus(
     prev_partner = dict(zip(tracks.tolist(), partners.tolist(), strict=True))
     partner = np.array([prev_partner.get(t, -1) for t in data.g_track[g0 : g0 + n_rows].tolist()])
     p_tracks = data.p_track[p0 : p0 + n_cols]
-    return CONTINUATION_BONUS * ((p_tracks[None, :] == partner[:, None]) & (partner[:, None] >= 0))
+    continues = (p_tracks[None, :] == partner[:, None]) & (partner[:, None] >= 0)
+    bonus: npt.NDArray[np.float64] = CONTINUATION_BONUS * continues
+    return bonus
 
 
 def _id_switches(data: TrackingData, matches: _Matches) -> npt.NDArray[Any]:

@@ -103,7 +103,7 @@ class CandidatePairs:
     def solve_cell(self, matrix: npt.NDArray[np.float64], index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Pairs a max-score assignment of one cell keeps: ``linear_sum_assignment(-matrix)``, entries ``> eps``."""
         r, c = linear_sum_assignment(-matrix)
-        chosen = index[r, c][matrix[r, c] > 0 + EPS]
+        chosen: npt.NDArray[np.int64] = index[r, c][matrix[r, c] > 0 + EPS]
         return chosen[chosen >= 0]
 
     def assign(self) -> npt.NDArray[np.bool_]:

@@ -43,7 +43,8 @@ class FasterRCNN(Vis4DModel):
 
     def extract_features(self, images: Tensor) -> OrderedDict[str, Tensor]:
         """Return the FPN features of normalised images (B, 3, H, W)."""
-        return self.backbone(images)
+        features: OrderedDict[str, Tensor] = self.backbone(images)
+        return features
 
     def detect(self, batch: Batch) -> tuple[OrderedDict[str, Tensor], list[FramePrediction]]:
         """Return features and per-image detections (input pixels), without losses."""

@@ -121,7 +121,7 @@ class RegionProposalNetwork(nn.Module):
         batch, device = logits.shape[0], logits.device
         scores, indices, level_ids = [], [], []
         offsets = [0, *itertools.accumulate(anchors_per_level)][:-1]
-        level_chunks = logits.split(anchors_per_level, dim=1)
+        level_chunks = torch.split(logits, anchors_per_level, dim=1)
         for level, (level_logits, offset) in enumerate(zip(level_chunks, offsets, strict=True)):
             count = min(pre_nms, level_logits.shape[1])
             top_scores, top_idx = level_logits.topk(count, dim=1)

@@ -148,7 +148,7 @@ def _as_pairs(
         return [(key_embeds, ref_embeds, key_track_ids, ref_track_ids)]  # type: ignore[list-item]
     if any(isinstance(a, Tensor) for a in args):
         raise TypeError("qdtrack_losses: pass either four tensors or four sequences of tensors")
-    lengths = {len(a) for a in args}  # type: ignore[arg-type]
+    lengths = {len(a) for a in args}
     if len(lengths) != 1:
-        raise ValueError(f"qdtrack_losses: per-pair sequences differ in length: {[len(a) for a in args]}")  # type: ignore[arg-type]
-    return list(zip(key_embeds, ref_embeds, key_track_ids, ref_track_ids, strict=True))  # type: ignore[arg-type]
+        raise ValueError(f"qdtrack_losses: per-pair sequences differ in length: {[len(a) for a in args]}")
+    return list(zip(key_embeds, ref_embeds, key_track_ids, ref_track_ids, strict=True))
