@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vis4d.common.structures import FrameMeta, FrameOutput
 from vis4d.data.store import AnnotationStore, FrameRecord, build_store, concat_stores, empty_box_columns
 
 
@@ -62,3 +63,28 @@ def test_concat_stores_shifts_offsets() -> None:
     np.testing.assert_array_equal(joined.box_offsets[4:], [6, 6, 8, 9, 12])
     with pytest.raises(ValueError, match="different categories"):
         concat_stores([_store(), build_store(["car"], [])])
+
+
+def _three_frames() -> AnnotationStore:
+    frames = []
+    for i in range(3):
+        cols = empty_box_columns(1)
+        cols["boxes"][:] = [0, 0, 10, 10]
+        frames.append(FrameRecord(f"f{i}", "v", i, f"/img/f{i}.jpg", 20, 20, cols))
+    return build_store(["car"], frames)
+
+
+def test_with_predictions_places_outputs_at_their_frame_rows() -> None:
+    gt = _three_frames()
+
+    def out(row: int, k: int) -> FrameOutput:
+        meta = FrameMeta(f"f{row}", "v", row, "", (20, 20), (20, 20), frame_row=row)
+        return FrameOutput(
+            meta, np.full((k, 4), row, np.float32), np.full(k, 0.5, np.float32), np.zeros(k, np.int64), np.arange(k)
+        )
+
+    pred = gt.with_predictions([out(2, 2), out(0, 1)])
+    assert pred.num_frames == 3 and pred.num_boxes == 3
+    assert list(np.diff(pred.box_offsets)) == [1, 0, 2]
+    assert pred.boxes[pred.box_slice(2)][:, 0].tolist() == [2.0, 2.0]
+    assert pred.track_ids.tolist() == [0, 0, 1]

@@ -10,7 +10,8 @@ embedding compute only on those.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from torch import Tensor
 
@@ -42,13 +43,16 @@ class TrackerGraph(Protocol):
         ...
 
 
+# Which graph a tracker config's ``type`` builds.
+GRAPH_TYPES: dict[str, Callable[[Any], TrackerGraph]] = {"qdtrack": QDTrackGraph, "iou": IoUGraph}
+
+
 def build_graph(cfg: QDTrackGraphConfig | IoUGraphConfig) -> TrackerGraph:
     """Build the graph that ``cfg.type`` names."""
-    if isinstance(cfg, QDTrackGraphConfig):
-        return QDTrackGraph(cfg)
-    if isinstance(cfg, IoUGraphConfig):
-        return IoUGraph(cfg)
-    raise TypeError(f"unknown tracker graph config {type(cfg).__name__}")
+    try:
+        return GRAPH_TYPES[cfg.type](cfg)
+    except KeyError:
+        raise TypeError(f"unknown tracker graph type {cfg.type!r}; known: {sorted(GRAPH_TYPES)}") from None
 
 
-__all__ = ["IoUGraph", "QDTrackGraph", "TrackerGraph", "build_graph"]
+__all__ = ["GRAPH_TYPES", "IoUGraph", "QDTrackGraph", "TrackerGraph", "build_graph"]
