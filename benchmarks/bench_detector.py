@@ -31,7 +31,7 @@ from torchvision.models.detection import fasterrcnn_resnet50_fpn
 from vis4d.common.structures import Batch, FrameMeta, Targets
 from vis4d.config.schema import BackboneConfig, FasterRCNNConfig, RPNConfig
 from vis4d.model.detect.faster_rcnn import FasterRCNN
-from vis4d.model.detect.torchvision_compat import torchvision_to_vis4d_state_dict
+from vis4d.model.weights.torchvision import convert_detection
 
 NUM_CLASSES = 8  # BDD100K tracking classes
 
@@ -136,7 +136,7 @@ def main() -> None:
     ours = _ours(device)
     theirs = _torchvision(device, args.train_size[0], args.train_size[1])
     # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
-    ours.load_state_dict(torchvision_to_vis4d_state_dict(theirs.state_dict()))
+    ours.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
 
     if args.skip != "train":
         batch = _batch(args.batch_size, args.train_size[0], args.train_size[1], device, seed=0)

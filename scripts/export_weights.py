@@ -29,7 +29,7 @@ def main() -> None:
         for key, value in checkpoint["state_dict"].items()
     }
     with atomic_open(args.output, "wb") as handle:
-        torch.save({"state_dict": state, "source": args.checkpoint.name}, handle)
+        torch.save({"state_dict": state, "source": args.checkpoint.name, "vis4d": checkpoint.get("vis4d", {})}, handle)
     print(f"{args.output}: {len(state)} tensors, {args.output.stat().st_size / 1e6:.1f} MB")
 
 

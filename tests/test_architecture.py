@@ -30,7 +30,7 @@ ALLOWED = {
     "eval": {"common", "config", "data"},
     "vis": {"common", "config", "data", "eval"},
     "engine": {"common", "config", "data", "model", "eval", "vis"},
-    "cli": {"engine", "eval", "data", "vis", "common"},
+    "cli": {"engine", "eval", "data", "vis", "model", "common"},
     "__main__": {"cli"},
 }
 

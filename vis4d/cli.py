@@ -7,6 +7,8 @@ the other commands work on files without a model:
     vis4d data stats --format scalabel|bdd100k|coco|mot|folder --path P [--config CFG] [--json]
     vis4d vis    --images DIR --pred PRED.json [--gt GT.json] --output OUT
     vis4d report RUN_DIR
+    vis4d weights list | download NAME...
+    vis4d convert IN OUT
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         from vis4d.vis.report import main as report_main
 
         return report_main(rest)
+    if command == "weights":
+        from vis4d.model.weights.cli import weights_main
+
+        return weights_main(rest)
+    if command == "convert":
+        from vis4d.model.weights.cli import convert_main
+
+        return convert_main(rest)
     print(f"vis4d: unknown command {command!r}\n\n{USAGE.strip()}", file=sys.stderr)
     return 2
 

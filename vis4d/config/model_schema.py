@@ -28,7 +28,9 @@ class BackboneConfig(StrictModel):
         "resnet50"
     )
     weights: str | None = Field(
-        default=None, description="Local file with ImageNet weights (a torchvision state dict); none = random init."
+        default=None,
+        description="Backbone initialisation: a path, URL or name such as torchvision://resnet50 (ImageNet "
+        "classifier or any supported detector checkpoint); none = random init.",
     )
     norm: Literal["auto", "bn", "frozen_bn", "gn"] = Field(
         default="auto",
@@ -52,6 +54,9 @@ class RPNConfig(SamplingFields):
 
     anchor_sizes: list[int] = Field(default=[32, 64, 128, 256, 512], description="One anchor size per FPN level.")
     aspect_ratios: list[float] = [0.5, 1.0, 2.0]
+    anchor_style: Literal["torchvision", "mmdet"] = Field(
+        default="torchvision", description="torchvision rounds anchor corners to whole pixels, mmdetection does not."
+    )
     pre_nms_top_n_train: int = 2000
     post_nms_top_n_train: int = 1000
     pre_nms_top_n_test: int = 1000
@@ -68,8 +73,16 @@ class RoIHeadConfig(SamplingFields):
     batch_size_per_image: SampleSize = 512
     positive_fraction: PositiveFraction = 0.25
     add_gt_as_proposals: AddGroundTruth = True
-    pooler_size: int = 7
-    sampling_ratio: int = 2
+    pooler_size: int = Field(default=7, ge=1, description="RoIAlign output size (pooler_size x pooler_size).")
+    sampling_ratio: int = Field(
+        default=2, ge=0, description="RoIAlign sampling points per bin and axis; 0 = adaptive (mmdetection)."
+    )
+    aligned: bool = Field(
+        default=False, description="RoIAlign with the half-pixel offset (mmdetection, Vis4D 1.0); torchvision: off."
+    )
+    level_mapping: Literal["torchvision", "mmdet"] = Field(
+        default="torchvision", description="Which FPN level a box is pooled from: canonical 224 at p4, or finest 56."
+    )
     num_fcs: int = 2
     fc_dim: int = 1024
     box_coder_weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
@@ -102,6 +115,12 @@ class DetectorFields(StrictModel):
     """Fields every detector-based model shares."""
 
     name: str | None = Field(default=None, description="Model name, the default exp_name.")
+    weights: str | None = Field(
+        default=None,
+        description="Whole-model initialisation: a path, URL or name (torchvision://, mmdet://, bdd100k://) of a "
+        "vis4d, torchvision, mmdetection, QDTrack or Vis4D 1.0 checkpoint; categories are mapped by name and "
+        "what matches loads (--weights then loads on top).",
+    )
     backbone: BackboneConfig = BackboneConfig()
     rpn: RPNConfig = RPNConfig()
     roi_head: RoIHeadConfig = RoIHeadConfig()

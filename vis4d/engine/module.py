@@ -9,6 +9,7 @@ image, boxes already mapped back to original image pixels, which the callbacks
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -51,11 +52,22 @@ def lr_factor(cfg: LRSchedulerConfig, step: int, epoch_float: float, total_steps
 class Vis4DModule(pl.LightningModule):
     """Wraps a :class:`Vis4DModel` for Lightning."""
 
-    def __init__(self, model: Vis4DModel, optimizer: OptimizerConfig, lr_scheduler: LRSchedulerConfig) -> None:
+    def __init__(
+        self,
+        model: Vis4DModel,
+        optimizer: OptimizerConfig,
+        lr_scheduler: LRSchedulerConfig,
+        categories: Sequence[str] = (),
+    ) -> None:
         super().__init__()
         self.model = model
         self.optimizer_cfg = optimizer
         self.scheduler_cfg = lr_scheduler
+        self.categories = list(categories)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Checkpoints say which categories their classifier rows are, so loading can map them by name."""
+        checkpoint["vis4d"] = {"layout": "vis4d", "categories": self.categories}
 
     # ------------------------------------------------------------- training
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:

@@ -117,18 +117,20 @@ def launch(run: Run) -> int:
     from vis4d.engine.callbacks import AtomicCheckpointIO
     from vis4d.engine.datamodule import Vis4DDataModule
     from vis4d.engine.module import Vis4DModule
-    from vis4d.engine.weights import load_model_weights
     from vis4d.model.build import build_model
+    from vis4d.model.weights import load_weights
 
     config, launch_options = run.config, run.launch
     _quiet_lightning()
     if launch_options.seed is not None:
         pl.seed_everything(launch_options.seed, workers=True, verbose=False)
     model = build_model(config.model, len(config.categories))
+    if config.model.weights is not None:  # the recipe's starting point: any layout, what matches loads
+        load_weights(model, config.model.weights, config.categories, strict=False, option="model.weights")
     resuming = run.action == "train" and launch_options.resume
     if run.weights is not None and not resuming:
-        load_model_weights(model, run.weights, launch_options.strict)
-    module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler)
+        load_weights(model, str(run.weights), config.categories, launch_options.strict)
+    module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler, config.categories)
     work_dir = Path(launch_options.work_dir)
     cache_dir = Path(launch_options.cache_dir) if launch_options.cache_dir else work_dir / ".cache" / "datasets"
     datamodule = Vis4DDataModule(config, cache_dir, input_dir=run.input_dir, pin_memory=launch_options.pin_memory)

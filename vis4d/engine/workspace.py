@@ -96,7 +96,7 @@ def resolve_workspace(
 
 
 def resolve_weights(weights: str | None, workspace: Workspace, action: str, resume: bool) -> Path | None:
-    """Turn ``--weights`` (``best``, ``last``, a path, or nothing) into a checkpoint path.
+    """Turn ``--weights`` (``best``, ``last``, a path, a URL or weights name, or nothing) into a checkpoint file.
 
     ``test``/``predict`` default to ``best``; ``train --resume`` defaults to
     ``last``; plain ``train`` loads nothing unless weights are given.
@@ -112,7 +112,13 @@ def resolve_weights(weights: str | None, workspace: Workspace, action: str, resu
         if not path.exists():
             raise ConfigError(f"--weights {weights}: no checkpoint at {path}")
         return path
+    if "://" in weights:  # a URL or a weights name: fetched into torch.hub's cache (see vis4d.model.weights)
+        from vis4d.model.weights import fetch, resolve_source
+
+        return fetch(resolve_source(weights, "--weights"))
     path = Path(weights).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"--weights: {weights} is a directory, expected a checkpoint file")
     if not path.is_file():
         raise ConfigError(f"--weights: file not found: {weights}")
     return path

@@ -1,4 +1,4 @@
-"""Torchvision backbones with a feature pyramid on top, and local weight loading.
+"""Torchvision backbones with a feature pyramid on top, and loading their weights by name.
 
 :func:`build_backbone` returns an :class:`FPNBackbone`: images ``(B, 3, H, W)``
 in, an ``OrderedDict`` of FPN levels out, each with ``out_channels`` channels.
@@ -23,10 +23,8 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 from torchvision import models
@@ -37,13 +35,6 @@ from vis4d.common.errors import ConfigError
 from vis4d.config.schema import BackboneConfig
 
 NormFactory = Callable[[int], nn.Module]
-
-# Prefixes under which a backbone's weights sit in the checkpoints we accept:
-# DataParallel/DDP ("module."), Lightning ("model."), vis4d models ("detector.",
-# "backbone.").  Stripped repeatedly from the front of every key.
-_KNOWN_PREFIXES = ("module.", "model.", "detector.", "backbone.")
-# Classification heads in ImageNet checkpoints; a detection backbone never uses them.
-_CLASSIFIER_PREFIXES = ("fc.", "classifier.")
 
 
 def level_stride(level: str) -> int:
@@ -218,60 +209,34 @@ class FPNBackbone(nn.Module):
         return self
 
 
-def _checkpoint_state_dict(path: Path) -> dict[str, Tensor]:
-    """Read a state dict from a torchvision ``.pth`` or a Lightning/vis4d checkpoint."""
-    if not path.is_file():
-        raise ConfigError(f"model.backbone.weights: file {str(path)!r} does not exist")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001  (any unpickling failure is a bad user file)
-        raise ConfigError(f"model.backbone.weights: cannot read {str(path)!r} as a torch state dict ({err})") from err
-    if isinstance(loaded, Mapping) and "state_dict" in loaded:
-        loaded = loaded["state_dict"]
-    if not isinstance(loaded, Mapping) or not all(isinstance(v, Tensor) for v in loaded.values()):
-        raise ConfigError(f"model.backbone.weights: {str(path)!r} holds no state dict of tensors")
-    return dict(loaded)
+def load_backbone_weights(backbone: FPNBackbone, name: str) -> None:
+    """Load the backbone part of any supported checkpoint into ``backbone``; one warning lists key mismatches.
 
-
-def _strip_prefixes(key: str) -> str:
-    """Remove the wrapper prefixes in :data:`_KNOWN_PREFIXES` from the front of ``key``."""
-    changed = True
-    while changed:
-        changed = False
-        for prefix in _KNOWN_PREFIXES:
-            if key.startswith(prefix):
-                key = key[len(prefix) :]
-                changed = True
-    return key
-
-
-def load_backbone_weights(backbone: FPNBackbone, path: str | Path) -> None:
-    """Load local weights into ``backbone``; one warning lists missing and unexpected keys.
-
-    Two kinds of files are understood: an ImageNet classification state dict
-    (torchvision key names; the classifier is dropped and the body loaded) and
-    a detection checkpoint holding ``...backbone.body.*`` / ``...backbone.fpn.*``
-    (then body and FPN load).  Wrapper prefixes (``module.``, ``model.``,
-    ``detector.``, ``backbone.``) are stripped.
+    ``name`` is a path, URL or weights name (:mod:`vis4d.model.weights`). An
+    ImageNet classifier loads into the body (its classifier dropped); a
+    detection checkpoint of any known layout loads body and FPN.
     """
-    state = {_strip_prefixes(k): v for k, v in _checkpoint_state_dict(Path(path)).items()}
-    if any(k.startswith(("body.", "fpn.")) for k in state):
-        target: nn.Module = backbone
-    else:
-        target = backbone.body
-        state = {k: v for k, v in state.items() if not k.startswith(_CLASSIFIER_PREFIXES)}
+    from vis4d.model.weights import read_checkpoint
+
+    option = "model.backbone.weights"
+    checkpoint = read_checkpoint(name, option)
+    state = {k.removeprefix("backbone."): v for k, v in checkpoint.state_dict.items() if k.startswith("backbone.")}
     if not state:
-        raise ConfigError(f"model.backbone.weights: {str(path)!r} holds no backbone weights")
-    result = target.load_state_dict(state, strict=False)
-    # Frozen batch norm has no num_batches_tracked; its absence is not a problem.
+        raise ConfigError(f"{option}: {name} ({checkpoint.layout}) holds no backbone weights")
+    result = backbone.load_state_dict(state, strict=False)
+    # Frozen batch norm has no num_batches_tracked; its absence is not a problem. A classifier loads no FPN.
     unexpected = [k for k in result.unexpected_keys if not k.endswith("num_batches_tracked")]
-    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
-    loaded = len(state) - len(result.unexpected_keys)
-    if loaded == 0:
-        raise ConfigError(f"model.backbone.weights: no key of {str(path)!r} matches the {type(backbone.body).__name__}")
+    body_only = not any(k.startswith("fpn.") for k in state)
+    missing = [
+        k
+        for k in result.missing_keys
+        if not k.endswith("num_batches_tracked") and not (body_only and k.startswith("fpn."))
+    ]
+    if len(state) == len(result.unexpected_keys):
+        raise ConfigError(f"{option}: no key of {name} matches the {type(backbone.body).__name__}")
     if missing or unexpected:
         warnings.warn(
-            f"model.backbone.weights {str(path)!r}: {len(missing)} missing keys {missing[:5]}"
+            f"{option} {name}: {len(missing)} missing keys {missing[:5]}"
             f"{'...' if len(missing) > 5 else ''}, {len(unexpected)} unexpected keys {unexpected[:5]}"
             f"{'...' if len(unexpected) > 5 else ''}",
             stacklevel=2,

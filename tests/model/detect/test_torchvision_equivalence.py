@@ -13,7 +13,7 @@ from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 from tests.model.detect.conftest import tiny_config
 from vis4d.common.structures import Batch
 from vis4d.model.detect.faster_rcnn import FasterRCNN
-from vis4d.model.detect.torchvision_compat import torchvision_to_vis4d_state_dict
+from vis4d.model.weights.torchvision import convert_detection
 
 NUM_CLASSES = 3
 
@@ -52,7 +52,7 @@ def test_same_weights_give_same_detections_as_torchvision(tiny_batch: Batch) -> 
         theirs.roi_heads.box_predictor.cls_score.weight.normal_(std=0.5)
         theirs.roi_heads.box_predictor.bbox_pred.weight.normal_(std=0.05)
     ours = FasterRCNN(tiny_config(score_thresh=0.0), NUM_CLASSES).eval()
-    ours.load_state_dict(torchvision_to_vis4d_state_dict(theirs.state_dict()))
+    ours.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
     with torch.no_grad():
         expected = theirs(list(tiny_batch.images))
         predictions = ours.predict(tiny_batch)

@@ -67,7 +67,7 @@ def test_forward_equals_plain_nchw_computation():
     feats = features(batch=1)
     boxes = [torch.tensor([[0.0, 0.0, 30.0, 40.0], [50.0, 10.0, 90.0, 60.0]])]
     with torch.no_grad():
-        pooled = head.roi_align(feats, boxes, [(64, 96)]).contiguous()
+        pooled = head.roi_align(feats, boxes).contiguous()
         expected = head.embed(head.fcs(head.convs(pooled).flatten(start_dim=1)))
         (out,) = head(feats, boxes, [(64, 96)])
     assert torch.allclose(out, expected, atol=1e-5)

@@ -1,7 +1,9 @@
 """Anchor boxes on the FPN grid, cached per feature-map size.
 
 Level ``l`` has one anchor size and ``len(aspect_ratios)`` shapes per grid
-cell (aspect ratio = height / width, area = size**2).  Anchors of a level are
+cell (aspect ratio = height / width, area = size**2), centred on the cell's
+top-left corner (``x * stride``, ``y * stride``). torchvision rounds the cell
+anchors' corners to whole pixels, mmdetection does not (``rounded``).  Anchors of a level are
 ordered (y, x, shape), the order in which the RPN head's (B, A, H, W) outputs
 flatten after moving A last.  Anchors only depend on the feature size, so
 they are built once per size and device and reused: rebuilding ~60k anchors
@@ -22,7 +24,12 @@ class AnchorGenerator(nn.Module):
     """Anchors for several pyramid levels: one size and several aspect ratios per level."""
 
     def __init__(
-        self, sizes: list[float], aspect_ratios: list[float], strides: list[int], cache_size: int = 16
+        self,
+        sizes: list[float],
+        aspect_ratios: list[float],
+        strides: list[int],
+        cache_size: int = 16,
+        rounded: bool = True,
     ) -> None:
         super().__init__()
         if len(sizes) != len(strides):
@@ -36,7 +43,8 @@ class AnchorGenerator(nn.Module):
         for size in sizes:
             half_w = width_factors * size / 2
             half_h = height_factors * size / 2
-            cell_anchors.append(torch.stack((-half_w, -half_h, half_w, half_h), dim=1).round())
+            corners = torch.stack((-half_w, -half_h, half_w, half_h), dim=1)
+            cell_anchors.append(corners.round() if rounded else corners)
         # Not buffers: they are derived from the config, so checkpoints need not carry them.
         self._cell_anchors = cell_anchors
         self._cache: OrderedDict[tuple[tuple[tuple[int, int], ...], str], Tensor] = OrderedDict()

@@ -23,12 +23,13 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
-from torchvision.ops import MultiScaleRoIAlign, batched_nms, box_iou, remove_small_boxes
+from torchvision.ops import batched_nms, box_iou, remove_small_boxes
 
 from vis4d.common.structures import FramePrediction, Targets
 from vis4d.config.schema import RoIHeadConfig
 from vis4d.model.detect.box_coder import clip_boxes, decode_boxes, encode_boxes
 from vis4d.model.detect.matcher import ignore_overlapping, match_boxes, sample_balanced
+from vis4d.model.detect.pooler import RoIPooler
 from vis4d.model.detect.rpn import IGNORE_IOF_THRESH, SMOOTH_L1_BETA
 
 # Detections smaller than this (pixels) after decoding are dropped.
@@ -42,7 +43,7 @@ class RoIBoxHead(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.num_classes = num_classes
-        self.pooler = MultiScaleRoIAlign(featmap_names, cfg.pooler_size, cfg.sampling_ratio)
+        self.pooler = RoIPooler(featmap_names, cfg.pooler_size, cfg.sampling_ratio, cfg.aligned, cfg.level_mapping)
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_channels * cfg.pooler_size**2
         for _ in range(cfg.num_fcs):
@@ -79,7 +80,7 @@ class RoIBoxHead(nn.Module):
         self, features: Mapping[str, Tensor], rois: list[Tensor], image_sizes: list[tuple[int, int]]
     ) -> tuple[Tensor, Tensor]:
         """Return class logits (N, C+1) and deltas (N, C, 4) for the RoIs of all images, concatenated."""
-        pooled = self.pooler(dict(features), rois, image_sizes)
+        pooled = self.pooler(features, rois)
         hidden = self.fcs(pooled)
         return self.cls_score(hidden), self.bbox_pred(hidden).view(-1, self.num_classes, 4)
 

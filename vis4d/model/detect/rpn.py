@@ -80,7 +80,10 @@ class RegionProposalNetwork(nn.Module):
         self.cfg = cfg
         self.levels = list(levels)
         self.anchor_generator = AnchorGenerator(
-            anchor_sizes_for_levels(cfg.anchor_sizes, self.levels), cfg.aspect_ratios, strides
+            anchor_sizes_for_levels(cfg.anchor_sizes, self.levels),
+            cfg.aspect_ratios,
+            strides,
+            rounded=cfg.anchor_style == "torchvision",
         )
         self.head = RPNHead(in_channels, len(cfg.aspect_ratios), cfg.head_convs)
 

@@ -46,7 +46,7 @@ class QDTrack(Vis4DModel):
             cfg.similarity_head,
             in_channels=cfg.backbone.fpn_channels,
             featmap_names=self.detector.roi_feature_levels,
-            sampling_ratio=cfg.roi_head.sampling_ratio,
+            pooling=cfg.roi_head,
         )
         self.graph: TrackerGraph = build_graph(cfg.tracker)
         self._video: str | None = None

@@ -15,17 +15,21 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torchvision.ops import MultiScaleRoIAlign
 
 from vis4d.common.errors import ConfigError
-from vis4d.config.schema import SimilarityHeadConfig
+from vis4d.config.schema import RoIHeadConfig, SimilarityHeadConfig
+from vis4d.model.detect.pooler import RoIPooler
 
 
 class SimilarityHead(nn.Module):
     """Boxes on FPN features -> (K, embedding_dim) embeddings, per image."""
 
     def __init__(
-        self, cfg: SimilarityHeadConfig, in_channels: int, featmap_names: Sequence[str], sampling_ratio: int = 2
+        self,
+        cfg: SimilarityHeadConfig,
+        in_channels: int,
+        featmap_names: Sequence[str],
+        pooling: RoIHeadConfig | None = None,
     ) -> None:
         super().__init__()
         if cfg.norm_groups > 0 and cfg.num_convs > 0 and cfg.conv_channels % cfg.norm_groups != 0:
@@ -36,8 +40,10 @@ class SimilarityHead(nn.Module):
         if not featmap_names:
             raise ConfigError("SimilarityHead needs at least one feature map name to pool from")
         self.embedding_dim = cfg.embedding_dim
-        self.roi_align = MultiScaleRoIAlign(
-            featmap_names=list(featmap_names), output_size=cfg.pooler_size, sampling_ratio=sampling_ratio
+        # RoIAlign as the box head does it (sampling, alignment, level mapping), at this head's output size.
+        pooling = pooling or RoIHeadConfig()
+        self.roi_align = RoIPooler(
+            featmap_names, cfg.pooler_size, pooling.sampling_ratio, pooling.aligned, pooling.level_mapping
         )
         convs: list[nn.Module] = []
         channels = in_channels
@@ -84,7 +90,7 @@ class SimilarityHead(nn.Module):
         if sum(counts) == 0:
             reference = next(iter(features.values()))
             return [reference.new_zeros((0, self.embedding_dim)) for _ in counts]
-        pooled = self.roi_align(features, list(boxes), list(image_sizes))
+        pooled = self.roi_align(features, list(boxes))
         if pooled.device.type == "cpu":
             # oneDNN runs these small 3x3 convs markedly faster on NHWC input (docs/profiling.md);
             # the result is the same, and flatten() below still reads it in NCHW order.

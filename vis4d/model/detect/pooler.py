@@ -1,0 +1,83 @@
+"""RoIAlign on a feature pyramid: each box pooled from the level its size maps to.
+
+Two conventions for the level of a box of area ``A`` (``s = sqrt(A)``), as
+frameworks differ and a converted model must compute what it computed where
+it was trained:
+
+* ``"torchvision"`` (the FPN paper, torchvision's ``MultiScaleRoIAlign``):
+  ``k = floor(4 + log2(s / 224) + 1e-6)``, clamped to the pyramid;
+* ``"mmdet"`` (mmdetection's ``SingleRoIExtractor``, finest scale 56):
+  ``k = floor(log2(s / 56 + 1e-6))`` counted from the finest level.
+
+RoIAlign itself: ``aligned`` shifts sampling points by half a pixel
+(mmdetection, Detectron2; torchvision's detector does not), and
+``sampling_ratio`` 0 samples adaptively (``ceil(bin size)`` points per bin).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torchvision.ops import box_area, roi_align
+
+LevelMapping = Literal["torchvision", "mmdet"]
+CANONICAL_SCALE, CANONICAL_LEVEL = 224, 4  # torchvision / FPN paper
+FINEST_SCALE = 56  # mmdetection
+EPS = 1e-6
+
+
+class RoIPooler(nn.Module):
+    """Pool (output_size x output_size) features per box from the pyramid levels ``levels`` (``"p2"``...)."""
+
+    def __init__(
+        self,
+        levels: Sequence[str],
+        output_size: int,
+        sampling_ratio: int,
+        aligned: bool = False,
+        level_mapping: LevelMapping = "torchvision",
+    ) -> None:
+        super().__init__()
+        self.levels = list(levels)
+        self.log2_strides = [int(level[1:]) for level in self.levels]
+        self.output_size = (output_size, output_size)
+        self.sampling_ratio = sampling_ratio
+        self.aligned = aligned
+        self.level_mapping = level_mapping
+
+    def level_of(self, boxes: Tensor) -> Tensor:
+        """Index into ``levels`` of every box (N, 4) xyxy in input pixels."""
+        scale = torch.sqrt(box_area(boxes))
+        if self.level_mapping == "mmdet":
+            level = torch.floor(torch.log2(scale / FINEST_SCALE + EPS))
+        else:
+            level = torch.floor(CANONICAL_LEVEL + torch.log2(scale / CANONICAL_SCALE) + EPS) - self.log2_strides[0]
+        return level.clamp(0, len(self.levels) - 1).to(torch.int64)
+
+    def forward(self, features: Mapping[str, Tensor], boxes: Sequence[Tensor]) -> Tensor:
+        """Pooled features (sum of boxes, C, S, S) for the boxes of every image, in order."""
+        maps = [features[level] for level in self.levels]
+        rois = torch.cat(
+            [torch.cat((torch.full_like(b[:, :1], i), b), dim=1) for i, b in enumerate(boxes)]
+        ) if boxes else maps[0].new_zeros((0, 5))  # fmt: skip
+        rois = rois.to(maps[0].dtype)
+        if len(maps) == 1:
+            return self._align(maps[0], rois, self.log2_strides[0])
+        level = self.level_of(rois[:, 1:])
+        result = maps[0].new_zeros((len(rois), maps[0].shape[1], *self.output_size))
+        for index, (feature, log2_stride) in enumerate(zip(maps, self.log2_strides, strict=True)):
+            chosen = torch.where(level == index)[0]
+            if len(chosen):
+                result[chosen] = self._align(feature, rois[chosen], log2_stride).to(result.dtype)
+        return result
+
+    def _align(self, feature: Tensor, rois: Tensor, log2_stride: int) -> Tensor:
+        pooled: Tensor = roi_align(
+            feature, rois, self.output_size, spatial_scale=math.ldexp(1.0, -log2_stride),
+            sampling_ratio=self.sampling_ratio, aligned=self.aligned,
+        )  # fmt: skip
+        return pooled

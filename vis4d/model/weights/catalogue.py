@@ -1,0 +1,50 @@
+"""The weights vis4d knows by name: what ``vis4d weights list`` shows and ``vis4d weights download`` fetches.
+
+torchvision's entries come from torchvision itself (URL, file size, the
+metric its documentation reports), so they cannot drift from the installed
+version. Other zoos are listed with the figures their authors publish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+# torchvision builders whose default weights vis4d runs exactly: ImageNet backbones and the detector.
+TORCHVISION_BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large")
+TORCHVISION_DETECTORS = ("fasterrcnn_resnet50_fpn",)
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownWeights:
+    """One named checkpoint: its name, the size of its file and what it was trained on (with a metric)."""
+
+    name: str
+    size_mb: float | None
+    trained_on: str
+    use: str  # what it initialises in vis4d
+
+
+def _torchvision_entries() -> list[KnownWeights]:
+    from torchvision import models
+
+    entries = []
+    for builder in (*TORCHVISION_BACKBONES, *TORCHVISION_DETECTORS):
+        enum = models.get_model_weights(builder)
+        for weights in enum:
+            metrics = weights.meta.get("_metrics", {})
+            dataset, values = next(iter(metrics.items()), ("", {}))
+            metric = ", ".join(f"{key} {value}" for key, value in values.items())
+            default = weights == enum.DEFAULT
+            name = f"torchvision://{builder}" if default else f"torchvision://{weights}"
+            use = "model.weights (detector)" if builder in TORCHVISION_DETECTORS else "model.backbone.weights"
+            entries.append(KnownWeights(name, weights.meta.get("_file_size"), f"{dataset}: {metric}", use))
+    return entries
+
+
+def known_weights() -> list[KnownWeights]:
+    """Every named checkpoint vis4d knows, torchvision's first."""
+    return _torchvision_entries() + list(OTHER_ZOOS)
+
+
+# Published checkpoints of other model zoos that vis4d converts (figures as their authors report them).
+OTHER_ZOOS: tuple[KnownWeights, ...] = ()

@@ -1,0 +1,106 @@
+"""Where a weights name points: a local file, or a URL and the file it is cached as.
+
+Accepted wherever vis4d takes weights (``--weights``, ``model.weights``,
+``model.backbone.weights``):
+
+* a local path;
+* ``http(s)://...`` (or ``file://...``, for a mirror on a shared disk);
+* ``torchvision://NAME``: a torchvision model builder name meaning its
+  default weights (``torchvision://resnet50``), or a weights enum member
+  (``torchvision://ResNet50_Weights.IMAGENET1K_V2``);
+* ``mmdet://PATH``: a checkpoint of mmdetection's v2.0 model zoo, under
+  ``https://download.openmmlab.com/mmdetection/v2.0/`` (as Vis4D 1.0 and
+  mmcv resolve it);
+* ``bdd100k://PATH``: a checkpoint of the BDD100K model zoo, under
+  ``https://dl.cv.ethz.ch/bdd100k/``.
+
+Downloaded files live in torch.hub's cache, ``$TORCH_HOME/hub/checkpoints/``
+(``~/.cache/torch`` by default), under the URL's file name, exactly where
+``torch.hub.load_state_dict_from_url`` puts them: a file placed there by hand
+is used without any download.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+from vis4d.common.errors import ConfigError
+
+MMDET_URL = "https://download.openmmlab.com/mmdetection/v2.0/"
+BDD100K_URL = "https://dl.cv.ethz.ch/bdd100k/"
+URL_SCHEMES = ("http://", "https://", "file://")
+NAME_SCHEMES = ("torchvision://", "mmdet://", "bdd100k://")
+# A file name ending in "-<hex>.ext" carries the first hex digits of its SHA-256 (torchvision's and mmdetection's
+# files). torch.hub's own rule takes the *first* "-<hex>." anywhere in the name, which misreads mmdetection names
+# such as "..._bbox_mAP-0.384_..._210434-a5d8aa15.pth" as hash "0"; anchored at the end, with at least six digits,
+# it reads "a5d8aa15".
+HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.[A-Za-z]+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsSource:
+    """A weights name resolved: the file to read and, for remote weights, where it comes from."""
+
+    name: str  # as the user wrote it
+    path: Path  # the local file (for remote weights: its place in the cache)
+    url: str | None = None  # None for local files
+    option: str = "--weights"  # the setting that named it, for messages
+
+    @property
+    def hash_prefix(self) -> str | None:
+        """The SHA-256 prefix the file name carries (torchvision's and torch.hub's convention), if any."""
+        if self.url is None:
+            return None
+        match = HASH_IN_NAME.search(self.path.name)
+        return match.group(1) if match and match.group(1) else None
+
+
+def hub_checkpoint_dir() -> Path:
+    """torch.hub's checkpoint cache: ``$TORCH_HOME/hub/checkpoints`` (``TORCH_HOME`` honoured at every call)."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def torchvision_url(name: str, option: str) -> str:
+    """URL of ``torchvision://NAME``: a builder's default weights or a weights enum member."""
+    from torchvision import models
+
+    try:
+        if "." in name:
+            return str(models.get_weight(name).url)
+        return str(models.get_model_weights(name).DEFAULT.url)
+    except (ValueError, KeyError, AttributeError):
+        known = ", ".join(sorted({"resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large"}))
+        raise ConfigError(
+            f"{option}: unknown torchvision weights {name!r}; give a builder name ({known}, "
+            "fasterrcnn_resnet50_fpn, ...) or an enum member such as ResNet50_Weights.IMAGENET1K_V2"
+        ) from None
+
+
+def resolve_source(name: str, option: str = "--weights") -> WeightsSource:
+    """Resolve a weights name (see the module docstring); ``option`` names the setting in error messages."""
+    if name.startswith("torchvision://"):
+        return _remote(name, torchvision_url(name.removeprefix("torchvision://"), option), option)
+    if name.startswith("mmdet://"):
+        return _remote(name, MMDET_URL + name.removeprefix("mmdet://").lstrip("/"), option)
+    if name.startswith("bdd100k://"):
+        return _remote(name, BDD100K_URL + name.removeprefix("bdd100k://").lstrip("/"), option)
+    if name.startswith(URL_SCHEMES):
+        return _remote(name, name, option)
+    if "://" in name:
+        scheme = name.split("://", 1)[0]
+        schemes = ", ".join(s.removesuffix("//") for s in (*NAME_SCHEMES, *URL_SCHEMES))
+        raise ConfigError(f"{option}: unknown weights scheme {scheme!r}:// in {name!r}; expected a path or {schemes}")
+    return WeightsSource(name, Path(os.path.expanduser(name)), option=option)
+
+
+def _remote(name: str, url: str, option: str) -> WeightsSource:
+    file_name = os.path.basename(urlparse(url).path)
+    if not file_name:
+        raise ConfigError(f"{option}: {name}: the URL {url} names no file")
+    return WeightsSource(name, hub_checkpoint_dir() / file_name, url, option)
