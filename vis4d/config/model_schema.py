@@ -195,7 +195,38 @@ class IoUGraphConfig(StrictModel):
     with_cats: bool = True
 
 
-TrackerGraphConfig = Annotated[QDTrackGraphConfig | IoUGraphConfig, Field(discriminator="type")]
+class ByteTrackConfig(StrictModel):
+    """ByteTrack: Kalman motion, IoU association of high then low-score detections (the reference's defaults)."""
+
+    type: Literal["bytetrack"] = "bytetrack"
+    track_thresh: float = Field(default=0.5, ge=0, le=1, description="High detections score above this.")
+    low_thresh: float = Field(
+        default=0.1, ge=0, le=1, description="Low detections score above this (and below track_thresh)."
+    )
+    new_track_thresh: float | None = Field(
+        default=None, ge=0, le=1, description="Score a detection needs to start a track; default track_thresh + 0.1."
+    )
+    match_thresh: float = Field(
+        default=0.8, ge=0, le=1, description="First association: largest 1 - IoU (x score) matched."
+    )
+    second_match_thresh: float = Field(default=0.5, ge=0, le=1, description="Low detections: largest 1 - IoU matched.")
+    unconfirmed_match_thresh: float = Field(
+        default=0.7, ge=0, le=1, description="Tracks started last frame: largest cost matched."
+    )
+    track_buffer: int = Field(default=30, ge=0, description="Frames (at 30 fps) a lost track is kept for re-finding.")
+    frame_rate: float = Field(default=30.0, gt=0, description="The video's frame rate; scales track_buffer.")
+    fuse_score: bool = Field(
+        default=True, description="Multiply IoU by the detection score in matching (off for MOT20)."
+    )
+    duplicate_thresh: float = Field(
+        default=0.15, ge=0, le=1, description="A lost track with 1 - IoU below this to a tracked one is a duplicate."
+    )
+    pixel_offset: float = Field(
+        default=1.0, ge=0, description="IoU counts both end pixels (1, the reference's cython_bbox) or not (0)."
+    )
+
+
+TrackerGraphConfig = Annotated[QDTrackGraphConfig | IoUGraphConfig | ByteTrackConfig, Field(discriminator="type")]
 
 
 class QDTrackConfig(DetectorFields):
@@ -208,4 +239,14 @@ class QDTrackConfig(DetectorFields):
     tracker: TrackerGraphConfig = QDTrackGraphConfig()
 
 
-ModelConfig = Annotated[FasterRCNNConfig | QDTrackConfig, Field(discriminator="type")]
+MotionTrackerConfig = Annotated[ByteTrackConfig | IoUGraphConfig, Field(discriminator="type")]
+
+
+class ByteTrackModelConfig(DetectorFields):
+    """ByteTrack: Faster R-CNN detections associated by a motion tracker (no appearance head)."""
+
+    type: Literal["bytetrack"] = "bytetrack"
+    tracker: MotionTrackerConfig = ByteTrackConfig()
+
+
+ModelConfig = Annotated[FasterRCNNConfig | QDTrackConfig | ByteTrackModelConfig, Field(discriminator="type")]

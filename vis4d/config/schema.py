@@ -40,6 +40,8 @@ from vis4d.config.data_schema import (
 from vis4d.config.fields import StrictModel
 from vis4d.config.model_schema import (
     BackboneConfig,
+    ByteTrackConfig,
+    ByteTrackModelConfig,
     DetectorFields,
     FasterRCNNConfig,
     IoUGraphConfig,
@@ -60,6 +62,8 @@ from vis4d.config.model_schema import (
 __all__ = [
     "BDD100KDatasetConfig",
     "BackboneConfig",
+    "ByteTrackConfig",
+    "ByteTrackModelConfig",
     "COCODatasetConfig",
     "Config",
     "CropConfig",
@@ -147,4 +151,7 @@ class Config(StrictModel):
     @property
     def model_name(self) -> str:
         """The model's display name, the default experiment name."""
-        return self.model.name or {"faster_rcnn": "FasterRCNN", "qdtrack": "QDTrack"}[self.model.type]
+        return (
+            self.model.name
+            or {"faster_rcnn": "FasterRCNN", "qdtrack": "QDTrack", "bytetrack": "ByteTrack"}[self.model.type]
+        )

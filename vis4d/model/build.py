@@ -12,11 +12,13 @@ from typing import Any
 
 from vis4d.model.base import Vis4DModel
 from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.track.bytetrack import ByteTrack
 from vis4d.model.track.qdtrack import QDTrack
 
 MODEL_TYPES: dict[str, Callable[[Any, int], Vis4DModel]] = {
     "faster_rcnn": FasterRCNN,
     "qdtrack": QDTrack,
+    "bytetrack": ByteTrack,
 }
 
 

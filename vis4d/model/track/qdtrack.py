@@ -6,17 +6,13 @@ the key frames, and RoIs sampled quasi-densely on both frames are embedded
 and compared all-to-all by the contrastive and auxiliary losses.
 
 Inference (``predict``) detects, embeds the detections and runs the tracker
-graph image by image in the batch's order. Tracker state: one graph, reset
-whenever ``meta.video_name`` changes or the frame index does not increase
-(the same video played again), and on :meth:`QDTrack.reset_tracking`. This
-assumes every video's frames arrive consecutively and in temporal order (any
-batch size; the video-aware inference sampler guarantees it per process).
-Track ids keep increasing across videos, so they are unique in an output.
+graph image by image in the batch's order (:class:`~vis4d.model.track.video.VideoTracker`:
+reset at every new video). Track ids keep increasing across videos, so they
+are unique in an output.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 
 import torch
@@ -31,6 +27,7 @@ from vis4d.model.track.graphs import TrackerGraph, build_graph
 from vis4d.model.track.losses import qdtrack_losses
 from vis4d.model.track.sampling import sample_track_rois_batch
 from vis4d.model.track.similarity_head import SimilarityHead
+from vis4d.model.track.video import VideoTracker
 
 Features = OrderedDict[str, Tensor]
 
@@ -49,8 +46,7 @@ class QDTrack(Vis4DModel):
             pooling=cfg.roi_head,
         )
         self.graph: TrackerGraph = build_graph(cfg.tracker)
-        self._video: str | None = None
-        self._last_frame_index: int | None = None
+        self.tracker = VideoTracker(self.graph)
 
     # ------------------------------------------------------------------ training
     def loss(self, batch: Batch) -> dict[str, Tensor]:
@@ -102,13 +98,10 @@ class QDTrack(Vis4DModel):
         """Detect, embed, and associate each image in order; only tracked detections are returned."""
         features, detections = self.detector.detect(batch)
         candidates, embeddings = self.embed_candidates(features, detections, batch.image_sizes)
-        predictions = []
-        for meta, det, embeds in zip(batch.meta, candidates, embeddings, strict=True):
-            self._start_frame(meta.video_name, meta.frame_index)
-            track_ids = self.graph(det.boxes, det.scores, det.class_ids, embeds, meta.frame_index)
-            keep = track_ids >= 0
-            predictions.append(dataclasses.replace(det.select(keep), track_ids=track_ids[keep]))
-        return predictions
+        return [
+            self.tracker(meta, det, embeds)
+            for meta, det, embeds in zip(batch.meta, candidates, embeddings, strict=True)
+        ]
 
     def embed_candidates(
         self, features: Features, detections: list[FramePrediction], image_sizes: list[tuple[int, int]]
@@ -124,16 +117,6 @@ class QDTrack(Vis4DModel):
             return candidates, [None] * len(candidates)
         return candidates, list(self.similarity_head(features, [c.boxes for c in candidates], image_sizes))
 
-    def _start_frame(self, video_name: str, frame_index: int) -> None:
-        """Reset the graph when a new video starts (or the same one starts over)."""
-        restarted = self._last_frame_index is not None and frame_index <= self._last_frame_index
-        if video_name != self._video or restarted:
-            self.graph.reset()
-            self._video = video_name
-        self._last_frame_index = frame_index
-
     def reset_tracking(self) -> None:
         """Forget all tracker state (e.g. before a new test run)."""
-        self.graph.reset()
-        self._video = None
-        self._last_frame_index = None
+        self.tracker.reset()

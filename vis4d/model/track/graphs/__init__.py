@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from torch import Tensor
 
-from vis4d.config.schema import IoUGraphConfig, QDTrackGraphConfig
+from vis4d.config.schema import ByteTrackConfig, IoUGraphConfig, QDTrackGraphConfig
+from vis4d.model.track.graphs.bytetrack import ByteTrackGraph
 from vis4d.model.track.graphs.iou import IoUGraph
 from vis4d.model.track.graphs.qdtrack import QDTrackGraph
 
@@ -24,6 +25,8 @@ class TrackerGraph(Protocol):
     """What the tracking model needs from a graph."""
 
     needs_embeddings: bool
+    # Boxes to report for the last call's detections (a motion model's estimate), or None: the detections' own.
+    output_boxes: Tensor | None
 
     def reset(self) -> None:
         """Forget all tracks (new video)."""
@@ -44,10 +47,14 @@ class TrackerGraph(Protocol):
 
 
 # Which graph a tracker config's ``type`` builds.
-GRAPH_TYPES: dict[str, Callable[[Any], TrackerGraph]] = {"qdtrack": QDTrackGraph, "iou": IoUGraph}
+GRAPH_TYPES: dict[str, Callable[[Any], TrackerGraph]] = {
+    "qdtrack": QDTrackGraph,
+    "iou": IoUGraph,
+    "bytetrack": ByteTrackGraph,
+}
 
 
-def build_graph(cfg: QDTrackGraphConfig | IoUGraphConfig) -> TrackerGraph:
+def build_graph(cfg: QDTrackGraphConfig | IoUGraphConfig | ByteTrackConfig) -> TrackerGraph:
     """Build the graph that ``cfg.type`` names."""
     try:
         return GRAPH_TYPES[cfg.type](cfg)
@@ -55,4 +62,4 @@ def build_graph(cfg: QDTrackGraphConfig | IoUGraphConfig) -> TrackerGraph:
         raise TypeError(f"unknown tracker graph type {cfg.type!r}; known: {sorted(GRAPH_TYPES)}") from None
 
 
-__all__ = ["GRAPH_TYPES", "IoUGraph", "QDTrackGraph", "TrackerGraph", "build_graph"]
+__all__ = ["GRAPH_TYPES", "ByteTrackGraph", "IoUGraph", "QDTrackGraph", "TrackerGraph", "build_graph"]

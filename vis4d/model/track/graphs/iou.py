@@ -36,6 +36,7 @@ class IoUGraph:
     """Stateful IoU association for one video at a time."""
 
     needs_embeddings = False
+    output_boxes: Tensor | None = None
 
     def __init__(self, cfg: IoUGraphConfig) -> None:
         self.cfg = cfg

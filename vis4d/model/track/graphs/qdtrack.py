@@ -57,6 +57,7 @@ class QDTrackGraph:
     """Stateful QDTrack association for one video at a time."""
 
     needs_embeddings = True
+    output_boxes: Tensor | None = None
 
     def __init__(self, cfg: QDTrackGraphConfig) -> None:
         self.cfg = cfg

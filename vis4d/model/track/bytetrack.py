@@ -1,0 +1,48 @@
+"""ByteTrack as a model: a Faster R-CNN whose detections a motion tracker associates (no appearance).
+
+Training trains the detector only (the tracker has no parameters); inference
+detects and hands each frame's detections to the tracker graph of
+``model.tracker`` (``bytetrack`` by default, or the plain ``iou`` tracker).
+With ``model.weights`` a published detector (say COCO's, from torchvision)
+tracks real footage without any training.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from vis4d.common.structures import Batch, FramePrediction
+from vis4d.config.schema import ByteTrackModelConfig
+from vis4d.model.base import Vis4DModel
+from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.track.graphs import build_graph
+from vis4d.model.track.video import VideoTracker
+
+
+class ByteTrack(Vis4DModel):
+    """Tracking by detection with a motion-only tracker (Zhang et al., ECCV 2022)."""
+
+    def __init__(self, cfg: ByteTrackModelConfig, num_classes: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.detector = FasterRCNN(cfg, num_classes)
+        self.tracker = VideoTracker(build_graph(cfg.tracker))
+
+    def loss(self, batch: Batch) -> dict[str, Tensor]:
+        """The detector's losses."""
+        return self.detector.loss(batch)
+
+    @torch.no_grad()
+    def predict(self, batch: Batch) -> list[FramePrediction]:
+        """Detect, then track each image in order; only tracked detections are returned."""
+        detections = self.detector.predict(batch)
+        graph = self.tracker.graph
+        return [
+            self.tracker(meta, det.select(graph.candidates(det.boxes, det.scores, det.class_ids)), None)
+            for meta, det in zip(batch.meta, detections, strict=True)
+        ]
+
+    def reset_tracking(self) -> None:
+        """Forget all tracker state."""
+        self.tracker.reset()
