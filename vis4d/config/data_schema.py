@@ -99,9 +99,22 @@ class ResizeConfig(StrictModel):
     """Resize to ``shape`` (h, w), keeping the aspect ratio by default; multi-scale picks one of ``scales``."""
 
     type: Literal["resize"] = "resize"
-    shape: tuple[int, int] = (720, 1280)
-    keep_ratio: bool = True
-    scales: list[tuple[int, int]] | None = None
+    shape: tuple[int, int] = Field(default=(720, 1280), description="Target (height, width), or the edge limits.")
+    keep_ratio: bool = Field(default=True, description="Scale both sides alike to fit within shape.")
+    scales: list[tuple[int, int]] | None = Field(default=None, description="Multi-scale training: one shape each time.")
+    edges: bool = Field(
+        default=False,
+        description="shape is (shorter edge, longer edge) whatever the orientation: torchvision's min_size/max_size "
+        "(800, 1333), mmdetection's (1333, 800).",
+    )
+    rounding: Literal["round", "floor"] = Field(
+        default="round", description="Resized size: round half up (mmdetection, Vis4D 1.0) or floor (torchvision)."
+    )
+    antialias: bool = Field(
+        default=True,
+        description="Low-pass before shrinking. Off: plain bilinear on float pixels, as torchvision's and "
+        "mmdetection's detectors resize (use it to run their weights exactly).",
+    )
 
 
 class FlipConfig(StrictModel):

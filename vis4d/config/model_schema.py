@@ -37,7 +37,13 @@ class BackboneConfig(StrictModel):
         description="Backbone norm layer; 'auto' = frozen BN with pretrained weights, trainable BN from scratch.",
     )
     frozen_stages: int = Field(default=1, ge=0, le=5, description="Stages frozen when weights are loaded.")
-    fpn_channels: int = Field(default=256, gt=0)
+    norm_eps: float | None = Field(
+        default=None,
+        ge=0,
+        description="Epsilon of the backbone's batch norm; default 1e-5 (ResNet), 1e-3 (MobileNetV3). torchvision's "
+        "COCO Faster R-CNN (fasterrcnn_resnet50_fpn) computes with 0.",
+    )
+    fpn_channels: int = Field(default=256, gt=0, description="Channels of every FPN level.")
 
 
 class SamplingFields(StrictModel):

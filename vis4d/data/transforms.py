@@ -17,6 +17,7 @@ changes may go anywhere. :func:`build_transforms` enforces the order.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -78,15 +79,24 @@ class Resize:
         """The resized (h, w) of an image of ``image_hw``."""
         if not self.cfg.keep_ratio:
             return shape
-        scale = min(shape[0] / image_hw[0], shape[1] / image_hw[1])
-        return max(1, round(image_hw[0] * scale)), max(1, round(image_hw[1] * scale))
+        if self.cfg.edges:
+            short, long = min(shape), max(shape)
+            scale = min(short / min(image_hw), long / max(image_hw))
+        else:
+            scale = min(shape[0] / image_hw[0], shape[1] / image_hw[1])
+        if self.cfg.rounding == "floor":
+            return max(1, math.floor(image_hw[0] * scale)), max(1, math.floor(image_hw[1] * scale))
+        return max(1, int(image_hw[0] * scale + 0.5)), max(1, int(image_hw[1] * scale + 0.5))
 
     def apply(self, view: View, params: tuple[int, int]) -> View:  # noqa: D102
         old_h, old_w = view.hw
         new_h, new_w = self.output_hw((old_h, old_w), params)
         if (new_h, new_w) == (old_h, old_w):
             return view
-        image = TF.resize(view.image, [new_h, new_w], antialias=True)
+        if self.cfg.antialias:
+            image = TF.resize(view.image, [new_h, new_w], antialias=True)
+        else:  # the detectors' own resize: bilinear on float pixels, nothing rounded to 8 bits
+            image = TF.resize(view.image.float(), [new_h, new_w], antialias=False)
         sx, sy = new_w / old_w, new_h / old_h
         boxes = view.targets.boxes * torch.tensor([sx, sy, sx, sy], dtype=view.targets.boxes.dtype)
         meta = dataclasses.replace(

@@ -38,8 +38,10 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "seed": {"type": int, "help": "Seed python, numpy, torch and data order (default: none)."},
     "weights": {
-        "help": "Checkpoint to load: 'best' (default for test/predict), 'last', or a file path. "
-        "train: initialise from it (or resume from it with --resume)."
+        "help": "Checkpoint to load: 'best' (default for test/predict), 'last', a file path, a URL, or a name "
+        "(torchvision://NAME, mmdet://PATH, bdd100k://PATH; vis4d weights list). Any supported layout "
+        "(vis4d, torchvision, mmdetection, QDTrack, Vis4D 1.0) is converted. train: initialise from it "
+        "(or resume from it with --resume)."
     },
     "checkpoint_period": {"type": int, "help": "Save checkpoints/epoch=N.ckpt every N epochs (default 1)."},
     "resume": {

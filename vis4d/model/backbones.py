@@ -47,11 +47,12 @@ def _group_norm(num_channels: int, max_groups: int = 32) -> nn.GroupNorm:
     return nn.GroupNorm(math.gcd(max_groups, num_channels), num_channels)
 
 
-def _norm_factory(cfg: BackboneConfig, eps: float) -> NormFactory:
-    """Return the norm layer constructor that ``cfg.norm`` asks for (``"auto"`` resolved on ``cfg.weights``)."""
+def _norm_factory(cfg: BackboneConfig, eps: float, pretrained: bool) -> NormFactory:
+    """Return the norm layer constructor that ``cfg.norm`` asks for (``"auto"``: frozen when ``pretrained``)."""
     norm = cfg.norm
+    eps = cfg.norm_eps if cfg.norm_eps is not None else eps
     if norm == "auto":
-        norm = "frozen_bn" if cfg.weights is not None else "bn"
+        norm = "frozen_bn" if pretrained else "bn"
     if norm == "frozen_bn":
         return partial(FrozenBatchNorm2d, eps=eps)
     if norm == "bn":
@@ -255,21 +256,25 @@ _MOBILENETS: dict[str, Callable[..., models.MobileNetV3]] = {
 }
 
 
-def build_backbone(cfg: BackboneConfig) -> FPNBackbone:
+def build_backbone(cfg: BackboneConfig, model_weights: bool = False) -> FPNBackbone:
     """Build the backbone + FPN that ``cfg`` describes, loading ``cfg.weights`` if set.
 
-    ``frozen_stages`` only applies with loaded weights: freezing randomly
-    initialised layers would leave them random forever.
+    ``model_weights``: the whole model will be initialised from a checkpoint
+    (``model.weights``), which counts as pretrained for ``norm = "auto"`` and
+    ``frozen_stages``. ``frozen_stages`` only applies with weights: freezing
+    randomly initialised layers would leave them random forever.
     """
+    pretrained = cfg.weights is not None or model_weights
     body: _ResNetBody | _MobileNetBody
     if cfg.type in _RESNETS:
-        body = _ResNetBody(_RESNETS[cfg.type](weights=None, norm_layer=_norm_factory(cfg, eps=1e-5)))
+        body = _ResNetBody(_RESNETS[cfg.type](weights=None, norm_layer=_norm_factory(cfg, 1e-5, pretrained)))
     else:
         # torchvision's MobileNetV3 uses eps 0.001; keep it so ImageNet weights behave as trained.
-        mobilenet = _MOBILENETS[cfg.type](weights=None, norm_layer=_norm_factory(cfg, eps=1e-3))
+        mobilenet = _MOBILENETS[cfg.type](weights=None, norm_layer=_norm_factory(cfg, 1e-3, pretrained))
         body = _MobileNetBody(mobilenet.features)
     backbone = FPNBackbone(body, cfg.fpn_channels)
     if cfg.weights is not None:
         load_backbone_weights(backbone, cfg.weights)
+    if pretrained:
         backbone.freeze_stages(cfg.frozen_stages)
     return backbone

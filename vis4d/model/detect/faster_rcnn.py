@@ -34,7 +34,7 @@ class FasterRCNN(Vis4DModel):
             raise ConfigError(f"categories: a detector needs at least one category, got {num_classes}")
         self.cfg = cfg
         self.num_classes = num_classes
-        self.backbone = build_backbone(cfg.backbone)
+        self.backbone = build_backbone(cfg.backbone, model_weights=cfg.weights is not None)
         levels = self.backbone.level_names
         self.roi_feature_levels = [level for level in levels if level_stride(level) <= MAX_ROI_STRIDE]
         channels = self.backbone.out_channels

@@ -3,7 +3,10 @@
 Class ids are the config's contiguous ids ``0..C-1``; background is index
 ``C`` of the classifier.  Box regression is class-specific (``4 * C``
 outputs, none for background), its targets normalised by
-``box_coder_weights``.
+``box_coder_weights``. A head converted from a detector trained on more
+classes (COCO's 80 when the config wants 6) keeps the other classes' rows in
+``other_classes``: they take part in the softmax, so the kept classes score
+exactly what they scored in the original model, but they are never output.
 
 Training: proposals (plus the ground truth if ``add_gt_as_proposals``) are
 matched to the non-ignored ground truth by IoU, those mostly inside an ignore
@@ -52,6 +55,7 @@ class RoIBoxHead(nn.Module):
         self.fcs = nn.Sequential(*layers)
         self.cls_score = nn.Linear(width, num_classes + 1)
         self.bbox_pred = nn.Linear(width, 4 * num_classes)
+        self.other_classes: nn.Linear | None = None
         nn.init.normal_(self.cls_score.weight, std=0.01)
         nn.init.normal_(self.bbox_pred.weight, std=0.001)
         nn.init.zeros_(self.cls_score.bias)
@@ -76,13 +80,22 @@ class RoIBoxHead(nn.Module):
             detections = self._postprocess(logits, deltas, proposals, image_sizes)
         return detections, losses
 
+    def set_other_classes(self, count: int) -> nn.Linear:
+        """Add ``count`` classifier rows of classes that are scored but never output (see the module docstring)."""
+        self.other_classes = nn.Linear(self.cls_score.in_features, count).to(self.cls_score.weight.device)
+        return self.other_classes
+
     def head(
         self, features: Mapping[str, Tensor], rois: list[Tensor], image_sizes: list[tuple[int, int]]
     ) -> tuple[Tensor, Tensor]:
-        """Return class logits (N, C+1) and deltas (N, C, 4) for the RoIs of all images, concatenated."""
+        """Return class logits (N, C+E+1: the C classes, the E other classes, background) and deltas (N, C, 4)."""
         pooled = self.pooler(features, rois)
         hidden = self.fcs(pooled)
-        return self.cls_score(hidden), self.bbox_pred(hidden).view(-1, self.num_classes, 4)
+        logits = self.cls_score(hidden)
+        if self.other_classes is not None:
+            c = self.num_classes
+            logits = torch.cat((logits[:, :c], self.other_classes(hidden), logits[:, c:]), dim=1)
+        return logits, self.bbox_pred(hidden).view(-1, self.num_classes, 4)
 
     @torch.no_grad()
     def _sample(self, proposals: list[Tensor], targets: list[Targets]) -> tuple[list[Tensor], Tensor, Tensor]:
@@ -110,7 +123,9 @@ class RoIBoxHead(nn.Module):
     def _losses(self, logits: Tensor, deltas: Tensor, classes: Tensor, regression_targets: Tensor) -> dict[str, Tensor]:
         """Cross-entropy on all sampled RoIs, smooth-L1 on foreground true-class deltas (positives come first)."""
         num_sampled = max(classes.numel(), 1)
-        cls_loss = F.cross_entropy(logits.float(), classes, reduction="sum") / num_sampled
+        background = logits.shape[1] - 1  # after any other classes' rows
+        targets = torch.where(classes == self.num_classes, background, classes)
+        cls_loss = F.cross_entropy(logits.float(), targets, reduction="sum") / num_sampled
         foreground = torch.nonzero(classes < self.num_classes).squeeze(1)
         fg_deltas = deltas[foreground, classes[foreground]].float()
         # Positives precede negatives within each image and images are concatenated

@@ -46,5 +46,23 @@ def known_weights() -> list[KnownWeights]:
     return _torchvision_entries() + list(OTHER_ZOOS)
 
 
-# Published checkpoints of other model zoos that vis4d converts (figures as their authors report them).
-OTHER_ZOOS: tuple[KnownWeights, ...] = ()
+# Published checkpoints of other model zoos that vis4d converts (figures as their authors report them; sizes
+# where known). mmtracking's MOT17 QDTrack is not listed: its caffe-style ResNet computes differently.
+MMDET_R50_1X = "mmdet://faster_rcnn/faster_rcnn_r50_fpn_1x_coco/faster_rcnn_r50_fpn_1x_coco_20200130-047c8118.pth"
+MMDET_R101_1X = "mmdet://faster_rcnn/faster_rcnn_r101_fpn_1x_coco/faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth"
+QDTRACK_BDD100K = "bdd100k://mot/models/qdtrack-frcnn_r50_fpn_12e_mot_bdd100k.pth"
+VIS4D_QDTRACK_BDD100K = "https://dl.cv.ethz.ch/vis4d/qdtrack/qdtrack_frcnn_r50_fpn_augs_1x_bdd100k_456b1e.pt"
+OTHER_ZOOS: tuple[KnownWeights, ...] = (
+    KnownWeights(MMDET_R50_1X, None, "COCO (mmdetection): box AP 37.4", "model.weights (detector)"),
+    KnownWeights(MMDET_R101_1X, None, "COCO (mmdetection): box AP 39.4", "model.weights (detector, resnet101)"),
+    KnownWeights(
+        "bdd100k://det/models/faster_rcnn_r50_fpn_3x_det_bdd100k.pth",
+        None,
+        "BDD100K detection, 10 classes: AP-val 32.3",
+        "model.weights (detector)",
+    ),
+    KnownWeights(QDTRACK_BDD100K, None, "BDD100K MOT (official QDTrack): mMOTA-val 36.6, mIDF1 51.6", "model.weights"),
+    KnownWeights(
+        VIS4D_QDTRACK_BDD100K, None, "BDD100K MOT (Vis4D 1.0 QDTrack): mMOTA-val 37.7, mIDF1 52.7", "model.weights"
+    ),
+)

@@ -26,6 +26,7 @@ from vis4d.common.errors import ConfigError
 # Per-class rows of the box head: (key suffix, rows per class); the classifier has one more row, background, last.
 CLASSIFIER = "roi_heads.cls_score."
 BOX_REGRESSOR = "roi_heads.bbox_pred."
+OTHER_CLASSES = "roi_heads.other_classes."
 TRACKER_PREFIX = "detector."
 
 
@@ -79,12 +80,16 @@ def _map_categories(
     """Reorder the classifier and regressor rows of ``given`` categories into ``wanted``'s order, in place.
 
     Categories the checkpoint lacks keep the model's own (initial) rows
-    (``own_rows``); returns (wanted categories not in the checkpoint,
-    checkpoint categories dropped).
+    (``own_rows``). The rows of the checkpoint's other classes move to
+    ``roi_heads.other_classes.*``: scored, never output, so the kept classes
+    score as in the original model. Returns (wanted categories not in the
+    checkpoint, checkpoint categories dropped).
     """
     index = {name: i for i, name in enumerate(given)}
+    wanted_set = set(wanted)
     missing = [name for name in wanted if name not in index]
-    dropped = [name for name in given if name not in set(wanted) and name != "N/A"]
+    dropped = [name for name in given if name not in wanted_set and name != "N/A"]
+    others = [i for i, name in enumerate(given) if name not in wanted_set]  # placeholders ("N/A") included
     for suffix in ("weight", "bias"):
         key = CLASSIFIER + suffix
         if key in state:
@@ -92,6 +97,8 @@ def _map_categories(
             own = own_rows[key]
             picked = [rows[index[n]] if n in index else own[i] for i, n in enumerate(wanted)]
             state[key] = torch.stack([*picked, rows[len(given)]])  # background stays last
+            if others:
+                state[OTHER_CLASSES + suffix] = rows[others]
         key = BOX_REGRESSOR + suffix
         if key in state:
             rows = state[key].reshape(len(given), 4, *state[key].shape[1:])
@@ -127,6 +134,7 @@ def load_into(
         state = {k if k.startswith("similarity_head.") else TRACKER_PREFIX + k: v for k, v in state.items()}
     else:
         state = {k: v for k, v in state.items() if not k.startswith("similarity_head.")}
+    own = _with_other_classes(model, state, own)
     missing_keys = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
     unexpected = sorted(k for k in state if k not in own)
     mismatched = sorted(k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape))
@@ -148,6 +156,18 @@ def load_into(
             f"unused: {_grouped(unexpected + mismatched)})"
         )
     return notes
+
+
+def _with_other_classes(model: nn.Module, state: Mapping[str, Tensor], own: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Give the model's box head the checkpoint's other-class rows (if it has some), so that they load."""
+    key = next((k for k in state if k.endswith(OTHER_CLASSES + "weight")), None)
+    head = getattr(getattr(model, "detector", model), "roi_heads", None)
+    if key is None or head is None or not hasattr(head, "set_other_classes"):
+        return own
+    existing = getattr(head, "other_classes", None)
+    if existing is None or tuple(existing.weight.shape) != tuple(state[key].shape):
+        head.set_other_classes(state[key].shape[0])
+    return model.state_dict()
 
 
 def _grouped(keys: Sequence[str]) -> str:

@@ -65,7 +65,7 @@ def _convert_vis4d(state: dict[str, Tensor], meta: dict[str, Any], file_name: st
 
 
 def _convert_torchvision_detection(state: dict[str, Tensor], meta: dict[str, Any], file_name: str) -> Checkpoint:
-    return torchvision.convert_detection(state, torchvision.categories_of_file(file_name))
+    return torchvision.convert_detection(state, torchvision.categories_of_file(file_name), file_name)
 
 
 LAYOUTS: tuple[Layout, ...] = (

@@ -35,7 +35,11 @@ CONVENTIONS = {
     "roi_head.level_mapping": "mmdet",
     "rpn.anchor_style": "mmdet",
 }
-_EMBED_HEADS = ("roi_head.track_head.", "track_head.embed_head.", "track_head.")
+# Track heads: the official QDTrack (old code; new code: track_head.track_head.), mmtracking.
+_EMBED_HEADS = ("roi_head.track_head.", "track_head.track_head.", "track_head.embed_head.", "track_head.")
+# The official QDTrack's BDD100K dataset names its classes in this order, but its labels follow the json's.
+_BDD100K_TUPLE = ("pedestrian", "rider", "car", "bus", "truck", "bicycle", "motorcycle", "train")
+_BDD100K_ROWS = ["pedestrian", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle"]
 _SIMPLE = (
     (re.compile(r"^backbone\.(?!body\.)"), "backbone.body."),
     (re.compile(r"^neck\.lateral_convs\.(\d+)\.conv\."), r"backbone.fpn.inner_blocks.\1.0."),
@@ -60,9 +64,18 @@ def is_mmdet(state: dict[str, Tensor]) -> bool:
     return any(k.startswith("neck.lateral_convs.") for k in keys) and any(k.startswith("rpn_head.") for k in keys)
 
 
-def categories(meta: dict[str, Any]) -> list[str] | None:
-    """The class names mmdetection stores in a checkpoint's meta (``CLASSES`` in 2.x, ``dataset_meta`` in 3.x)."""
+def categories(meta: dict[str, Any], file_name: str = "", num_rows: int = 0) -> list[str] | None:
+    """The classifier's classes in row order, from the meta (``CLASSES`` in 2.x, ``dataset_meta`` in 3.x).
+
+    The official QDTrack's BDD100K checkpoints list their classes in the
+    dataset's tuple order, but the rows follow the label file's order
+    (pedestrian, rider, car, truck, bus, ...): those are named by the rows.
+    """
     names = meta.get("CLASSES") or (meta.get("dataset_meta") or {}).get("classes")
+    if names and tuple(names) == _BDD100K_TUPLE:
+        return list(_BDD100K_ROWS)
+    if not names and num_rows == 9 and "bdd100k" in file_name.lower():
+        return list(_BDD100K_ROWS)
     return [str(name) for name in names] if names else None
 
 
@@ -91,7 +104,8 @@ def convert(state: dict[str, Tensor], meta: dict[str, Any], file_name: str) -> C
         objectness, deltas = state.get(f"rpn_head.rpn_cls.{suffix}"), state.get(f"rpn_head.rpn_reg.{suffix}")
         if objectness is not None and deltas is not None:
             converted[f"rpn.head.predictor.{suffix}"] = torch.cat((objectness, deltas))
-    names = categories(meta)
+    classifier = state.get("roi_head.bbox_head.fc_cls.weight")
+    names = categories(meta, file_name, 0 if classifier is None else classifier.shape[0])
     for key, value in state.items():
         embed = _similarity_head(key)
         if embed is not None:

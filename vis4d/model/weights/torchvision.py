@@ -9,10 +9,18 @@ checkpoints are a backbone body: their classifier is dropped.
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import Tensor
 
+from vis4d.common.errors import ConfigError
 from vis4d.model.weights.checkpoint import Checkpoint
+
+# Files published before torchvision 0.13 name the FPN's convolutions without the ".0." of Conv2dNormActivation.
+_LEGACY_FPN = re.compile(r"^(backbone\.fpn\.(?:inner|layer)_blocks\.\d+)\.(weight|bias)$")
+# The published COCO_V1 Faster R-CNN R50-FPN computes with frozen batch norm epsilon 0 (torchvision's overwrite_eps).
+_EPS_ZERO_FILES = ("fasterrcnn_resnet50_fpn_coco-258fb6c6.pth",)
 
 _DETECTION_RENAMES = {
     "rpn.head.conv.0.0.": "rpn.head.convs.0.",
@@ -43,8 +51,26 @@ def is_classification(state: dict[str, Tensor]) -> bool:
     return resnet or mobilenet
 
 
-def convert_detection(state: dict[str, Tensor], categories: list[str] | None = None) -> Checkpoint:
+def _check_supported(state: dict[str, Tensor], file_name: str) -> None:
+    """Refuse the torchvision detectors whose architecture vis4d does not build, naming the difference."""
+    if "roi_heads.box_head.5.weight" in state:
+        raise ConfigError(
+            f"{file_name}: torchvision's fasterrcnn_resnet50_fpn_v2 (convolutional box head and FPN with batch norm) "
+            "is not supported; use fasterrcnn_resnet50_fpn"
+        )
+    if state["rpn.head.cls_logits.weight"].shape[0] != 3:
+        raise ConfigError(
+            f"{file_name}: a torchvision detector with {state['rpn.head.cls_logits.weight'].shape[0]} anchors per "
+            "location (the MobileNetV3 Faster R-CNNs) is not supported; vis4d's RPN has one anchor size per level"
+        )
+
+
+def convert_detection(
+    state: dict[str, Tensor], categories: list[str] | None = None, file_name: str = "checkpoint"
+) -> Checkpoint:
     """A torchvision ``FasterRCNN`` state dict in vis4d's names; ``categories`` from the weights' meta if known."""
+    _check_supported(state, file_name)
+    state = {_LEGACY_FPN.sub(r"\1.0.\2", key): value for key, value in state.items()}
     converted: dict[str, Tensor] = {}
     # vis4d predicts objectness and deltas with one conv: objectness channels first.
     for suffix in ("weight", "bias"):
@@ -66,7 +92,10 @@ def convert_detection(state: dict[str, Tensor], categories: list[str] | None = N
             value = value[4:]  # drop the background's deltas
         converted[new_key] = value
     named = [c for c in categories if c != "__background__"] if categories else None
-    return Checkpoint(converted, "torchvision detection", named, dict(DETECTION_CONVENTIONS))
+    conventions = dict(DETECTION_CONVENTIONS)
+    if file_name in _EPS_ZERO_FILES:
+        conventions["backbone.norm_eps"] = 0.0
+    return Checkpoint(converted, "torchvision detection", named, conventions)
 
 
 def convert_classification(state: dict[str, Tensor]) -> Checkpoint:
