@@ -253,7 +253,7 @@ def test_unknown_model_type(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", 'categories = ["car"]\n[model]\ntype = "fooo"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert message(info) == f"{path}: model.type: unknown type 'fooo'; expected one of 'faster_rcnn', 'qdtrack'"
+    assert message(info) == f"{path}: model.type: unknown type 'fooo'; expected one of 'faster_rcnn', 'qdtrack', 'bytetrack'"
 
 
 def test_unknown_dataset_type(tmp_path: Path) -> None:
@@ -267,7 +267,7 @@ def test_missing_type_and_missing_fields(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", 'categories = ["car"]\n[model]\nname = "x"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert message(info) == f"{path}: model.type: missing; expected one of 'faster_rcnn', 'qdtrack'"
+    assert message(info) == f"{path}: model.type: missing; expected one of 'faster_rcnn', 'qdtrack', 'bytetrack'"
     path = write(tmp_path / "d.toml", '[model]\ntype = "qdtrack"\n[[test]]\ntype = "motchallenge"\nname = "m"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
