@@ -253,7 +253,10 @@ def test_unknown_model_type(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", 'categories = ["car"]\n[model]\ntype = "fooo"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert message(info) == f"{path}: model.type: unknown type 'fooo'; expected one of 'faster_rcnn', 'qdtrack', 'bytetrack'"
+    assert (
+        message(info)
+        == f"{path}: model.type: unknown type 'fooo'; expected one of 'faster_rcnn', 'qdtrack', 'bytetrack'"
+    )
 
 
 def test_unknown_dataset_type(tmp_path: Path) -> None:

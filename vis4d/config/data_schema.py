@@ -160,6 +160,11 @@ class HandlerConfig(StrictModel):
     transforms: list[TransformConfig] = []
     mean: tuple[float, float, float] = (123.675, 116.28, 103.53)
     std: tuple[float, float, float] = (58.395, 57.12, 57.375)
+    channel_order: Literal["RGB", "BGR"] = Field(
+        default="RGB",
+        description="Channel order the model sees (mean and std apply in this order); Vis4D 1.0's BDD100K "
+        "QDTrack was trained on BGR.",
+    )
     pad_divisor: int = 32
     batch_size: int = 2
     num_workers: int = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from vis4d.config.fields import (
     AddGroundTruth,
@@ -37,6 +37,13 @@ class BackboneConfig(StrictModel):
         description="Backbone norm layer; 'auto' = frozen BN with pretrained weights, trainable BN from scratch.",
     )
     frozen_stages: int = Field(default=1, ge=0, le=5, description="Stages frozen when weights are loaded.")
+
+    @field_validator("weights")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        """``weights = ""`` turns off weights a base config set (TOML has no null)."""
+        return value or None
+
     norm_eps: float | None = Field(
         default=None,
         ge=0,
@@ -63,6 +70,12 @@ class RPNConfig(SamplingFields):
     anchor_style: Literal["torchvision", "mmdet"] = Field(
         default="torchvision", description="torchvision rounds anchor corners to whole pixels, mmdetection does not."
     )
+    min_size: float = Field(
+        default=1e-3, ge=0, description="Proposals narrower or lower (pixels) are dropped; 0 keeps all (Vis4D 1.0)."
+    )
+    clamp_both: bool = Field(
+        default=False, description="Bound box shrinking as well as growth when decoding (mmdetection, Vis4D 1.0)."
+    )
     pre_nms_top_n_train: int = 2000
     post_nms_top_n_train: int = 1000
     pre_nms_top_n_test: int = 1000
@@ -86,8 +99,16 @@ class RoIHeadConfig(SamplingFields):
     aligned: bool = Field(
         default=False, description="RoIAlign with the half-pixel offset (mmdetection, Vis4D 1.0); torchvision: off."
     )
-    level_mapping: Literal["torchvision", "mmdet"] = Field(
-        default="torchvision", description="Which FPN level a box is pooled from: canonical 224 at p4, or finest 56."
+    level_mapping: Literal["torchvision", "mmdet", "vis4d"] = Field(
+        default="torchvision",
+        description="Which FPN level a box is pooled from: torchvision's canonical 224 at p4, mmdetection's finest "
+        "56, or Vis4D 1.0's (the same bins, the epsilon placed differently).",
+    )
+    min_size: float = Field(
+        default=1e-2, ge=0, description="Detections narrower or lower (pixels) are dropped; 0 keeps all."
+    )
+    clamp_both: bool = Field(
+        default=False, description="Bound box shrinking as well as growth when decoding (mmdetection, Vis4D 1.0)."
     )
     num_fcs: int = 2
     fc_dim: int = 1024
@@ -185,6 +206,11 @@ class QDTrackGraphConfig(StrictModel):
     nms_class_iou_thr: float = 0.7
     with_cats: bool = True
     match_metric: Literal["bisoftmax", "softmax", "cosine"] = "bisoftmax"
+    nms_across_classes: bool = Field(
+        default=False,
+        description="Duplicate removal compares detections of all classes (the original QDTrack code, Vis4D 1.0), "
+        "not only those of the same class.",
+    )
 
 
 class IoUGraphConfig(StrictModel):

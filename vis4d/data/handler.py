@@ -99,7 +99,7 @@ class FrameDataset(Dataset[Sample]):
         return Sample(apply_transforms(views, self.transforms, rng, independent_photometric=self_reference))
 
 
-def _stack(views: Sequence[View], mean: torch.Tensor, std: torch.Tensor, pad_divisor: int) -> Batch:
+def _stack(views: Sequence[View], mean: torch.Tensor, std: torch.Tensor, pad_divisor: int, bgr: bool) -> Batch:
     height = max(v.hw[0] for v in views)
     width = max(v.hw[1] for v in views)
     height = -(-height // pad_divisor) * pad_divisor
@@ -107,7 +107,8 @@ def _stack(views: Sequence[View], mean: torch.Tensor, std: torch.Tensor, pad_div
     images = torch.zeros((len(views), 3, height, width), dtype=torch.float32)
     for i, view in enumerate(views):
         h, w = view.hw
-        images[i, :, :h, :w] = (view.image.float() - mean) / std
+        image = view.image.flip(0) if bgr else view.image  # images decode as RGB
+        images[i, :, :h, :w] = (image.float() - mean) / std
     return Batch(images=images, targets=[v.targets for v in views], meta=[v.meta for v in views])
 
 
@@ -116,13 +117,15 @@ def collate(
     mean: tuple[float, float, float],
     std: tuple[float, float, float],
     pad_divisor: int,
+    channel_order: str = "RGB",
 ) -> Batch:
     """Normalise, pad and stack samples; reference view ``j`` of every sample goes to ``refs[j]``."""
     mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
     std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-    batch = _stack([s.views[0] for s in samples], mean_t, std_t, pad_divisor)
+    bgr = channel_order == "BGR"
+    batch = _stack([s.views[0] for s in samples], mean_t, std_t, pad_divisor, bgr)
     num_refs = min(len(s.views) for s in samples) - 1
-    refs = [_stack([s.views[j] for s in samples], mean_t, std_t, pad_divisor) for j in range(1, num_refs + 1)]
+    refs = [_stack([s.views[j] for s in samples], mean_t, std_t, pad_divisor, bgr) for j in range(1, num_refs + 1)]
     if refs:
         # Key and reference images share one padded size so a model can run one backbone pass on both.
         height = max(b.images.shape[-2] for b in [batch, *refs])
@@ -140,4 +143,6 @@ def _pad_to(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 def make_collate(cfg: HandlerConfig) -> functools.partial[Batch]:
     """A picklable collate function for data loader workers."""
-    return functools.partial(collate, mean=cfg.mean, std=cfg.std, pad_divisor=cfg.pad_divisor)
+    return functools.partial(
+        collate, mean=cfg.mean, std=cfg.std, pad_divisor=cfg.pad_divisor, channel_order=cfg.channel_order
+    )

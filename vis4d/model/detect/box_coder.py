@@ -51,19 +51,22 @@ def decode_boxes(
     boxes: Tensor,
     weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
     scale_clamp: float = DEFAULT_SCALE_CLAMP,
+    clamp_both: bool = False,
 ) -> Tensor:
     """Apply ``deltas`` (..., 4) to xyxy ``boxes`` (broadcastable to the deltas' shape); returns xyxy float32.
 
     Width and height deltas are clamped at ``scale_clamp`` so untrained
-    networks cannot produce infinite boxes.
+    networks cannot produce infinite boxes; ``clamp_both`` also bounds how
+    much a box may shrink (mmdetection's and Vis4D 1.0's decoding).
     """
     deltas = deltas.float()
     ctr_x, ctr_y, widths, heights = _centre_size(boxes.float())
     wx, wy, ww, wh = weights
     dx = deltas[..., 0] / wx
     dy = deltas[..., 1] / wy
-    dw = (deltas[..., 2] / ww).clamp(max=scale_clamp)
-    dh = (deltas[..., 3] / wh).clamp(max=scale_clamp)
+    low = -scale_clamp if clamp_both else None
+    dw = (deltas[..., 2] / ww).clamp(min=low, max=scale_clamp)
+    dh = (deltas[..., 3] / wh).clamp(min=low, max=scale_clamp)
     pred_x = dx * widths + ctr_x
     pred_y = dy * heights + ctr_y
     half_w = 0.5 * torch.exp(dw) * widths

@@ -7,7 +7,9 @@ it was trained:
 * ``"torchvision"`` (the FPN paper, torchvision's ``MultiScaleRoIAlign``):
   ``k = floor(4 + log2(s / 224) + 1e-6)``, clamped to the pyramid;
 * ``"mmdet"`` (mmdetection's ``SingleRoIExtractor``, finest scale 56):
-  ``k = floor(log2(s / 56 + 1e-6))`` counted from the finest level.
+  ``k = floor(log2(s / 56 + 1e-6))`` counted from the finest level;
+* ``"vis4d"`` (Vis4D 1.0): ``k = floor(4 + log2(s / 224 + 1e-8))``, the area
+  from widths and heights clamped at 0.
 
 RoIAlign itself: ``aligned`` shifts sampling points by half a pixel
 (mmdetection, Detectron2; torchvision's detector does not), and
@@ -24,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.ops import box_area, roi_align
 
-LevelMapping = Literal["torchvision", "mmdet"]
+LevelMapping = Literal["torchvision", "mmdet", "vis4d"]
 CANONICAL_SCALE, CANONICAL_LEVEL = 224, 4  # torchvision / FPN paper
 FINEST_SCALE = 56  # mmdetection
 EPS = 1e-6
@@ -51,6 +53,11 @@ class RoIPooler(nn.Module):
 
     def level_of(self, boxes: Tensor) -> Tensor:
         """Index into ``levels`` of every box (N, 4) xyxy in input pixels."""
+        if self.level_mapping == "vis4d":
+            sizes = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0)
+            scale = torch.sqrt(sizes[:, 0] * sizes[:, 1])
+            level = torch.floor(CANONICAL_LEVEL + torch.log2(scale / CANONICAL_SCALE + 1e-8)) - self.log2_strides[0]
+            return level.clamp(0, len(self.levels) - 1).to(torch.int64)
         scale = torch.sqrt(box_area(boxes))
         if self.level_mapping == "mmdet":
             level = torch.floor(torch.log2(scale / FINEST_SCALE + EPS))

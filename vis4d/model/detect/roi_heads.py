@@ -35,9 +35,6 @@ from vis4d.model.detect.matcher import ignore_overlapping, match_boxes, sample_b
 from vis4d.model.detect.pooler import RoIPooler
 from vis4d.model.detect.rpn import IGNORE_IOF_THRESH, SMOOTH_L1_BETA
 
-# Detections smaller than this (pixels) after decoding are dropped.
-MIN_DETECTION_SIZE = 1e-2
-
 
 class RoIBoxHead(nn.Module):
     """RoIAlign + ``num_fcs`` x (FC ``fc_dim`` + ReLU) + classifier and class-specific box regressor."""
@@ -141,7 +138,9 @@ class RoIBoxHead(nn.Module):
         cfg = self.cfg
         num_classes = self.num_classes
         scores = F.softmax(logits.float(), dim=-1)[:, :num_classes]
-        boxes = decode_boxes(deltas, torch.cat(proposals).float()[:, None, :], cfg.box_coder_weights)
+        boxes = decode_boxes(
+            deltas, torch.cat(proposals).float()[:, None, :], cfg.box_coder_weights, clamp_both=cfg.clamp_both
+        )
         detections = []
         start = 0
         for image_proposals, (height, width) in zip(proposals, image_sizes, strict=True):
@@ -151,7 +150,7 @@ class RoIBoxHead(nn.Module):
             image_classes = torch.arange(num_classes, device=logits.device).repeat(end - start)
             start = end
             keep = torch.nonzero(image_scores > cfg.score_thresh).squeeze(1)
-            keep = keep[remove_small_boxes(image_boxes[keep], MIN_DETECTION_SIZE)]
+            keep = keep[remove_small_boxes(image_boxes[keep], cfg.min_size)]
             kept = batched_nms(image_boxes[keep], image_scores[keep], image_classes[keep], cfg.nms_thresh)
             keep = keep[kept[: cfg.detections_per_img]]
             detections.append(FramePrediction(image_boxes[keep], image_scores[keep], image_classes[keep]))

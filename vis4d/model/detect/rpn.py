@@ -33,8 +33,6 @@ from vis4d.model.detect.matcher import ignore_overlapping, match_boxes, sample_b
 RPN_BOX_WEIGHTS = (1.0, 1.0, 1.0, 1.0)
 # Smooth-L1 transition point used by Detectron/torchvision for box regression.
 SMOOTH_L1_BETA = 1.0 / 9.0
-# Proposals narrower or lower than this (pixels) carry no signal and are dropped.
-MIN_PROPOSAL_SIZE = 1e-3
 # Anchors whose intersection-over-anchor-area with an ignore region reaches this are ignored.
 IGNORE_IOF_THRESH = 0.5
 
@@ -136,13 +134,15 @@ class RegionProposalNetwork(nn.Module):
         top_levels = torch.cat(level_ids)
         batch_idx = torch.arange(batch, device=device)[:, None]
         # Only the pre-NMS candidates are decoded, not every anchor.
-        boxes = decode_boxes(deltas[batch_idx, top_indices], anchors[top_indices], RPN_BOX_WEIGHTS)
+        boxes = decode_boxes(
+            deltas[batch_idx, top_indices], anchors[top_indices], RPN_BOX_WEIGHTS, clamp_both=self.cfg.clamp_both
+        )
         sizes = torch.tensor(image_sizes, dtype=torch.float32, device=device)
         boxes = clip_boxes(boxes, sizes[:, 0:1], sizes[:, 1:2])
         proposals = []
         for image in range(batch):
             image_boxes, image_scores = boxes[image], top_scores[image]
-            keep = remove_small_boxes(image_boxes, MIN_PROPOSAL_SIZE)
+            keep = remove_small_boxes(image_boxes, self.cfg.min_size)
             keep = keep[torch.isfinite(image_scores[keep])]
             kept = batched_nms(image_boxes[keep], image_scores[keep], top_levels[keep], self.cfg.nms_thresh)
             proposals.append(image_boxes[keep[kept[:post_nms]]])

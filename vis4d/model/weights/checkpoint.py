@@ -135,6 +135,8 @@ def load_into(
     else:
         state = {k: v for k, v in state.items() if not k.startswith("similarity_head.")}
     own = _with_other_classes(model, state, own)
+    # Batch-norm step counters: frozen batch norm has none, and they never change a computed value.
+    state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked") or k in own}
     missing_keys = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
     unexpected = sorted(k for k in state if k not in own)
     mismatched = sorted(k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape))

@@ -157,7 +157,7 @@ class QDTrackGraph:
         low = scores < cfg.obj_score_thr
         threshold = np.where(low, cfg.nms_backdrop_iou_thr, cfg.nms_class_iou_thr)
         overlapping = iou_with_higher > threshold[:, None]
-        if cfg.with_cats:
+        if cfg.with_cats and not cfg.nms_across_classes:
             overlapping &= (class_ids[:, None] == class_ids[None, :]) | low[:, None]
         return np.asarray(overlapping.any(axis=1), dtype=bool)
 

@@ -1,0 +1,138 @@
+"""Vis4D 1.0's published QDTrack runs in vis4d as in Vis4D 1.0: same detections and track ids on real frames.
+
+The oracle (``fixtures/vis4d_1_0/``) is Vis4D 1.0 itself, run outside the
+suite on the 12 frames of ``assets/bdd100k_sample`` with weights that
+``deterministic_weights.py`` rebuilds here from the key names. The weights go
+into a temporary torch.hub cache under the published file's name, so loading
+follows a user's path: the shipped config's URL, the Vis4D 1.0 key layout,
+the conventions in the config. Every check is per frame: boxes within 0.5 px,
+scores within 1e-3, classes and track ids equal.
+
+The same tensors under mmdetection's names (the official QDTrack's layout,
+with its misleading class tuple in the meta) must give the same outputs:
+Vis4D 1.0 loads mmdetection checkpoints by exactly this renaming, so its
+outputs are the oracle for that layout too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from tests.model.weights.conftest import cache_dir
+from tests.model.weights.deterministic_weights import state_dict_for
+from vis4d.common.structures import FramePrediction, to_original_coordinates
+from vis4d.config.load import load_config
+from vis4d.config.schema import ImageFolderDatasetConfig
+from vis4d.data.datasets.image_folder import load_image_folder
+from vis4d.data.handler import FrameDataset, make_collate
+from vis4d.model.build import build_model
+from vis4d.model.weights import load_weights
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURE = Path(__file__).parent / "fixtures" / "vis4d_1_0"
+CONFIG = ROOT / "configs" / "experiments" / "qdtrack" / "qdtrack_r50_fpn_bdd100k_vis4d_v1.toml"
+
+
+def _frames(config: Any) -> Iterator[Any]:
+    """The sample frames through the config's test handler, one batch per frame, videos in name order."""
+    folder = ImageFolderDatasetConfig(root=str(ROOT / "assets" / "bdd100k_sample" / "images"))
+    store = load_image_folder(folder, config.categories)
+    dataset = FrameDataset(store, config.test_handler, config.categories, training=False)
+    collate = make_collate(config.test_handler)
+    for row in range(len(dataset)):
+        yield collate([dataset[row]])
+
+
+def _original(prediction: FramePrediction, meta: Any) -> dict[str, np.ndarray]:
+    boxes = to_original_coordinates(prediction.boxes, meta).numpy()
+    order = np.argsort(-prediction.scores.numpy(), kind="stable")
+    out = {"boxes": boxes[order], "scores": prediction.scores.numpy()[order]}
+    out["class_ids"] = prediction.class_ids.numpy()[order]
+    if prediction.track_ids is not None:
+        out["track_ids"] = prediction.track_ids.numpy()[order]
+    return out
+
+
+def _compare(ours: dict[str, np.ndarray], theirs: dict[str, Any], where: str, id_offset: int = 0) -> None:
+    order = np.argsort(-np.asarray(theirs["scores"]), kind="stable")
+    assert len(ours["scores"]) == len(order), where
+    np.testing.assert_allclose(ours["scores"], np.asarray(theirs["scores"])[order], atol=1e-3, err_msg=where)
+    np.testing.assert_array_equal(ours["class_ids"], np.asarray(theirs["class_ids"])[order], err_msg=where)
+    np.testing.assert_allclose(ours["boxes"], np.asarray(theirs["boxes"])[order], atol=0.5, err_msg=where)
+    if "track_ids" in theirs:
+        np.testing.assert_array_equal(ours["track_ids"] - id_offset, np.asarray(theirs["track_ids"])[order], where)
+
+
+# Vis4D 1.0's names -> mmdetection's / the official QDTrack's (the inverse of Vis4D 1.0's loading map).
+_TO_MMDET = (
+    (r"^basemodel\.", "backbone."),
+    (r"^fpn\.inner_blocks\.(\d+)\.0\.", r"neck.lateral_convs.\1.conv."),
+    (r"^fpn\.layer_blocks\.(\d+)\.0\.", r"neck.fpn_convs.\1.conv."),
+    (r"^faster_rcnn_head\.rpn_head\.rpn_box\.", "rpn_head.rpn_reg."),
+    (r"^faster_rcnn_head\.rpn_head\.", "rpn_head."),
+    (r"^faster_rcnn_head\.roi_head\.", "roi_head.bbox_head."),
+    (r"^qdtrack_head\.similarity_head\.convs\.(\d+)\.norm\.", r"roi_head.track_head.convs.\1.gn."),
+    (r"^qdtrack_head\.similarity_head\.convs\.(\d+)\.weight", r"roi_head.track_head.convs.\1.conv.weight"),
+    (r"^qdtrack_head\.similarity_head\.fcs\.(\d+)\.0\.", r"roi_head.track_head.fcs.\1."),
+    (r"^qdtrack_head\.similarity_head\.fc_embed\.", "roi_head.track_head.fc_embed."),
+)
+OFFICIAL_QDTRACK = "bdd100k://mot/models/qdtrack-frcnn_r50_fpn_12e_mot_bdd100k.pth"
+
+
+def _write_checkpoint(layout: str, config: Any, torch_home: Path) -> str:
+    """The fixture's weights as the published file of ``layout``, in the cache; returns the weights name."""
+    keys = json.loads((FIXTURE / "keys.json").read_text())
+    tensors = state_dict_for(keys)
+    if layout == "vis4d 1.0":  # a Lightning checkpoint
+        name = config.model.weights
+        payload: dict[str, Any] = {"state_dict": {f"model.{k}": v for k, v in tensors.items()}, "epoch": 11}
+    else:
+        name = OFFICIAL_QDTRACK
+        renamed = {}
+        for key, value in tensors.items():
+            for pattern, replacement in _TO_MMDET:
+                key = re.sub(pattern, replacement, key)
+            renamed[key] = value
+        tuple_order = ("pedestrian", "rider", "car", "bus", "truck", "bicycle", "motorcycle", "train")
+        payload = {"state_dict": renamed, "meta": {"CLASSES": tuple_order}}
+    torch.save(payload, cache_dir(torch_home) / name.rsplit("/", 1)[1])
+    return str(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("layout", "frames"), [("vis4d 1.0", 12), ("mmdetection QDTrack", 3)])
+def test_published_qdtrack_computes_what_vis4d_1_0_computes(layout: str, frames: int, torch_home: Path) -> None:
+    config = load_config(CONFIG)
+    name = _write_checkpoint(layout, config, torch_home)
+    model = build_model(config.model, len(config.categories)).eval()
+    checkpoint = load_weights(model, name, config.categories, strict=True, option="model.weights")
+    assert checkpoint.layout == layout and checkpoint.categories == config.categories
+
+    detections: list[FramePrediction] = []
+    detect = model.detector.detect
+
+    def recording_detect(batch: Any) -> Any:
+        features, found = detect(batch)
+        detections.extend(found)
+        return features, found
+
+    model.detector.detect = recording_detect  # type: ignore[method-assign]
+    expected = json.loads((FIXTURE / "outputs.json").read_text())[:frames]
+    first_id: dict[str, int] = {}
+    with torch.no_grad():
+        for batch, frame in zip(_frames(config), expected, strict=False):
+            meta = batch.meta[0]
+            assert (meta.video_name, meta.name) == (frame["video"], frame["name"])
+            # Vis4D 1.0 numbers each video's tracks from 0; vis4d's ids keep increasing across videos.
+            first_id.setdefault(meta.video_name, model.graph.next_id)
+            (tracked,) = model.predict(batch)
+            _compare(_original(detections[-1], meta), frame["detections"], f"detections of {frame['name']}")
+            _compare(_original(tracked, meta), frame["tracks"], f"tracks of {frame['name']}", first_id[meta.video_name])
