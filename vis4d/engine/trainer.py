@@ -126,10 +126,10 @@ def launch(run: Run) -> int:
         pl.seed_everything(launch_options.seed, workers=True, verbose=False)
     model = build_model(config.model, len(config.categories))
     if config.model.weights is not None:  # the recipe's starting point: any layout, what matches loads
-        load_weights(model, config.model.weights, config.categories, strict=False, option="model.weights")
+        load_weights(model, config.model.weights, config.categories, False, "model.weights", config)
     resuming = run.action == "train" and launch_options.resume
     if run.weights is not None and not resuming:
-        load_weights(model, str(run.weights), config.categories, launch_options.strict)
+        load_weights(model, str(run.weights), config.categories, launch_options.strict, "--weights", config)
     module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler, config.categories)
     work_dir = Path(launch_options.work_dir)
     cache_dir = Path(launch_options.cache_dir) if launch_options.cache_dir else work_dir / ".cache" / "datasets"

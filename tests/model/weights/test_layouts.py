@@ -158,7 +158,7 @@ def test_convert_writes_a_vis4d_file_that_keeps_its_categories(tmp_path: Path, t
     assert convert_main(["torchvision://fasterrcnn_resnet50_fpn", str(output)]) == 0
     checkpoint = read_checkpoint(str(output))
     assert checkpoint.layout == "vis4d (from torchvision detection)"  # recorded by convert
-    assert len(checkpoint.categories or []) == 90 and checkpoint.conventions["roi_head.aligned"] is False
+    assert len(checkpoint.categories or []) == 90 and checkpoint.conventions["model.roi_head.aligned"] is False
     model = FasterRCNN(tiny_config(), 2)
     load_weights(model, str(output), ["person", "car"])
 

@@ -34,27 +34,44 @@ def read_checkpoint(name: str, option: str = "--weights") -> Checkpoint:
 
 
 def load_weights(
-    model: nn.Module, name: str, categories: Sequence[str], strict: bool = True, option: str = "--weights"
+    model: nn.Module,
+    name: str,
+    categories: Sequence[str],
+    strict: bool = True,
+    option: str = "--weights",
+    config: Any = None,
 ) -> Checkpoint:
-    """Load the weights ``name`` points to into ``model``, categories mapped onto ``categories``; says what it did."""
+    """Load the weights ``name`` points to into ``model``, categories mapped onto ``categories``; says what it did.
+
+    ``config`` (the whole run config) lets the conventions the checkpoint was
+    trained with be compared beyond the model's section (the input's channel
+    order, say).
+    """
     checkpoint = read_checkpoint(name, option)
     notes = load_into(model, checkpoint, categories, strict, option)
-    notes += convention_notes(getattr(model, "cfg", None), checkpoint)
+    notes += convention_notes(config if config is not None else _ModelOnly(getattr(model, "cfg", None)), checkpoint)
     report(option, name, checkpoint.layout, notes)
     return checkpoint
 
 
-def convention_notes(model_cfg: Any, checkpoint: Checkpoint) -> list[str]:
-    """One note per config value that differs from what the checkpoint was trained with."""
-    if model_cfg is None or not checkpoint.conventions:
+class _ModelOnly:
+    """A stand-in config with just the ``model`` section, for loads outside a run."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+
+def convention_notes(config: Any, checkpoint: Checkpoint) -> list[str]:
+    """One note per config value (dotted from the config's root) that differs from the checkpoint's training."""
+    if not checkpoint.conventions:
         return []
     differing = []
     for dotted, expected in checkpoint.conventions.items():
-        value: Any = model_cfg
+        value: Any = config
         for part in dotted.split("."):
             value = getattr(value, part, None)
         if value is not None and value != expected:
-            differing.append(f"model.{dotted} = {value!r} (the checkpoint's: {expected!r})")
+            differing.append(f"{dotted} = {value!r} (the checkpoint's: {expected!r})")
     if not differing:
         return []
     return [f"the config computes differently from where these weights were trained: {'; '.join(differing)}"]

@@ -80,10 +80,22 @@ def convert(state: dict[str, Tensor], meta: dict[str, Any], file_name: str) -> C
             converted[new_key] = value
     classifier = converted.get("roi_heads.cls_score.weight")
     categories = None
+    conventions = dict(CONVENTIONS)
     if classifier is not None and classifier.shape[0] == 9 and "bdd100k" in file_name.lower():
         categories = list(BDD100K_TRACK_CLASSES)
-    return Checkpoint(converted, "vis4d 1.0", categories, dict(CONVENTIONS))
+        conventions["test_handler.channel_order"] = "BGR"
+    return Checkpoint(converted, "vis4d 1.0", categories, conventions)
 
 
-# How Vis4D 1.0's Faster R-CNN computes (its zoo configs); see docs/models.md.
-CONVENTIONS: dict[str, Any] = {}
+# How Vis4D 1.0's Faster R-CNN computes (its zoo configs), as vis4d config values; its BDD100K models also
+# read BGR images (test_handler.channel_order = "BGR").
+CONVENTIONS: dict[str, Any] = {
+    "model.rpn.anchor_style": "mmdet",
+    "model.rpn.min_size": 0.0,
+    "model.rpn.clamp_both": True,
+    "model.roi_head.aligned": True,
+    "model.roi_head.sampling_ratio": 0,
+    "model.roi_head.level_mapping": "vis4d",
+    "model.roi_head.min_size": 0.0,
+    "model.roi_head.clamp_both": True,
+}
