@@ -55,3 +55,74 @@ def test_imagenet_backbones_compute_torchvisions_features(builder: str, torch_ho
         # Frozen batch norm folds scale and shift, eval-mode BatchNorm2d does not: rounding differs, relative 1e-6.
         assert got.shape == want.shape
         assert (got - want).abs().max() <= 1e-5 * want.abs().max()
+
+
+def _legacy_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The key names of torchvision's 2019 detection files (before Conv2dNormActivation)."""
+    import re
+
+    out = {}
+    for key, value in state.items():
+        key = re.sub(r"^(backbone\.fpn\.(?:inner|layer)_blocks\.\d+)\.0\.", r"\1.", key)
+        out[key.replace("rpn.head.conv.0.0.", "rpn.head.conv.")] = value
+    return out
+
+
+@pytest.mark.slow
+def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Path) -> None:
+    """The shipped ByteTrack config's detector against torchvision's fasterrcnn_resnet50_fpn, on a real frame.
+
+    Same weights (the COCO_V1 builder's architecture: frozen batch norm with
+    epsilon 0, legacy key names), same image through each one's own input
+    pipeline (vis4d's handler with the config's resize; torchvision's
+    GeneralizedRCNNTransform): the detections of the config's six categories
+    agree, boxes within 0.5 px and scores within 1e-3.
+    """
+    from torchvision.models.detection import FasterRCNN as TorchvisionFasterRCNN
+    from torchvision.models.detection._utils import overwrite_eps
+    from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    from tests.model.weights.deterministic_weights import state_dict_for
+    from vis4d.common.structures import to_original_coordinates
+    from vis4d.config.load import load_config
+    from vis4d.config.schema import ImageFolderDatasetConfig
+    from vis4d.data.datasets.image_folder import load_image_folder
+    from vis4d.data.handler import FrameDataset, make_collate
+    from vis4d.data.io import decode_image
+    from vis4d.model.detect.faster_rcnn import FasterRCNN
+    from vis4d.model.weights import load_weights
+
+    root = Path(__file__).resolve().parents[3]
+    config = load_config(root / "configs" / "experiments" / "bytetrack" / "bytetrack_faster_rcnn_r50_fpn_coco.toml")
+    config = config.model_copy(
+        update={"model": config.model.model_copy(update={"roi_head": config.model.roi_head.model_copy(
+            update={"detections_per_img": 1000})})}  # no cap: the two keep their detections of all classes
+    )  # fmt: skip
+    backbone = _resnet_fpn_extractor(models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d), 3)
+    theirs = TorchvisionFasterRCNN(backbone, num_classes=91, box_detections_per_img=100_000).eval()
+    overwrite_eps(theirs, 0.0)
+    shapes = {k: (tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in theirs.state_dict().items()}
+    weights = state_dict_for(shapes, seed=3)
+    theirs.load_state_dict(weights)
+    torch.save(_legacy_names(weights), cache_dir(torch_home) / "fasterrcnn_resnet50_fpn_coco-258fb6c6.pth")
+
+    ours = FasterRCNN(config.model, len(config.categories)).eval()
+    load_weights(ours, "torchvision://fasterrcnn_resnet50_fpn", config.categories, strict=True, config=config)
+    folder = root / "assets" / "bdd100k_sample" / "images" / "b1c66a42-6f7d68ca"
+    store = load_image_folder(ImageFolderDatasetConfig(root=str(folder)), config.categories)
+    batch = make_collate(config.test_handler)([FrameDataset(store, config.test_handler, config.categories, False)[0]])
+    assert batch.meta[0].input_hw == (749, 1333)  # torchvision's floor(720 * 1333 / 1280) x 1333
+    with torch.no_grad():
+        (prediction,) = ours.predict(batch)
+        (expected,) = theirs([decode_image(batch.meta[0].image_path).float() / 255])
+    coco = [c for c in models.get_weight("FasterRCNN_ResNet50_FPN_Weights.COCO_V1").meta["categories"]]
+    wanted = torch.tensor([coco.index(name) for name in config.categories])
+    keep = torch.isin(expected["labels"], wanted)
+    assert 0 < int(keep.sum()) == len(prediction.scores)
+    order = torch.argsort(prediction.scores, descending=True)
+    torch.testing.assert_close(prediction.scores[order], expected["scores"][keep], atol=1e-3, rtol=0)
+    names = [config.categories[i] for i in prediction.class_ids[order].tolist()]
+    assert names == [coco[i] for i in expected["labels"][keep].tolist()]
+    boxes = to_original_coordinates(prediction.boxes[order], batch.meta[0])
+    torch.testing.assert_close(boxes, expected["boxes"][keep], atol=0.5, rtol=0)
