@@ -105,9 +105,11 @@ def write_tiny_config(tmp: Path, model_type: str = "faster_rcnn", extra: str = "
     return path
 
 
-def run_cli(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m vis4d.engine.trainer`` as a user would."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+def run_cli(
+    *args: str, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m vis4d.engine.trainer`` as a user would (``env`` adds to the environment)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "vis4d.engine.trainer", *args],
         cwd=cwd,

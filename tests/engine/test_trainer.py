@@ -152,6 +152,17 @@ def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
     predictions = json.loads((run_dir / "test" / "predictions" / "tiny_test.json").read_text())
     assert len(predictions) == 6 and {"name", "videoName", "frameIndex", "labels"} <= set(predictions[0])
 
+    # The same checkpoint by URL: fetched into torch.hub's cache ($TORCH_HOME) and tested as a new experiment.
+    best = run_dir / "checkpoints" / "best.ckpt"
+    url_run = ["--config", str(config), "--work_dir", str(ws), "--exp_name", "det_url", "--version", "v1"]
+    torch_home = {"TORCH_HOME": str(tmp_path / "torch_home")}
+    _ok(run_cli("test", *url_run, "--weights", best.as_uri(), cwd=tmp_path, env=torch_home))
+    assert (tmp_path / "torch_home" / "hub" / "checkpoints" / "best.ckpt").read_bytes() == best.read_bytes()
+    assert json.loads((ws / "det_url" / "v1" / "test" / "metrics.json").read_text()) == metrics
+    offline = run_cli("test", *url_run, "--weights", (tmp_path / "gone.ckpt").as_uri(), cwd=tmp_path, env=torch_home)
+    assert offline.returncode == 2 and "Traceback" not in offline.stderr
+    assert "cannot download" in offline.stderr and "place the file by hand at" in offline.stderr
+
     predicted = run_cli("predict", *common, "--visualize", cwd=tmp_path)
     _ok(predicted)
     assert (run_dir / "predict" / "predictions" / "tiny_test.json").is_file()

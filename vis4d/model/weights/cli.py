@@ -63,7 +63,7 @@ def _convert(args: argparse.Namespace) -> int:
     categories = f"{len(checkpoint.categories)} categories" if checkpoint.categories else "categories unknown"
     print(f"{args.output}: {len(checkpoint.state_dict)} tensors from a {checkpoint.layout} checkpoint, {categories}")
     for key, value in checkpoint.conventions.items():
-        print(f"  trained with model.{key} = {value!r}")
+        print(f"  trained with {key} = {value!r}")
     return 0
 
 
