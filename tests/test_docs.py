@@ -9,6 +9,7 @@ training starts.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -85,3 +86,26 @@ def test_commands_on_shipped_files_run(doc: str, command: str, tmp_path: Path, m
     monkeypatch.chdir(tmp_path)
     words = [w.replace("assets/", f"{ROOT}/assets/") for w in _words(command)]
     assert vis4d_main(words[1:]) == 0
+
+
+@pytest.mark.slow
+def test_profiling_command_prints_and_saves_its_report(tmp_path: Path) -> None:
+    """The documented benchmarking command, run as written (config path from the repository root)."""
+    (command,) = [c for doc, c in COMMANDS if doc == "profiling.md" and "--profiler simple" in c]
+    words = _words(command)
+    argv = words[words.index("vis4d.engine.trainer") + 1 :]
+    argv[argv.index("--config") + 1] = str(ROOT / argv[argv.index("--config") + 1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-m", "vis4d.engine.trainer", *argv],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report,) = (tmp_path / "vis4d-workspace").glob("*/*/profile/fit-report.txt")
+    text = report.read_text()
+    assert text.startswith("FIT Profiler Report") and "run_training_batch" in text
+    batches = re.search(r"run_training_batch\s*\|\s*[\d.e-]+\s*\|\s*(\d+)", text)
+    assert batches is not None and int(batches.group(1)) == 15  # --limit_train_batches 15, one epoch
+    assert "profile (fit): the 12 slowest" in result.stdout
+    assert re.search(r"\n\s+[\d.]+\s+15\s+run_training_batch\n", result.stdout)
+    assert result.stdout.rstrip().endswith(f"profile report: {report.relative_to(tmp_path)}")

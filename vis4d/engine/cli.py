@@ -84,7 +84,10 @@ TRAINER_OPTIONS: dict[str, dict[str, Any]] = {
     "gradient_clip_val": {"type": float},
     "deterministic": {"action": "store_true", "default": None},
     "benchmark": {"action": "store_true", "default": None, "help": "cudnn.benchmark."},
-    "profiler": {"choices": ["simple", "advanced", "pytorch"], "help": "Profile the run with Lightning's profiler."},
+    "profiler": {
+        "choices": ["simple", "advanced", "pytorch"],
+        "help": "Profile the run with Lightning's profiler; the report (and pytorch's traces) go to RUN/profile/.",
+    },
     "num_sanity_val_steps": {"type": int},
 }
 

@@ -22,6 +22,7 @@ from vis4d.engine.cli import build_parser
 from vis4d.engine.resolve import Run, resolve_run
 
 log = logging.getLogger("vis4d")
+STAGES = {"train": "fit", "test": "test", "predict": "predict"}  # Lightning's stage of each action
 
 
 def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
@@ -117,6 +118,7 @@ def launch(run: Run) -> int:
     from vis4d.engine.callbacks import AtomicCheckpointIO
     from vis4d.engine.datamodule import Vis4DDataModule
     from vis4d.engine.module import Vis4DModule
+    from vis4d.engine.profiling import build_profiler, clear_profile, report_profile
     from vis4d.model.build import build_model
     from vis4d.model.weights import load_weights
 
@@ -140,6 +142,10 @@ def launch(run: Run) -> int:
         from lightning.pytorch.strategies import DDPStrategy
 
         options["strategy"] = DDPStrategy(find_unused_parameters=True)
+    profile_dir, stage = run.workspace.run_dir / "profile", STAGES[run.action]
+    profiler = build_profiler(options.pop("profiler", None), profile_dir)
+    if run.action != "train":
+        options.setdefault("enable_checkpointing", False)  # Lightning's default checkpoint callback has no use here
     trainer = pl.Trainer(
         default_root_dir=str(run.workspace.run_dir),
         callbacks=build_callbacks(run, datamodule),
@@ -147,8 +153,11 @@ def launch(run: Run) -> int:
         plugins=[AtomicCheckpointIO()],
         use_distributed_sampler=False,
         enable_model_summary=False,
+        profiler=profiler,
         **options,
     )
+    if profiler is not None and trainer.is_global_zero:
+        clear_profile(profile_dir, stage)
     print(f"vis4d {run.action}: run directory {run.workspace.run_dir}")
     if run.action == "train":
         _fit(run, trainer, module, datamodule)
@@ -158,6 +167,8 @@ def launch(run: Run) -> int:
         trainer.predict(module, datamodule=datamodule, return_predictions=False)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
+    if profiler is not None and trainer.is_global_zero:
+        report_profile(profiler, profile_dir, stage)
     return 0
 
 
