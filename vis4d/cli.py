@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         return eval_main(rest)
     if command == "data":
         if not rest or rest[0] != "stats":
-            print("usage: vis4d data stats --format F --path P [--config CFG] [--json]", file=sys.stderr)
+            given = f"unknown data command {rest[0]!r}" if rest else "a data command is missing"
+            print(f"error: vis4d data: {given}; expected: vis4d data stats --format F --path P", file=sys.stderr)
             return 2
         from vis4d.data.stats import main as stats_main
 
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         from vis4d.model.weights.cli import convert_main
 
         return convert_main(rest)
-    print(f"vis4d: unknown command {command!r}\n\n{USAGE.strip()}", file=sys.stderr)
+    commands = "train, test, predict, eval, data stats, vis, report, weights, convert"
+    print(f"error: vis4d: unknown command {command!r}; expected one of {commands} (see vis4d --help)", file=sys.stderr)
     return 2
 
 

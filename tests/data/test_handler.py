@@ -79,7 +79,8 @@ def test_images_without_tracks_are_their_own_reference(tmp_path: Path) -> None:
     assert key.meta == ref.meta and not torch.equal(key.image, ref.image)
 
 
-def test_samples_repeat_under_the_same_torch_seed(tmp_path: Path) -> None:
+def test_a_sample_is_a_function_of_its_row_and_seed_alone(tmp_path: Path) -> None:
+    """Augmentations and reference frames come from the sample's seed, never from a global random state."""
     store = _store(tmp_path, videos=1, frames=6)
     cfg = HandlerConfig(
         transforms=[ResizeConfig(scales=[(40, 56), (30, 42)]), FlipConfig(), PhotometricConfig()],
@@ -87,12 +88,13 @@ def test_samples_repeat_under_the_same_torch_seed(tmp_path: Path) -> None:
     )
     dataset = FrameDataset(store, cfg, ["car", "pedestrian"], training=True)
 
-    def draw(seed: int) -> list[tuple[int, int, bool, tuple[int, int]]]:
-        torch.manual_seed(seed)
-        samples = [dataset[i] for i in range(6)]
+    def draw(seed: int, torch_seed: int) -> list[tuple[int, int, bool, tuple[int, int]]]:
+        torch.manual_seed(torch_seed)
+        np.random.seed(torch_seed)
+        samples = [dataset[(i, seed + i)] for i in range(6)]
         return [(v.meta.frame_row, int(v.image.sum()), v.meta.flipped, v.hw) for s in samples for v in s.views]
 
-    assert draw(7) == draw(7) != draw(8)
+    assert draw(7, torch_seed=0) == draw(7, torch_seed=1) != draw(8, torch_seed=0)
 
 
 def test_targets_and_meta_come_from_the_store(tmp_path: Path) -> None:

@@ -4,9 +4,16 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from vis4d.common.errors import ConfigError
-from vis4d.engine.workspace import resolve_weights, resolve_workspace
+from vis4d.engine.workspace import (
+    check_new_run,
+    remove_stale_temporaries,
+    resolve_weights,
+    resolve_workspace,
+    run_lock,
+)
 
 
 def test_new_training_run_gets_a_timestamp_version(tmp_path: Path) -> None:
@@ -40,7 +47,78 @@ def test_missing_checkpoints_are_clear_errors(tmp_path: Path) -> None:
 def test_best_falls_back_to_last_and_resume_defaults_to_last(tmp_path: Path) -> None:
     ws = resolve_workspace("train", str(tmp_path), "E", "v1", None, True)
     ws.checkpoint_dir.mkdir(parents=True)
-    ws.checkpoint("last").write_bytes(b"x")
+    torch.save({"global_step": 1}, ws.checkpoint("last"))
     assert resolve_weights(None, ws, "train", True) == ws.checkpoint("last")
     assert resolve_weights("best", ws, "test", False) == ws.checkpoint("last")
     assert resolve_weights(None, ws, "train", False) is None
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "garbage"])
+def test_resume_falls_back_to_the_newest_readable_epoch_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    ws = resolve_workspace("train", str(tmp_path), "E", "v1", None, True)
+    ws.checkpoint_dir.mkdir(parents=True)
+    for epoch in (0, 1, 2):
+        torch.save({"global_step": epoch}, ws.checkpoint_dir / f"epoch={epoch}.ckpt")
+    (ws.checkpoint_dir / "epoch=2.ckpt").write_bytes((ws.checkpoint_dir / "epoch=2.ckpt").read_bytes()[:100])
+    torch.save({"global_step": 9}, ws.checkpoint("last"))
+    if damage == "missing":
+        ws.checkpoint("last").unlink()
+    elif damage == "truncated":  # what a power cut during a non-atomic copy leaves
+        ws.checkpoint("last").write_bytes(ws.checkpoint("last").read_bytes()[:200])
+    else:
+        ws.checkpoint("last").write_text("not a checkpoint")
+    assert resolve_weights(None, ws, "train", True) == ws.checkpoint_dir / "epoch=1.ckpt"  # epoch=2 is broken too
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"warning: --resume: {ws.checkpoint('last')} is ") and line.endswith("from epoch=1.ckpt")
+    assert ("missing" if damage == "missing" else "unreadable") in line
+
+
+def test_resume_without_any_readable_checkpoint_is_one_line(tmp_path: Path) -> None:
+    ws = resolve_workspace("train", str(tmp_path), "E", "v1", None, True)
+    ws.checkpoint_dir.mkdir(parents=True)
+    (ws.checkpoint_dir / "epoch=0.ckpt").write_bytes(b"PK")
+    with pytest.raises(ConfigError, match=r"last.ckpt is missing and .* holds no readable epoch=N.ckpt"):
+        resolve_weights(None, ws, "train", True)
+
+
+def test_a_second_run_into_a_live_run_directory_is_refused_with_its_pid(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    ws = resolve_workspace("train", str(tmp_path), "E", "v1", None, False)
+    with run_lock(ws):
+        with pytest.raises(ConfigError, match=rf"{ws.run_dir} is in use by a live run \(PID {os.getpid()} on "):
+            with run_lock(ws):
+                pass
+        holder = "import fcntl,sys; f=open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX|fcntl.LOCK_NB)"
+        other = subprocess.run(
+            [sys.executable, "-c", holder, str(ws.run_dir / ".lock")], capture_output=True, check=False
+        )
+        assert other.returncode != 0 and b"BlockingIOError" in other.stderr  # another process sees the lock too
+    with run_lock(ws):  # released when the run ends (and by the kernel when a process dies)
+        pass
+
+
+def test_train_refuses_a_directory_that_holds_a_run(tmp_path: Path) -> None:
+    ws = resolve_workspace("train", str(tmp_path), "E", "v1", None, False)
+    ws.run_dir.mkdir(parents=True)
+    (ws.run_dir / ".lock").write_text("")
+    check_new_run(ws)  # an empty (or only locked) directory is new
+    (ws.run_dir / "config.yaml").write_text("categories: [a]\n")
+    with pytest.raises(ConfigError, match=r"already holds a run \(config.yaml\); continue it with --resume"):
+        check_new_run(ws)
+
+
+def test_temporaries_of_killed_writes_are_removed(tmp_path: Path) -> None:
+    (tmp_path / "checkpoints").mkdir()
+    stale = [tmp_path / "checkpoints" / ".last.ckpt.abc123.tmp", tmp_path / ".metrics.json.x1.tmp"]
+    for path in stale:
+        path.write_bytes(b"half")
+    kept = [tmp_path / "checkpoints" / "last.ckpt", tmp_path / "notes.tmp", tmp_path / ".lock"]
+    for path in kept:
+        path.write_bytes(b"keep")
+    assert sorted(remove_stale_temporaries(tmp_path)) == sorted(stale)
+    assert all(path.exists() for path in kept) and not any(path.exists() for path in stale)

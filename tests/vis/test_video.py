@@ -30,6 +30,9 @@ def test_mp4_decodes_with_the_right_frame_count_and_size(tmp_path: Path) -> None
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(7.0)
     capture.release()
     assert sorted(p.name for p in path.parent.iterdir()) == ["clip.mp4"]
+    json_file = tmp_path / "out" / "plain.json"
+    json_file.write_text("{}")  # created the ordinary way: the mode every output should have
+    assert path.stat().st_mode & 0o777 == json_file.stat().st_mode & 0o777
 
 
 def test_colours_survive_encoding(tmp_path: Path) -> None:

@@ -19,3 +19,49 @@ class ConfigError(Vis4DError):
 
 class DataError(Vis4DError):
     """A dataset file (labels, images) is missing or malformed."""
+
+
+class UsageError(ConfigError):
+    """A command line that does not parse: an unknown option, a missing one, a value of the wrong type."""
+
+
+# How a torch DataLoader worker re-raises an error in the main process: the same class, with a message that
+# holds the worker's whole traceback. The last line of it is "<module>.<class>: <original message>".
+_WORKER_TRACEBACK = "Original Traceback (most recent call last):"
+
+# Errors other libraries raise for bad user input, by class name (this module imports nothing):
+# Lightning's for Trainer arguments that it cannot use.
+_FOREIGN_USER_ERRORS = ("MisconfigurationException",)
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Whether ``error`` is the user's input and not a bug: a :class:`Vis4DError` or a known foreign one."""
+    return isinstance(error, Vis4DError) or any(cls.__name__ in _FOREIGN_USER_ERRORS for cls in type(error).__mro__)
+
+
+def one_line(error: BaseException) -> str:
+    """The message of ``error`` as the one line the command line prints.
+
+    A data loader worker's error arrives with the worker's traceback in its
+    message; the user needs its last line without the class name, the message
+    the worker raised. Any other message that spans lines is joined with
+    spaces, so the contract "one line, exit code 2" holds whatever raised.
+    """
+    text = str(error)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if _WORKER_TRACEBACK in text and lines:
+        last = lines[-1]
+        cls = type(error)
+        for prefix in (f"{cls.__module__}.{cls.__qualname__}: ", f"{cls.__qualname__}: "):
+            if last.startswith(prefix):
+                return last[len(prefix) :]
+        return last
+    return " ".join(lines) if lines else type(error).__name__
+
+
+class MissingScoreError(DataError):
+    """A prediction without a score: scoring it 1.0 silently would change every AP, so it is refused by default."""
+
+
+class ResourceError(Vis4DError):
+    """The machine cannot hold what a run writes (a full disk): one line naming the file and the free space."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from vis4d.common.errors import ResourceError
 
 
 @contextlib.contextmanager
@@ -31,10 +35,25 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", sync: bool = True
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise_if_disk_full(err, target)
         raise
+
+
+def raise_if_disk_full(error: BaseException, target: Path) -> None:
+    """Turn "no space left on device" while writing ``target`` into one line with the free space left.
+
+    Called after the temporary file was removed: what was there before
+    (the previous checkpoint, an earlier prediction file) is untouched.
+    """
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = shutil.disk_usage(target.parent).free
+        raise ResourceError(
+            f"cannot write {target}: no space left on the device ({free / 2**20:.0f} MiB free); "
+            "the previous version of the file is unchanged"
+        ) from None
 
 
 def default_file_mode() -> int:

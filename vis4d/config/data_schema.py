@@ -8,15 +8,28 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from vis4d.config.fields import StrictModel
+from vis4d.config.fields import (
+    ImageShape,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PlainName,
+    PositiveInt,
+    Probability,
+    StrictModel,
+    finite_numbers,
+    positive_numbers,
+)
+
+# Photometric jitter: factors are drawn from [1 - x, 1 + x], so x above 1 would allow a negative factor.
+JitterAmount = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class DatasetBase(StrictModel):
     """Fields common to every dataset source."""
 
-    name: str = Field(description="Dataset name, used for prediction file names.")
+    name: PlainName = Field(description="Dataset name, used for prediction file names (a plain name, not a path).")
     name_mapping: dict[str, str] = Field(default={}, description="Dataset category -> config category.")
     ignored_mapping: dict[str, str] = Field(
         default={}, description="Dataset category -> config category, loaded as ignore regions."
@@ -25,7 +38,9 @@ class DatasetBase(StrictModel):
     skip_empty_frames: bool = Field(default=False, description="Drop frames without labels (for training).")
     on_malformed: Literal["fail", "skip"] = Field(default="fail", description="Malformed files: fail, or skip them.")
     on_degenerate_box: Literal["fail", "skip"] = Field(
-        default="skip", description="Boxes with x2<x1, y2<y1 or NaN: fail, or skip with a counted warning."
+        default="skip",
+        description="Boxes with x2<x1, y2<y1, NaN or infinite coordinates, or entirely outside their image (when "
+        "its size is known): fail, or skip with a counted warning.",
     )
     cache: bool = Field(default=True, description="Cache the parsed store (keyed by file stats and options).")
 
@@ -59,14 +74,14 @@ class MOTChallengeDatasetConfig(DatasetBase):
     type: Literal["motchallenge"] = "motchallenge"
     root: str
     use_public_detections: bool = Field(default=False, description="Load det/det.txt instead of gt/gt.txt.")
-    sequences: list[str] | None = None
+    sequences: list[PlainName] | None = Field(default=None, description="Sequence folders to load (default: all).")
 
 
 class ImageFolderDatasetConfig(DatasetBase):
     """Images, or subfolders of images (one video per folder), naturally sorted; no labels."""
 
     type: Literal["image_folder"] = "image_folder"
-    name: str = "image_folder"
+    name: PlainName = "image_folder"
     root: str
 
 
@@ -76,10 +91,10 @@ class SyntheticDatasetConfig(DatasetBase):
     type: Literal["synthetic"] = "synthetic"
     root: str = Field(default="vis4d-workspace/.cache/synthetic", description="Where the generated data is cached.")
     split: Literal["train", "test"] = "train"
-    num_videos: int = 8
-    frames_per_video: int = 20
-    image_size: tuple[int, int] = Field(default=(192, 320), description="(height, width)")
-    max_objects: int = 6
+    num_videos: PositiveInt = 8
+    frames_per_video: PositiveInt = 20
+    image_size: ImageShape = Field(default=(192, 320), description="(height, width)")
+    max_objects: NonNegativeInt = 6
     seed: int = 0
 
 
@@ -99,9 +114,11 @@ class ResizeConfig(StrictModel):
     """Resize to ``shape`` (h, w), keeping the aspect ratio by default; multi-scale picks one of ``scales``."""
 
     type: Literal["resize"] = "resize"
-    shape: tuple[int, int] = Field(default=(720, 1280), description="Target (height, width), or the edge limits.")
+    shape: ImageShape = Field(default=(720, 1280), description="Target (height, width), or the edge limits.")
     keep_ratio: bool = Field(default=True, description="Scale both sides alike to fit within shape.")
-    scales: list[tuple[int, int]] | None = Field(default=None, description="Multi-scale training: one shape each time.")
+    scales: list[ImageShape] | None = Field(
+        default=None, min_length=1, description="Multi-scale training: one shape each time."
+    )
     edges: bool = Field(
         default=False,
         description="shape is (shorter edge, longer edge) whatever the orientation: torchvision's min_size/max_size "
@@ -121,26 +138,26 @@ class FlipConfig(StrictModel):
     """Random horizontal flip."""
 
     type: Literal["flip"] = "flip"
-    prob: float = 0.5
+    prob: Probability = 0.5
 
 
 class CropConfig(StrictModel):
     """Random crop of ``shape`` (h, w); boxes are clipped, those left smaller than ``min_size`` dropped."""
 
     type: Literal["crop"] = "crop"
-    shape: tuple[int, int]
-    min_size: float = 1.0
+    shape: ImageShape
+    min_size: NonNegativeFloat = 1.0
 
 
 class PhotometricConfig(StrictModel):
     """Random brightness, contrast, saturation and hue."""
 
     type: Literal["photometric"] = "photometric"
-    brightness: float = 0.125
-    contrast: float = 0.5
-    saturation: float = 0.5
-    hue: float = 0.05
-    prob: float = 0.5
+    brightness: JitterAmount = 0.125
+    contrast: JitterAmount = 0.5
+    saturation: JitterAmount = 0.5
+    hue: float = Field(default=0.05, ge=0, le=0.5, allow_inf_nan=False, description="Hue shift, at most half a turn.")
+    prob: Probability = 0.5
 
 
 TransformConfig = Annotated[ResizeConfig | FlipConfig | CropConfig | PhotometricConfig, Field(discriminator="type")]
@@ -149,8 +166,10 @@ TransformConfig = Annotated[ResizeConfig | FlipConfig | CropConfig | Photometric
 class ReferenceConfig(StrictModel):
     """Reference-view sampling for tracking training."""
 
-    num_ref: int = 1
-    scope: int = Field(default=3, description="Reference frames come from within +-scope frames of the key frame.")
+    num_ref: PositiveInt = 1
+    scope: NonNegativeInt = Field(
+        default=3, description="Reference frames come from within +-scope frames of the key frame."
+    )
     method: Literal["uniform", "sequential"] = "uniform"
 
 
@@ -158,15 +177,18 @@ class HandlerConfig(StrictModel):
     """Turns dataset frames into batches: transforms, normalisation, padding, batching."""
 
     transforms: list[TransformConfig] = []
-    mean: tuple[float, float, float] = (123.675, 116.28, 103.53)
-    std: tuple[float, float, float] = (58.395, 57.12, 57.375)
+    mean: tuple[float, float, float] = Field(default=(123.675, 116.28, 103.53), description="Per channel, finite.")
+    std: tuple[float, float, float] = Field(default=(58.395, 57.12, 57.375), description="Per channel, all > 0.")
     channel_order: Literal["RGB", "BGR"] = Field(
         default="RGB",
         description="Channel order the model sees (mean and std apply in this order); Vis4D 1.0's BDD100K "
         "QDTrack was trained on BGR.",
     )
-    pad_divisor: int = 32
-    batch_size: int = 2
-    num_workers: int = 0
+    pad_divisor: PositiveInt = 32
+    batch_size: PositiveInt = 2
+    num_workers: NonNegativeInt = 0
     shuffle: bool | None = Field(default=None, description="Default: shuffle for training, not for testing.")
     reference: ReferenceConfig | None = None
+
+    _finite_mean = field_validator("mean")(finite_numbers)
+    _positive_std = field_validator("std")(positive_numbers)

@@ -9,6 +9,7 @@ wrote. The message names the key as written in the config
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -118,3 +119,31 @@ def show_value(value: Any, limit: int = 60) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def section_error(
+    exc: ValidationError, section: str, raw_section: dict[str, Any], options: dict[str, str], source: str
+) -> ConfigError:
+    """One-line :class:`ConfigError` for a config section validated on its own (``[launch]`` with the CLI merged).
+
+    An error in a key that came from the command line is named by its option
+    (``options``: key -> ``--option``); any other by ``source`` and its dotted
+    key, e.g. ``--exp_name: expected a plain name ...`` or
+    ``cfg.toml: launch.seed: ...``.
+    """
+    raw = {section: raw_section}
+    messages: list[str] = []
+    for error in exc.errors():
+        located: Any = {**error, "loc": (section, *error["loc"])}
+        text = _describe(located, raw)
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if field in options:
+            text = re.sub(rf"^{re.escape(section)}\.{re.escape(field)}(\.[^:]*)?:", f"{options[field]}:", text)
+        else:
+            text = f"{source}: {text}"
+        messages.append(text)
+    messages = list(dict.fromkeys(messages))
+    text = "; ".join(messages[:MAX_ERRORS])
+    if len(messages) > MAX_ERRORS:
+        text += f" (and {len(messages) - MAX_ERRORS} more)"
+    return ConfigError(text)

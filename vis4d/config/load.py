@@ -123,6 +123,8 @@ def _base_list(value: Any, path: Path) -> list[str]:
 def read_config_file(path: Path, included_from: Path | None = None) -> dict[str, Any]:
     """One file's content as a dict (no base merging)."""
     where = f" (base of {included_from})" if included_from is not None else ""
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, expected a config file (.toml, .yaml or .yml){where}")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}{where}")
     suffix = path.suffix.lower()

@@ -9,15 +9,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from vis4d.config.fields import (
     AddGroundTruth,
     BgIoU,
     FgIoU,
+    FiniteFloat,
+    IoUThreshold,
+    NonNegativeFloat,
+    NonNegativeInt,
+    NonNegativeInts,
+    PlainName,
+    PositiveFloat,
+    PositiveFloats,
     PositiveFraction,
+    PositiveInt,
+    PositiveInts,
+    Probability,
     SampleSize,
+    ScoreThreshold,
     StrictModel,
+    not_above,
+    positive_numbers,
 )
 
 
@@ -61,12 +75,20 @@ class SamplingFields(StrictModel):
     batch_size_per_image: SampleSize = 256
     positive_fraction: PositiveFraction = 0.5
 
+    @field_validator("bg_iou_thresh")
+    @classmethod
+    def _background_below_foreground(cls, value: float, info: ValidationInfo) -> float:
+        """A proposal cannot be background (IoU < bg) and foreground (IoU >= fg) at once."""
+        return not_above(value, info, "fg_iou_thresh")
+
 
 class RPNConfig(SamplingFields):
     """Region proposal network (defaults: the QDTrack BDD100K recipe)."""
 
-    anchor_sizes: list[int] = Field(default=[32, 64, 128, 256, 512], description="One anchor size per FPN level.")
-    aspect_ratios: list[float] = [0.5, 1.0, 2.0]
+    anchor_sizes: PositiveInts = Field(
+        default=[32, 64, 128, 256, 512], min_length=1, description="One anchor size per FPN level."
+    )
+    aspect_ratios: PositiveFloats = Field(default=[0.5, 1.0, 2.0], min_length=1, description="Anchor height / width.")
     anchor_style: Literal["torchvision", "mmdet"] = Field(
         default="torchvision", description="torchvision rounds anchor corners to whole pixels, mmdetection does not."
     )
@@ -76,12 +98,12 @@ class RPNConfig(SamplingFields):
     clamp_both: bool = Field(
         default=False, description="Bound box shrinking as well as growth when decoding (mmdetection, Vis4D 1.0)."
     )
-    pre_nms_top_n_train: int = 2000
-    post_nms_top_n_train: int = 1000
-    pre_nms_top_n_test: int = 1000
-    post_nms_top_n_test: int = 1000
-    nms_thresh: float = 0.7
-    head_convs: int = 1
+    pre_nms_top_n_train: PositiveInt = 2000
+    post_nms_top_n_train: PositiveInt = 1000
+    pre_nms_top_n_test: PositiveInt = 1000
+    post_nms_top_n_test: PositiveInt = 1000
+    nms_thresh: IoUThreshold = 0.7
+    head_convs: NonNegativeInt = 1
 
 
 class RoIHeadConfig(SamplingFields):
@@ -110,21 +132,25 @@ class RoIHeadConfig(SamplingFields):
     clamp_both: bool = Field(
         default=False, description="Bound box shrinking as well as growth when decoding (mmdetection, Vis4D 1.0)."
     )
-    num_fcs: int = 2
-    fc_dim: int = 1024
-    box_coder_weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
-    score_thresh: float = 0.05
-    nms_thresh: float = 0.5
-    detections_per_img: int = 100
+    num_fcs: NonNegativeInt = 2
+    fc_dim: PositiveInt = 1024
+    box_coder_weights: tuple[float, float, float, float] = Field(
+        default=(10.0, 10.0, 5.0, 5.0), description="Box deltas (x, y, w, h) are divided by these (all > 0)."
+    )
+    score_thresh: ScoreThreshold = 0.05
+    nms_thresh: IoUThreshold = 0.5
+    detections_per_img: PositiveInt = 100
+
+    _positive_weights = field_validator("box_coder_weights")(positive_numbers)
 
 
 class OptimizerConfig(StrictModel):
     """Optimizer; lr is for the whole batch."""
 
     type: Literal["sgd", "adam", "adamw"] = "sgd"
-    lr: float = Field(default=0.02, gt=0)
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
+    lr: PositiveFloat = 0.02
+    momentum: float = Field(default=0.9, ge=0, lt=1, allow_inf_nan=False, description="SGD momentum, in [0, 1).")
+    weight_decay: NonNegativeFloat = 1e-4
 
 
 class LRSchedulerConfig(StrictModel):
@@ -133,15 +159,15 @@ class LRSchedulerConfig(StrictModel):
     type: Literal["step", "cosine", "constant"] = "step"
     warmup_steps: int = Field(default=1000, ge=0)
     warmup_ratio: float = Field(default=0.001, gt=0, le=1)
-    milestones: list[int] = Field(default=[8, 11], description="Epochs at which lr is multiplied by gamma.")
-    gamma: float = 0.1
-    min_lr_ratio: float = Field(default=0.0, description="Cosine: final lr as a fraction of the base lr.")
+    milestones: NonNegativeInts = Field(default=[8, 11], description="Epochs at which lr is multiplied by gamma.")
+    gamma: PositiveFloat = 0.1
+    min_lr_ratio: Probability = Field(default=0.0, description="Cosine: final lr as a fraction of the base lr.")
 
 
 class DetectorFields(StrictModel):
     """Fields every detector-based model shares."""
 
-    name: str | None = Field(default=None, description="Model name, the default exp_name.")
+    name: PlainName | None = Field(default=None, description="Model name, the default exp_name (a plain name).")
     weights: str | None = Field(
         default=None,
         description="Whole-model initialisation: a path, URL or name (torchvision://, mmdet://, bdd100k://) of a "
@@ -164,46 +190,46 @@ class FasterRCNNConfig(DetectorFields):
 class SimilarityHeadConfig(StrictModel):
     """QDTrack embedding head: convs + fcs on RoIAlign features."""
 
-    num_convs: int = 4
-    conv_channels: int = 256
-    num_fcs: int = 1
-    fc_dim: int = 1024
-    embedding_dim: int = 256
-    norm_groups: int = Field(default=32, description="GroupNorm groups; 0 disables the norm.")
-    pooler_size: int = 7
+    num_convs: NonNegativeInt = 4
+    conv_channels: PositiveInt = 256
+    num_fcs: NonNegativeInt = 1
+    fc_dim: PositiveInt = 1024
+    embedding_dim: PositiveInt = 256
+    norm_groups: NonNegativeInt = Field(default=32, description="GroupNorm groups; 0 disables the norm.")
+    pooler_size: PositiveInt = Field(default=7, description="RoIAlign output size (pooler_size x pooler_size).")
 
 
 class TrackSamplerConfig(SamplingFields):
     """RoI sampling for the embedding loss (instance-balanced positives, IoU-balanced negatives)."""
 
-    neg_pos_ub: float = 3.0
+    neg_pos_ub: NonNegativeFloat = 3.0
     add_gt_as_proposals: AddGroundTruth = True
 
 
 class TrackLossConfig(StrictModel):
     """Multi-positive cross-entropy + auxiliary L2 on cosine similarity."""
 
-    track_loss_weight: float = 0.25
-    aux_loss_weight: float = 1.0
-    aux_neg_margin: float = Field(default=0.3, description="Negatives below this cosine similarity cost nothing.")
-    aux_pos_margin: float = 0.0
-    aux_neg_pos_ratio: float = 3.0
-    softmax_temperature: float = -1.0
+    track_loss_weight: NonNegativeFloat = 0.25
+    aux_loss_weight: NonNegativeFloat = 1.0
+    aux_neg_margin: FiniteFloat = Field(default=0.3, description="Negatives below this cosine similarity cost nothing.")
+    aux_pos_margin: FiniteFloat = 0.0
+    aux_neg_pos_ratio: NonNegativeFloat = 3.0
+    softmax_temperature: FiniteFloat = Field(default=-1.0, description="Positive: divide logits by it; <= 0: none.")
 
 
 class QDTrackGraphConfig(StrictModel):
     """The QDTrack tracker graph (defaults: the paper's BDD100K setting)."""
 
     type: Literal["qdtrack"] = "qdtrack"
-    init_score_thr: float = 0.8
-    obj_score_thr: float = 0.5
-    match_score_thr: float = 0.5
-    memo_tracklet_frames: int = 10
-    memo_backdrop_frames: int = 1
-    memo_momentum: float = 0.8
-    nms_conf_thr: float = 0.5
-    nms_backdrop_iou_thr: float = 0.3
-    nms_class_iou_thr: float = 0.7
+    init_score_thr: ScoreThreshold = 0.8
+    obj_score_thr: ScoreThreshold = 0.5
+    match_score_thr: ScoreThreshold = 0.5
+    memo_tracklet_frames: NonNegativeInt = 10
+    memo_backdrop_frames: NonNegativeInt = 1
+    memo_momentum: Probability = 0.8
+    nms_conf_thr: ScoreThreshold = 0.5
+    nms_backdrop_iou_thr: IoUThreshold = 0.3
+    nms_class_iou_thr: IoUThreshold = 0.7
     with_cats: bool = True
     match_metric: Literal["bisoftmax", "softmax", "cosine"] = "bisoftmax"
     nms_across_classes: bool = Field(
@@ -218,13 +244,19 @@ class IoUGraphConfig(StrictModel):
 
     type: Literal["iou"] = "iou"
     matching: Literal["hungarian", "greedy"] = "hungarian"
-    high_score_thr: float = 0.5
-    low_score_thr: float = 0.1
-    init_score_thr: float = 0.6
-    match_iou_thr: float = 0.3
-    second_match_iou_thr: float = 0.5
-    memo_frames: int = 30
+    high_score_thr: ScoreThreshold = 0.5
+    low_score_thr: ScoreThreshold = 0.1
+    init_score_thr: ScoreThreshold = 0.6
+    match_iou_thr: IoUThreshold = 0.3
+    second_match_iou_thr: IoUThreshold = 0.5
+    memo_frames: NonNegativeInt = 30
     with_cats: bool = True
+
+    @field_validator("low_score_thr")
+    @classmethod
+    def _low_below_high(cls, value: float, info: ValidationInfo) -> float:
+        """The second stage matches the detections between the two thresholds: low must not exceed high."""
+        return not_above(value, info, "high_score_thr")
 
 
 class ByteTrackConfig(StrictModel):
@@ -256,6 +288,12 @@ class ByteTrackConfig(StrictModel):
     pixel_offset: float = Field(
         default=1.0, ge=0, description="IoU counts both end pixels (1, the reference's cython_bbox) or not (0)."
     )
+
+    @field_validator("low_thresh")
+    @classmethod
+    def _low_below_high(cls, value: float, info: ValidationInfo) -> float:
+        """Low detections score between low_thresh and track_thresh: low must not exceed it."""
+        return not_above(value, info, "track_thresh")
 
 
 TrackerGraphConfig = Annotated[QDTrackGraphConfig | IoUGraphConfig | ByteTrackConfig, Field(discriminator="type")]

@@ -37,7 +37,7 @@ from vis4d.config.data_schema import (
     SyntheticDatasetConfig,
     TransformConfig,
 )
-from vis4d.config.fields import StrictModel
+from vis4d.config.fields import PlainName, StrictModel
 from vis4d.config.model_schema import (
     BackboneConfig,
     ByteTrackConfig,
@@ -103,14 +103,17 @@ class LaunchConfig(StrictModel):
     """Launch options: the same names as the command line's; the command line wins."""
 
     work_dir: str = "./vis4d-workspace/"
-    exp_name: str | None = None
-    version: str | None = None
+    exp_name: PlainName | None = Field(default=None, description="Run folder work_dir/exp_name (a plain name).")
+    version: PlainName | None = Field(default=None, description="Run folder work_dir/exp_name/version (a plain name).")
     input_dir: str | None = None
     find_unused_parameters: bool = False
     visualize: bool = False
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description="Seed of every random generator.")
     weights: str | None = None
     checkpoint_period: int = Field(default=1, ge=1)
+    checkpoint_every_n_steps: int | None = Field(
+        default=None, ge=1, description="Also write last.ckpt every N optimizer steps (default: at epoch ends only)."
+    )
     resume: bool = False
     pin_memory: bool = False
     wandb: bool = False
@@ -119,7 +122,9 @@ class LaunchConfig(StrictModel):
     debug: bool = False
     best_metric: str = Field(default="AP", description="Metric (key in metrics.json det/track sections) for best.ckpt.")
     best_mode: Literal["max", "min"] = "max"
-    output_formats: list[Literal["scalabel", "bdd100k", "motchallenge", "coco"]] = ["scalabel"]
+    output_formats: list[Literal["scalabel", "bdd100k", "motchallenge", "coco"]] = Field(
+        default=["scalabel"], min_length=1, description="Prediction file formats written by test and predict."
+    )
     per_video_predictions: bool = Field(default=False, description="Scalabel: one prediction file per video.")
     zip_submission: bool = Field(default=False, description="BDD100K: also zip the per-video files (submission.zip).")
     cache_dir: str | None = Field(

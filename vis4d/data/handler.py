@@ -51,10 +51,6 @@ class FrameDataset(Dataset[Sample]):
     def __len__(self) -> int:
         return self.store.num_frames
 
-    def _rng(self) -> np.random.Generator:
-        # Drawn from torch's RNG, which Lightning's seed_everything(workers=True) seeds per worker.
-        return np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
-
     def load_view(self, row: int) -> View:
         """Decode frame ``row`` with its targets in original pixels."""
         store = self.store
@@ -79,9 +75,15 @@ class FrameDataset(Dataset[Sample]):
         )
         return View(image, targets, meta)
 
-    def __getitem__(self, row: int) -> Sample:
-        row = int(row)  # samplers may hand numpy integers
-        rng = self._rng()
+    def __getitem__(self, index: int | tuple[int, int]) -> Sample:
+        """Frame ``row`` (its own seed: the row), or ``(row, seed)`` from :class:`~vis4d.data.samplers.TrainingSampler`.
+
+        Augmentation draws come from the sample's seed alone, never from a
+        global random state, so they do not depend on workers, prefetching or
+        where an interrupted run resumed.
+        """
+        row, seed = (int(index[0]), int(index[1])) if isinstance(index, tuple) else (int(index), int(index))
+        rng = np.random.default_rng(seed)
         key = self.load_view(row)
         reference = self.cfg.reference if self.training else None
         if reference is None:

@@ -55,19 +55,36 @@ def decode_image(path: str) -> torch.Tensor:
     if is_video_frame(path):
         video, index = split_video_frame(path)
         return _VIDEOS.read(video, index)
-    if not Path(path).is_file():
+    file = Path(path)
+    if file.is_dir():
+        raise DataError(f"image {path} is a directory, expected an image file")
+    if not file.is_file():
         raise DataError(f"image not found: {path}")
-    data = read_file(path)
+    if file.stat().st_size == 0:
+        raise DataError(f"cannot decode image {path}: the file is empty (0 bytes)")
+    try:
+        data = read_file(path)
+    except RuntimeError as err:
+        raise DataError(f"cannot read image {path}: {_library_reason(err)}") from err
     if _torchvision_reads(data):
         try:
             image: torch.Tensor = tv_decode_image(data, mode=ImageReadMode.RGB, apply_exif_orientation=True)
         except RuntimeError as err:
-            raise DataError(f"cannot decode image {path} (truncated or corrupt?): {err}") from err
+            raise DataError(f"cannot decode image {path} (truncated or corrupt?): {_library_reason(err)}") from err
         return image
-    bgr = cv2.imdecode(data.numpy(), cv2.IMREAD_COLOR)
+    try:
+        bgr = cv2.imdecode(data.numpy(), cv2.IMREAD_COLOR)
+    except cv2.error:
+        bgr = None
     if bgr is None:
         raise DataError(f"cannot decode image {path}: unknown format or corrupt file")
     return _bgr_to_tensor(bgr)
+
+
+def _library_reason(error: Exception) -> str:
+    """The reason in a torchvision error without its C++ source location ("decode_jpeg, /path/x.cpp:171, Reason")."""
+    text = " ".join(str(error).split())
+    return text.rsplit(".cpp:", 1)[-1].split(", ", 1)[-1] if ".cpp:" in text else text
 
 
 def _bgr_to_tensor(bgr: np.ndarray) -> torch.Tensor:

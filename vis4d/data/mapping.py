@@ -54,11 +54,14 @@ class LoadOptions:
     on_malformed: BadInputPolicy = "fail"
     on_degenerate_box: BadInputPolicy = "skip"
     skip_empty_frames: bool = False
+    # Predictions (Scalabel labels of a prediction file, COCO results, MOTChallenge tracker output) without a score
+    # are an error (MissingScoreError) unless this scores them 1.0; ground truth has no scores and always gets 1.0.
+    assume_missing_scores: bool = False
 
     @classmethod
     def of(cls, section: Any) -> LoadOptions:
-        """The options of a dataset config section (any object with the six fields)."""
-        return cls(**{field.name: getattr(section, field.name) for field in dataclasses.fields(cls)})
+        """The options of a dataset config section (the fields it has; the others keep their defaults)."""
+        return cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls) if hasattr(section, f.name)})
 
 
 DEFAULT_LOAD_OPTIONS = LoadOptions()

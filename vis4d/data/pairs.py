@@ -29,6 +29,8 @@ def load_label_options(path: str | None) -> LabelOptions:
         return LabelOptions()
     from vis4d.data.mapping import is_label_config, label_config_from_dict, load_label_config, read_config_file
 
+    if Path(path).is_dir():
+        raise ConfigError(f"--config: {path} is a directory, expected a vis4d config or a label config file")
     if not Path(path).is_file():
         raise ConfigError(f"--config: {path} does not exist")
     raw = read_config_file(path)
@@ -61,9 +63,18 @@ def resolve_format(requested: str, gt_path: Path, labels: LabelOptions) -> DataF
 
 
 def load_gt_and_predictions(
-    fmt: DataFormat, gt_path: Path, pred_path: Path, labels: LabelOptions, image_root: Path | None = None
+    fmt: DataFormat,
+    gt_path: Path,
+    pred_path: Path,
+    labels: LabelOptions,
+    image_root: Path | None = None,
+    assume_missing_scores: bool = False,
 ) -> tuple[AnnotationStore, AnnotationStore]:
-    """Ground truth and predictions as stores with the same categories (``image_root``: COCO images)."""
+    """Ground truth and predictions as stores with the same categories (``image_root``: COCO images).
+
+    A prediction without a score is a :class:`~vis4d.common.errors.MissingScoreError`
+    unless ``assume_missing_scores`` scores it 1.0.
+    """
     if not pred_path.exists():
         raise DataError(f"--pred: {pred_path} does not exist")
     if fmt.read is None or not fmt.has_predictions:
@@ -74,4 +85,7 @@ def load_gt_and_predictions(
         labels = dataclasses.replace(labels, categories=list(label_config.categories))
     gt = fmt.read(ReadRequest(gt_path, labels, image_root))
     with_gt_categories = dataclasses.replace(labels, categories=list(gt.categories))
-    return gt, fmt.read(ReadRequest(gt_path, with_gt_categories, image_root, predictions=pred_path))
+    request = ReadRequest(
+        gt_path, with_gt_categories, image_root, predictions=pred_path, assume_missing_scores=assume_missing_scores
+    )
+    return gt, fmt.read(request)

@@ -1,7 +1,18 @@
-"""Samplers that keep videos whole: every video's frames in order on one process."""
+"""Samplers: a resumable training order, and whole videos in frame order for inference.
+
+:class:`TrainingSampler` makes every random choice of an epoch a function of
+``(seed, epoch, position)``: the frame order is a permutation drawn from
+``(seed, epoch)``, and each frame carries its own augmentation seed. Nothing
+depends on a global random state, on the number of data loader workers or on
+how far they prefetched, so a run resumed in the middle of an epoch sees the
+same frames with the same augmentations as the run that was interrupted.
+:class:`VideoInferenceSampler` keeps every video's frames in order on one
+process.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -49,3 +60,56 @@ class VideoInferenceSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+def sample_seed(seed: int, epoch: int, position: int) -> int:
+    """The augmentation seed of the frame at ``position`` of ``epoch``'s order (same on every rank and resume)."""
+    return int(np.random.SeedSequence([seed, epoch, position]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+class TrainingSampler(Sampler[tuple[int, int]]):
+    """Yields ``(frame row, augmentation seed)``: a per-epoch permutation (or order), split across ranks.
+
+    Like torch's ``DistributedSampler`` (Lightning calls :meth:`set_epoch`),
+    the order is padded to a multiple of ``num_replicas`` by repeating its
+    start. :meth:`resume` makes the next pass over ``epoch`` yield only the
+    part of this rank's order that an interrupted run had not trained on.
+    """
+
+    def __init__(self, num_samples: int, shuffle: bool, seed: int, num_replicas: int = 1, rank: int = 0) -> None:
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"TrainingSampler: rank {rank} is not in [0, {num_replicas})")
+        self.num_samples = num_samples
+        self.shuffle = shuffle
+        self.seed = seed
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self._resume: tuple[int, int, int] | None = None  # (epoch, first position, end position) on this rank
+
+    def set_epoch(self, epoch: int) -> None:
+        """Lightning calls this before every training epoch."""
+        self.epoch = epoch
+
+    def resume(self, epoch: int, start: int, stop: int) -> None:
+        """The next pass over ``epoch`` yields this rank's positions ``start`` to ``stop`` only."""
+        self._resume = (epoch, start, stop)
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_samples / self.num_replicas)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
+        else:
+            order = np.arange(self.num_samples)
+        padded = len(self) * self.num_replicas
+        if padded > self.num_samples > 0:
+            order = np.resize(order, padded)  # repeats the start, as DistributedSampler pads
+        start, stop = 0, len(self)
+        if self._resume is not None and self._resume[0] == self.epoch:
+            start, stop = self._resume[1], min(self._resume[2], len(self))
+            self._resume = None
+        for position in range(start, stop):
+            global_position = position * self.num_replicas + self.rank
+            yield int(order[global_position]), sample_seed(self.seed, self.epoch, global_position)

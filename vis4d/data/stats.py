@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from vis4d.common.errors import ConfigError, Vis4DError
+from vis4d.common.errors import ConfigError, Vis4DError, one_line
+from vis4d.common.parser import ArgumentParser
 from vis4d.data.formats import LabelOptions, ReadRequest, format_names, get_format
 from vis4d.data.store import AnnotationStore
 
@@ -109,9 +110,7 @@ def load_for_stats(
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``vis4d data stats``."""
-    parser = argparse.ArgumentParser(
-        prog="vis4d data stats", description="Count videos, frames, boxes and tracks of a dataset."
-    )
+    parser = ArgumentParser(prog="vis4d data stats", description="Count videos, frames, boxes and tracks of a dataset.")
     parser.add_argument("--format", required=True, choices=format_names(lambda fmt: fmt.read))
     parser.add_argument(
         "--path",
@@ -128,11 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``vis4d data stats``; exit code 0, or 2 on bad input (one-line message)."""
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         store = load_for_stats(args.format, args.path, args.config, args.drop_unknown)
     except Vis4DError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     stats = dataset_stats(store)
     if args.json:

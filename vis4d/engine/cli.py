@@ -9,7 +9,11 @@ wins over these, with a warning).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
+
+from vis4d.common.errors import ConfigError
+from vis4d.common.parser import ArgumentParser
 
 ACTIONS = ("train", "test", "predict")
 
@@ -44,6 +48,11 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
         "(or resume from it with --resume)."
     },
     "checkpoint_period": {"type": int, "help": "Save checkpoints/epoch=N.ckpt every N epochs (default 1)."},
+    "checkpoint_every_n_steps": {
+        "type": int,
+        "help": "train: also write checkpoints/last.ckpt every N optimizer steps, so a killed run loses at most N "
+        "steps and --resume continues at that batch (default: at epoch ends only).",
+    },
     "resume": {
         "action": "store_true",
         "default": None,
@@ -68,7 +77,7 @@ TRAINER_OPTIONS: dict[str, dict[str, Any]] = {
     "gpus": {"help": "GPUs: a count (e.g. 8) or a comma list of ids (e.g. 2,3,4,5). Without GPUs runs use the CPU."},
     "accelerator": {"help": "cpu, gpu, mps, auto."},
     "devices": {"help": "Number of devices, a comma list of ids, or auto."},
-    "strategy": {"help": "ddp (recommended for multi-GPU), ddp_spawn, dp (discouraged), auto."},
+    "strategy": {"help": "ddp (recommended for multi-GPU), ddp_spawn, fsdp, deepspeed, auto (Lightning's names)."},
     "num_nodes": {"type": int},
     "precision": {"help": "32, 16-mixed, bf16-mixed, ..."},
     "max_epochs": {"type": int},
@@ -94,7 +103,7 @@ TRAINER_OPTIONS: dict[str, dict[str, Any]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m vis4d.engine.trainer``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python3 -m vis4d.engine.trainer",
         description="Train, test or run vis4d models from one config file.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -141,11 +150,131 @@ def split_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
     return launch, trainer
 
 
-def parse_devices(value: str) -> int | list[int] | str:
-    """``8`` -> 8, ``2,3`` -> [2, 3], ``auto`` -> "auto"."""
-    value = str(value).strip()
-    if value == "auto":
+DEVICES_EXPECTED = "expected a number of devices (1 or more), a comma-separated list of device indices, or auto"
+
+
+def parse_devices(value: Any, option: str = "--devices") -> int | list[int] | str:
+    """``8`` -> 8, ``2,3`` -> [2, 3], ``auto`` -> "auto"; anything else is a :class:`ConfigError` naming ``option``.
+
+    ``-1`` (Lightning's "all devices") is refused: say how many, or ``auto``.
+    A list from a config file (``devices = [0, 1]``) is checked the same way.
+    """
+    if isinstance(value, list):
+        indices = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ConfigError(f"{option}: {DEVICES_EXPECTED}, got {value!r}")
         return value
-    if "," in value:
-        return [int(v) for v in value.split(",") if v.strip()]
-    return int(value)
+    else:
+        text = str(value).strip()
+        if text == "auto":
+            return text
+        if "," not in text:
+            if not text.isdigit() or int(text) < 1:
+                raise ConfigError(f"{option}: {DEVICES_EXPECTED}, got {value!r}")
+            return int(text)
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if not parts or not all(part.isdigit() for part in parts):
+            raise ConfigError(f"{option}: {DEVICES_EXPECTED}, got {value!r}")
+        indices = [int(part) for part in parts]
+    if not indices or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in indices):
+        raise ConfigError(f"{option}: {DEVICES_EXPECTED}, got {value!r}")
+    if len(set(indices)) != len(indices):
+        raise ConfigError(f"{option}: a device index is listed twice in {value!r}")
+    return list(indices)
+
+
+# Lightning's precision names (lightning.fabric's _PRECISION_INPUT), as the command line spells them.
+PRECISIONS = (
+    "64", "32", "16", "bf16", "64-true", "32-true", "16-true", "16-mixed", "bf16-true", "bf16-mixed",
+    "transformer-engine", "transformer-engine-float16",
+)  # fmt: skip
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+
+
+def _count(minimum: int, allow_minus_one: bool = False) -> Callable[[Any], str | None]:
+    """A check for a whole number >= ``minimum`` (or -1, Lightning's "no limit")."""
+
+    def check(value: Any) -> str | None:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if whole and (value >= minimum or (allow_minus_one and value == -1)):
+            return None
+        return f"expected a whole number >= {minimum}" + (" (or -1 for no limit)" if allow_minus_one else "")
+
+    return check
+
+
+def _batches(positive: bool) -> Callable[[Any], str | None]:
+    """A check for Lightning's batch limits: a fraction in [0, 1] or a whole number of batches."""
+
+    def check(value: Any) -> str | None:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        fits = number and 0 <= value < float("inf") and (value <= 1 or float(value).is_integer())
+        if fits and (value > 0 or not positive):
+            return None
+        low = "(0, 1]" if positive else "[0, 1]"
+        return f"expected a fraction in {low} or a whole number of batches"
+
+    return check
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if str(value) in choices else f"expected one of {', '.join(choices)}"
+
+    return check
+
+
+def _non_negative(value: Any) -> str | None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return None if number and 0 <= value < float("inf") else "expected a number >= 0"
+
+
+# What each Lightning option accepts; Lightning itself accepts some of these wrong values silently (a zero
+# accumulation, a negative clip value) or fails only after the model is built.
+_OPTION_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "num_nodes": _count(1),
+    "max_epochs": _count(1, allow_minus_one=True),
+    "max_steps": _count(1, allow_minus_one=True),
+    "limit_train_batches": _batches(positive=False),
+    "limit_val_batches": _batches(positive=False),
+    "limit_test_batches": _batches(positive=False),
+    "limit_predict_batches": _batches(positive=False),
+    "val_check_interval": _batches(positive=True),
+    "check_val_every_n_epoch": _count(1),
+    "log_every_n_steps": _count(1),
+    "accumulate_grad_batches": _count(1),
+    "gradient_clip_val": _non_negative,
+    "num_sanity_val_steps": _count(0, allow_minus_one=True),
+    "precision": _choice(PRECISIONS),
+    "accelerator": _choice(ACCELERATORS),
+}
+
+
+def check_trainer_options(options: dict[str, Any], where: Callable[[str], str]) -> None:
+    """Check the Lightning options before Lightning sees them; ``where(key)`` names one (``--key`` or its file).
+
+    Devices are parsed (:func:`parse_devices`) and strategies looked up in
+    Lightning's registry; whether the machine has what they ask for is
+    :func:`vis4d.engine.resolve.check_devices`'s job.
+    """
+    for key, value in options.items():
+        check = _OPTION_CHECKS.get(key)
+        problem = check(value) if check is not None else None
+        if problem is not None:
+            raise ConfigError(f"{where(key)}: {problem}, got {value!r}")
+        if key in ("devices", "gpus"):
+            parse_devices(value, where(key))
+        if key == "strategy" and isinstance(value, str):
+            _check_strategy(value, where(key))
+
+
+def _check_strategy(name: str, option: str) -> None:
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    if name == "dp":
+        raise ConfigError(f"{option}: 'dp' (DataParallel) does not exist in Lightning 2; use ddp")
+    known = ("auto", *sorted(StrategyRegistry.available_strategies()))
+    if name not in known:
+        common = "auto, ddp, ddp_spawn, fsdp, deepspeed"
+        raise ConfigError(f"{option}: unknown strategy {name!r}; expected one of {common} (or another of Lightning's)")

@@ -1,24 +1,31 @@
 """Builds datasets and data loaders from the config for Lightning.
 
-Training shuffles frames (a distributed random sampler under DDP); evaluation
-and prediction keep every video whole, in frame order, on one process (the
-video-aware sampler), so tracker state is never split.
+Training shuffles frames with :class:`~vis4d.data.samplers.TrainingSampler`
+(split across ranks under DDP); its loader is resumable: Lightning saves its
+state in every checkpoint and, resuming in the middle of an epoch, the loader
+skips exactly the batches already trained on. Evaluation and prediction keep
+every video whole, in frame order, on one process (the video-aware sampler),
+so tracker state is never split. Every loader has its own random generator,
+so creating one never draws from the global torch generator the model's
+samplers use (which would shift them after a resume).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader
 
 from vis4d.config.schema import Config, DatasetConfig, HandlerConfig, ImageFolderDatasetConfig
 from vis4d.data.formats import load_dataset
 from vis4d.data.handler import FrameDataset, Sample, make_collate
-from vis4d.data.samplers import VideoInferenceSampler
+from vis4d.data.samplers import TrainingSampler, VideoInferenceSampler
 from vis4d.data.store import AnnotationStore, concat_stores
+from vis4d.engine.callbacks.interrupt import ignore_interrupts, register_worker_reaper
 
 
 def _input_name(path: Path) -> str:
@@ -26,12 +33,73 @@ def _input_name(path: Path) -> str:
     return (path.stem if path.is_file() else path.resolve().name) or "input"
 
 
+class ResumableLoader(DataLoader[Sample]):
+    """The training loader, with the state Lightning saves in checkpoints (``state_dict``/``load_state_dict``).
+
+    The state is where training stood in its epoch, read from the trainer's
+    loop (what the data loader has fetched runs ahead of what was trained on).
+    Lightning hands it back only when resuming inside an epoch; the sampler
+    then yields the rest of that epoch, up to the batch count the epoch had
+    (``limit_train_batches`` included).
+    """
+
+    def __init__(self, dataset: FrameDataset, *, sampler: TrainingSampler, trainer: Any, **kwargs: Any) -> None:
+        super().__init__(dataset, sampler=sampler, **kwargs)
+        self.training_sampler = sampler
+        self.trainer = trainer
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]  # any iterator will do for Lightning
+        """An iterator that starts the loader (and its workers' prefetching) at the first batch asked for.
+
+        Lightning creates the iterator while setting up, before it sets the
+        sampler's epoch or hands back a resumed run's state; with workers, a
+        plain data loader would already be drawing indices of the wrong epoch.
+        """
+        return _StartOnFirstBatch(super().__iter__)
+
+    def state_dict(self) -> dict[str, int]:
+        """Epoch, batches trained in it, and its length in batches."""
+        return {
+            "epoch": int(self.trainer.current_epoch),
+            "batches_done": int(self.trainer.fit_loop.epoch_loop.batch_progress.current.processed),
+            "epoch_batches": int(self.trainer.num_training_batches),
+        }
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue the interrupted epoch after its last trained batch."""
+        size = int(self.batch_size or 1)
+        if state["batches_done"] < state["epoch_batches"]:
+            self.training_sampler.set_epoch(state["epoch"])
+            self.training_sampler.resume(state["epoch"], state["batches_done"] * size, state["epoch_batches"] * size)
+
+
+class _StartOnFirstBatch(Iterator[Any]):
+    """Calls ``start`` (which makes the real iterator) when the first item is asked for."""
+
+    def __init__(self, start: Callable[[], Iterator[Any]]) -> None:
+        self._start = start
+        self._iterator: Iterator[Any] | None = None
+
+    def __next__(self) -> Any:
+        if self._iterator is None:
+            self._iterator = self._start()
+        return next(self._iterator)
+
+
 class Vis4DDataModule(pl.LightningDataModule):
     """Datasets of a config: ``train`` for fitting, ``test`` for validation/test/predict."""
 
-    def __init__(self, config: Config, cache_dir: Path, input_dir: str | None = None, pin_memory: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        cache_dir: Path,
+        input_dir: str | None = None,
+        pin_memory: bool = False,
+        data_seed: int = 0,
+    ) -> None:
         super().__init__()
         self.config = config
+        self.data_seed = data_seed
         self.cache_dir = cache_dir
         self.input_dir = input_dir
         self.pin_memory = pin_memory
@@ -78,17 +146,13 @@ class Vis4DDataModule(pl.LightningDataModule):
         return trainer.world_size, trainer.global_rank
 
     def train_dataloader(self) -> DataLoader[Sample]:
-        """Shuffled frames (with reference views for trackers)."""
+        """Shuffled frames (with reference views for trackers), resumable mid-epoch."""
         handler = self.config.train_handler
         dataset = FrameDataset(self.train_store(), handler, self.config.categories, training=True)
         world, rank = self._world()
         shuffle = handler.shuffle if handler.shuffle is not None else True
-        sampler: torch.utils.data.Sampler[int]
-        if world > 1:
-            sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle)
-        else:
-            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-        return self._loader(dataset, handler, sampler, pin_memory=self.pin_memory)
+        sampler = TrainingSampler(len(dataset), shuffle, self.data_seed, num_replicas=world, rank=rank)
+        return ResumableLoader(dataset, sampler=sampler, trainer=self.trainer, **self._loader_options(handler, True))
 
     def _eval_loaders(self) -> list[DataLoader[Sample]]:
         handler = self.config.test_handler
@@ -103,15 +167,20 @@ class Vis4DDataModule(pl.LightningDataModule):
     def _loader(
         self, dataset: FrameDataset, handler: HandlerConfig, sampler: torch.utils.data.Sampler[int], pin_memory: bool
     ) -> DataLoader[Sample]:
-        return DataLoader(
-            dataset,
-            batch_size=handler.batch_size,
-            sampler=sampler,
-            num_workers=handler.num_workers,
-            collate_fn=make_collate(handler),
-            pin_memory=pin_memory,
-            persistent_workers=handler.num_workers > 0,
-        )
+        return DataLoader(dataset, sampler=sampler, **self._loader_options(handler, pin_memory))
+
+    def _loader_options(self, handler: HandlerConfig, pin_memory: bool) -> dict[str, Any]:
+        if handler.num_workers > 0:
+            register_worker_reaper()
+        return {
+            "batch_size": handler.batch_size,
+            "num_workers": handler.num_workers,
+            "collate_fn": make_collate(handler),
+            "pin_memory": pin_memory,
+            "persistent_workers": handler.num_workers > 0,
+            "generator": torch.Generator().manual_seed(self.data_seed),  # worker seeds; not the global generator
+            "worker_init_fn": ignore_interrupts,
+        }
 
     def val_dataloader(self) -> list[DataLoader[Sample]]:
         """The test datasets, evaluated during training."""

@@ -64,6 +64,7 @@ class Vis4DModule(pl.LightningModule):
         self.optimizer_cfg = optimizer
         self.scheduler_cfg = lr_scheduler
         self.categories = list(categories)
+        self._schedule_lengths: tuple[int, int | None] = (1, None)  # (steps per epoch, total steps); on_train_start
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Checkpoints say which categories their classifier rows are, so loading can map them by name."""
@@ -86,26 +87,31 @@ class Vis4DModule(pl.LightningModule):
         return total
 
     def configure_optimizers(self) -> Any:
-        """Optimizer and a per-step LambdaLR implementing warm-up + schedule."""
+        """Optimizer and a per-step LambdaLR implementing warm-up + schedule.
+
+        The schedule's lengths (steps per epoch, total steps) are read when
+        training starts (:meth:`on_train_start`): asking Lightning for them
+        here would make it build the training loader before a resumed run's
+        checkpoint is restored, and the loader would start the epoch over.
+        """
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = build_optimizer(params, self.optimizer_cfg)
-        steps_per_epoch = max(1, self._steps_per_epoch())
-        total = self.trainer.estimated_stepping_batches if self.scheduler_cfg.type == "cosine" else None
-        total_steps = int(total) if total is not None and math.isfinite(total) else None
         cfg = self.scheduler_cfg
 
         def factor(step: int) -> float:
+            steps_per_epoch, total_steps = self._schedule_lengths
             return lr_factor(cfg, step, step / steps_per_epoch, total_steps)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
-    def _steps_per_epoch(self) -> int:
-        total = self.trainer.estimated_stepping_batches
-        epochs = self.trainer.max_epochs
-        if total is None or not math.isfinite(total) or not epochs or epochs < 0:
-            return int(self.trainer.num_training_batches) if math.isfinite(self.trainer.num_training_batches) else 1
-        return max(1, int(total) // epochs)
+    def on_train_start(self) -> None:
+        """Steps per epoch (limits and gradient accumulation included) and the run's total, for the schedule."""
+        trainer = self.trainer
+        batches = trainer.num_training_batches
+        per_epoch = math.ceil(batches / trainer.accumulate_grad_batches) if math.isfinite(batches) else 1
+        total = trainer.estimated_stepping_batches
+        self._schedule_lengths = (max(1, per_epoch), int(total) if math.isfinite(total) else None)
 
     # ------------------------------------------------------------- inference
     def _infer(self, batch: Batch) -> list[FrameOutput]:

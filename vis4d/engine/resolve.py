@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from vis4d.common.errors import ConfigError
+from vis4d.common.names import plain_name_problem
+from vis4d.common.paths import check_output_folder
 from vis4d.config.schema import Config, LaunchConfig
-from vis4d.engine.cli import parse_devices, split_args
+from vis4d.engine.cli import check_trainer_options, parse_devices, split_args
 from vis4d.engine.workspace import Workspace, resolve_weights, resolve_workspace
 
 
@@ -81,7 +87,51 @@ def device_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def check_devices(options: dict[str, Any], where: Callable[[str], str]) -> None:
+    """Refuse accelerators, devices and precisions this machine does not have, before Lightning is asked.
+
+    ``where(key)`` names the option (``--devices``, or the config file's
+    ``trainer.devices``). ``--gpus`` without CUDA is not refused: it falls back
+    to the CPU with a warning (:func:`device_options`).
+    """
+    import torch
+
+    accelerator = str(options.get("accelerator", "auto"))
+    cuda = torch.cuda.is_available()
+    if accelerator in ("gpu", "cuda") and not cuda:
+        raise ConfigError(f"{where('accelerator')}: {accelerator!r} needs a CUDA GPU and none is available; "
+                          "use cpu or auto")  # fmt: skip
+    if accelerator == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"{where('accelerator')}: 'mps' needs an Apple GPU and none is available; use cpu or auto")
+    if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
+        raise ConfigError(f"{where('accelerator')}: 'tpu' needs torch_xla, which is not installed; use cpu or auto")
+    precision = str(options.get("precision", ""))
+    if precision.startswith("transformer-engine") and importlib.util.find_spec("transformer_engine") is None:
+        raise ConfigError(f"{where('precision')}: {precision!r} needs NVIDIA Transformer Engine, which is not "
+                          "installed; use 32, 16-mixed or bf16-mixed")  # fmt: skip
+    uses_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and cuda)
+    for key in ("devices", "gpus"):
+        if options.get(key) is None or (key == "gpus" and not cuda):
+            continue
+        devices = parse_devices(options[key], where(key))
+        count = torch.cuda.device_count() if cuda else 0
+        if isinstance(devices, list) and not (uses_gpu or key == "gpus"):
+            reason = "the accelerator is the CPU" if cuda else "this machine has no GPU"
+            raise ConfigError(f"{where(key)}: {options[key]!r} lists GPU indices, but {reason}; give a number of "
+                              "CPU processes (e.g. 2) or auto")  # fmt: skip
+        missing = [i for i in devices if i >= count] if isinstance(devices, list) else []
+        if missing:
+            raise ConfigError(f"{where(key)}: GPU {missing[0]} does not exist; this machine has {count} GPU(s), "
+                              f"indices 0 to {count - 1}")  # fmt: skip
+        if isinstance(devices, int) and (uses_gpu or key == "gpus") and devices > count:
+            raise ConfigError(f"{where(key)}: {devices} GPUs asked for, this machine has {count}")
+
+
 def _config_path(args: argparse.Namespace, launch_cli: dict[str, Any]) -> Path:
+    for key in ("exp_name", "version"):  # they make a path below, even before the config is read
+        problem = plain_name_problem(launch_cli[key]) if key in launch_cli else None
+        if problem is not None:
+            raise ConfigError(f"--{key}: {problem}")
     if args.config:
         return Path(args.config)
     # `train --resume --work_dir W --exp_name E --version V` needs no --config: the run keeps its own.
@@ -95,16 +145,27 @@ def _config_path(args: argparse.Namespace, launch_cli: dict[str, Any]) -> Path:
     raise ConfigError("--config: a config file (.toml or .yaml) is required")
 
 
-def _merged_config(args: argparse.Namespace, launch_cli: dict[str, Any]) -> Config:
-    """The config file with ``--cfg-options``, then the launch options of the command line (which win)."""
+def _merged_config(args: argparse.Namespace, launch_cli: dict[str, Any], path: Path) -> Config:
+    """The config file with ``--cfg-options``, then the launch options of the command line (which win).
+
+    The command line's values are validated by the same schema as the file's;
+    an error names the option (``--checkpoint_period: ...``).
+    """
+    from vis4d.config.errors import section_error
     from vis4d.config.load import load_config
 
     overrides = ",".join(args.cfg_options) if args.cfg_options else None
-    config = load_config(_config_path(args, launch_cli), overrides)
+    config = load_config(path, overrides)
     launch = {**config.launch.model_dump(), **launch_cli}
-    if args.output_format:
+    options = {key: f"--{key}" for key in launch_cli}
+    if args.output_format is not None:
         launch["output_formats"] = [f.strip() for f in args.output_format.split(",") if f.strip()]
-    return config.model_copy(update={"launch": LaunchConfig.model_validate(launch)})
+        options["output_formats"] = "--output_format"
+    try:
+        validated = LaunchConfig.model_validate(launch)
+    except ValidationError as exc:
+        raise section_error(exc, "launch", launch, options, str(path)) from None
+    return config.model_copy(update={"launch": validated})
 
 
 def _check_best_metric(launch: LaunchConfig) -> None:
@@ -123,21 +184,45 @@ def _check_action_options(action: str, launch: LaunchConfig) -> None:
         raise ConfigError("--input_dir only applies to predict")
     if action == "predict" and launch.input_dir is not None and not Path(launch.input_dir).exists():
         raise ConfigError(f"--input_dir: not found: {launch.input_dir}")
+    if action == "predict" and launch.input_dir is not None and Path(launch.input_dir).is_file():
+        from vis4d.data.io import VIDEO_SUFFIXES
+
+        if Path(launch.input_dir).suffix.lower() not in VIDEO_SUFFIXES:
+            raise ConfigError(f"--input_dir: {launch.input_dir} is a file; expected a folder of images or a video "
+                              f"file ({', '.join(VIDEO_SUFFIXES)})")  # fmt: skip
 
 
 def resolve_run(args: argparse.Namespace) -> Run:
     """Config, run directory, weights and Lightning options of the command line ``args``."""
+    from vis4d.model.weights.checkpoint import check_checkpoint_file  # torch: imported when needed
+
     launch_cli, trainer_cli = split_args(args)
-    config = _merged_config(args, launch_cli)
+    path = _config_path(args, launch_cli)
+    config = _merged_config(args, launch_cli, path)
     launch = config.launch
+    merged_options = resolve_trainer_options(trainer_cli, config.trainer)
+
+    def where(key: str) -> str:
+        return f"{path}: trainer.{key}" if key in config.trainer else f"--{key}"
+
+    check_trainer_options(merged_options, where)
+    check_devices(merged_options, where)
     _check_best_metric(launch)
+    _check_action_options(args.action, launch)
+    for key in ("work_dir", "cache_dir"):
+        if getattr(launch, key):
+            check_output_folder(getattr(launch, key), f"--{key}" if key in launch_cli else f"{path}: launch.{key}")
     exp_name = launch.exp_name or config.model_name
     workspace = resolve_workspace(args.action, launch.work_dir, exp_name, launch.version, launch.weights, launch.resume)
     weights = resolve_weights(launch.weights, workspace, args.action, launch.resume)
+    if weights is not None:
+        check_checkpoint_file(weights, "--weights" if "weights" in launch_cli else f"{path}: launch.weights")
+    model_weights = config.model.weights
+    if model_weights and "://" not in model_weights and Path(model_weights).expanduser().is_file():
+        check_checkpoint_file(Path(model_weights).expanduser(), f"{path}: model.weights")
     if args.action != "train" and launch.weights in (None, "best") and weights is not None and weights.stem == "last":
         warn(f"no best.ckpt in {workspace.checkpoint_dir}; using last.ckpt")
-    _check_action_options(args.action, launch)
-    options = device_options(resolve_trainer_options(trainer_cli, config.trainer))
+    options = device_options(merged_options)
     num_workers = max(config.train_handler.num_workers, config.test_handler.num_workers)
     if options.get("strategy") == "ddp_spawn" and num_workers > 0:
         warn("ddp_spawn together with data loader workers is discouraged (slow start, memory); use ddp")

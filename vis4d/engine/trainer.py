@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 import warnings
+import zlib
 from typing import Any
 
 from vis4d.common.errors import ConfigError, Vis4DError
@@ -27,7 +28,14 @@ STAGES = {"train": "fit", "test": "test", "predict": "predict"}  # Lightning's s
 
 def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     """Progress, and per action: checkpoints and validation (train); evaluator, writers, pictures (test/predict)."""
-    from vis4d.engine.callbacks import Evaluator, LogProgress, PredictionFileWriter, Visualizer
+    from vis4d.engine.callbacks import (
+        Evaluator,
+        LogProgress,
+        PredictionFileWriter,
+        RandomStateCheckpoint,
+        StopOnSignal,
+        Visualizer,
+    )
     from vis4d.eval.conventions import dataset_conventions
 
     launch, options = run.launch, run.trainer_options
@@ -40,7 +48,11 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
         callbacks.append(LogProgress(refresh=int(options["log_every_n_steps"])))
     conventions = [dataset_conventions(section) for section in run.config.test]
     if run.action == "train":
+        callbacks.append(RandomStateCheckpoint())
+        callbacks.append(StopOnSignal(run.workspace.checkpoint("last")))
         callbacks.append(_checkpoint_callback(run, "epoch={epoch}"))
+        if launch.checkpoint_every_n_steps:
+            callbacks.append(_checkpoint_callback(run, "last"))
         if run.config.test and options.get("limit_val_batches", 1) != 0:
             callbacks.append(Evaluator(datamodule.test_stores(), conventions=conventions))
             callbacks.append(_checkpoint_callback(run, "best"))
@@ -48,8 +60,6 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     stores = datamodule.test_stores()
     if not stores:
         raise ConfigError(f"{run.action}: the config lists no test dataset (and no --input_dir was given)")
-    if run.action == "test":
-        callbacks.append(Evaluator(stores, output_dir=run.action_dir, conventions=conventions))
     callbacks.append(
         PredictionFileWriter(
             run.action_dir,
@@ -63,11 +73,18 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     )
     if launch.visualize:
         callbacks.append(Visualizer(run.action_dir / "vis", run.config.categories, stores))
+    if run.action == "test":  # last: metrics.json is written after the prediction files, so it means "finished"
+        callbacks.append(Evaluator(stores, output_dir=run.action_dir, conventions=conventions))
     return callbacks
 
 
 def _checkpoint_callback(run: Run, name: str) -> Any:
-    """``epoch=N.ckpt`` every ``checkpoint_period`` epochs plus ``last.ckpt``; or ``best.ckpt`` by the best metric."""
+    """One of the checkpoint writers.
+
+    ``epoch={epoch}``: ``epoch=N.ckpt`` every ``checkpoint_period`` epochs plus ``last.ckpt``; ``best``:
+    ``best.ckpt`` by the best metric; ``last``: ``last.ckpt`` alone every ``checkpoint_every_n_steps`` steps
+    (a killed run loses at most that many).
+    """
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     launch = run.launch
@@ -79,6 +96,10 @@ def _checkpoint_callback(run: Run, name: str) -> Any:
     }
     if name == "best":
         return ModelCheckpoint(monitor=f"val/{launch.best_metric}", mode=launch.best_mode, save_top_k=1, **common)
+    if name == "last":
+        return ModelCheckpoint(
+            every_n_train_steps=launch.checkpoint_every_n_steps, save_top_k=0, save_last=True, **common
+        )
     return ModelCheckpoint(every_n_epochs=launch.checkpoint_period, save_top_k=-1, save_last=True, **common)
 
 
@@ -103,6 +124,7 @@ def _quiet_lightning() -> None:
     """Lightning's hints that do not apply to vis4d's loaders and batches."""
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # resuming: train refuses other reuse
     warnings.filterwarnings("ignore", ".*The number of training batches.*")
     warnings.filterwarnings("ignore", ".*overridden `transfer_batch_to_device`.*")
     warnings.filterwarnings("ignore", ".*isinstance\\(treespec, LeafSpec\\).*")
@@ -135,7 +157,13 @@ def launch(run: Run) -> int:
     module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler, config.categories)
     work_dir = Path(launch_options.work_dir)
     cache_dir = Path(launch_options.cache_dir) if launch_options.cache_dir else work_dir / ".cache" / "datasets"
-    datamodule = Vis4DDataModule(config, cache_dir, input_dir=run.input_dir, pin_memory=launch_options.pin_memory)
+    # An unseeded run still gets one fixed data order per run directory, so --resume continues it.
+    data_seed = (
+        launch_options.seed if launch_options.seed is not None else zlib.crc32(str(run.workspace.run_dir).encode())
+    )
+    datamodule = Vis4DDataModule(
+        config, cache_dir, input_dir=run.input_dir, pin_memory=launch_options.pin_memory, data_seed=data_seed
+    )
 
     options = dict(run.trainer_options)
     if options.get("strategy") == "ddp" and launch_options.find_unused_parameters:
@@ -186,25 +214,54 @@ def _fit(run: Run, trainer: Any, module: Any, datamodule: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute one action; raises :class:`Vis4DError` on bad input."""
-    return launch(resolve_run(args))
+    """Execute one action; raises :class:`Vis4DError` on bad input.
+
+    The launching process holds the run directory's lock for the whole run;
+    under it, ``train`` refuses a directory that already holds a run (unless
+    resuming) and leftovers of killed writes are removed.
+    """
+    from vis4d.engine.workspace import check_new_run, is_launching_process, remove_stale_temporaries, run_lock
+
+    resolved = resolve_run(args)
+    if not is_launching_process():  # DDP child ranks, other nodes: the launching process owns the directory
+        return launch(resolved)
+    with run_lock(resolved.workspace):
+        if resolved.action == "train" and not resolved.launch.resume:
+            check_new_run(resolved.workspace)
+        for path in remove_stale_temporaries(resolved.workspace.run_dir):
+            log.info(f"removed {path} (left by a write that was killed)")
+        return launch(resolved)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point; returns the process exit code.
+
+    Bad input, wherever it is found (the command line, the config, a data
+    file met by a data loader worker, an option Lightning refuses), is one
+    line ``error: ...`` on stderr and exit code 2; ``--debug`` adds the
+    traceback.
+    """
+    from vis4d.common.errors import is_user_error, one_line
+    from vis4d.engine.callbacks.interrupt import RunInterrupted
+
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args_list
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        return run(args)
-    except Vis4DError as err:
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return run(build_parser().parse_args(args_list))
+    except RunInterrupted as stopped:  # SIGINT/SIGTERM during training: last.ckpt saved at a batch boundary
+        print(stopped, file=sys.stderr)
+        return stopped.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        if not isinstance(err, Vis4DError) and not is_user_error(err):  # a bug: its traceback is the report
+            raise
+        if debug:
+            traceback.print_exc()
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

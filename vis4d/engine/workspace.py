@@ -14,8 +14,16 @@ Layout of a run::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import fcntl
+import os
+import re
+import socket
+import sys
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from vis4d.common.errors import ConfigError
@@ -105,6 +113,8 @@ def resolve_weights(weights: str | None, workspace: Workspace, action: str, resu
         if action == "train" and not resume:
             return None
         weights = "last" if action == "train" else "best"
+    if action == "train" and resume and weights == "last":
+        return resume_checkpoint(workspace)
     if weights in CHECKPOINT_KEYWORDS:
         path = workspace.checkpoint(weights)
         if weights == "best" and not path.exists() and workspace.checkpoint("last").exists():
@@ -122,3 +132,90 @@ def resolve_weights(weights: str | None, workspace: Workspace, action: str, resu
     if not path.is_file():
         raise ConfigError(f"--weights: file not found: {weights}")
     return path
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be resumed from (missing, truncated, corrupt), or None if it reads as a whole."""
+    if not path.is_file():
+        return "missing"
+    try:
+        with zipfile.ZipFile(path) as archive:  # torch.save writes a zip archive; a killed write leaves a broken one
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        return f"unreadable ({err})"
+    return f"unreadable (damaged member {broken})" if broken else None
+
+
+def _epoch_number(path: Path) -> int:
+    match = re.fullmatch(r"epoch=(\d+)", path.stem)
+    return int(match.group(1)) if match else -1
+
+
+def resume_checkpoint(workspace: Workspace) -> Path:
+    """``last.ckpt``, or the newest readable ``epoch=N.ckpt`` when it is missing or unreadable (said in one line)."""
+    last = workspace.checkpoint("last")
+    problem = checkpoint_problem(last)
+    if problem is None:
+        return last
+    candidates = sorted(workspace.checkpoint_dir.glob("epoch=*.ckpt"), key=_epoch_number, reverse=True)
+    for path in candidates:
+        if checkpoint_problem(path) is None:
+            print(f"warning: --resume: {last} is {problem}; resuming from {path.name}", file=sys.stderr)
+            return path
+    raise ConfigError(f"--resume: {last} is {problem} and {workspace.checkpoint_dir} holds no readable epoch=N.ckpt")
+
+
+def check_new_run(workspace: Workspace) -> None:
+    """``train`` without ``--resume`` never mixes with an earlier run's config and checkpoints."""
+    run_dir = workspace.run_dir
+    leftovers = [name for name in ("config.yaml", "checkpoints") if (run_dir / name).exists()]
+    if leftovers:
+        raise ConfigError(
+            f"train: {run_dir} already holds a run ({', '.join(leftovers)}); continue it with --resume, "
+            "or give a new --version"
+        )
+
+
+def is_launching_process() -> bool:
+    """True in the process that owns the run: not a DDP child rank, not a second node, not a later SLURM task."""
+    ranks = ("LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "RANK", "SLURM_PROCID")
+    return all(os.environ.get(name, "0") in ("", "0") for name in ranks)
+
+
+@contextlib.contextmanager
+def run_lock(workspace: Workspace) -> Iterator[None]:
+    """Hold ``RUN/.lock`` while a run lives; a second run into the same directory stops with the first's PID.
+
+    The lock is ``fcntl.flock``: the kernel drops it when the process dies,
+    even under ``kill -9``, so a stale file never blocks the next run.
+    """
+    workspace.run_dir.mkdir(parents=True, exist_ok=True)
+    path = workspace.run_dir / ".lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown PID"
+            raise ConfigError(
+                f"{workspace.run_dir} is in use by a live run ({owner}); wait for it to end or give another --version"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"PID {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete the temporary files (``.NAME.XXXX.tmp``, videos ``.NAME.XXXX.tmp.mp4``) killed writes left behind."""
+    removed = []
+    for path in [*run_dir.rglob(".*.tmp"), *run_dir.rglob(".*.tmp.mp4")]:
+        if path.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed

@@ -16,7 +16,11 @@ Categories come from ``--config`` (a vis4d config, or a Scalabel/BDD100K label
 config which also gives the super-categories) or from the ground truth. The
 metrics table is printed; ``--output`` writes ``{"det": {...}}`` or
 ``{"track": {...}}`` (fractions in [0, 1], counts as integers) atomically.
-Errors print one line and exit with code 2.
+
+A prediction without a score is an error (it would be scored 1.0 and change
+every AP); ``--assume-score-1`` scores such predictions 1.0. Errors print one
+line ``error: ...`` and exit with code 2; options are checked before anything
+is loaded.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vis4d.common.errors import ConfigError, Vis4DError
+from vis4d.common.errors import ConfigError, MissingScoreError, Vis4DError, one_line
 from vis4d.common.io import atomic_write_json
+from vis4d.common.parser import ArgumentParser
+from vis4d.common.paths import check_output_file
 from vis4d.data.formats import DataFormat
 from vis4d.data.pairs import FORMAT_CHOICES, LabelOptions, load_gt_and_predictions, load_label_options, resolve_format
 from vis4d.data.store import AnnotationStore
@@ -42,7 +48,7 @@ from vis4d.eval.track import IGNORE_RULES, evaluate_tracking
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``vis4d eval``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="vis4d eval", description="Evaluate detection (COCO AP) or tracking (CLEAR MOT, IDF1, HOTA) files."
     )
     parser.add_argument("--task", required=True, choices=("det", "track"), help="What to evaluate.")
@@ -52,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES, help="Input format (default: detect).")
     parser.add_argument("--config", help="A vis4d config or a Scalabel/BDD100K label config (categories, mappings).")
     parser.add_argument("--output", help="Write the metrics as JSON to this file.")
-    parser.add_argument("--iou-threshold", type=float, default=0.5, help="CLEAR/IDF1 match IoU (track; default 0.5).")
+    parser.add_argument("--iou-threshold", type=float, default=0.5, help="CLEAR/IDF1 match IoU in (0, 1] (track; "
+                        "default 0.5).")  # fmt: skip
+    parser.add_argument("--assume-score-1", dest="assume_score", action="store_true",
+                        help="Score predictions that have no score 1.0 (default: they are an error).")  # fmt: skip
     parser.add_argument("--ignore-rule", default="auto", choices=("auto", *IGNORE_RULES),
                         help="How predictions on ignore regions are removed (track; default: the format's rule, "
                         "motchallenge for MOTChallenge input, else bdd100k).")  # fmt: skip
@@ -60,21 +69,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_inputs(task: str, fmt: DataFormat, gt_path: Path, pred_path: Path,
-                labels: LabelOptions) -> tuple[AnnotationStore, AnnotationStore]:  # fmt: skip
+def load_inputs(task: str, fmt: DataFormat, gt_path: Path, pred_path: Path, labels: LabelOptions,
+                assume_score: bool = False) -> tuple[AnnotationStore, AnnotationStore]:  # fmt: skip
     """Ground truth and predictions as stores with the same categories."""
     if task == "track" and not fmt.track_ids:
         raise ConfigError(f"--format {fmt.name}: {fmt.name.upper()} files have no track ids; use --task det")
-    return load_gt_and_predictions(fmt, gt_path, pred_path, labels)
+    try:
+        return load_gt_and_predictions(fmt, gt_path, pred_path, labels, assume_missing_scores=assume_score)
+    except MissingScoreError as error:
+        raise MissingScoreError(f"{error}; --assume-score-1 scores such predictions 1.0") from None
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """What can be checked before loading anything: the IoU threshold and where the metrics go."""
+    if not 0 < args.iou_threshold <= 1:
+        raise ConfigError(f"--iou-threshold: expected an IoU in (0, 1], got {args.iou_threshold:g}")
+    if args.output:
+        check_output_file(args.output, "--output")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Load, evaluate, print; returns ``{"det": ...}`` or ``{"track": ...}``."""
+    check_options(args)
     gt_path, pred_path = Path(args.gt), Path(args.pred)
     labels = load_label_options(args.config)
     fmt = resolve_format(args.format, gt_path, labels)
     start = time.perf_counter()
-    gt, pred = load_inputs(args.task, fmt, gt_path, pred_path, labels)
+    gt, pred = load_inputs(args.task, fmt, gt_path, pred_path, labels, args.assume_score)
     loaded = time.perf_counter()
     if args.task == "det":
         metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred, source=str(pred_path), gt_source=str(gt_path))}
@@ -106,17 +127,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vis4d eval``; returns the exit code (2 for bad input)."""
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exit_:  # argparse: usage errors exit 2, --help exits 0
+        run(build_parser().parse_args(words))
+    except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
-    try:
-        run(args)
     except Vis4DError as error:
-        if args.debug:
+        if "--debug" in words:
             raise
-        print(f"vis4d eval: error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     return 0
 

@@ -40,11 +40,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from vis4d.common.errors import DataError, Vis4DError
+from vis4d.common.errors import ConfigError, DataError, Vis4DError, one_line
+from vis4d.common.parser import ArgumentParser
+from vis4d.common.paths import check_output_folder
 from vis4d.data.formats import get_format
+from vis4d.data.io import decode_image
 from vis4d.data.pairs import FORMAT_CHOICES, load_gt_and_predictions, load_label_options, resolve_format
 from vis4d.data.store import AnnotationStore
 from vis4d.vis.draw import add_title, draw_predictions, side_by_side
@@ -92,6 +94,13 @@ def _parse_frame(frame: Any, source: Path, position: int) -> DrawFrame:
             f"{source}: frame {frame['name']!r}: box2d needs numeric x1, y1, x2, y2 and score must be a number "
             f"({error})"
         ) from error
+    not_finite = ~np.isfinite(boxes).all(axis=1)
+    if not_finite.any():  # drawn, such a box would be a line across the picture from an undefined corner
+        first = int(np.flatnonzero(not_finite)[0])
+        raise DataError(
+            f"{source}: frame {frame['name']!r} label {labels.index(with_box[first])}: box2d has a NaN or infinite "
+            f"coordinate ({', '.join(f'{v:g}' for v in boxes[first])}); {int(not_finite.sum())} such box(es)"
+        )
     return DrawFrame(
         name=str(frame["name"]),
         video_name=str(frame.get("videoName") or ""),
@@ -113,12 +122,16 @@ def read_scalabel_for_drawing(path: Path) -> list[DrawFrame]:
         raise DataError(f"{path}: folder holds no .json files")
     frames: list[DrawFrame] = []
     for file in files:
+        if file.stat().st_size == 0:
+            raise DataError(f"{file}: the file is empty (0 bytes); expected Scalabel JSON")
         try:
             with open(file, encoding="utf-8") as handle:
                 data = json.load(handle)
         except json.JSONDecodeError as error:
             where = f"line {error.lineno}, column {error.colno}"
             raise DataError(f"{file}: not valid JSON ({where}: {error.msg})") from error
+        except UnicodeDecodeError as error:
+            raise DataError(f"{file}: not UTF-8 text ({error.reason}); expected Scalabel JSON") from error
         except OSError as error:
             raise DataError(f"{file}: cannot read ({error.strerror})") from error
         if isinstance(data, dict) and isinstance(data.get("frames"), list):
@@ -126,6 +139,8 @@ def read_scalabel_for_drawing(path: Path) -> list[DrawFrame]:
         if not isinstance(data, list):
             raise DataError(f"{file}: expected a list of frames or an object with 'frames'")
         frames.extend(_parse_frame(frame, file, i) for i, frame in enumerate(data))
+    if not frames:
+        raise DataError(f"{path}: holds no frames; expected at least one frame to draw")
     return frames
 
 
@@ -233,11 +248,8 @@ def visualize(
             pred, gt = pred_by_key.get(key), gt_by_key.get(key)
             frame = pred if pred is not None else gt
             assert frame is not None
-            image_path = find_image(images_dir, frame)
-            bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise DataError(f"{image_path}: cannot decode image")
-            image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            # Decoded as training and inference decode (EXIF orientation applied), so boxes land where predicted.
+            image = np.ascontiguousarray(decode_image(str(find_image(images_dir, frame))).permute(1, 2, 0).numpy())
             drawn = _draw(image, pred, class_names)
             if gts is not None:
                 drawn = side_by_side(
@@ -253,7 +265,7 @@ def visualize(
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``vis4d vis``."""
-    parser = argparse.ArgumentParser(prog="vis4d vis", description="Draw predictions (and ground truth) on images.")
+    parser = ArgumentParser(prog="vis4d vis", description="Draw predictions (and ground truth) on images.")
     parser.add_argument("--pred", required=True, type=Path, help="Predictions: Scalabel file/folder, MOT results "
                         "folder or COCO results file.")  # fmt: skip
     parser.add_argument("--gt", type=Path, help="Ground truth, drawn on the left (required for motchallenge and coco).")
@@ -270,15 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``vis4d vis``; errors in the input are one line on stderr and exit code 2."""
-    args = build_parser().parse_args(argv)
-    if args.fps <= 0:
-        print(f"vis4d vis: error: --fps must be positive, got {args.fps}", file=sys.stderr)
-        return 2
     try:
+        args = build_parser().parse_args(argv)
+        if not 0 < args.fps < float("inf"):
+            raise ConfigError(f"--fps: expected a positive frame rate, got {args.fps:g}")
+        check_output_folder(args.output, "--output")
         preds, gts = read_for_drawing(args.format, args.pred, args.gt, args.images, args.config)
         count, videos = visualize(preds, gts, args.images, args.output, args.video, args.fps)
     except Vis4DError as error:
-        print(f"vis4d vis: error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     print(f"wrote {count} pictures" + (f" and {len(videos)} videos" if args.video else "") + f" to {args.output}")
     return 0

@@ -19,7 +19,6 @@ percent). Both files are written atomically.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -29,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from vis4d.common.errors import DataError, Vis4DError
+from vis4d.common.errors import DataError, Vis4DError, one_line
 from vis4d.common.io import atomic_open
+from vis4d.common.parser import ArgumentParser
 
 EVENT_FILE_GLOB = "**/events.out.tfevents.*"
 MAX_METRIC_CURVES = 8
@@ -219,7 +219,8 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     """Write ``RUN/report.png`` and ``RUN/report.md``; returns their paths."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise Vis4DError(f"run directory not found: {run_dir}")
+        what = "is a file, expected a run directory" if run_dir.exists() else "not found"
+        raise Vis4DError(f"run directory {what}: {run_dir}")
     series = read_scalars(run_dir)
     metrics_path = run_dir / "test" / "metrics.json"
     metrics = _read_metrics(metrics_path)
@@ -271,15 +272,14 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``vis4d report RUN``; errors are one line on stderr and exit code 2."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="vis4d report", description="Summarise a run: RUN/report.png (curves) and RUN/report.md (metrics)."
     )
     parser.add_argument("run", type=Path, help="Run folder, e.g. vis4d-workspace/QDTrack/2024-01-01_12-00-00.")
-    args = parser.parse_args(argv)
     try:
-        png, md = write_report(args.run)
+        png, md = write_report(parser.parse_args(argv).run)
     except Vis4DError as error:
-        print(f"vis4d report: error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     print(f"wrote {md} and {png}")
     return 0

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vis4d.common.errors import DataError, Vis4DError
-from vis4d.common.io import atomic_replace
+from vis4d.common.io import atomic_replace, default_file_mode
 
 FOURCC = "mp4v"
 
@@ -43,6 +43,7 @@ class VideoWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".tmp{self.path.suffix}", dir=self.path.parent)
         os.close(fd)
+        os.chmod(tmp, default_file_mode())  # mkstemp's 0o600 would survive the rename; match other outputs
         self._tmp_path = Path(tmp)
         self._writer: cv2.VideoWriter | None = cv2.VideoWriter(
             str(self._tmp_path), cv2.VideoWriter.fourcc(*FOURCC), self.fps, self.frame_size

@@ -4,7 +4,9 @@ Frames arrive in inference order (the frames of a video contiguous). For each
 frame :class:`FrameVisualizer` draws the boxes and writes
 
 * ``out_dir/<video>/<frame stem>.jpg`` (``out_dir/<frame stem>.jpg`` for frames
-  without a video name) when ``write_images``;
+  without a video name) when ``write_images``; video and frame names come from
+  label files and are made safe file names (:func:`vis4d.common.names.safe_name`),
+  so no name writes outside ``out_dir``;
 * the frame into ``out_dir/<video>.mp4`` when ``write_video``: the MP4 is
   created on the video's first frame with that frame's size (later frames of
   another size are resized to it) and finished when the next video starts or
@@ -16,7 +18,6 @@ JPEGs are encoded in memory and renamed into place, MP4s are atomic too (see
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,14 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from vis4d.common.io import atomic_open
+from vis4d.common.names import UniqueNames, safe_name
 from vis4d.vis.draw import draw_predictions
 from vis4d.vis.video import VideoWriter
 
 JPEG_QUALITY = 90
-
-
-def _safe_name(name: str) -> str:
-    return name.replace(os.sep, "_").replace("/", "_")
 
 
 def write_jpeg(path: Path, image_rgb: np.ndarray, quality: int = JPEG_QUALITY) -> None:
@@ -66,6 +64,7 @@ class FrameVisualizer:
         self._current_video: str | None = None
         self._video_writer: VideoWriter | None = None
         self._written_videos: list[Path] = []
+        self._video_names = UniqueNames()  # video names come from label files: made safe, kept distinct
 
     def set_video_fps(self, video_name: str, fps: float) -> None:
         """Use ``fps`` for ``video_name``'s MP4 (e.g. the source video's frame rate); call before its first frame."""
@@ -101,14 +100,16 @@ class FrameVisualizer:
         if video_name != self._current_video:
             self._finish_video()
             self._current_video = video_name
-        video_dir = self.out_dir / _safe_name(video_name) if video_name else self.out_dir
+        video_dir = self.out_dir / self._video_names(video_name) if video_name else self.out_dir
         if self.write_images:
-            write_jpeg(video_dir / f"{_safe_name(Path(frame_name).stem)}.jpg", drawn)
+            write_jpeg(video_dir / f"{safe_name(Path(frame_name).stem, 'frame')}.jpg", drawn)
         if self.write_video and video_name:
             if self._video_writer is None:
                 fps = self._video_fps.get(video_name, self.default_fps)
                 height, width = drawn.shape[:2]
-                self._video_writer = VideoWriter(self.out_dir / f"{_safe_name(video_name)}.mp4", fps, (width, height))
+                self._video_writer = VideoWriter(
+                    self.out_dir / f"{self._video_names(video_name)}.mp4", fps, (width, height)
+                )
             width, height = self._video_writer.frame_size
             frame = drawn if drawn.shape[:2] == (height, width) else cv2.resize(drawn, (width, height))
             self._video_writer.write(frame)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.data.datasets.loader_helpers import COCO_INSTANCES, write_json
-from vis4d.common.errors import DataError
+from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets import load_coco
 from vis4d.data.mapping import LoadOptions
 
@@ -72,8 +72,16 @@ def test_coco_results_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"r\.json: result 0: image_id 1 is not in"):
         load_coco(COCO_INSTANCES, results=write_json(tmp_path / "r.json", bad_image))
     no_score = [{"image_id": 37777, "category_id": 1, "bbox": [0, 0, 1, 1]}]
-    with pytest.raises(DataError, match=r"result 0: 'score' must be a number"):
+    with pytest.raises(MissingScoreError, match=r"result 0: prediction without a 'score'"):
         load_coco(COCO_INSTANCES, results=write_json(tmp_path / "s.json", no_score))
+    assumed = load_coco(COCO_INSTANCES, results=tmp_path / "s.json", options=LoadOptions(assume_missing_scores=True))
+    np.testing.assert_array_equal(assumed.scores, [1.0])
+    null_score = [{"image_id": 37777, "category_id": 1, "bbox": [0, 0, 1, 1], "score": None}]
+    with pytest.raises(MissingScoreError, match=r"result 0: prediction without a 'score'"):
+        load_coco(COCO_INSTANCES, results=write_json(tmp_path / "n.json", null_score))
+    text_score = [{"image_id": 37777, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "high"}]
+    with pytest.raises(DataError, match=r"result 0: 'score' must be a number"):
+        load_coco(COCO_INSTANCES, results=write_json(tmp_path / "t.json", text_score))
     with pytest.raises(DataError, match="results not found"):
         load_coco(COCO_INSTANCES, results=tmp_path / "missing.json")
 

@@ -37,3 +37,11 @@ def test_only_the_first_process_prints(capsys: pytest.CaptureFixture[str]) -> No
     progress.on_predict_epoch_start(_trainer(), None)  # type: ignore[arg-type]
     progress.on_predict_batch_end(_trainer(is_global_zero=False), None, None, None, 4)  # type: ignore[arg-type]
     assert capsys.readouterr().out == ""
+
+
+def test_a_count_past_its_total_never_shows_that_total(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = LogProgress(refresh=1)
+    progress.on_test_epoch_start(_trainer(), None)  # type: ignore[arg-type]
+    progress.on_test_batch_end(_trainer(num_test_batches=[3]), None, None, None, 4)  # type: ignore[arg-type]
+    progress.on_test_batch_end(_trainer(num_test_batches=[0]), None, None, None, 9)  # type: ignore[arg-type]
+    assert [line.split(" (")[0] for line in capsys.readouterr().out.splitlines()] == ["[test] 5/?", "[test] 10/?"]

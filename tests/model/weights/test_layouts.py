@@ -166,8 +166,12 @@ def test_convert_writes_a_vis4d_file_that_keeps_its_categories(tmp_path: Path, t
 def test_unknown_layouts_and_unreadable_files_are_one_line_errors(tmp_path: Path) -> None:
     text = tmp_path / "weights.txt"
     text.write_text("101\n")
-    with pytest.raises(ConfigError, match=r"^--weights: .*weights.txt is not a readable PyTorch checkpoint"):
+    with pytest.raises(ConfigError, match=r"^--weights: .*weights.txt is a text file, expected a PyTorch checkpoint"):
         read_checkpoint(str(text))
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"PK\x03\x04" + b"\x00" * 40)  # a zip header, then nothing
+    with pytest.raises(ConfigError, match=r"broken.pth is not a readable PyTorch checkpoint"):
+        read_checkpoint(str(broken))
     odd = tmp_path / "odd.pth"
     torch.save({"encoder.layer.weight": torch.zeros(2)}, odd)
     with pytest.raises(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.common.errors import DataError
+from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, empty_raw, finalize, read_json
 from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LoadOptions
 from vis4d.data.store import AnnotationStore
@@ -91,6 +91,13 @@ def _read_instances(instances_path: Path) -> _Instances:
 
 def _entry_columns(entries: list[Any], path: Path, kind: str, with_scores: bool) -> dict[str, np.ndarray]:
     """Per-entry columns of an annotations or results list (comprehensions; the slow path names a bad entry)."""
+    if with_scores:
+        missing = [
+            position for position, entry in enumerate(entries) if isinstance(entry, dict) and entry.get("score") is None
+        ]
+        if missing:
+            raise MissingScoreError(f"{path}: {kind} {missing[0]}: prediction without a 'score' ({len(missing)} in "
+                                    "this file)")  # fmt: skip
     try:
         return {
             "image_id": np.array([entry["image_id"] for entry in entries], dtype=np.int64),
@@ -127,9 +134,16 @@ def _rows_of(instances: _Instances, columns: dict[str, np.ndarray], path: Path, 
 
 
 def parse_coco(
-    annotations: str | Path, image_root: str | Path | None = None, results: str | Path | None = None
+    annotations: str | Path,
+    image_root: str | Path | None = None,
+    results: str | Path | None = None,
+    assume_missing_scores: bool = False,
 ) -> RawColumns:
-    """Columns of a COCO instances file, or of a results file resolved against it."""
+    """Columns of a COCO instances file, or of a results file resolved against it.
+
+    A result without a ``score`` is a :class:`MissingScoreError` unless
+    ``assume_missing_scores`` scores it 1.0.
+    """
     instances = _read_instances(Path(annotations))
     if results is None:
         box_path, kind, entries = instances.path, "annotation", instances.annotations
@@ -140,6 +154,11 @@ def parse_coco(
         entries = read_json(box_path)
         if not isinstance(entries, list):
             raise MalformedFile(f"{box_path}: expected a list of {{image_id, category_id, bbox, score}}")
+        if assume_missing_scores:
+            entries = [
+                {**entry, "score": 1.0} if isinstance(entry, dict) and entry.get("score") is None else entry
+                for entry in entries
+            ]
     columns = _entry_columns(entries, box_path, kind, with_scores=results is not None)
     frame_of_entry, category_row = _rows_of(instances, columns, box_path, kind)
     order = np.argsort(frame_of_entry, kind="stable")
@@ -207,11 +226,11 @@ def load_coco(
     ``categories=None`` uses the category names found in the boxes, sorted.
     """
     try:
-        raw = parse_coco(annotations, image_root, results)
+        raw = parse_coco(annotations, image_root, results, options.assume_missing_scores)
     except MalformedFile as error:
         if options.on_malformed == "fail":
             raise DataError(str(error)) from None
         logger.warning("skipping malformed file: %s", error)
         raw = empty_raw([str(results or annotations)])
     mapper = CategoryMapper(categories, options.name_mapping, options.ignored_mapping, options.unknown_categories)
-    return finalize(raw, mapper, options, renumber_tracks=False)
+    return finalize(raw, mapper, options, renumber_tracks=False, predictions=results is not None)

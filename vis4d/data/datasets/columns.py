@@ -7,7 +7,10 @@ happens here, once and vectorised over the whole dataset:
 
 * malformed files (a track id used twice in one frame) fail or are skipped;
 * category names are mapped to the config's class ids (:mod:`vis4d.data.mapping`);
-* degenerate boxes (x2 < x1, y2 < y1, NaN) fail or are skipped with one warning;
+* degenerate boxes (x2 < x1, y2 < y1, NaN or infinite) and boxes entirely
+  outside their image (when its size is known) fail or are skipped with one
+  counted warning each (``on_degenerate_box``);
+* a dataset without a single frame is an error, not an empty run;
 * frames are sorted by (video in first-seen order, frame index) and the boxes
   permuted with them; Scalabel track id strings become int64 per video.
 
@@ -43,6 +46,8 @@ class MalformedFile(Exception):
 def read_json(path: Path) -> Any:
     """``json.load`` with errors that name the file, line and column."""
     try:
+        if path.stat().st_size == 0:
+            raise MalformedFile(f"{path}: the file is empty (0 bytes); expected JSON")
         with open(path, "rb") as handle:
             return json.load(handle)
     except json.JSONDecodeError as error:
@@ -215,7 +220,12 @@ def renumber_tracks_per_video(
 
 
 def finalize(
-    raw: RawColumns, mapper: CategoryMapper, options: LoadOptions, *, renumber_tracks: bool = True
+    raw: RawColumns,
+    mapper: CategoryMapper,
+    options: LoadOptions,
+    *,
+    renumber_tracks: bool = True,
+    predictions: bool = False,
 ) -> AnnotationStore:
     """Check, map and pack parsed columns into an :class:`AnnotationStore`.
 
@@ -223,8 +233,12 @@ def finalize(
     empty frames (its mappings are already in ``mapper``).
     ``renumber_tracks``: Scalabel ids are arbitrary strings (already coded as
     integers by the parser) and are renumbered 0.. per video; MOTChallenge ids
-    are kept as written.
+    are kept as written. ``predictions``: the columns are predictions, whose
+    boxes outside the image are kept (they are false positives, as every
+    evaluator counts them); only labelled boxes outside it are dropped.
     """
+    if raw.num_frames == 0:
+        raise DataError(f"{_sources_text(raw.sources)}: holds no frames; expected at least one frame")
     raw = _drop_files_with_duplicate_track_ids(raw, options.on_malformed)
     _check_duplicate_frames(raw)
 
@@ -236,26 +250,57 @@ def finalize(
 
     # ------------------------------------------------------ degenerate boxes
     coords = raw.boxes
-    degenerate = np.isnan(coords).any(axis=1) | (coords[:, 2] < coords[:, 0]) | (coords[:, 3] < coords[:, 1])
+    degenerate = ~np.isfinite(coords).all(axis=1) | (coords[:, 2] < coords[:, 0]) | (coords[:, 3] < coords[:, 1])
     degenerate &= keep
-    if degenerate.any():
-        first = int(np.flatnonzero(degenerate)[0])
-        count = int(degenerate.sum())
-        x1, y1, x2, y2 = (float(v) for v in coords[first])
-        what = f"box has x1={x1:g}, y1={y1:g}, x2={x2:g}, y2={y2:g} (need x1 <= x2, y1 <= y2, no NaN)"
-        if options.on_degenerate_box == "fail":
-            raise DataError(f"{raw.describe_box(first, frame_of_box)}: {what}; {count} such box(es) in total")
-        logger.warning(
-            "skipped %d degenerate box(es); first at %s: %s", count, raw.describe_box(first, frame_of_box), what
-        )
-        keep &= ~degenerate
+    _handle_bad_boxes(raw, frame_of_box, degenerate, options.on_degenerate_box, "degenerate")
+    keep &= ~degenerate
+    widths, heights = raw.widths[frame_of_box], raw.heights[frame_of_box]
+    outside = (widths > 0) & (heights > 0) & keep & (not predictions)
+    outside &= (coords[:, 2] <= 0) | (coords[:, 3] <= 0) | (coords[:, 0] >= widths) | (coords[:, 1] >= heights)
+    _handle_bad_boxes(raw, frame_of_box, outside, options.on_degenerate_box, "outside")
+    keep &= ~outside
 
     frame_mask = np.ones(raw.num_frames, dtype=bool)
     if options.skip_empty_frames:
         frame_mask = np.bincount(frame_of_box[keep], minlength=raw.num_frames) > 0
+    if not frame_mask.any():
+        raise DataError(f"{_sources_text(raw.sources)}: no frame has a label left (skip_empty_frames drops them all)")
     columns = dataclasses.replace(raw, ignore=ignore, category_names=mapped.targets).select(frame_mask, keep)
     categories, class_ids = mapper.class_ids(columns.category_names)
     return _pack(columns, class_ids, categories, renumber_tracks)
+
+
+def _sources_text(sources: Sequence[str]) -> str:
+    """The files of a dataset for a message: the first few, and how many more."""
+    if not sources:
+        return "dataset"
+    shown = ", ".join(sources[:2])
+    return shown if len(sources) <= 2 else f"{shown} (and {len(sources) - 2} more files)"
+
+
+def _handle_bad_boxes(
+    raw: RawColumns, frame_of_box: npt.NDArray[np.int64], bad: npt.NDArray[np.bool_], policy: Policy, kind: str
+) -> None:
+    """Fail on the ``bad`` boxes, or warn once with their count (the caller drops them).
+
+    ``kind``: ``degenerate`` (x2 < x1, y2 < y1, NaN or infinite coordinates)
+    or ``outside`` (no pixel of the box is in its image).
+    """
+    if not bad.any():
+        return
+    first, count = int(np.flatnonzero(bad)[0]), int(bad.sum())
+    x1, y1, x2, y2 = (float(v) for v in raw.boxes[first])
+    box = f"x1={x1:g}, y1={y1:g}, x2={x2:g}, y2={y2:g}"
+    if kind == "degenerate":
+        what = f"box has {box} (need finite x1 <= x2, y1 <= y2)"
+    else:
+        frame = int(frame_of_box[first])
+        what = f"box {box} lies entirely outside its {int(raw.widths[frame])}x{int(raw.heights[frame])} image"
+    where = raw.describe_box(first, frame_of_box)
+    if policy == "fail":
+        raise DataError(f"{where}: {what}; {count} such box(es) in total (on_degenerate_box = 'fail')")
+    label = "degenerate box(es)" if kind == "degenerate" else "box(es) entirely outside their image"
+    logger.warning("skipped %d %s; first at %s: %s", count, label, where, what)
 
 
 def _drop_files_with_duplicate_track_ids(raw: RawColumns, on_malformed: Policy) -> RawColumns:

@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.common.errors import DataError
+from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize
 from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LoadOptions
 from vis4d.data.store import AnnotationStore
@@ -91,7 +91,10 @@ def read_mot_txt(path: Path, min_columns: int = 6) -> npt.NDArray[np.float64]:
     """All rows of a MOTChallenge text file as an (N, C) float array, parsed in one ``np.loadtxt`` call."""
     if not path.is_file():
         raise DataError(f"file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedFile(f"{path}: not UTF-8 text ({error.reason})") from None
     if not text.strip():
         return np.zeros((0, max(min_columns, 10)), dtype=np.float64)
     try:
@@ -212,8 +215,13 @@ def parse_motchallenge(
     use_public_detections: bool = False,
     results_dir: str | Path | None = None,
     on_malformed: Literal["fail", "skip"] = "fail",
+    assume_missing_scores: bool = False,
 ) -> RawColumns:
-    """Raw columns of all sequences; a root without sequence folders is read as a folder of tracker outputs."""
+    """Raw columns of all sequences; a root without sequence folders is read as a folder of tracker outputs.
+
+    Tracker output without the score column (7th) is a
+    :class:`MissingScoreError` unless ``assume_missing_scores`` scores it 1.0.
+    """
     root_path = Path(root)
     folders = find_sequences(root_path, sequences)
     source: Source = "results" if results_dir is not None else ("det" if use_public_detections else "gt")
@@ -227,7 +235,7 @@ def parse_motchallenge(
         for file in files:
             sources.append(str(file))
             try:
-                rows = read_mot_txt(file)
+                rows = _scored(read_mot_txt(file), file, assume_missing_scores)
                 frames = np.unique(rows[:, 0].astype(np.int64))
                 part = _sequence_columns(rows, "results", file, len(sources) - 1, file.stem, frames, "", ".jpg", 0, 0)
             except MalformedFile as error:
@@ -245,6 +253,8 @@ def parse_motchallenge(
         sources.append(str(file))
         try:
             rows = read_mot_txt(file)
+            if source == "results":
+                rows = _scored(rows, file, assume_missing_scores)
             frames = np.arange(1, info.length + 1, dtype=np.int64)
             prefix = f"{(folder / info.image_dir).resolve()}/"
             part = _sequence_columns(
@@ -256,6 +266,15 @@ def parse_motchallenge(
             continue
         parts.append(part)
     return concat_raw(parts, sources)
+
+
+def _scored(rows: npt.NDArray[np.float64], path: Path, assume_missing_scores: bool) -> npt.NDArray[np.float64]:
+    """Tracker output rows, refused without a score column unless scores of 1.0 are assumed."""
+    if len(rows) == 0 or rows.shape[1] > 6:
+        return rows
+    if not assume_missing_scores:
+        raise MissingScoreError(f"{path}: line 1: tracker output without a score (column 7; the file has 6 columns)")
+    return np.concatenate([rows, np.ones((len(rows), 1))], axis=1)
 
 
 def _handle_malformed(error: MalformedFile, on_malformed: Literal["fail", "skip"]) -> None:
@@ -286,10 +305,12 @@ def load_motchallenge(
     as ignore regions). A config with another name for pedestrians maps it with
     ``name_mapping={"pedestrian": "person"}`` and the same in ``ignored_mapping``.
     """
-    raw = parse_motchallenge(root, sequences, use_public_detections, results_dir, options.on_malformed)
+    raw = parse_motchallenge(
+        root, sequences, use_public_detections, results_dir, options.on_malformed, options.assume_missing_scores
+    )
     ignored = dict(DEFAULT_IGNORED_MAPPING)
     if "pedestrian" in options.name_mapping:
         ignored = {name: options.name_mapping["pedestrian"] for name in ignored}
     ignored.update(options.ignored_mapping)
     mapper = CategoryMapper(categories, options.name_mapping, ignored, options.unknown_categories)
-    return finalize(raw, mapper, options, renumber_tracks=False)
+    return finalize(raw, mapper, options, renumber_tracks=False, predictions=results_dir is not None)

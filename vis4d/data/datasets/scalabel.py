@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 from tqdm import tqdm
 
-from vis4d.common.errors import DataError
+from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
 from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LabelConfig, LoadOptions, label_config_from_dict
 from vis4d.data.store import AnnotationStore
@@ -141,7 +141,8 @@ def _label_columns(labels: list[Any], track_table: dict[str, int]) -> dict[str, 
         [(a.get("crowd", False), a.get("occluded", False), a.get("truncated", False)) for a in attributes], dtype=bool
     ).reshape(-1, 3)
     raw_scores = [label.get("score") for label in boxed]
-    if raw_scores.count(None) == len(raw_scores):  # ground truth: no scores at all
+    missing = np.array([s is None for s in raw_scores], dtype=bool)
+    if missing.all():  # ground truth: no scores at all
         scores = np.ones(len(boxed), dtype=np.float32)
     else:
         scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
@@ -154,6 +155,7 @@ def _label_columns(labels: list[Any], track_table: dict[str, int]) -> dict[str, 
             [-1 if i is None else track_table.setdefault(str(i), len(track_table)) for i in raw_ids], dtype=np.int64
         ),
         "scores": scores,
+        "missing_score": missing,
         "crowd": flags[:, 0],
         "occluded": flags[:, 1],
         "truncated": flags[:, 2],
@@ -185,11 +187,14 @@ def parse_scalabel_frames(
     default_size: tuple[int, int] | None,
     track_table: dict[str, int],
     flat_layout: bool | None,
+    need_scores: bool = False,
 ) -> tuple[RawColumns, bool | None]:
     """Columns of one file's frames; ``track_table`` codes id strings across files (first seen first).
 
     Returns the columns and the image layout decision (``flat_layout``), made
     on the first frame with a video name and reused for later files.
+    ``need_scores``: the file holds predictions, and a label without ``score``
+    is a :class:`MissingScoreError` naming it.
     """
     try:
         names = [frame["name"] for frame in frames]
@@ -207,10 +212,17 @@ def parse_scalabel_frames(
         raise MalformedFile(_locate_frame_problem(frames, path)) from None
 
     has_box = columns.pop("has_box")
+    missing_score = columns.pop("missing_score")
     label_counts = np.array([len(frame_labels) for frame_labels in label_lists], dtype=np.int64)
     label_frame = np.repeat(np.arange(len(frames), dtype=np.int64), label_counts)
-    label_starts = np.concatenate([[0], np.cumsum(label_counts)[:-1]]).astype(np.int64)
+    label_starts = (np.cumsum(label_counts) - label_counts).astype(np.int64)
     label_index = np.arange(len(labels), dtype=np.int64) - np.repeat(label_starts, label_counts)
+    if need_scores and missing_score.any():
+        first = int(np.flatnonzero(missing_score)[0])
+        raise MissingScoreError(
+            f"{path}: frame '{names[int(label_frame[has_box][first])]}' label {int(label_index[has_box][first])}: "
+            f"prediction without a 'score' ({int(missing_score.sum())} in this file)"
+        )
     image_paths, flat_layout = _image_paths(image_root, videos, names, has_video, flat_layout)
     raw = RawColumns(
         sources=[],
@@ -235,8 +247,9 @@ def parse_scalabel(
     on_malformed: Literal["fail", "skip"] = "fail",
     default_size: tuple[int, int] | None = None,
     progress: bool = True,
+    need_scores: bool = False,
 ) -> RawColumns:
-    """Parse a Scalabel file or folder into raw columns (no mapping yet)."""
+    """Parse a Scalabel file or folder into raw columns (no mapping yet); ``need_scores``: every label needs one."""
     files = scalabel_files(annotations)
     root = None if image_root is None else Path(image_root).resolve()
     parts: list[RawColumns] = []
@@ -248,7 +261,7 @@ def parse_scalabel(
         try:
             frames, size = _frames_and_size(read_json(file), file)
             part, flat_layout = parse_scalabel_frames(
-                frames, file, source_id, root, size or default_size, track_table, flat_layout
+                frames, file, source_id, root, size or default_size, track_table, flat_layout, need_scores
             )
         except MalformedFile as error:
             if on_malformed == "fail":
@@ -267,8 +280,14 @@ def load_scalabel(
     label_config: LabelConfig | None = None,
     options: LoadOptions = DEFAULT_LOAD_OPTIONS,
     progress: bool = True,
+    predictions: bool = False,
 ) -> AnnotationStore:
     """Load Scalabel labels or predictions (with ``score``) into a store.
+
+    ``predictions``: the file holds predictions, so a label without a score
+    is an error (:class:`MissingScoreError`) unless
+    ``options.assume_missing_scores`` scores it 1.0. Ground truth carries no
+    scores; its labels all score 1.0.
 
     ``categories=None`` takes the (mapped) category names found in the data,
     sorted. ``image_root=None`` leaves image paths relative
@@ -282,6 +301,7 @@ def load_scalabel(
         options.on_malformed,
         default_size=label_config.image_size if label_config else None,
         progress=progress,
+        need_scores=predictions and not options.assume_missing_scores,
     )
     mapper = CategoryMapper.from_label_config(categories, label_config, options)
-    return finalize(raw, mapper, options, renumber_tracks=True)
+    return finalize(raw, mapper, options, renumber_tracks=True, predictions=predictions)

@@ -77,7 +77,9 @@ class ReadRequest:
     predictions that refer to it are read instead (COCO results resolve
     their image ids against the instances file, MOTChallenge outputs take
     frames and sizes from the sequences). ``image_root``: where the images
-    are (COCO: the folder of the file names).
+    are (COCO: the folder of the file names). A prediction without a score is
+    an error unless ``assume_missing_scores`` (``vis4d eval --assume-score-1``)
+    scores it 1.0.
     """
 
     path: Path
@@ -85,6 +87,11 @@ class ReadRequest:
     image_root: Path | None = None
     predictions: Path | None = None
     progress: bool = False
+    assume_missing_scores: bool = False
+
+    def load_options(self) -> LoadOptions:
+        """The loaders' options: the labels' mappings and this request's rule for predictions without scores."""
+        return dataclasses.replace(self.labels.load_options(), assume_missing_scores=self.assume_missing_scores)
 
 
 # A dataset config section (of this format's type), the config's categories, and a label config that replaces the

@@ -41,7 +41,7 @@ class COCOWriter(PredictionWriter):
 
     def __init__(self, settings: WriterSettings) -> None:
         super().__init__(settings)
-        name = settings.dataset_name
+        name = settings.dataset_stem
         self.results_file = settings.predictions_dir / f"{name}_coco.json"
         self.images_file = settings.predictions_dir / f"{name}_coco_images.json"
         # The dataset's own ids only when every category has one: mixing them with positions could collide.
@@ -120,7 +120,7 @@ def _open_section(section: Any, categories: Sequence[str], label_config: LabelCo
 def _read(request: ReadRequest) -> AnnotationStore:
     labels, results = request.labels, request.predictions
     return load_coco(
-        request.path, labels.categories, request.image_root, results=results, options=labels.load_options()
+        request.path, labels.categories, request.image_root, results=results, options=request.load_options()
     )
 
 

@@ -32,7 +32,7 @@ class MOTChallengeWriter(PredictionWriter):
     def write_frame(self, frame: FrameOutput, new_video: bool) -> None:
         """Append the frame's lines to its video's file."""
         if new_video:
-            self.start_file(AtomicStream(self.settings.video_file("motchallenge", frame.meta.video_name, ".txt")))
+            self.start_file(AtomicStream(self.video_file("motchallenge", frame.meta.video_name, ".txt")))
         num = len(frame.boxes)
         if num == 0:
             return
@@ -68,7 +68,7 @@ def _open_section(section: Any, categories: Sequence[str], label_config: LabelCo
 
 def _read(request: ReadRequest) -> AnnotationStore:
     labels, results = request.labels, request.predictions
-    return load_motchallenge(request.path, labels.categories, results_dir=results, options=labels.load_options())
+    return load_motchallenge(request.path, labels.categories, results_dir=results, options=request.load_options())
 
 
 MOTCHALLENGE = DataFormat(

@@ -78,7 +78,7 @@ class ScalabelWriter(PredictionWriter):
     def __init__(self, settings: WriterSettings) -> None:
         super().__init__(settings)
         self.encoder = _FrameEncoder(settings.categories)
-        self.dataset_file = settings.predictions_dir / f"{settings.dataset_name}.json"
+        self.dataset_file = settings.predictions_dir / f"{settings.dataset_stem}.json"
 
     @property
     def needs_contiguous_videos(self) -> bool:  # noqa: D102
@@ -87,7 +87,7 @@ class ScalabelWriter(PredictionWriter):
     def write_frame(self, frame: FrameOutput, new_video: bool) -> None:
         """Append the frame to the open file (a new video's file when ``per_video``)."""
         if self.settings.per_video and new_video:
-            self.start_file(JsonListStream(self.settings.video_file("scalabel", frame.meta.video_name, ".json")))
+            self.start_file(JsonListStream(self.video_file("scalabel", frame.meta.video_name, ".json")))
         elif self.open_file is None:
             self.start_file(JsonListStream(self.dataset_file))
         self.open_file.append(self.encoder.encode(frame))
@@ -111,7 +111,7 @@ class BDD100KWriter(PredictionWriter):
     def write_frame(self, frame: FrameOutput, new_video: bool) -> None:
         """Append the frame to its video's file; the previous video's file is finished first."""
         if new_video:
-            self.start_file(JsonListStream(self.settings.video_file("bdd100k", frame.meta.video_name, ".json")))
+            self.start_file(JsonListStream(self.video_file("bdd100k", frame.meta.video_name, ".json")))
         self.open_file.append(self.encoder.encode(frame))
 
     def finish_files(self) -> list[Path]:
@@ -156,8 +156,9 @@ def _scalabel_like(
             labels.categories,
             request.image_root,
             label_config=label_config_in_force(labels.label_config),
-            options=labels.load_options(),
+            options=request.load_options(),
             progress=request.progress,
+            predictions=request.predictions is not None,
         )
 
     return DataFormat(

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import warnings
 import zipfile
@@ -39,6 +38,7 @@ from typing import IO, Any, ClassVar, Protocol
 import numpy as np
 
 from vis4d.common.io import atomic_open, atomic_write_json
+from vis4d.common.names import UniqueNames, safe_name
 from vis4d.common.structures import FrameOutput
 
 
@@ -64,10 +64,10 @@ class WriterSettings:
         """``<out_dir>/predictions``: every writer's files are below it."""
         return Path(self.out_dir) / "predictions"
 
-    def video_file(self, folder: str, video_name: str, suffix: str) -> Path:
-        """``predictions/<folder>/<video>.<suffix>``, the video name made a file name."""
-        stem = (video_name or self.dataset_name).replace(os.sep, "_").replace("/", "_")
-        return self.predictions_dir / folder / f"{stem}{suffix}"
+    @property
+    def dataset_stem(self) -> str:
+        """The dataset name as a file name (config names are plain already; this is the last guard)."""
+        return safe_name(self.dataset_name, "predictions")
 
 
 class _Stream(Protocol):
@@ -160,6 +160,15 @@ class PredictionWriter(ABC):
         self.finished: list[Path] = []
         self._current_video: str | None = None
         self._finished_videos: set[str] = set()
+        self._file_names = UniqueNames(settings.dataset_stem)
+
+    def video_file(self, folder: str, video_name: str, suffix: str) -> Path:
+        """``predictions/<folder>/<video><suffix>``: the video name (read from label files) made a safe file name.
+
+        Names with separators or ``..`` stay inside the folder, and two videos
+        never share a file (the second of ``a/b`` and ``a_b`` gets ``a_b-2``).
+        """
+        return self.settings.predictions_dir / folder / f"{self._file_names(video_name)}{suffix}"
 
     @property
     def needs_contiguous_videos(self) -> bool:

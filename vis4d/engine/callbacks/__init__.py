@@ -2,8 +2,19 @@
 
 from vis4d.engine.callbacks.checkpoint import AtomicCheckpointIO
 from vis4d.engine.callbacks.evaluator import Evaluator
+from vis4d.engine.callbacks.interrupt import RunInterrupted, StopOnSignal
 from vis4d.engine.callbacks.progress import LogProgress
+from vis4d.engine.callbacks.random_state import RandomStateCheckpoint
 from vis4d.engine.callbacks.visualizer import Visualizer
 from vis4d.engine.callbacks.writer import PredictionFileWriter
 
-__all__ = ["AtomicCheckpointIO", "Evaluator", "LogProgress", "PredictionFileWriter", "Visualizer"]
+__all__ = [
+    "AtomicCheckpointIO",
+    "Evaluator",
+    "LogProgress",
+    "PredictionFileWriter",
+    "RandomStateCheckpoint",
+    "RunInterrupted",
+    "StopOnSignal",
+    "Visualizer",
+]

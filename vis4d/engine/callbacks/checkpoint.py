@@ -1,8 +1,18 @@
-"""Checkpoints written atomically: a killed save never leaves a truncated ``.ckpt``."""
+"""Checkpoints written atomically and read safely.
+
+A killed save never leaves a truncated ``.ckpt`` under a final name, a full
+disk is one line naming the file and the free space (the previous checkpoint
+stays as it was), and a checkpoint is always read with
+``torch.load(weights_only=True)``, which unpickles tensors and plain
+containers only: a crafted ``last.ckpt`` cannot run code on ``--resume``,
+whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says (torch lets that variable
+override only calls that leave ``weights_only`` unset).
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,11 +20,12 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from vis4d.common.io import default_file_mode
+from vis4d.common.errors import ConfigError
+from vis4d.common.io import default_file_mode, raise_if_disk_full
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` into a temporary file beside the target, then rename into place."""
+    """``torch.save`` into a temporary file beside the target, then rename into place; safe loading."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         """Write ``checkpoint`` to ``path`` atomically."""
@@ -26,7 +37,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             with os.fdopen(fd, "wb") as handle:
                 torch.save(checkpoint, handle)
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as err:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            raise_if_disk_full(err, target)
             raise
+
+    def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None) -> Any:
+        """Read a checkpoint with ``weights_only=True``, whatever the caller or the environment asks for."""
+        try:
+            return torch.load(path, map_location=map_location or "cpu", weights_only=True)
+        except pickle.UnpicklingError as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else "not plain tensors and containers"
+            raise ConfigError(
+                f"--resume: {path} holds Python objects that would run code when loaded; vis4d reads checkpoints "
+                f"with weights_only=True and refuses it ({reason})"
+            ) from None

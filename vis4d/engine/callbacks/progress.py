@@ -31,7 +31,8 @@ class LogProgress(InferenceBatchHooks, ProgressBar):
             return
         elapsed = time.perf_counter() - self._start
         rate = done / elapsed if elapsed > 0 else 0.0
-        total_str = str(int(total)) if isinstance(total, (int, float)) and total != float("inf") else "?"
+        known = isinstance(total, (int, float)) and total != float("inf") and done <= total
+        total_str = str(int(total)) if known else "?"  # never "4/3": a total a count has passed is not a total
         eta = f", eta {max(0.0, (float(total) - done) / rate):.0f}s" if rate > 0 and total_str != "?" else ""
         print(f"[{stage}] {done}/{total_str} ({rate:.2f} it/s{eta}){extra}", flush=True)
 

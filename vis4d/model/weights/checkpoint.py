@@ -46,6 +46,29 @@ class Checkpoint:
     conventions: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+def check_checkpoint_file(path: Path, option: str) -> None:
+    """A checkpoint is what ``torch.save`` writes: a zip archive, or (before torch 1.6) a pickle.
+
+    Checked on the file's first bytes, before a model is built, so a config
+    or a text file given as weights is one line naming it, not a failed load.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as error:
+        raise ConfigError(f"{option}: cannot read {path}: {error.strerror or error}") from None
+    if not head:
+        raise ConfigError(f"{option}: {path} is empty (0 bytes), expected a PyTorch checkpoint")
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return
+    try:
+        head.decode("utf-8")
+        kind = "a text file"
+    except UnicodeDecodeError:
+        kind = "not a PyTorch checkpoint"
+    raise ConfigError(f"{option}: {path} is {kind}, expected a PyTorch checkpoint (.ckpt or .pth from torch.save)")
+
+
 def read_state(path: Path, option: str) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """The tensors of a checkpoint file and its metadata (``meta`` of mmdetection files), with safe loading.
 
@@ -54,6 +77,7 @@ def read_state(path: Path, option: str) -> tuple[dict[str, Tensor], dict[str, An
     """
     if path.is_dir():
         raise ConfigError(f"{option}: {path} is a directory, expected a checkpoint file")
+    check_checkpoint_file(path, option)
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the user's input

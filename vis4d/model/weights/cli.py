@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from vis4d.common.errors import Vis4DError
+from vis4d.common.parser import ArgumentParser
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -69,7 +70,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def weights_parser() -> argparse.ArgumentParser:
     """Arguments of ``vis4d weights``."""
-    parser = argparse.ArgumentParser(prog="vis4d weights", description="Weights vis4d can load by name.")
+    parser = ArgumentParser(prog="vis4d weights", description="Weights vis4d can load by name.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{list,download}")
     commands.add_parser("list", help="Names vis4d knows, with file size and what they were trained on.")
     download = commands.add_parser("download", help="Fetch weights into torch.hub's cache ($TORCH_HOME).")
@@ -79,7 +80,7 @@ def weights_parser() -> argparse.ArgumentParser:
 
 def convert_parser() -> argparse.ArgumentParser:
     """Arguments of ``vis4d convert``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="vis4d convert",
         description="Convert a torchvision, mmdetection, QDTrack, mmtracking or Vis4D 1.0 checkpoint to a vis4d file.",
     )
@@ -91,8 +92,11 @@ def convert_parser() -> argparse.ArgumentParser:
 def _run(parser: argparse.ArgumentParser, argv: Sequence[str], action: Callable[[argparse.Namespace], int]) -> int:
     try:
         args = parser.parse_args(list(argv))
-    except SystemExit as exit_:  # usage errors exit 2, --help exits 0
+    except SystemExit as exit_:  # --help exits 0
         return int(exit_.code or 0)
+    except Vis4DError as error:  # a command line that does not parse: one line (vis4d.common.parser)
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         return action(args)
     except Vis4DError as error:
