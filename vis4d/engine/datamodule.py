@@ -152,7 +152,9 @@ class Vis4DDataModule(pl.LightningDataModule):
         world, rank = self._world()
         shuffle = handler.shuffle if handler.shuffle is not None else True
         sampler = TrainingSampler(len(dataset), shuffle, self.data_seed, num_replicas=world, rank=rank)
-        return ResumableLoader(dataset, sampler=sampler, trainer=self.trainer, **self._loader_options(handler, True))
+        return ResumableLoader(
+            dataset, sampler=sampler, trainer=self.trainer, **self._loader_options(handler, self.pin_memory)
+        )
 
     def _eval_loaders(self) -> list[DataLoader[Sample]]:
         handler = self.config.test_handler
