@@ -120,7 +120,16 @@ def resolve_weights(weights: str | None, workspace: Workspace, action: str, resu
         if weights == "best" and not path.exists() and workspace.checkpoint("last").exists():
             path = workspace.checkpoint("last")
         if not path.exists():
-            raise ConfigError(f"--weights {weights}: no checkpoint at {path}")
+            # A model zoo entry's configs (runs zoo/NAME, zoo_NAME/...) come with weights: name them.
+            zoo = Path(__file__).resolve().parents[2] / "zoo"
+            names = (workspace.exp_name, workspace.exp_name.removeprefix("zoo_"), workspace.version)
+            shipped = [zoo / name / "model.pt" for name in names]
+            found = [f for f in shipped if f.is_file()]
+            hint = "; train first, or pass --weights PATH"
+            if found:
+                shown = os.path.relpath(found[0]) if found[0].is_relative_to(Path.cwd()) else str(found[0])
+                hint = f"; for the model zoo entry {found[0].parent.name} pass --weights {shown}"
+            raise ConfigError(f"--weights {weights}: no checkpoint at {path}{hint}")
         return path
     if "://" in weights:  # a URL or a weights name: fetched into torch.hub's cache (see vis4d.model.weights)
         from vis4d.model.weights import fetch, resolve_source
@@ -182,24 +191,35 @@ def is_launching_process() -> bool:
     return all(os.environ.get(name, "0") in ("", "0") for name in ranks)
 
 
+_LOCKED_HERE: set[Path] = set()  # run directories this process holds (POSIX locks cannot see their own process)
+
+
+def _in_use(workspace: Workspace, owner: str) -> ConfigError:
+    return ConfigError(
+        f"{workspace.run_dir} is in use by a live run ({owner}); wait for it to end or give another --version"
+    )
+
+
 @contextlib.contextmanager
 def run_lock(workspace: Workspace) -> Iterator[None]:
     """Hold ``RUN/.lock`` while a run lives; a second run into the same directory stops with the first's PID.
 
-    The lock is ``fcntl.flock``: the kernel drops it when the process dies,
-    even under ``kill -9``, so a stale file never blocks the next run.
+    A POSIX record lock (``fcntl.lockf``): the kernel drops it when the
+    process dies, even under ``kill -9``, and, unlike ``flock``, data loader
+    workers forked from the run do not inherit it, so a killed run's
+    lingering workers never block ``--resume``. A stale file blocks nothing.
     """
     workspace.run_dir.mkdir(parents=True, exist_ok=True)
-    path = workspace.run_dir / ".lock"
+    path = (workspace.run_dir / ".lock").resolve()
+    if path in _LOCKED_HERE:
+        raise _in_use(workspace, f"PID {os.getpid()} on {socket.gethostname()}")
     with open(path, "a+") as handle:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # EAGAIN / EACCES: another process holds it
             handle.seek(0)
-            owner = handle.read().strip() or "unknown PID"
-            raise ConfigError(
-                f"{workspace.run_dir} is in use by a live run ({owner}); wait for it to end or give another --version"
-            ) from None
+            raise _in_use(workspace, handle.read().strip() or "unknown PID") from None
+        _LOCKED_HERE.add(path)
         handle.seek(0)
         handle.truncate()
         handle.write(f"PID {os.getpid()} on {socket.gethostname()}\n")
@@ -207,7 +227,8 @@ def run_lock(workspace: Workspace) -> Iterator[None]:
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            _LOCKED_HERE.discard(path)
+            fcntl.lockf(handle.fileno(), fcntl.LOCK_UN)
 
 
 def remove_stale_temporaries(run_dir: Path) -> list[Path]:
