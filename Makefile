@@ -1,5 +1,6 @@
 # vis4d: the two set-up commands are `make demo` and `make test` (see README).
-# Both create .venv if it is missing. torch/torchvision are installed first with
+# Both create .venv if it is missing (then `source .venv/bin/activate` once per shell puts
+# python3 with vis4d and the vis4d command on PATH). torch/torchvision are installed first with
 # pip from this machine's local wheels (uv/poetry would download gigabytes).
 PYTHON ?= python3
 VENV := .venv
@@ -30,7 +31,7 @@ test: venv-test
 	$(PY) -m pytest -q tests
 
 lint: venv-test
-	$(PY) -m ruff check vis4d tests benchmarks
+	$(PY) -m ruff check vis4d tests scripts benchmarks
 	$(PY) -m mypy vis4d
 
 clean:

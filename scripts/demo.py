@@ -1,7 +1,8 @@
 """``make demo``: fine-tune QDTrack from the model zoo, test it, and run it on videos.
 
-Every step is the real command line, printed before it runs, so the demo doubles
-as a walk-through:
+Every step is the real command line, printed before it runs exactly as a user
+types it in a shell of the repository after ``source .venv/bin/activate`` (the
+demo prints that line first), so the demo doubles as a walk-through:
 
 1. train: a short fine-tune of the zoo's synthetic QDTrack weights
    (``zoo/qdtrack_r18_fpn_synthetic/model.pt``) on the synthetic videos the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -26,13 +28,26 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "configs/experiments/qdtrack/qdtrack_r18_fpn_synthetic.toml"
-ZOO_WEIGHTS = ROOT / "zoo/qdtrack_r18_fpn_synthetic/model.pt"
-REAL_FRAMES = ROOT / "assets/bdd100k_sample/images"
+# Paths relative to the repository root, where the commands run: the echoed lines work when pasted there.
+CONFIG = "configs/experiments/qdtrack/qdtrack_r18_fpn_synthetic.toml"
+ZOO_WEIGHTS = "zoo/qdtrack_r18_fpn_synthetic/model.pt"
+REAL_FRAMES = "assets/bdd100k_sample/images"
+
+
+def activation_line() -> str | None:
+    """The line that puts this interpreter's environment on PATH in a new shell (``source .venv/bin/activate``)."""
+    activate = Path(sys.prefix) / "bin" / "activate"
+    if not activate.is_file():  # not a virtual environment: python3 and vis4d are on PATH already
+        return None
+    shown = os.path.relpath(activate, ROOT) if activate.is_relative_to(ROOT) else str(activate)
+    return f"source {shown}"
 
 
 def run(args: list[str]) -> None:
-    """Run one vis4d command, echoing it; stop the demo if it fails."""
+    """Run one vis4d command, echoing it; stop the demo if it fails.
+
+    ``python3`` in the echo is this interpreter (the environment's, once activated).
+    """
     cmd = [sys.executable, "-m", "vis4d.engine.trainer", *args]
     print("\n$ python3 -m vis4d.engine.trainer " + " ".join(shlex.quote(a) for a in args), flush=True)
     start = time.perf_counter()
@@ -49,15 +64,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="Fine-tuning steps (default 40).")
     args = parser.parse_args()
     version = time.strftime("demo-%Y-%m-%d_%H-%M-%S")
-    common = ["--config", str(CONFIG), "--work_dir", args.work_dir, "--version", version, "--seed", "0"]
+    common = ["--config", CONFIG, "--work_dir", args.work_dir, "--version", version, "--seed", "0"]
     start = time.perf_counter()
+    activate = activation_line()
+    if activate:
+        print(f"The commands below run in vis4d's environment; in a new shell, enter it first:\n$ {activate}")
 
     train = ["train", *common, "--limit_train_batches", str(args.steps)]
-    if ZOO_WEIGHTS.is_file():
+    if (ROOT / ZOO_WEIGHTS).is_file():
         # A short, gentle fine-tune: one epoch of `steps` batches at a tenth of the lr, no warm-up.
         train += [
             "--weights",
-            str(ZOO_WEIGHTS),
+            ZOO_WEIGHTS,
             "--cfg-options",
             "trainer.max_epochs=1,model.optimizer.lr=0.002,model.lr_scheduler.warmup_steps=0",
         ]
@@ -66,11 +84,11 @@ def main() -> None:
     run(train)
     run(["test", *common, "--weights", "best", "--output_format", "scalabel,motchallenge"])
     run(["predict", *common, "--weights", "best", "--visualize"])
-    run(["predict", *common, "--weights", "best", "--visualize", "--input_dir", str(REAL_FRAMES)])
+    run(["predict", *common, "--weights", "best", "--visualize", "--input_dir", REAL_FRAMES])
 
-    run_dir = ROOT / args.work_dir / "qdtrack_r18_fpn_synthetic" / version
+    run_dir = Path(args.work_dir) / "qdtrack_r18_fpn_synthetic" / version
     metrics_file = run_dir / "test" / "metrics.json"
-    metrics = json.loads(metrics_file.read_text())
+    metrics = json.loads((ROOT / metrics_file).read_text())
     det, track = metrics["det"], metrics.get("track", {}).get("mean", {})
     print(f"\n==== vis4d demo finished in {time.perf_counter() - start:.0f} s ====")
     print(f"synthetic test split: AP {det['AP']:.3f}  AP50 {det['AP50']:.3f}", end="")
@@ -84,6 +102,8 @@ def main() -> None:
     print(f"predict outputs:    {run_dir / 'predict' / 'predictions'}")
     print(f"visualizations:     {run_dir / 'predict' / 'vis'} (JPEG per frame, MP4 per video)")
     print(f"training curves:    tensorboard --logdir {run_dir / 'tensorboard'}  or  vis4d report {run_dir}")
+    if activate:
+        print(f"(in a new shell, {activate} first: it puts python3 with vis4d, vis4d and tensorboard on PATH)")
 
 
 if __name__ == "__main__":

@@ -15,21 +15,30 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from vis4d import cli as vis4d_cli
 from vis4d.config import schema
-from vis4d.engine.cli import build_parser
+from vis4d.engine.cli import action_parsers, build_parser
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def cli_reference() -> str:
-    """docs/cli.md: the trainer's ``-h`` output."""
+    """docs/cli.md: the trainer's ``-h`` output, then each action's own ``ACTION -h``."""
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal width; fix it for stable output
-    help_text = build_parser().format_help()
-    return (
+    parser = build_parser()
+    parts = [
         "# Command line reference\n\n"
-        "Generated from the argument parser by `scripts/gen_docs.py`; do not edit by hand.\n\n"
-        "```text\n" + help_text.rstrip() + "\n```\n"
+        "Generated from the argument parser by `scripts/gen_docs.py`; do not edit by hand.\n"
+        "`vis4d train|test|predict` is the same program as `python3 -m vis4d.engine.trainer train|test|predict`.\n\n"
+        "```text\n" + parser.format_help().rstrip() + "\n```\n"
+    ]
+    for action, sub in action_parsers(parser).items():
+        parts.append(f"\n## {action}\n\n```text\n" + sub.format_help().rstrip() + "\n```\n")
+    parts.append(
+        "\n## The vis4d command\n\n`vis4d -h` (each command's own options: `vis4d COMMAND -h`):\n\n"
+        f"```text\n{vis4d_cli.USAGE}\n```\n\n`vis4d data -h`:\n\n```text\n{vis4d_cli.DATA_USAGE}\n```\n"
     )
+    return "".join(parts)
 
 
 def _type_name(annotation: typing.Any) -> str:
@@ -39,29 +48,44 @@ def _type_name(annotation: typing.Any) -> str:
     return text.replace("|", "\\|")
 
 
-def _section(model: type[BaseModel], title: str, seen: set[str]) -> list[str]:
+def _models_in(annotation: typing.Any) -> list[type[BaseModel]]:
+    """The config sections an annotation holds, through lists, unions and ``Annotated`` (in order)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _title(model: type[BaseModel]) -> str:
+    """A section's heading; a type of a union says the ``type`` value that picks it."""
+    if model is schema.Config:
+        return "Config (top level)"
+    field = model.model_fields.get("type")
+    choices = typing.get_args(field.annotation) if field is not None else ()
+    return f'{model.__name__} (`type = "{choices[0]}"`)' if len(choices) == 1 else model.__name__
+
+
+def _section(model: type[BaseModel], seen: set[str]) -> list[str]:
     lines = [
-        f"## {title}",
+        f"## {_title(model)}",
         "",
         (model.__doc__ or "").strip().splitlines()[0],
         "",
         "| field | type | default | description |",
         "|---|---|---|---|",
     ]
-    nested: list[tuple[type[BaseModel], str]] = []
+    nested: list[type[BaseModel]] = []
     for name, field in model.model_fields.items():
         default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
         if isinstance(field.get_default(call_default_factory=True), BaseModel):
             default = "(section)"
         lines.append(f"| `{name}` | {_type_name(field.annotation)} | `{default}` | {field.description or ''} |")
-        for arg in typing.get_args(field.annotation) or (field.annotation,):
-            for inner in typing.get_args(arg) or (arg,):
-                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner.__name__ not in seen:
-                    seen.add(inner.__name__)
-                    nested.append((inner, inner.__name__))
+        for inner in _models_in(field.annotation):
+            if inner.__name__ not in seen:
+                seen.add(inner.__name__)
+                nested.append(inner)
     lines.append("")
-    for inner, inner_title in nested:
-        lines.extend(_section(inner, inner_title, seen))
+    for inner in nested:
+        lines.extend(_section(inner, seen))
     return lines
 
 
@@ -71,10 +95,12 @@ def config_reference() -> str:
         "# Config reference",
         "",
         "Generated from the pydantic schema (`vis4d/config/schema.py`) by `scripts/gen_docs.py`; do not edit by hand.",
-        "Sections that pick an implementation have a `type` field; each type lists its own fields.",
+        "Sections that pick an implementation (`model`, `model.tracker`, each `[[train]]` / `[[test]]` dataset, each",
+        "entry of a handler's `transforms`) have a `type` field; each type has its own section below, headed by the",
+        "`type` value that selects it, with its own fields.",
         "",
     ]
-    return "\n".join(header + _section(schema.Config, "Config (top level)", {"Config"})).rstrip() + "\n"
+    return "\n".join(header + _section(schema.Config, {"Config"})).rstrip() + "\n"
 
 
 def main() -> int:

@@ -32,6 +32,7 @@ ALLOWED = {
     "engine": {"common", "config", "data", "model", "eval", "vis"},
     "cli": {"engine", "eval", "data", "vis", "model", "common"},
     "__main__": {"cli"},
+    "__init__": {"engine"},  # ``from vis4d import Tracker``, imported lazily
 }
 
 

@@ -1,29 +1,53 @@
-"""The ``vis4d`` console script.
+"""The ``vis4d`` console script: the trainer's actions and the file-level tools, one sub-command each.
 
-``vis4d train|test|predict ...`` is ``python -m vis4d.engine.trainer ...``;
-the other commands work on files without a model:
-
-    vis4d eval   --task det|track --gt GT --pred PRED [--config CFG] [--output FILE.json]
-    vis4d data stats --format scalabel|bdd100k|coco|mot|folder --path P [--config CFG] [--json]
-    vis4d vis    --images DIR --pred PRED.json [--gt GT.json] --output OUT
-    vis4d report RUN_DIR
-    vis4d weights list | download NAME...
-    vis4d convert IN OUT
+``vis4d train|test|predict ...`` is ``python3 -m vis4d.engine.trainer ...``;
+the other commands work on files without a model. Each command's module is
+imported only when it runs, so ``vis4d -h`` and the file tools start fast.
 """
 
 from __future__ import annotations
 
 import sys
 
-USAGE = __doc__ or ""
+# name -> one line for ``vis4d -h``; each command's own ``-h`` lists its options.
+COMMANDS = {
+    "train": "train a model from a config (python3 -m vis4d.engine.trainer train)",
+    "test": "evaluate a checkpoint: metrics.json and prediction files",
+    "predict": "run a checkpoint on test data or a folder of frames / a video (--visualize draws)",
+    "eval": "detection AP or tracking metrics (MOTA, IDF1, HOTA) of prediction files against labels",
+    "data": "dataset tools: 'data stats' counts videos, frames, boxes and tracks",
+    "vis": "draw predictions (and labels) onto images, optionally videos",
+    "report": "a run's losses, learning rate and metrics: report.png and report.md",
+    "weights": "list or download published weights by name",
+    "convert": "convert a checkpoint of another framework's layout into a vis4d one",
+}
+DATA_COMMANDS = {"stats": "count videos, frames, boxes and tracks of a dataset (vis4d data stats -h)"}
+
+
+def _table(commands: dict[str, str]) -> str:
+    width = max(len(name) for name in commands) + 2
+    return "\n".join(f"  {name.ljust(width)}{text}" for name, text in commands.items())
+
+
+USAGE = (
+    "usage: vis4d [-h] COMMAND [options]\n\n"
+    "Detection and multi-object tracking in video: train, test and run models; evaluate, inspect and draw files.\n\n"
+    f"commands:\n{_table(COMMANDS)}\n\n"
+    "Run 'vis4d COMMAND -h' for a command's options."
+)
+DATA_USAGE = f"usage: vis4d data [-h] COMMAND [options]\n\ncommands:\n{_table(DATA_COMMANDS)}"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the sub-command's own ``main``; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE.strip())
-        return 0 if args else 2
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if not args:
+        print(f"error: vis4d: a command is missing; expected one of {', '.join(COMMANDS)} (see vis4d --help)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     command, rest = args[0], args[1:]
     if command in ("train", "test", "predict"):
         from vis4d.engine.trainer import main as trainer_main
@@ -34,13 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return eval_main(rest)
     if command == "data":
-        if not rest or rest[0] != "stats":
-            given = f"unknown data command {rest[0]!r}" if rest else "a data command is missing"
-            print(f"error: vis4d data: {given}; expected: vis4d data stats --format F --path P", file=sys.stderr)
-            return 2
-        from vis4d.data.stats import main as stats_main
-
-        return stats_main(rest[1:])
+        return _data(rest)
     if command == "vis":
         from vis4d.vis.cli import main as vis_main
 
@@ -57,9 +75,24 @@ def main(argv: list[str] | None = None) -> int:
         from vis4d.model.weights.cli import convert_main
 
         return convert_main(rest)
-    commands = "train, test, predict, eval, data stats, vis, report, weights, convert"
-    print(f"error: vis4d: unknown command {command!r}; expected one of {commands} (see vis4d --help)", file=sys.stderr)
+    print(f"error: vis4d: unknown command {command!r}; expected one of {', '.join(COMMANDS)} (see vis4d --help)",
+          file=sys.stderr)  # fmt: skip
     return 2
+
+
+def _data(rest: list[str]) -> int:
+    """``vis4d data``: its help, or its one sub-command ``stats``."""
+    if rest and rest[0] in ("-h", "--help"):
+        print(DATA_USAGE)
+        return 0
+    if not rest or rest[0] != "stats":
+        given = f"unknown data command {rest[0]!r}" if rest else "a data command is missing"
+        print(f"error: vis4d data: {given}; expected: vis4d data stats --format F --path P (see vis4d data -h)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    from vis4d.data.stats import main as stats_main
+
+    return stats_main(rest[1:])
 
 
 if __name__ == "__main__":

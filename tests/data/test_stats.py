@@ -104,3 +104,28 @@ def test_dataset_stats_counts_tracks_per_video_and_class() -> None:
         "ignored": 1,
         "per_category": {"car": {"boxes": 4, "tracks": 3}, "pedestrian": {"boxes": 1, "tracks": 0}},
     }
+
+
+def test_box_sizes_against_the_anchors_of_a_vis4d_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Sizes at the training input scale; boxes under half the smallest anchor are counted, with advice."""
+    config = tmp_path / "cfg.toml"
+    head = 'categories = ["car", "pedestrian"]\n[model]\ntype = "faster_rcnn"\n[model.rpn]\n'
+    resize = '[train_handler]\ntransforms = [{ type = "resize", shape = [360, 640] }]\n'  # half of 720x1280
+    config.write_text(head + "anchor_sizes = [32, 64, 128, 256, 512]\n" + resize)
+    args = ["--format", "bdd100k", "--path", str(BDD_LABELS), "--config", str(config), "--drop-unknown"]
+    assert main([*args, "--json"]) == 0
+    sizes = json.loads(capsys.readouterr().out)["box_sizes"]
+    boxes = []
+    for file in sorted(BDD_LABELS.glob("*.json")):
+        for frame in json.loads(file.read_text()):
+            for label in frame["labels"]:
+                if label["category"] in ("car", "pedestrian") and not label["attributes"]["crowd"]:
+                    b = label["box2d"]
+                    boxes.append(np.sqrt((b["x2"] - b["x1"]) * (b["y2"] - b["y1"])) / 2)
+    assert sizes["boxes"] == len(boxes) and sizes["smallest_anchor"] == 32
+    assert sizes["below_half_smallest_anchor"] == sum(size < 16 for size in boxes) > 0.1 * len(boxes)
+    assert sizes["percentiles"]["50"] == pytest.approx(np.percentile(boxes, 50), abs=0.05)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "are under 16 px, half the smallest anchor (32 px)" in out
+    assert "warning: consider smaller anchors, e.g. model.rpn.anchor_sizes starting at 16" in out

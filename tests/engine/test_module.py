@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from vis4d.config.schema import LRSchedulerConfig
 from vis4d.engine.module import lr_factor
@@ -20,3 +21,22 @@ def test_cosine_reaches_min_ratio() -> None:
     assert lr_factor(cfg, 0, 0.0, 100) == pytest.approx(1.0)
     assert lr_factor(cfg, 50, 0.0, 100) == pytest.approx(0.525)
     assert lr_factor(cfg, 100, 0.0, 100) == pytest.approx(0.05)
+
+
+def test_a_run_shorter_than_its_warm_up_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    import types
+
+    from vis4d.config.schema import OptimizerConfig
+    from vis4d.engine.module import Vis4DModule
+
+    module = Vis4DModule(torch.nn.Linear(1, 1), OptimizerConfig(lr=0.02), LRSchedulerConfig(warmup_steps=100))  # type: ignore[arg-type]
+    trainer = types.SimpleNamespace(num_training_batches=10, accumulate_grad_batches=1, estimated_stepping_batches=40,
+                                    global_step=0, is_global_zero=True)  # fmt: skip
+    module._trainer = trainer  # type: ignore[assignment]
+    module.on_train_start()
+    err = capsys.readouterr().err
+    assert "model.lr_scheduler.warmup_steps = 100 is longer than this run (40 steps)" in err
+    assert "ends at 0.39 x model.optimizer.lr" in err  # 0.001 + 0.999 * 39 / 100
+    trainer.estimated_stepping_batches = 101
+    module.on_train_start()
+    assert capsys.readouterr().err == ""

@@ -63,7 +63,10 @@ def test_track_on_bdd100k_sample_files(sample_run: tuple, tmp_path: Path, capsys
     printed = capsys.readouterr().out
     assert "overall" in printed and "vehicle (super)" in printed and "HOTA" in printed
     written = json.loads(out.read_text())
-    assert list(written) == ["track"]
+    assert list(written) == ["track", "summary"]
+    assert written["summary"]["mMOTA"] == written["track"]["mean"]["MOTA"]
+    assert written["summary"]["HOTA"] == written["track"]["overall"]["HOTA"]
+    assert written["summary"]["IDSW"] == written["track"]["overall"]["IDSW"] and "AP" not in written["summary"]
     expected = evaluate_tracking(gt, pred, super_categories=BDD_SUPER)
     track = written["track"]
     assert set(track["per_class"]) == set(expected["per_class"])
@@ -80,7 +83,8 @@ def test_det_on_bdd100k_sample_files(sample_run: tuple, tmp_path: Path) -> None:
     assert main(["--task", "det", "--gt", str(LABELS), "--pred", str(pred_dir), "--format", "bdd100k",
                  "--output", str(out)]) == 0  # fmt: skip
     written = json.loads(out.read_text())
-    assert list(written) == ["det"]
+    assert list(written) == ["det", "summary"]
+    assert written["summary"] == {"det_boxes": "predictions", **{k: written["det"][k] for k in ("AP", "AP50", "AP75")}}
     expected = evaluate_detection(gt, pred)
     for key in ("AP", "AP50", "AP75", "AR100"):
         assert written["det"][key] == pytest.approx(expected[key], abs=1e-9)
@@ -208,3 +212,64 @@ def test_vis4d_config_gives_categories_and_bdd100k_super_categories(sample_run: 
     track = json.loads(out.read_text())["track"]
     assert set(track["super_categories"]) == {"human", "vehicle", "bike"}
     assert track["super_categories"]["bike"]["num_gt_dets"] == track["per_class"]["motorcycle"]["num_gt_dets"]
+
+
+def predictions_with_a_category_the_gt_lacks(folder: Path) -> tuple[Path, int]:
+    """The sample's labels as predictions, every seventh one relabelled ``cyclist``; returns the folder and count."""
+    folder.mkdir()
+    relabelled = 0
+    for file in sorted(LABELS.glob("*.json")):
+        frames = json.loads(file.read_text())
+        for frame in frames:
+            for i, label in enumerate(frame["labels"]):
+                label["score"] = 0.9
+                if i % 7 == 0:
+                    label["category"] = "cyclist"
+                    relabelled += 1
+        (folder / file.name).write_text(json.dumps(frames))
+    return folder, relabelled
+
+
+def test_predictions_of_unknown_categories_are_an_error_or_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    pred, relabelled = predictions_with_a_category_the_gt_lacks(tmp_path / "pred")
+    argv = ["--task", "track", "--gt", str(LABELS), "--pred", str(pred)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"predicted category the ground truth does not have: 'cyclist' ({relabelled} boxes)" in err
+    assert "--drop-unknown" in err
+    out = tmp_path / "m.json"
+    caplog.clear()
+    assert main([*argv, "--drop-unknown", "--output", str(out)]) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # stderr outside pytest
+    assert warnings == [
+        f"warning: left out {relabelled} predicted boxes of categories the ground truth does not have: "
+        f"'cyclist' ({relabelled} boxes)"
+    ]
+    track = json.loads(out.read_text())["track"]
+    assert "cyclist" not in track["per_class"]
+    # The rest is scored as if those predictions were not there: the same as predictions without them.
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for file in sorted(pred.glob("*.json")):
+        frames = json.loads(file.read_text())
+        for frame in frames:
+            frame["labels"] = [label for label in frame["labels"] if label["category"] != "cyclist"]
+        (kept / file.name).write_text(json.dumps(frames))
+    reference = tmp_path / "ref.json"
+    assert main(["--task", "track", "--gt", str(LABELS), "--pred", str(kept), "--output", str(reference)]) == 0
+    assert track == json.loads(reference.read_text())["track"]
+    assert track["overall"]["FN"] > 0
+
+
+def test_drop_unknown_also_drops_ground_truth_the_config_does_not_list(tmp_path: Path) -> None:
+    pred, _ = predictions_with_a_category_the_gt_lacks(tmp_path / "pred")
+    config = tmp_path / "exp.toml"
+    config.write_text('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n')
+    argv = ["--task", "det", "--gt", str(LABELS), "--pred", str(pred), "--config", str(config)]
+    assert main(argv) == 2  # the ground truth has pedestrians, which the config does not list
+    out = tmp_path / "m.json"
+    assert main([*argv, "--drop-unknown", "--output", str(out)]) == 0
+    assert list(json.loads(out.read_text())["det"]["per_class"]) == ["car"]

@@ -48,3 +48,17 @@ def test_both_tables_and_unknown_input() -> None:
     assert "Detection (COCO AP)" in text and "Tracking (CLEAR MOT, IDF1, HOTA)" in text
     with pytest.raises(ValueError, match="expected detection or tracking metrics"):
         format_metrics_table({"loss": 1.0})
+
+
+def test_titles_state_the_convention_and_which_boxes_ap_is_of() -> None:
+    gt, pred = random_detection(0)
+    tgt, tpred = random_tracking(1)
+    metrics = {"det": evaluate_detection(gt, pred), "track": evaluate_tracking(tgt, tpred)}
+    lines = format_metrics_table(metrics).splitlines()
+    assert lines[0] == "Detection (COCO AP); ratios in %"
+    track_title = next(line for line in lines if line.startswith("Tracking"))
+    assert "ratios in %, counts as integers" in track_title and "mean: over classes with ground truth" in track_title
+    for det_boxes, said in (("detector", "of the detector's output, before the tracker"),
+                            ("tracker", "of the tracker's output (scores >= obj_score_thr)")):  # fmt: skip
+        first = format_metrics_table({**metrics, "summary": {"det_boxes": det_boxes}}).splitlines()[0]
+        assert first == f"Detection (COCO AP) {said}; ratios in %"

@@ -75,7 +75,7 @@ def test_predictions_drawn_with_ground_truth_side_by_side(tmp_path: Path, capsys
     assert np.abs(same_place_in_gt - BACKGROUND).max() < 10
     # The crowd box of the ground truth is hatched: stripes change the gt side, not the prediction side.
     assert np.abs(body[10:25, 70:110] - BACKGROUND).mean() > 8
-    assert np.abs(body[10:25, W + 70 : W + 110] - BACKGROUND).mean() < 3
+    assert np.abs(body[5:18, W + 70 : W + 110] - BACKGROUND).mean() < 3  # (rows above the prediction's label)
     assert picture[: TITLE_BAR_HEIGHT - 4].max() > 200  # title text
 
 
@@ -185,9 +185,107 @@ def test_coco_results_drawn_with_the_image_root(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.glob("*.jpg")) == ["a.jpg", "b.jpg"]  # image datasets: flat output
 
 
-def test_mot_and_coco_need_ground_truth(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_mot_without_gt_needs_images_and_coco_needs_ground_truth(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:  # fmt: skip
     _, results = write_mot(tmp_path)
     assert main(["--pred", str(results), "--format", "motchallenge", "--output", str(tmp_path / "o")]) == 2
-    assert "--format motchallenge needs --gt" in capsys.readouterr().err
-    assert main(["--pred", str(results), "--output", str(tmp_path / "o")]) == 2  # scalabel without --images
-    assert "--images is required" in capsys.readouterr().err
+    assert "--images is required for motchallenge predictions without --gt" in capsys.readouterr().err
+    assert main(["--pred", str(results), "--output", str(tmp_path / "o")]) == 2  # detected as motchallenge
+    assert "--images is required for motchallenge" in capsys.readouterr().err
+    coco = tmp_path / "results.json"
+    coco.write_text("[]")
+    assert main(["--pred", str(coco), "--format", "coco", "--output", str(tmp_path / "o")]) == 2
+    assert "--format coco needs --gt" in capsys.readouterr().err
+
+
+# Natural order (what predict numbers by): frame2 before frame10; plain string order would put frame10 first.
+FRAME_NAMES = ("frame1.png", "frame2.png", "frame10.png")
+
+
+def predict_like_motchallenge_files(root: Path, images: Path | None = None) -> tuple[Path, Path]:
+    """An image folder of two videos and the MOTChallenge files predict writes for it (same scan, same writer).
+
+    Frame k of each video is a flat grey of ``40 * (k + 1)``; a box moves right by 10 px per frame. ``images``:
+    predict on that input instead (a video file, say).
+    """
+    from vis4d.common.structures import FrameMeta, FrameOutput
+    from vis4d.data.datasets.image_folder import scan_input_dir
+    from vis4d.data.formats import WriterSettings, build_writers
+
+    if images is None:
+        images = root / "frames"
+        for video in ("clipA", "clipB"):
+            (images / video).mkdir(parents=True)
+            for k, name in enumerate(FRAME_NAMES):
+                cv2.imwrite(str(images / video / name), np.full((H, W, 3), 40 * (k + 1), np.uint8))
+    store = scan_input_dir(images)  # what predict --input_dir runs on
+    (writer,) = build_writers(["motchallenge"], WriterSettings(root / "run", "frames", ["object"]))
+    video_of = store.frame_video_ids()
+    for row in range(store.num_frames):
+        name, video = str(store.frame_names[row]), str(store.video_names[video_of[row]])
+        meta = FrameMeta(name, video, int(store.frame_index[row]), str(store.image_paths[row]), (H, W), (H, W), row)
+        k = int(store.frame_index[row])
+        boxes = np.array([[10 + 10 * k, 20, 50 + 10 * k, 70]], np.float32)
+        if meta.video_name == "clipB" and k == 1:  # a frame without detections
+            boxes = np.zeros((0, 4), np.float32)
+        n = len(boxes)
+        writer.add_frame(FrameOutput(meta, boxes, np.full(n, 0.8, np.float32), np.zeros(n, np.int64),
+                                     np.full(n, 3 + int(video_of[row]), np.int64)))  # fmt: skip
+    writer.close()
+    return images, root / "run" / "predictions" / "motchallenge"
+
+
+def test_mot_predictions_drawn_on_the_image_folder_predict_ran_on(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    images, results = predict_like_motchallenge_files(tmp_path)
+    assert sorted(p.name for p in results.iterdir()) == ["clipA.txt", "clipB.txt"]
+    assert (results / "clipA.txt").read_text().splitlines()[2].startswith("3,3,30.0,20.0,40.0,50.0,0.8")
+    out = tmp_path / "out"
+    assert main(["--pred", str(results), "--images", str(images), "--output", str(out), "--video"]) == 0  # no --gt
+    assert "wrote 6 pictures and 2 videos" in capsys.readouterr().out
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == sorted(
+        f"{video}/{Path(name).stem}.jpg" for video in ("clipA", "clipB") for name in FRAME_NAMES
+    )
+    for video, track in (("clipA", 3), ("clipB", 4)):
+        for k, name in enumerate(FRAME_NAMES):
+            drawn = cv2.imread(str(out / video / f"{Path(name).stem}.jpg")).astype(int)
+            assert drawn.shape == (H, W, 3)  # predictions only: no ground-truth half, no title bar
+            # The picture is frame k's own image (its grey), and the box of frame k is at x = 10 + 10 k.
+            assert np.abs(drawn[H - 5, W - 5] - 40 * (k + 1)).max() < 8
+            # Colour along the box's left edge (a 5-pixel band: JPEG spreads a 1-pixel line's colour).
+            band = drawn[30:60, 8 + 10 * k : 13 + 10 * k]
+            coloured = np.abs(band - 40 * (k + 1)).sum(axis=2).mean()
+            assert (coloured > 15) == (not (video == "clipB" and k == 1)), (video, name, coloured)  # clipB 2: none
+            if coloured > 15:  # and in the track's colour: its strongest channel is the track colour's
+                assert np.argmax(band.mean(axis=(0, 1))) == np.argmax(track_color(track)[::-1])
+
+
+def test_mot_predictions_of_another_folder_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    images, results = predict_like_motchallenge_files(tmp_path)
+    (results / "clipC.txt").write_text("1,1,1,1,5,5,0.5,-1,-1,-1\n")
+    assert main(["--pred", str(results), "--images", str(images), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "has no video 'clipC'" in err and "['clipA', 'clipB']" in err and err.count("\n") == 1
+    (results / "clipC.txt").unlink()
+    (results / "clipA.txt").write_text("4,1,1,1,5,5,0.5,-1,-1,-1\n")
+    assert main(["--pred", str(results), "--images", str(images), "--output", str(tmp_path / "o2")]) == 2
+    assert "frame 4, but 'clipA' under --images" in capsys.readouterr().err
+
+
+def test_mot_predictions_drawn_on_the_video_file_predict_ran_on(tmp_path: Path) -> None:
+    from vis4d.vis.video import VideoWriter
+
+    video = tmp_path / "clipA.mp4"
+    writer = VideoWriter(video, 5.0, (W, H))
+    for k in range(3):
+        writer.write(np.full((H, W, 3), 40 * (k + 1), np.uint8))
+    writer.close()
+    images, results = predict_like_motchallenge_files(tmp_path, video)
+    assert [p.name for p in results.iterdir()] == ["clipA.txt"]
+    out = tmp_path / "out"
+    assert main(["--pred", str(results), "--images", str(video), "--output", str(out)]) == 0
+    assert sorted(p.name for p in (out / "clipA").iterdir()) == [f"clipA-{k:06d}.jpg" for k in range(3)]
+    for k in range(3):
+        drawn = cv2.imread(str(out / "clipA" / f"clipA-{k:06d}.jpg")).astype(int)
+        assert np.abs(drawn[H - 5, W - 5] - 40 * (k + 1)).max() < 12  # frame k of the video
+        assert np.abs(drawn[30:60, 8 + 10 * k : 13 + 10 * k] - 40 * (k + 1)).sum(axis=2).mean() > 15  # its box

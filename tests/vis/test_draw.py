@@ -110,3 +110,67 @@ def test_title_and_side_by_side() -> None:
     assert both.shape == (max(left.shape[0], 40), 80, 3)
     assert np.any(left[:20] > 0)  # title text in the bar
     np.testing.assert_array_equal(both[:40, 30:], right)
+
+
+def _contrast(pixels: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """WCAG contrast ratio of each (..., 3) sRGB pixel against one background colour, computed independently."""
+
+    def luminance(rgb: np.ndarray) -> np.ndarray:
+        c = np.asarray(rgb, dtype=np.float64) / 255.0
+        lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
+
+    a, b = luminance(pixels), luminance(background)
+    return (np.maximum(a, b) + 0.05) / (np.minimum(a, b) + 0.05)
+
+
+def _label_region(out: np.ndarray, color: np.ndarray, box_top: int, left: int) -> np.ndarray:
+    """The filled label rectangle above a box: the rows and columns around ``left`` holding the box colour."""
+    rows = np.flatnonzero(np.all(out[:box_top, left] == color, axis=1))
+    top = int(rows.min())
+    cols = np.flatnonzero(np.all(out[top, :] == color, axis=1))
+    return out[top:box_top, left : int(cols.max()) + 1]
+
+
+def test_label_text_on_a_red_box_is_black_or_white_and_contrasts() -> None:
+    # Track 16 is red (242, 36, 38). Text once reached OpenCV as [255], i.e. (255, 0, 0): red on red.
+    color = np.array(track_color(16), dtype=np.uint8)
+    assert color[0] > 200 and color[1] < 60 and color[2] < 60
+    out = draw_predictions(np.zeros((160, 256, 3), np.uint8), [[20, 60, 200, 150]], ["car"], [0], [0.93], [16])
+    label = _label_region(out, color, 60, 20)
+    text = ~np.all(label == color, axis=2)
+    assert text.sum() > 40  # the text is there
+    # Anti-aliased text pixels blend the text colour into the background; the strongest ones are pure black or white.
+    strongest = label[text][np.argmax(_contrast(label[text], color))]
+    assert tuple(strongest.tolist()) in {(0, 0, 0), (255, 255, 255)}
+    assert _contrast(strongest, color) >= 4.5
+    # Every text pixel lies between the background and that colour: nothing else (no red) is drawn.
+    t = (label[text].astype(float) - color) / (strongest.astype(float) - color)
+    assert np.ptp(t, axis=1).max() < 0.1
+
+
+@pytest.mark.parametrize("track_id", range(40))
+def test_label_text_contrasts_with_every_track_color(track_id: int) -> None:
+    color = np.array(track_color(track_id), dtype=np.uint8)
+    out = draw_predictions(np.full((160, 256, 3), 128, np.uint8), [[30, 70, 200, 150]], ["car"], [0], None,
+                           [track_id])  # fmt: skip
+    label = _label_region(out, color, 70, 30)
+    text = ~np.all(label == color, axis=2)
+    assert (_contrast(label[text], color) >= 4.5).sum() > 20  # WCAG's 4.5:1 for text, on many pixels
+
+
+def _text_height(height: int, width: int) -> int:
+    """Rows of a drawn label that hold text, on an image of the given size."""
+    color = np.array(track_color(3), dtype=np.uint8)
+    box = [width * 0.2, height * 0.5, width * 0.8, height * 0.9]
+    out = draw_predictions(np.zeros((height, width, 3), np.uint8), [box], ["car"], [0], [0.5], [3])
+    label = _label_region(out, color, int(box[1]), int(box[0]))
+    strong = _contrast(label, color) >= 3.0
+    return int(np.ptp(np.flatnonzero(strong.any(axis=1)))) + 1
+
+
+def test_label_text_is_readable_small_and_grows_with_the_image() -> None:
+    small, large = _text_height(160, 256), _text_height(720, 1280)
+    assert small >= 10  # readable on a 256x160 frame (was 7 rows)
+    assert large >= 1.5 * small  # and sized to the image at 1280x720
+    assert _text_height(1280, 720) == large  # by the shorter side: portrait and landscape alike

@@ -60,15 +60,16 @@ def test_report_png_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert png.shape[0] >= 300 and png.shape[1] >= 1000
     assert png[..., :3].std() > 0.05  # curves and text, not a blank canvas
     md = (tmp_path / "report.md").read_text()
-    assert "| AP | 0.4213 |" in md  # final test metrics
-    assert "| pedestrian | 0.3426 |" in md  # per-class table of det
-    assert "| car | 0.4000 | 7 |" in md  # per-class tracking table, counts as integers
-    assert "| overall | 0.3500 |  | 12 | 340 |" in md  # mean and overall share one table
+    assert "ratios in %, counts as integers" in md
+    assert "| AP | 42.1 |" in md  # final test metrics, in percent as the terminal tables
+    assert "| pedestrian | 34.3 |" in md  # per-class table of det
+    assert "| car | 40.0 | 7 |" in md  # per-class tracking table, counts as integers
+    assert "| overall | 35.0 |  | 12 | 340 |" in md  # mean and overall share one table
     assert "| train/loss | 60 | 0.5000 |" in md  # last loss comes from the resumed run
     assert "| train/loss_rpn_cls | 45 | 0.5500 |" in md
-    assert "| val/AP | 49 | 0.3300 | 0.3300 | 49 |" in md
+    assert "| val/AP | 49 | 33.0 | 33.0 | 49 |" in md
     assert "| val/FP | 49 | 700 | 900 | 24 |" in md
-    assert "| mean | 0.3100 | 0.4500 |" in md  # mean and overall rows of the tracking table
+    assert "| mean | 31.0 | 45.0 |" in md  # mean and overall rows of the tracking table
     assert "last.ckpt" in md and "metrics.json" in md
     assert "lr-SGD" not in md.split("## Last training losses")[1]  # the lr is not a loss
 
@@ -91,3 +92,27 @@ def test_report_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     err = capsys.readouterr().err
     assert "metrics.json: not valid JSON (line 1" in err and err.count("\n") == 1
     assert not (tmp_path / "report.md").exists()
+
+
+def test_counts_are_integers_whatever_their_value(tmp_path: Path) -> None:
+    """TensorBoard stores counts as floats: PT = 1 came out as ``1.0000``, MT = 0 as ``0.0000``."""
+    writer = SummaryWriter(str(tmp_path / "tensorboard"))
+    for step, (pt, mt, mota) in enumerate(((1.0, 0.0, 0.25), (2.0, 1.0, 0.5))):
+        writer.add_scalar("val/PT", pt, step)
+        writer.add_scalar("val/MT", mt, step)
+        writer.add_scalar("val/MOTA", mota, step)
+        writer.add_scalar("train/loss", 1.5, step)
+    writer.close()
+    (tmp_path / "test").mkdir()
+    metrics = {"track": {"mean": {"MOTA": 0.5, "PT": 1, "ML": 0}, "overall": {"MOTA": 0.5, "PT": 1, "ML": 0}},
+               "summary": {"det_boxes": "detector", "AP": None, "mMOTA": 0.5, "IDSW": 1}}  # fmt: skip
+    (tmp_path / "test" / "metrics.json").write_text(json.dumps(metrics))
+    md = write_report(tmp_path)[1].read_text()
+    assert "| val/PT | 1 | 2 | 2 | 1 |" in md and "| val/MT | 1 | 1 | 1 | 1 |" in md
+    assert "| val/MOTA | 1 | 50.0 | 50.0 | 1 |" in md
+    assert "| mean | 50.0 | 1 | 0 |" in md  # PT and ML of the test metrics
+    assert "| IDSW | 1 |" in md and "| mMOTA | 50.0 |" in md and "| AP | - |" in md and "| det_boxes | detector |" in md
+    assert "1.0000" not in md and "0.0000" not in md
+    from vis4d.vis.report import _plotted_metrics
+
+    assert _plotted_metrics(read_scalars(tmp_path)) == ["val/MOTA"]  # counts of 0 and 1 are not curves of fractions

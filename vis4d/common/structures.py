@@ -11,7 +11,13 @@
   :func:`to_original_coordinates` maps it back.
 * :class:`FrameOutput` is a frame's prediction in original pixels as numpy
   arrays: what inference hands to evaluators, prediction writers and
-  visualizers.
+  visualizers (:func:`frame_output` makes one from a prediction).
+
+A tracking model's prediction is what its tracker output; its
+``detections`` are the detector's own detections of the image, before the
+tracker kept those above its score threshold. Detection AP is computed on
+those (as the QDTrack papers report it): on the tracker's output it would be
+capped by the threshold. Writers and visualizers use the tracked boxes.
 """
 
 from __future__ import annotations
@@ -105,18 +111,20 @@ class FramePrediction:
     scores: Tensor  # (K,) float32 in [0, 1]
     class_ids: Tensor  # (K,) int64
     track_ids: Tensor | None = None  # (K,) int64 for trackers
+    detections: FramePrediction | None = None  # trackers: the detector's own output, before the tracker
 
     def to(self, device: torch.device | str) -> FramePrediction:
-        """Move every tensor to ``device``."""
+        """Move every tensor (and the detector's detections) to ``device``."""
         return FramePrediction(
             self.boxes.to(device),
             self.scores.to(device),
             self.class_ids.to(device),
             None if self.track_ids is None else self.track_ids.to(device),
+            None if self.detections is None else self.detections.to(device),
         )
 
     def select(self, keep: Tensor) -> FramePrediction:
-        """The detections selected by a boolean mask or an index tensor."""
+        """The detections selected by a boolean mask or an index tensor (without the detector's ``detections``)."""
         return FramePrediction(
             self.boxes[keep],
             self.scores[keep],
@@ -153,3 +161,20 @@ class FrameOutput:
     scores: npt.NDArray[np.float32]  # (K,)
     class_ids: npt.NDArray[np.int64]  # (K,)
     track_ids: npt.NDArray[np.int64] | None = None  # (K,), None for detectors
+    detections: FrameOutput | None = None  # trackers: the detector's own output (see the module docstring)
+
+
+def frame_output(meta: FrameMeta, prediction: FramePrediction) -> FrameOutput:
+    """A model's prediction of one image as a :class:`FrameOutput`: boxes in original pixels, numpy arrays.
+
+    The detector's ``detections`` of a tracking model come along, converted the same way.
+    """
+    boxes = to_original_coordinates(prediction.boxes, meta)
+    return FrameOutput(
+        meta=meta,
+        boxes=boxes.detach().cpu().numpy().astype(np.float32),
+        scores=prediction.scores.detach().float().cpu().numpy(),
+        class_ids=prediction.class_ids.detach().cpu().numpy().astype(np.int64),
+        track_ids=None if prediction.track_ids is None else prediction.track_ids.detach().cpu().numpy(),
+        detections=None if prediction.detections is None else frame_output(meta, prediction.detections),
+    )

@@ -34,7 +34,9 @@ class DatasetBase(StrictModel):
     ignored_mapping: dict[str, str] = Field(
         default={}, description="Dataset category -> config category, loaded as ignore regions."
     )
-    unknown_categories: Literal["error", "drop"] = "error"
+    unknown_categories: Literal["error", "drop"] = Field(
+        default="error", description="A category neither in categories nor mapped: an error, or drop its boxes."
+    )
     skip_empty_frames: bool = Field(default=False, description="Drop frames without labels (for training).")
     on_malformed: Literal["fail", "skip"] = Field(default="fail", description="Malformed files: fail, or skip them.")
     on_degenerate_box: Literal["fail", "skip"] = Field(
@@ -48,31 +50,31 @@ class DatasetBase(StrictModel):
 class ScalabelDatasetConfig(DatasetBase):
     """Scalabel JSON: a file with a list of frames, {"frames": ...}, or a folder of per-video files."""
 
-    type: Literal["scalabel"] = "scalabel"
-    annotations: str
-    image_root: str
+    type: Literal["scalabel"] = Field(default="scalabel", description="Selects this dataset format.")
+    annotations: str = Field(description="Label file, or a folder of one JSON file per video.")
+    image_root: str = Field(description="Folder the frames' names are relative to.")
     label_config: str | None = Field(default=None, description="A Scalabel/BDD100K label config (.toml/.json).")
 
 
 class BDD100KDatasetConfig(ScalabelDatasetConfig):
     """BDD100K labels (Scalabel JSON) with BDD100K's default name/ignored mappings."""
 
-    type: Literal["bdd100k"] = "bdd100k"  # type: ignore[assignment]
+    type: Literal["bdd100k"] = Field(default="bdd100k", description="Selects this dataset format.")  # type: ignore[assignment]
 
 
 class COCODatasetConfig(DatasetBase):
     """COCO instances JSON + image folder; each image is a one-frame video."""
 
-    type: Literal["coco"] = "coco"
-    annotations: str
-    image_root: str
+    type: Literal["coco"] = Field(default="coco", description="Selects this dataset format.")
+    annotations: str = Field(description="COCO instances JSON file.")
+    image_root: str = Field(description="Folder the images' file_name are relative to.")
 
 
 class MOTChallengeDatasetConfig(DatasetBase):
     """MOTChallenge folder of sequences (SEQ/seqinfo.ini, img1/, gt/gt.txt)."""
 
-    type: Literal["motchallenge"] = "motchallenge"
-    root: str
+    type: Literal["motchallenge"] = Field(default="motchallenge", description="Selects this dataset format.")
+    root: str = Field(description="Folder holding one folder per sequence (e.g. MOT17/train).")
     use_public_detections: bool = Field(default=False, description="Load det/det.txt instead of gt/gt.txt.")
     sequences: list[PlainName] | None = Field(default=None, description="Sequence folders to load (default: all).")
 
@@ -80,22 +82,22 @@ class MOTChallengeDatasetConfig(DatasetBase):
 class ImageFolderDatasetConfig(DatasetBase):
     """Images, or subfolders of images (one video per folder), naturally sorted; no labels."""
 
-    type: Literal["image_folder"] = "image_folder"
-    name: PlainName = "image_folder"
-    root: str
+    type: Literal["image_folder"] = Field(default="image_folder", description="Selects this dataset format.")
+    name: PlainName = Field(default="image_folder", description="Dataset name, used for prediction file names.")
+    root: str = Field(description="Folder of images, or of one subfolder of images per video.")
 
 
 class SyntheticDatasetConfig(DatasetBase):
     """Procedurally generated videos of moving shapes, written on demand into ``root``."""
 
-    type: Literal["synthetic"] = "synthetic"
+    type: Literal["synthetic"] = Field(default="synthetic", description="Selects this dataset: generated videos.")
     root: str = Field(default="vis4d-workspace/.cache/synthetic", description="Where the generated data is cached.")
-    split: Literal["train", "test"] = "train"
-    num_videos: PositiveInt = 8
-    frames_per_video: PositiveInt = 20
+    split: Literal["train", "test"] = Field(default="train", description="Which split; each has its own videos.")
+    num_videos: PositiveInt = Field(default=8, description="Videos generated.")
+    frames_per_video: PositiveInt = Field(default=20, description="Frames per video.")
     image_size: ImageShape = Field(default=(192, 320), description="(height, width)")
-    max_objects: NonNegativeInt = 6
-    seed: int = 0
+    max_objects: NonNegativeInt = Field(default=6, description="Most objects per video (at least half this many).")
+    seed: int = Field(default=0, description="Seed of the generator: the same seed, the same videos.")
 
 
 DatasetConfig = Annotated[
@@ -113,7 +115,7 @@ DatasetConfig = Annotated[
 class ResizeConfig(StrictModel):
     """Resize to ``shape`` (h, w), keeping the aspect ratio by default; multi-scale picks one of ``scales``."""
 
-    type: Literal["resize"] = "resize"
+    type: Literal["resize"] = Field(default="resize", description="Selects this transform.")
     shape: ImageShape = Field(default=(720, 1280), description="Target (height, width), or the edge limits.")
     keep_ratio: bool = Field(default=True, description="Scale both sides alike to fit within shape.")
     scales: list[ImageShape] | None = Field(
@@ -137,27 +139,27 @@ class ResizeConfig(StrictModel):
 class FlipConfig(StrictModel):
     """Random horizontal flip."""
 
-    type: Literal["flip"] = "flip"
-    prob: Probability = 0.5
+    type: Literal["flip"] = Field(default="flip", description="Selects this transform.")
+    prob: Probability = Field(default=0.5, description="Chance that a frame is flipped.")
 
 
 class CropConfig(StrictModel):
     """Random crop of ``shape`` (h, w); boxes are clipped, those left smaller than ``min_size`` dropped."""
 
-    type: Literal["crop"] = "crop"
-    shape: ImageShape
-    min_size: NonNegativeFloat = 1.0
+    type: Literal["crop"] = Field(default="crop", description="Selects this transform.")
+    shape: ImageShape = Field(description="(height, width) of the crop.")
+    min_size: NonNegativeFloat = Field(default=1.0, description="Boxes narrower or lower after clipping are dropped.")
 
 
 class PhotometricConfig(StrictModel):
     """Random brightness, contrast, saturation and hue."""
 
-    type: Literal["photometric"] = "photometric"
-    brightness: JitterAmount = 0.125
-    contrast: JitterAmount = 0.5
-    saturation: JitterAmount = 0.5
+    type: Literal["photometric"] = Field(default="photometric", description="Selects this transform.")
+    brightness: JitterAmount = Field(default=0.125, description="Brightness factor drawn from [1 - x, 1 + x].")
+    contrast: JitterAmount = Field(default=0.5, description="Contrast factor drawn from [1 - x, 1 + x].")
+    saturation: JitterAmount = Field(default=0.5, description="Saturation factor drawn from [1 - x, 1 + x].")
     hue: float = Field(default=0.05, ge=0, le=0.5, allow_inf_nan=False, description="Hue shift, at most half a turn.")
-    prob: Probability = 0.5
+    prob: Probability = Field(default=0.5, description="Chance that a frame is jittered.")
 
 
 TransformConfig = Annotated[ResizeConfig | FlipConfig | CropConfig | PhotometricConfig, Field(discriminator="type")]
@@ -166,17 +168,19 @@ TransformConfig = Annotated[ResizeConfig | FlipConfig | CropConfig | Photometric
 class ReferenceConfig(StrictModel):
     """Reference-view sampling for tracking training."""
 
-    num_ref: PositiveInt = 1
+    num_ref: PositiveInt = Field(default=1, description="Reference frames per key frame.")
     scope: NonNegativeInt = Field(
         default=3, description="Reference frames come from within +-scope frames of the key frame."
     )
-    method: Literal["uniform", "sequential"] = "uniform"
+    method: Literal["uniform", "sequential"] = Field(
+        default="uniform", description="Draw within +-scope frames, or take the next num_ref frames."
+    )
 
 
 class HandlerConfig(StrictModel):
     """Turns dataset frames into batches: transforms, normalisation, padding, batching."""
 
-    transforms: list[TransformConfig] = []
+    transforms: list[TransformConfig] = Field(default=[], description="Applied in order to each frame; see below.")
     mean: tuple[float, float, float] = Field(default=(123.675, 116.28, 103.53), description="Per channel, finite.")
     std: tuple[float, float, float] = Field(default=(58.395, 57.12, 57.375), description="Per channel, all > 0.")
     channel_order: Literal["RGB", "BGR"] = Field(
@@ -184,11 +188,13 @@ class HandlerConfig(StrictModel):
         description="Channel order the model sees (mean and std apply in this order); Vis4D 1.0's BDD100K "
         "QDTrack was trained on BGR.",
     )
-    pad_divisor: PositiveInt = 32
-    batch_size: PositiveInt = 2
-    num_workers: NonNegativeInt = 0
+    pad_divisor: PositiveInt = Field(default=32, description="Pad batches to a multiple of this (height, width).")
+    batch_size: PositiveInt = Field(default=2, description="Frames per batch (per device), key frames in training.")
+    num_workers: NonNegativeInt = Field(default=0, description="Data loader worker processes; 0 loads in-process.")
     shuffle: bool | None = Field(default=None, description="Default: shuffle for training, not for testing.")
-    reference: ReferenceConfig | None = None
+    reference: ReferenceConfig | None = Field(
+        default=None, description="Training trackers: sample reference frames to each key frame."
+    )
 
     _finite_mean = field_validator("mean")(finite_numbers)
     _positive_std = field_validator("std")(positive_numbers)

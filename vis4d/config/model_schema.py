@@ -38,8 +38,8 @@ from vis4d.config.fields import (
 class BackboneConfig(StrictModel):
     """A torchvision backbone with an FPN on top."""
 
-    type: Literal["resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large", "mobilenet_v3_small"] = (
-        "resnet50"
+    type: Literal["resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large", "mobilenet_v3_small"] = Field(
+        default="resnet50", description="torchvision architecture; the FPN takes its last stages."
     )
     weights: str | None = Field(
         default=None,
@@ -98,12 +98,16 @@ class RPNConfig(SamplingFields):
     clamp_both: bool = Field(
         default=False, description="Bound box shrinking as well as growth when decoding (mmdetection, Vis4D 1.0)."
     )
-    pre_nms_top_n_train: PositiveInt = 2000
-    post_nms_top_n_train: PositiveInt = 1000
-    pre_nms_top_n_test: PositiveInt = 1000
-    post_nms_top_n_test: PositiveInt = 1000
-    nms_thresh: IoUThreshold = 0.7
-    head_convs: NonNegativeInt = 1
+    pre_nms_top_n_train: PositiveInt = Field(default=2000, description="Training: best anchors per level before NMS.")
+    post_nms_top_n_train: PositiveInt = Field(default=1000, description="Training: proposals kept per image after NMS.")
+    pre_nms_top_n_test: PositiveInt = Field(default=1000, description="Inference: best anchors per level before NMS.")
+    post_nms_top_n_test: PositiveInt = Field(default=1000, description="Inference: proposals kept per image after NMS.")
+    nms_thresh: IoUThreshold = Field(
+        default=0.7, description="NMS of proposals: drop a box overlapping a better one more."
+    )
+    head_convs: NonNegativeInt = Field(
+        default=1, description="3x3 conv + ReLU layers before the objectness/delta conv."
+    )
 
 
 class RoIHeadConfig(SamplingFields):
@@ -132,14 +136,16 @@ class RoIHeadConfig(SamplingFields):
     clamp_both: bool = Field(
         default=False, description="Bound box shrinking as well as growth when decoding (mmdetection, Vis4D 1.0)."
     )
-    num_fcs: NonNegativeInt = 2
-    fc_dim: PositiveInt = 1024
+    num_fcs: NonNegativeInt = Field(default=2, description="Fully connected layers before the classifier.")
+    fc_dim: PositiveInt = Field(default=1024, description="Width of each fully connected layer.")
     box_coder_weights: tuple[float, float, float, float] = Field(
         default=(10.0, 10.0, 5.0, 5.0), description="Box deltas (x, y, w, h) are divided by these (all > 0)."
     )
-    score_thresh: ScoreThreshold = 0.05
-    nms_thresh: IoUThreshold = 0.5
-    detections_per_img: PositiveInt = 100
+    score_thresh: ScoreThreshold = Field(default=0.05, description="Detections scoring below this are dropped.")
+    nms_thresh: IoUThreshold = Field(
+        default=0.5, description="NMS per class: drop a box overlapping a better one more."
+    )
+    detections_per_img: PositiveInt = Field(default=100, description="Most detections kept per image (best first).")
 
     _positive_weights = field_validator("box_coder_weights")(positive_numbers)
 
@@ -147,20 +153,22 @@ class RoIHeadConfig(SamplingFields):
 class OptimizerConfig(StrictModel):
     """Optimizer; lr is for the whole batch."""
 
-    type: Literal["sgd", "adam", "adamw"] = "sgd"
-    lr: PositiveFloat = 0.02
+    type: Literal["sgd", "adam", "adamw"] = Field(default="sgd", description="torch.optim.SGD, Adam or AdamW.")
+    lr: PositiveFloat = Field(default=0.02, description="Base learning rate (warm-up and schedule scale it).")
     momentum: float = Field(default=0.9, ge=0, lt=1, allow_inf_nan=False, description="SGD momentum, in [0, 1).")
-    weight_decay: NonNegativeFloat = 1e-4
+    weight_decay: NonNegativeFloat = Field(default=1e-4, description="L2 weight decay.")
 
 
 class LRSchedulerConfig(StrictModel):
     """Linear warm-up (in steps) followed by step decay or cosine annealing."""
 
-    type: Literal["step", "cosine", "constant"] = "step"
-    warmup_steps: int = Field(default=1000, ge=0)
-    warmup_ratio: float = Field(default=0.001, gt=0, le=1)
+    type: Literal["step", "cosine", "constant"] = Field(
+        default="step", description="After warm-up: step decay at milestones, cosine to min_lr_ratio, or constant."
+    )
+    warmup_steps: int = Field(default=1000, ge=0, description="Optimizer steps of linear warm-up; 0: none.")
+    warmup_ratio: float = Field(default=0.001, gt=0, le=1, description="Warm-up starts at this fraction of lr.")
     milestones: NonNegativeInts = Field(default=[8, 11], description="Epochs at which lr is multiplied by gamma.")
-    gamma: PositiveFloat = 0.1
+    gamma: PositiveFloat = Field(default=0.1, description="Step decay: lr factor at each milestone.")
     min_lr_ratio: Probability = Field(default=0.0, description="Cosine: final lr as a fraction of the base lr.")
 
 
@@ -174,27 +182,27 @@ class DetectorFields(StrictModel):
         "vis4d, torchvision, mmdetection, QDTrack or Vis4D 1.0 checkpoint; categories are mapped by name and "
         "what matches loads (--weights then loads on top).",
     )
-    backbone: BackboneConfig = BackboneConfig()
-    rpn: RPNConfig = RPNConfig()
-    roi_head: RoIHeadConfig = RoIHeadConfig()
-    optimizer: OptimizerConfig = OptimizerConfig()
-    lr_scheduler: LRSchedulerConfig = LRSchedulerConfig()
+    backbone: BackboneConfig = Field(default=BackboneConfig(), description="Backbone and FPN.")
+    rpn: RPNConfig = Field(default=RPNConfig(), description="Region proposal network.")
+    roi_head: RoIHeadConfig = Field(default=RoIHeadConfig(), description="Box classification and regression head.")
+    optimizer: OptimizerConfig = Field(default=OptimizerConfig(), description="Optimizer of all parameters.")
+    lr_scheduler: LRSchedulerConfig = Field(default=LRSchedulerConfig(), description="Learning-rate schedule.")
 
 
 class FasterRCNNConfig(DetectorFields):
     """Faster R-CNN with FPN."""
 
-    type: Literal["faster_rcnn"] = "faster_rcnn"
+    type: Literal["faster_rcnn"] = Field(default="faster_rcnn", description="Selects this model: a detector.")
 
 
 class SimilarityHeadConfig(StrictModel):
     """QDTrack embedding head: convs + fcs on RoIAlign features."""
 
-    num_convs: NonNegativeInt = 4
-    conv_channels: PositiveInt = 256
-    num_fcs: NonNegativeInt = 1
-    fc_dim: PositiveInt = 1024
-    embedding_dim: PositiveInt = 256
+    num_convs: NonNegativeInt = Field(default=4, description="3x3 conv + GroupNorm + ReLU layers.")
+    conv_channels: PositiveInt = Field(default=256, description="Channels of each conv.")
+    num_fcs: NonNegativeInt = Field(default=1, description="Fully connected + ReLU layers after the convs.")
+    fc_dim: PositiveInt = Field(default=1024, description="Width of each fully connected layer.")
+    embedding_dim: PositiveInt = Field(default=256, description="Length of the appearance embedding.")
     norm_groups: NonNegativeInt = Field(default=32, description="GroupNorm groups; 0 disables the norm.")
     pooler_size: PositiveInt = Field(default=7, description="RoIAlign output size (pooler_size x pooler_size).")
 
@@ -202,36 +210,50 @@ class SimilarityHeadConfig(StrictModel):
 class TrackSamplerConfig(SamplingFields):
     """RoI sampling for the embedding loss (instance-balanced positives, IoU-balanced negatives)."""
 
-    neg_pos_ub: NonNegativeFloat = 3.0
+    neg_pos_ub: NonNegativeFloat = Field(default=3.0, description="At most this many negatives per positive.")
     add_gt_as_proposals: AddGroundTruth = True
 
 
 class TrackLossConfig(StrictModel):
     """Multi-positive cross-entropy + auxiliary L2 on cosine similarity."""
 
-    track_loss_weight: NonNegativeFloat = 0.25
-    aux_loss_weight: NonNegativeFloat = 1.0
+    track_loss_weight: NonNegativeFloat = Field(default=0.25, description="Weight of the multi-positive CE loss.")
+    aux_loss_weight: NonNegativeFloat = Field(default=1.0, description="Weight of the auxiliary L2 loss.")
     aux_neg_margin: FiniteFloat = Field(default=0.3, description="Negatives below this cosine similarity cost nothing.")
-    aux_pos_margin: FiniteFloat = 0.0
-    aux_neg_pos_ratio: NonNegativeFloat = 3.0
+    aux_pos_margin: FiniteFloat = Field(default=0.0, description="Positives cost (1 - (cosine - this))^2, clamped.")
+    aux_neg_pos_ratio: NonNegativeFloat = Field(
+        default=3.0, description="Auxiliary loss: the hardest this-many negatives per positive; 0 keeps all."
+    )
     softmax_temperature: FiniteFloat = Field(default=-1.0, description="Positive: divide logits by it; <= 0: none.")
 
 
 class QDTrackGraphConfig(StrictModel):
     """The QDTrack tracker graph (defaults: the paper's BDD100K setting)."""
 
-    type: Literal["qdtrack"] = "qdtrack"
-    init_score_thr: ScoreThreshold = 0.8
-    obj_score_thr: ScoreThreshold = 0.5
-    match_score_thr: ScoreThreshold = 0.5
-    memo_tracklet_frames: NonNegativeInt = 10
-    memo_backdrop_frames: NonNegativeInt = 1
-    memo_momentum: Probability = 0.8
-    nms_conf_thr: ScoreThreshold = 0.5
-    nms_backdrop_iou_thr: IoUThreshold = 0.3
-    nms_class_iou_thr: IoUThreshold = 0.7
-    with_cats: bool = True
-    match_metric: Literal["bisoftmax", "softmax", "cosine"] = "bisoftmax"
+    type: Literal["qdtrack"] = Field(default="qdtrack", description="Selects this tracker: appearance matching.")
+    init_score_thr: ScoreThreshold = Field(default=0.8, description="Unmatched detections above this start a track.")
+    obj_score_thr: ScoreThreshold = Field(
+        default=0.5, description="Detections above this may take a track's id; those below are backdrop candidates."
+    )
+    match_score_thr: ScoreThreshold = Field(default=0.5, description="Least association score of a match.")
+    memo_tracklet_frames: NonNegativeInt = Field(default=10, description="Frames a track is kept while unseen.")
+    memo_backdrop_frames: NonNegativeInt = Field(default=1, description="Frames a backdrop is kept in memory.")
+    memo_momentum: Probability = Field(
+        default=0.8, description="A matched track's embedding becomes momentum * old + (1 - momentum) * new."
+    )
+    nms_conf_thr: ScoreThreshold = Field(
+        default=0.5, description="A low-score detection matching a track above this is a duplicate and dropped."
+    )
+    nms_backdrop_iou_thr: IoUThreshold = Field(
+        default=0.3, description="A low-score detection overlapping any better one more than this is dropped."
+    )
+    nms_class_iou_thr: IoUThreshold = Field(
+        default=0.7, description="A detection overlapping a better one of its class more than this is dropped."
+    )
+    with_cats: bool = Field(default=True, description="Match only detections and tracks of the same class.")
+    match_metric: Literal["bisoftmax", "softmax", "cosine"] = Field(
+        default="bisoftmax", description="Association score of embeddings: bi-directional softmax, softmax or cosine."
+    )
     nms_across_classes: bool = Field(
         default=False,
         description="Duplicate removal compares detections of all classes (the original QDTrack code, Vis4D 1.0), "
@@ -242,15 +264,17 @@ class QDTrackGraphConfig(StrictModel):
 class IoUGraphConfig(StrictModel):
     """Motion-only tracker: IoU association, ByteTrack-style two-stage matching."""
 
-    type: Literal["iou"] = "iou"
-    matching: Literal["hungarian", "greedy"] = "hungarian"
-    high_score_thr: ScoreThreshold = 0.5
-    low_score_thr: ScoreThreshold = 0.1
-    init_score_thr: ScoreThreshold = 0.6
-    match_iou_thr: IoUThreshold = 0.3
-    second_match_iou_thr: IoUThreshold = 0.5
-    memo_frames: NonNegativeInt = 30
-    with_cats: bool = True
+    type: Literal["iou"] = Field(default="iou", description="Selects this tracker: IoU matching, no appearance.")
+    matching: Literal["hungarian", "greedy"] = Field(
+        default="hungarian", description="Optimal assignment on 1 - IoU, or pairs taken by decreasing IoU."
+    )
+    high_score_thr: ScoreThreshold = Field(default=0.5, description="Detections above this are matched first.")
+    low_score_thr: ScoreThreshold = Field(default=0.1, description="Lower ones above this match leftover tracks.")
+    init_score_thr: ScoreThreshold = Field(default=0.6, description="Unmatched detections above this start a track.")
+    match_iou_thr: IoUThreshold = Field(default=0.3, description="First stage: least IoU of a match.")
+    second_match_iou_thr: IoUThreshold = Field(default=0.5, description="Second stage: least IoU of a match.")
+    memo_frames: NonNegativeInt = Field(default=30, description="Frames a track is kept while unseen.")
+    with_cats: bool = Field(default=True, description="Match only detections and tracks of the same class.")
 
     @field_validator("low_score_thr")
     @classmethod
@@ -262,7 +286,7 @@ class IoUGraphConfig(StrictModel):
 class ByteTrackConfig(StrictModel):
     """ByteTrack: Kalman motion, IoU association of high then low-score detections (the reference's defaults)."""
 
-    type: Literal["bytetrack"] = "bytetrack"
+    type: Literal["bytetrack"] = Field(default="bytetrack", description="Selects this tracker: Kalman + IoU.")
     track_thresh: float = Field(default=0.5, ge=0, le=1, description="High detections score above this.")
     low_thresh: float = Field(
         default=0.1, ge=0, le=1, description="Low detections score above this (and below track_thresh)."
@@ -302,11 +326,13 @@ TrackerGraphConfig = Annotated[QDTrackGraphConfig | IoUGraphConfig | ByteTrackCo
 class QDTrackConfig(DetectorFields):
     """QDTrack: Faster R-CNN + quasi-dense similarity head + tracker graph."""
 
-    type: Literal["qdtrack"] = "qdtrack"
-    similarity_head: SimilarityHeadConfig = SimilarityHeadConfig()
-    track_sampler: TrackSamplerConfig = TrackSamplerConfig()
-    track_loss: TrackLossConfig = TrackLossConfig()
-    tracker: TrackerGraphConfig = QDTrackGraphConfig()
+    type: Literal["qdtrack"] = Field(default="qdtrack", description="Selects this model: detector + appearance.")
+    similarity_head: SimilarityHeadConfig = Field(default=SimilarityHeadConfig(), description="Embedding head.")
+    track_sampler: TrackSamplerConfig = Field(default=TrackSamplerConfig(), description="RoIs for the embedding loss.")
+    track_loss: TrackLossConfig = Field(default=TrackLossConfig(), description="Weights and margins of the losses.")
+    tracker: TrackerGraphConfig = Field(
+        default=QDTrackGraphConfig(), description="Association at inference; pick one by its type."
+    )
 
 
 MotionTrackerConfig = Annotated[ByteTrackConfig | IoUGraphConfig, Field(discriminator="type")]
@@ -315,8 +341,10 @@ MotionTrackerConfig = Annotated[ByteTrackConfig | IoUGraphConfig, Field(discrimi
 class ByteTrackModelConfig(DetectorFields):
     """ByteTrack: Faster R-CNN detections associated by a motion tracker (no appearance head)."""
 
-    type: Literal["bytetrack"] = "bytetrack"
-    tracker: MotionTrackerConfig = ByteTrackConfig()
+    type: Literal["bytetrack"] = Field(default="bytetrack", description="Selects this model: detector + motion.")
+    tracker: MotionTrackerConfig = Field(
+        default=ByteTrackConfig(), description="Association at inference: bytetrack or iou."
+    )
 
 
 ModelConfig = Annotated[FasterRCNNConfig | QDTrackConfig | ByteTrackModelConfig, Field(discriminator="type")]

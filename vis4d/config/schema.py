@@ -1,8 +1,9 @@
 """The one config schema (pydantic v2), validated once after files and overrides merge.
 
-Sections, as in the spec: ``model``, ``train``, ``train_handler``, ``test``,
-``test_handler``, ``launch``, ``trainer``; plus ``categories``, the single
-source of the mapping category name <-> contiguous class id.
+Sections: ``model``, ``train``, ``train_handler``, ``test``, ``test_handler``,
+``launch``, ``trainer``; plus ``categories``, the single source of the
+mapping category name <-> contiguous class id. Every field carries a
+``description``: ``scripts/gen_docs.py`` renders them into docs/config.md.
 
 Model and dataset sections pick their implementation with ``type = "..."``
 (pydantic discriminated unions), so each type validates its own fields and an
@@ -102,26 +103,30 @@ __all__ = [
 class LaunchConfig(StrictModel):
     """Launch options: the same names as the command line's; the command line wins."""
 
-    work_dir: str = "./vis4d-workspace/"
+    work_dir: str = Field(default="./vis4d-workspace/", description="Runs go to work_dir/exp_name/version.")
     exp_name: PlainName | None = Field(default=None, description="Run folder work_dir/exp_name (a plain name).")
     version: PlainName | None = Field(default=None, description="Run folder work_dir/exp_name/version (a plain name).")
-    input_dir: str | None = None
-    find_unused_parameters: bool = False
-    visualize: bool = False
+    input_dir: str | None = Field(
+        default=None, description="predict: a folder of images (one video per subfolder) or a video file."
+    )
+    find_unused_parameters: bool = Field(default=False, description="DDP: look for parameters without gradient.")
+    visualize: bool = Field(default=False, description="test/predict: draw predictions into RUN/<action>/vis/.")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description="Seed of every random generator.")
-    weights: str | None = None
-    checkpoint_period: int = Field(default=1, ge=1)
+    weights: str | None = Field(
+        default=None, description="Checkpoint to load: best, last, a path, a URL or a name (as --weights)."
+    )
+    checkpoint_period: int = Field(default=1, ge=1, description="Save checkpoints/epoch=N.ckpt every N epochs.")
     checkpoint_every_n_steps: int | None = Field(
         default=None, ge=1, description="Also write last.ckpt every N optimizer steps (default: at epoch ends only)."
     )
-    resume: bool = False
-    pin_memory: bool = False
-    wandb: bool = False
-    strict: bool = True
-    tqdm: bool = False
-    debug: bool = False
+    resume: bool = Field(default=False, description="train: continue the run from its last.ckpt (or weights).")
+    pin_memory: bool = Field(default=False, description="Pin memory in training data loaders.")
+    wandb: bool = Field(default=False, description="Log to Weights & Biases instead of TensorBoard.")
+    strict: bool = Field(default=True, description="Checkpoint keys must match the model's.")
+    tqdm: bool = Field(default=False, description="tqdm progress bars instead of plain progress lines.")
+    debug: bool = Field(default=False, description="Not read by the runs: tracebacks come with the CLI's --debug.")
     best_metric: str = Field(default="AP", description="Metric (key in metrics.json det/track sections) for best.ckpt.")
-    best_mode: Literal["max", "min"] = "max"
+    best_mode: Literal["max", "min"] = Field(default="max", description="best.ckpt has the highest or lowest metric.")
     output_formats: list[Literal["scalabel", "bdd100k", "motchallenge", "coco"]] = Field(
         default=["scalabel"], min_length=1, description="Prediction file formats written by test and predict."
     )
@@ -136,13 +141,17 @@ class Config(StrictModel):
     """A whole experiment."""
 
     base: list[str] = Field(default=[], description="Config files merged before this one (resolved on load).")
-    categories: list[str]
-    model: ModelConfig
-    train: list[DatasetConfig] = []
-    train_handler: HandlerConfig = HandlerConfig()
-    test: list[DatasetConfig] = []
-    test_handler: HandlerConfig = HandlerConfig(batch_size=1)
-    launch: LaunchConfig = LaunchConfig()
+    categories: list[str] = Field(description="Class names; their order gives the model's class ids.")
+    model: ModelConfig = Field(description="The model; pick one by its type.")
+    train: list[DatasetConfig] = Field(default=[], description="Training datasets ([[train]] tables), concatenated.")
+    train_handler: HandlerConfig = Field(default=HandlerConfig(), description="Training transforms and batching.")
+    test: list[DatasetConfig] = Field(
+        default=[], description="Validation, test and predict datasets ([[test]] tables), one loader each."
+    )
+    test_handler: HandlerConfig = Field(
+        default=HandlerConfig(batch_size=1), description="Test transforms and batching."
+    )
+    launch: LaunchConfig = Field(default=LaunchConfig(), description="Run options; the command line wins.")
     trainer: dict[str, Any] = Field(default={}, description="Lightning Trainer arguments; they win over the CLI.")
 
     @model_validator(mode="after")

@@ -6,16 +6,34 @@ read is the format's registry entry (:mod:`vis4d.data.formats`); this module
 adds what ``--config`` contributes: categories and name mappings, read from a
 vis4d config or a Scalabel/BDD100K label config by :func:`load_label_options`
 (without one, the categories come from the ground truth).
+
+Predictions are scored against the ground truth's categories. Their own
+categories are read first and mapped by name, so a predicted category the
+ground truth does not have (a detector trained on more classes) is found
+before anything is scored: an error naming each such category and its box
+count, or with ``drop_unknown`` (``--drop-unknown``, the option of ``vis4d
+data stats``) one warning line with the same counts, the boxes left out.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
+
+import numpy as np
 
 from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.formats import DataFormat, LabelOptions, ReadRequest, detect_format, format_names, get_format
-from vis4d.data.store import AnnotationStore
+from vis4d.data.store import BOX_FIELDS, AnnotationStore
+
+logger = logging.getLogger(__name__)
+
+# What becomes of predicted categories the ground truth does not have: an error, left out (counted, one warning),
+# or kept as extra categories (drawing needs no ground-truth category for a box).
+UnknownPredictions = Literal["error", "drop", "keep"]
 
 __all__ = ["FORMAT_CHOICES", "LabelOptions", "load_gt_and_predictions", "load_label_options", "resolve_format"]
 
@@ -69,11 +87,14 @@ def load_gt_and_predictions(
     labels: LabelOptions,
     image_root: Path | None = None,
     assume_missing_scores: bool = False,
+    unknown_predictions: UnknownPredictions | None = None,
 ) -> tuple[AnnotationStore, AnnotationStore]:
     """Ground truth and predictions as stores with the same categories (``image_root``: COCO images).
 
     A prediction without a score is a :class:`~vis4d.common.errors.MissingScoreError`
-    unless ``assume_missing_scores`` scores it 1.0.
+    unless ``assume_missing_scores`` scores it 1.0. Predicted categories the
+    ground truth does not have follow ``unknown_predictions`` (default:
+    ``"drop"`` with ``labels.drop_unknown``, else ``"error"``).
     """
     if not pred_path.exists():
         raise DataError(f"--pred: {pred_path} does not exist")
@@ -84,8 +105,63 @@ def load_gt_and_predictions(
         # A benchmark's classes (BDD100K's 8), not only those its ground truth happens to contain.
         labels = dataclasses.replace(labels, categories=list(label_config.categories))
     gt = fmt.read(ReadRequest(gt_path, labels, image_root))
-    with_gt_categories = dataclasses.replace(labels, categories=list(gt.categories))
+    # The predictions' own categories (the same name mappings, no category list), then mapped onto the ground
+    # truth's by name: what the ground truth lacks is known, with counts, before anything is scored.
+    own_categories = dataclasses.replace(labels, categories=None, drop_unknown=False)
     request = ReadRequest(
-        gt_path, with_gt_categories, image_root, predictions=pred_path, assume_missing_scores=assume_missing_scores
+        gt_path, own_categories, image_root, predictions=pred_path, assume_missing_scores=assume_missing_scores
     )
-    return gt, fmt.read(request)
+    policy = unknown_predictions or ("drop" if labels.drop_unknown else "error")
+    return gt, onto_categories(fmt.read(request), gt, policy, str(pred_path))
+
+
+def _listing(names: Sequence[str], counts: Sequence[int]) -> str:
+    return ", ".join(f"{name!r} ({count} box{'es' if count != 1 else ''})" for name, count in zip(names, counts))
+
+
+def onto_categories(
+    pred: AnnotationStore, gt: AnnotationStore, unknown: UnknownPredictions, source: str
+) -> AnnotationStore:
+    """``pred`` with the ground truth's category list (class ids remapped by name).
+
+    Categories the ground truth lacks are an error naming each with its box
+    count, or (``"drop"``) their boxes are left out with one warning giving
+    the same counts, or (``"keep"``) appended to the list.
+    """
+    categories = list(gt.categories)
+    if list(pred.categories) == categories:
+        return pred
+    missing = [name for name in pred.categories if name not in categories]
+    category_ids = list(gt.category_ids)
+    if unknown == "keep":
+        categories += missing
+        category_ids += [-1] * len(missing)
+    index = {name: i for i, name in enumerate(categories)}
+    lookup = np.array([index.get(name, -1) for name in pred.categories], dtype=np.int64)
+    class_ids = lookup[pred.class_ids] if pred.num_boxes else np.zeros(0, np.int64)
+    columns = {name: getattr(pred, name) for name in BOX_FIELDS}
+    box_offsets = pred.box_offsets
+    dropped = class_ids < 0
+    if dropped.any():
+        names, counts = np.unique(np.asarray(pred.categories)[pred.class_ids[dropped]], return_counts=True)
+        listing = _listing([str(n) for n in names], counts.tolist())
+        if unknown == "error":
+            raise DataError(
+                f"{source}: predicted categor{'ies' if len(names) > 1 else 'y'} the ground truth does not have: "
+                f"{listing}; its categories are {categories}; --drop-unknown leaves such predictions out"
+            )
+        logger.warning("warning: left out %d predicted boxes of categories the ground truth does not have: %s",
+                       int(dropped.sum()), listing)  # fmt: skip
+        keep = ~dropped
+        columns = {name: column[keep] for name, column in columns.items()}
+        class_ids = class_ids[keep]
+        per_frame = np.bincount(pred.box_frame_ids()[keep], minlength=pred.num_frames)
+        box_offsets = np.concatenate([[0], np.cumsum(per_frame)]).astype(np.int64)
+    columns["class_ids"] = class_ids
+    return dataclasses.replace(
+        pred,
+        categories=tuple(categories),
+        category_ids=np.asarray(category_ids, dtype=np.int64),
+        box_offsets=box_offsets,
+        **columns,
+    )

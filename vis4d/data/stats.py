@@ -83,6 +83,66 @@ def format_stats_table(stats: dict[str, Any], title: str = "") -> str:
     return console.export_text()
 
 
+def box_sizes_against_anchors(store: AnnotationStore, config: Any) -> dict[str, Any] | None:
+    """Box sizes (square root of the area) at the training input scale, against the RPN's smallest anchor.
+
+    The RPN labels an anchor foreground at IoU >= ``fg_iou_thresh`` (0.7):
+    a box of half the smallest anchor's side has IoU 0.25 with it, so boxes
+    that small get no matching anchor and are rarely proposed. Sizes follow
+    the first ``resize`` of ``train_handler`` (its first scale if several);
+    frames whose image size the labels do not give are left out. None when
+    the config has no RPN (no anchors) or no frame has a known size.
+    """
+    from vis4d.data.transforms import Resize
+
+    rpn = getattr(config.model, "rpn", None)
+    known = (store.widths > 0) & (store.heights > 0)
+    if rpn is None or not known.any():
+        return None
+    frames = store.box_frame_ids()
+    hw = np.stack([store.heights[frames], store.widths[frames]], axis=1).astype(np.float64)
+    scale = np.ones(len(frames))
+    for transform in config.train_handler.transforms:
+        if transform.type == "resize":
+            resize = Resize(transform)
+            shape = tuple(transform.scales[0]) if transform.scales else tuple(transform.shape)
+            out = np.array([resize.output_hw((int(h), int(w)), shape) if h > 0 else (h, w) for h, w in hw])
+            scale = np.sqrt(np.divide(out[:, 0] * out[:, 1], hw[:, 0] * hw[:, 1], where=hw[:, 0] > 0, out=scale))
+            break
+    keep = known[frames] & ~(store.ignore | store.crowd)
+    boxes = np.asarray(store.boxes, dtype=np.float64)[keep]
+    sizes = np.sqrt(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None))
+    sizes = sizes * scale[keep]
+    smallest = float(min(rpn.anchor_sizes))
+    too_small = int((sizes < smallest / 2).sum())
+    return {
+        "boxes": int(len(sizes)),
+        "smallest_anchor": smallest,
+        "percentiles": {str(q): round(float(np.percentile(sizes, q)), 1) for q in (5, 25, 50, 75, 95)}
+        if len(sizes)
+        else {},
+        "below_half_smallest_anchor": too_small,
+    }
+
+
+def format_box_sizes(report: dict[str, Any]) -> str:
+    """The box-size report as lines, with advice when many boxes are too small for the anchors."""
+    sizes = ", ".join(f"p{q} {v:g}" for q, v in report["percentiles"].items())
+    lines = [f"box sizes at the training input scale (sqrt of area, px): {sizes}"]
+    share = report["below_half_smallest_anchor"] / max(1, report["boxes"])
+    half = report["smallest_anchor"] / 2
+    lines.append(
+        f"{report['below_half_smallest_anchor']} of {report['boxes']} boxes ({share:.0%}) are under {half:g} px, half "
+        f"the smallest anchor ({report['smallest_anchor']:g} px): no anchor reaches IoU 0.25 with them"
+    )
+    if share > 0.1:
+        lines.append(
+            f"warning: consider smaller anchors, e.g. model.rpn.anchor_sizes starting at {max(4, int(half)):d}, "
+            "or a larger input (train_handler resize)"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _categories_from_config(path: str) -> LabelOptions:
     """Categories of a vis4d config (validated) or a Scalabel/BDD100K label config, with the label config if any."""
     from vis4d.data.mapping import is_label_config, label_config_from_dict, read_config_file
@@ -134,8 +194,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     stats = dataset_stats(store)
+    sizes = _anchor_report(store, args.config)
+    if sizes is not None:
+        stats["box_sizes"] = sizes
     if args.json:
         print(json.dumps(stats))
     else:
         print(format_stats_table(stats, title=f"{Path(args.path).name} ({args.format})"), end="")
+        if sizes is not None:
+            print(format_box_sizes(sizes), end="")
     return 0
+
+
+def _anchor_report(store: AnnotationStore, config_path: str | None) -> dict[str, Any] | None:
+    """Box sizes against the anchors of a vis4d config (None for a label config or no config)."""
+    from vis4d.data.mapping import is_label_config, read_config_file
+
+    if config_path is None or is_label_config(read_config_file(config_path)):
+        return None
+    from vis4d.config.load import load_config
+
+    return box_sizes_against_anchors(store, load_config(config_path))

@@ -9,16 +9,17 @@ image, boxes already mapped back to original image pixels, which the callbacks
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 from torch import Tensor
 
-from vis4d.common.structures import Batch, FrameOutput, to_original_coordinates
+from vis4d.common.structures import Batch, FrameOutput
 from vis4d.config.schema import LRSchedulerConfig, OptimizerConfig
+from vis4d.engine.inference import infer_frames
 from vis4d.model.base import Vis4DModel
 
 
@@ -112,23 +113,21 @@ class Vis4DModule(pl.LightningModule):
         per_epoch = math.ceil(batches / trainer.accumulate_grad_batches) if math.isfinite(batches) else 1
         total = trainer.estimated_stepping_batches
         self._schedule_lengths = (max(1, per_epoch), int(total) if math.isfinite(total) else None)
+        warmup = self.scheduler_cfg.warmup_steps
+        if math.isfinite(total) and warmup >= total and trainer.is_global_zero:  # steps run 0 .. total - 1
+            last = int(total) - 1
+            reached = lr_factor(self.scheduler_cfg, last, last / max(1, per_epoch), int(total))
+            print(
+                f"warning: model.lr_scheduler.warmup_steps = {warmup} is longer than this run ({int(total)} steps): "
+                f"the learning rate ends at {reached:.2g} x model.optimizer.lr = {self.optimizer_cfg.lr * reached:.3g} "
+                "without reaching it; lower warmup_steps (e.g. --cfg-options model.lr_scheduler.warmup_steps=N)",
+                file=sys.stderr,
+            )
 
     # ------------------------------------------------------------- inference
     def _infer(self, batch: Batch) -> list[FrameOutput]:
-        predictions = self.model.predict(batch)
-        outputs = []
-        for meta, pred in zip(batch.meta, predictions):
-            boxes = to_original_coordinates(pred.boxes, meta)
-            outputs.append(
-                FrameOutput(
-                    meta=meta,
-                    boxes=boxes.detach().cpu().numpy().astype(np.float32),
-                    scores=pred.scores.detach().float().cpu().numpy(),
-                    class_ids=pred.class_ids.detach().cpu().numpy().astype(np.int64),
-                    track_ids=None if pred.track_ids is None else pred.track_ids.detach().cpu().numpy(),
-                )
-            )
-        return outputs
+        """One output per image in original pixels (the code the Python API runs too)."""
+        return infer_frames(self.model, batch)
 
     def on_validation_epoch_start(self) -> None:
         """Tracker state must not leak between evaluation runs."""

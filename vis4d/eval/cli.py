@@ -14,8 +14,15 @@ Formats (``--format``, detected when left at ``auto``):
 
 Categories come from ``--config`` (a vis4d config, or a Scalabel/BDD100K label
 config which also gives the super-categories) or from the ground truth. The
-metrics table is printed; ``--output`` writes ``{"det": {...}}`` or
-``{"track": {...}}`` (fractions in [0, 1], counts as integers) atomically.
+metrics table is printed (ratios in percent); ``--output`` writes ``{"det":
+{...}}`` or ``{"track": {...}}`` (fractions in [0, 1], counts as integers)
+and ``"summary"``, the headline numbers (:mod:`vis4d.eval.summary`), atomically.
+
+Predictions of a category the ground truth does not have (a detector trained
+on more classes) are an error naming each category with its box count;
+``--drop-unknown`` (as in ``vis4d data stats``) leaves them out with one
+warning line giving the same counts, and drops ground-truth boxes of
+categories ``--config`` does not list.
 
 A prediction without a score is an error (it would be scored 1.0 and change
 every AP); ``--assume-score-1`` scores such predictions 1.0. Errors print one
@@ -42,6 +49,7 @@ from vis4d.data.pairs import FORMAT_CHOICES, LabelOptions, load_gt_and_predictio
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.conventions import format_conventions
 from vis4d.eval.detect import evaluate_detection
+from vis4d.eval.summary import summarize_metrics
 from vis4d.eval.tables import format_metrics_table
 from vis4d.eval.track import IGNORE_RULES, evaluate_tracking
 
@@ -62,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "default 0.5).")  # fmt: skip
     parser.add_argument("--assume-score-1", dest="assume_score", action="store_true",
                         help="Score predictions that have no score 1.0 (default: they are an error).")  # fmt: skip
+    parser.add_argument("--drop-unknown", action="store_true",
+                        help="Leave out predictions of categories the ground truth does not have (counted, "
+                        "one warning) and ground truth of categories --config does not list (default: an "
+                        "error).")  # fmt: skip
     parser.add_argument("--ignore-rule", default="auto", choices=("auto", *IGNORE_RULES),
                         help="How predictions on ignore regions are removed (track; default: the format's rule, "
                         "motchallenge for MOTChallenge input, else bdd100k).")  # fmt: skip
@@ -89,10 +101,11 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Load, evaluate, print; returns ``{"det": ...}`` or ``{"track": ...}``."""
+    """Load, evaluate, print; returns ``{"det": ...}`` or ``{"track": ...}``, and ``"summary"``."""
     check_options(args)
     gt_path, pred_path = Path(args.gt), Path(args.pred)
     labels = load_label_options(args.config)
+    labels.drop_unknown = args.drop_unknown
     fmt = resolve_format(args.format, gt_path, labels)
     start = time.perf_counter()
     gt, pred = load_inputs(args.task, fmt, gt_path, pred_path, labels, args.assume_score)
@@ -114,6 +127,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         }
     done = time.perf_counter()
+    metrics["summary"] = summarize_metrics(metrics)
     print(format_metrics_table(metrics))
     print(
         f"\n{gt.num_frames} frames, {gt.num_boxes} ground-truth and {pred.num_boxes} predicted boxes; "

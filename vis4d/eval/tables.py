@@ -1,13 +1,19 @@
 """Plain-text tables of evaluation results, for the terminal and logs.
 
-Ratios print as percent with one decimal, counts as integers, undefined
-values (None, e.g. AP of a size range without ground truth) as ``-``.
+One convention in every table, stated in its title: ratios print as percent
+with one decimal, counts as integers, undefined values (None, e.g. AP of a
+size range without ground truth) as ``-``. (``metrics.json`` holds the same
+ratios as fractions in [0, 1].) The detection title says which boxes the AP
+is of when ``metrics`` carries a ``summary`` (:mod:`vis4d.eval.summary`); the
+tracking title says what its ``mean`` and ``overall`` rows are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from vis4d.eval.summary import DET_BOXES_LABELS
 
 DET_COLUMNS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100")
 TRACK_COLUMNS = (
@@ -39,11 +45,15 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Mapping
     return "\n".join(out)
 
 
-def format_detection_table(det: Mapping[str, Any]) -> str:
-    """Per-class AP/AR rows and an ``all`` row from :func:`vis4d.eval.detect.evaluate_detection`'s result."""
+def format_detection_table(det: Mapping[str, Any], det_boxes: str | None = None) -> str:
+    """Per-class AP/AR rows and an ``all`` row from :func:`vis4d.eval.detect.evaluate_detection`'s result.
+
+    ``det_boxes`` (a :data:`~vis4d.eval.summary.DET_BOXES_LABELS` key) names the boxes scored in the title.
+    """
     rows = [(name, values) for name, values in det.get("per_class", {}).items()]
     rows.append(("all", det))
-    return _table("Detection (COCO AP)", DET_COLUMNS, rows)
+    of = f" of {DET_BOXES_LABELS[det_boxes]}" if det_boxes in DET_BOXES_LABELS else ""
+    return _table(f"Detection (COCO AP){of}; ratios in %", DET_COLUMNS, rows)
 
 
 def format_tracking_table(track: Mapping[str, Any]) -> str:
@@ -51,15 +61,19 @@ def format_tracking_table(track: Mapping[str, Any]) -> str:
     rows = [(name, values) for name, values in track.get("per_class", {}).items()]
     rows += [(f"{name} (super)", values) for name, values in track.get("super_categories", {}).items()]
     rows += [("mean", track["mean"]), ("overall", track["overall"])]
-    return _table("Tracking (CLEAR MOT, IDF1, HOTA)", TRACK_COLUMNS, rows, TRACK_COUNTS)
+    title = (
+        "Tracking (CLEAR MOT, IDF1, HOTA); ratios in %, counts as integers; "
+        "mean: over classes with ground truth (mMOTA, mIDF1, mHOTA), overall: all classes pooled"
+    )
+    return _table(title, TRACK_COLUMNS, rows, TRACK_COUNTS)
 
 
 def format_metrics_table(metrics: Mapping[str, Any]) -> str:
-    """Tables for ``{"det": ..., "track": ...}`` (either key optional), or for a bare det / track result."""
+    """Tables for ``{"det": ..., "track": ..., "summary": ...}`` (each key optional), or a bare det / track result."""
     if "det" in metrics or "track" in metrics:
         parts = []
         if metrics.get("det") is not None:
-            parts.append(format_detection_table(metrics["det"]))
+            parts.append(format_detection_table(metrics["det"], (metrics.get("summary") or {}).get("det_boxes")))
         if metrics.get("track") is not None:
             parts.append(format_tracking_table(metrics["track"]))
         return "\n\n".join(parts)

@@ -10,7 +10,13 @@ the format of ``--gt`` otherwise, as ``vis4d eval`` does):
   Each frame's image is looked up as ``DIR/<videoName>/<name>`` and then
   ``DIR/<name>`` (``--images`` is required).
 * ``motchallenge``: ``--gt`` is a MOTChallenge root, ``--pred`` a folder of ``SEQ.txt``
-  tracker outputs; images come from the sequences' ``img1`` folders.
+  tracker outputs; images come from the sequences' ``img1`` folders. Without
+  ``--gt``, ``--images`` is what ``predict --input_dir`` ran on (a folder of
+  images, of subfolders of images, or of video files, or one video file): it
+  is numbered the same way, so frame N of ``<video>.txt`` is the N-th image of
+  ``<video>``'s folder in natural name order (1-based, as MOTChallenge counts),
+  and every frame of a predicted video is drawn. A ``--pred`` folder of
+  ``.txt`` files is detected as ``motchallenge`` without ``--gt`` too.
 * ``coco``: ``--gt`` is a COCO instances file, ``--pred`` a COCO results file;
   ``--images`` is the image folder the file names are relative to.
 
@@ -43,10 +49,11 @@ from typing import Any
 import numpy as np
 
 from vis4d.common.errors import ConfigError, DataError, Vis4DError, one_line
+from vis4d.common.names import UniqueNames
 from vis4d.common.parser import ArgumentParser
 from vis4d.common.paths import check_output_folder
-from vis4d.data.formats import get_format
-from vis4d.data.io import decode_image
+from vis4d.data.formats import LabelOptions, get_format
+from vis4d.data.io import VIDEO_SUFFIXES, decode_image, is_video_frame, split_video_frame
 from vis4d.data.pairs import FORMAT_CHOICES, load_gt_and_predictions, load_label_options, resolve_format
 from vis4d.data.store import AnnotationStore
 from vis4d.vis.draw import add_title, draw_predictions, side_by_side
@@ -168,6 +175,8 @@ def frames_from_store(store: AnnotationStore, with_videos: bool = True) -> list[
 
 def find_image(images_dir: Path | None, frame: DrawFrame) -> Path:
     """The frame's own image path, else ``DIR/<videoName>/<name>``, else ``DIR/<name>``; DataError naming all."""
+    if is_video_frame(frame.image_path) and Path(split_video_frame(frame.image_path)[0]).is_file():
+        return Path(frame.image_path)  # a frame of a video file, decoded by index
     candidates = [Path(frame.image_path)] if frame.image_path else []
     if images_dir is not None:
         candidates += [images_dir / frame.video_name / frame.name] if frame.video_name else []
@@ -180,22 +189,84 @@ def find_image(images_dir: Path | None, frame: DrawFrame) -> Path:
     raise DataError(f"image of frame {frame.name!r} not found; looked for " + " and ".join(str(c) for c in candidates))
 
 
+def check_images_option(images_dir: Path | None) -> None:
+    """``--images`` is a folder, or a video file (the input ``predict`` ran on, for MOTChallenge predictions)."""
+    if images_dir is not None and not images_dir.exists():
+        raise DataError(f"--images: image folder not found: {images_dir}")
+    if images_dir is not None and images_dir.is_file() and images_dir.suffix.lower() not in VIDEO_SUFFIXES:
+        raise DataError(f"--images: {images_dir} is a file; expected an image folder (or the video predict ran on)")
+
+
+def _holds_mot_results(path: Path) -> bool:
+    """A folder of ``<video>.txt`` files and no JSON: MOTChallenge tracker output as ``predict`` writes it."""
+    return path.is_dir() and any(path.glob("*.txt")) and not any(path.glob("*.json"))
+
+
+def mot_predictions_on_images(pred_path: Path, images: Path | None, labels: LabelOptions) -> list[DrawFrame]:
+    """MOTChallenge ``<video>.txt`` files drawn on the frames ``predict --input_dir`` numbered (no ground truth).
+
+    ``images`` is scanned exactly as ``predict --input_dir`` scans its input
+    (:func:`~vis4d.data.datasets.image_folder.scan_input_dir`: natural name
+    order, one video per folder or video file), and its video names are made
+    file names as the writer makes them, so ``<video>.txt`` finds its frames
+    by name and frame N is the N-th of them. Every frame of a predicted video
+    is drawn, those without boxes too (a video's pictures stay complete).
+    """
+    from vis4d.data.datasets.image_folder import scan_input_dir
+    from vis4d.data.datasets.motchallenge import load_motchallenge
+
+    if images is None:
+        raise DataError(
+            "--images is required for motchallenge predictions without --gt: the images or videos predict ran on "
+            "(frame N of <video>.txt is the N-th image of <video>'s folder, in name order)"
+        )
+    pred = load_motchallenge(pred_path, labels.categories, options=labels.load_options())
+    source = scan_input_dir(images)
+    file_names = UniqueNames()
+    video_rows = {file_names(str(name)): v for v, name in enumerate(source.video_names)}
+    pred_frames = frames_from_store(pred)
+    frames: list[DrawFrame] = []
+    for v, video in enumerate(pred.video_names.tolist()):
+        if video not in video_rows:
+            raise DataError(f"{pred_path / video}.txt: --images {images} has no video {video!r} (it has "
+                            f"{sorted(video_rows)}); pass the folder predict --input_dir ran on")  # fmt: skip
+        image_rows = source.frame_range(video_rows[video])
+        predicted = {pred_frames[f].frame_index: pred_frames[f] for f in pred.frame_range(v)}
+        last = max(predicted, default=-1)
+        if last >= len(image_rows):
+            raise DataError(f"{pred_path / video}.txt: frame {last + 1}, but {video!r} under --images {images} has "
+                            f"{len(image_rows)} frames")  # fmt: skip
+        for index, row in enumerate(image_rows):
+            frame = predicted.get(index) or DrawFrame("", video, index, np.zeros((0, 4), np.float32), [],
+                                                      np.zeros(0, np.int64), None, np.zeros(0, bool))  # fmt: skip
+            frames.append(dataclasses.replace(frame, name=str(source.frame_names[row]),
+                                              image_path=str(source.image_paths[row])))  # fmt: skip
+    return frames
+
+
 def read_for_drawing(
     fmt: str, pred_path: Path, gt_path: Path | None, images_dir: Path | None, config: str | None = None
 ) -> tuple[list[DrawFrame], list[DrawFrame] | None]:
     """Predictions and (with ``gt_path``) ground truth of ``fmt`` as drawing frames."""
+    check_images_option(images_dir)
     labels = load_label_options(config)
     if fmt == "auto" and gt_path is None:
-        fmt = "scalabel"
+        fmt = "motchallenge" if _holds_mot_results(pred_path) else "scalabel"
     entry = resolve_format(fmt, gt_path, labels) if gt_path is not None else get_format(fmt)
     if entry.name in ("scalabel", "bdd100k"):  # drawn from the JSON as it is: no category list needed
         if images_dir is None:
             raise DataError(f"--images is required for {entry.name} predictions (the image folder)")
         preds = read_scalabel_for_drawing(pred_path)
         return preds, read_scalabel_for_drawing(gt_path) if gt_path is not None else None
+    if gt_path is None and entry.name == "motchallenge":
+        if not pred_path.exists():
+            raise DataError(f"--pred: {pred_path} does not exist")
+        return mot_predictions_on_images(pred_path, images_dir, labels), None
     if gt_path is None:
         raise DataError(f"--format {entry.name} needs --gt: the predictions refer to its frames and images")
-    gt, pred = load_gt_and_predictions(entry, gt_path, pred_path, labels, image_root=images_dir)
+    # Drawing needs no ground-truth category for a box: predicted categories the ground truth lacks are drawn too.
+    gt, pred = load_gt_and_predictions(entry, gt_path, pred_path, labels, image_root=images_dir,
+                                       unknown_predictions="keep")  # fmt: skip
     return frames_from_store(pred, entry.track_ids), frames_from_store(gt, entry.track_ids)
 
 
@@ -236,8 +307,7 @@ def visualize(
     fps: float = 10,
 ) -> tuple[int, list[Path]]:
     """Draw every frame (ground truth left, predictions right when ``gts``); returns pictures and videos written."""
-    if images_dir is not None and not images_dir.is_dir():
-        raise DataError(f"--images: image folder not found: {images_dir}")
+    check_images_option(images_dir)
     class_names = sorted({c for frame in [*(gts or []), *preds] for c in frame.categories})
     pred_by_key = {(f.video_name, f.name): f for f in preds}
     gt_by_key = {(f.video_name, f.name): f for f in gts or []}
@@ -268,9 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="vis4d vis", description="Draw predictions (and ground truth) on images.")
     parser.add_argument("--pred", required=True, type=Path, help="Predictions: Scalabel file/folder, MOT results "
                         "folder or COCO results file.")  # fmt: skip
-    parser.add_argument("--gt", type=Path, help="Ground truth, drawn on the left (required for motchallenge and coco).")
+    parser.add_argument("--gt", type=Path, help="Ground truth, drawn on the left (required for coco).")
     parser.add_argument("--images", type=Path, help="Image root: DIR/<videoName>/<name> or DIR/<name> (scalabel; "
-                        "coco: the folder of the file names).")  # fmt: skip
+                        "coco: the folder of the file names; motchallenge without --gt: what predict --input_dir "
+                        "ran on).")  # fmt: skip
     parser.add_argument("--output", required=True, type=Path, help="Output folder.")
     parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES, help="Input format (default: detect).")
     parser.add_argument("--config", help="A vis4d config or a label config (categories, mappings), for "

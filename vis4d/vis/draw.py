@@ -28,6 +28,10 @@ IGNORE_COLOR = (160, 160, 160)
 HATCH_SPACING = 10  # pixels between hatch lines of an ignore region
 HATCH_WIDTH = 2  # width of a hatch line in pixels
 TITLE_BAR_HEIGHT = 28
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+HERSHEY_PIXELS_PER_SCALE = 20.0  # height of FONT's capitals and digits at font scale 1, in pixels (as drawn)
+MIN_TEXT_HEIGHT = 10.0  # pixels: the smallest label text that stays readable (a 256x160 frame gets this)
+TEXT_HEIGHT_FRACTION = 0.025  # label text height as a fraction of the image's shorter side (18 px at 720p)
 
 RGB = tuple[int, int, int]
 
@@ -125,10 +129,55 @@ def draw_ignore_regions(image: np.ndarray, boxes: npt.ArrayLike) -> None:
         cv2.rectangle(image, (x1, y1), (x2, y2), IGNORE_COLOR, 1)
 
 
-def _style(height: int, width: int) -> tuple[int, float, int]:
-    """Line thickness, font scale and text thickness that stay legible across image sizes."""
-    longest = max(height, width)
-    return max(1, round(longest / 640)), max(0.35, longest / 2560), 1
+@dataclasses.dataclass(frozen=True)
+class Style:
+    """Line and label sizes for one image size (see :func:`style_for`)."""
+
+    line_thickness: int
+    font_scale: float
+    text_thickness: int
+    padding: int  # pixels of label background around the text
+
+
+def style_for(height: int, width: int) -> Style:
+    """Sizes that keep boxes and labels legible at every image size.
+
+    Everything follows the shorter side ``min(H, W)`` (what the eye has to fit
+    a label into): label text (capitals and digits) is 2.5% of it tall, never under
+    ``MIN_TEXT_HEIGHT`` pixels (so a 256x160 frame still has readable labels),
+    strokes thicken with the text, and boxes get a pixel of line per 360
+    pixels of image.
+    """
+    short = min(height, width)
+    text_height = max(MIN_TEXT_HEIGHT, TEXT_HEIGHT_FRACTION * short)
+    font_scale = text_height / HERSHEY_PIXELS_PER_SCALE
+    return Style(
+        line_thickness=max(1, round(short / 360)),
+        font_scale=font_scale,
+        text_thickness=max(1, round(font_scale * 2)),
+        padding=max(1, round(text_height / 6)),
+    )
+
+
+def _relative_luminance(colors: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """WCAG relative luminance of (N, 3) sRGB colours, in [0, 1]."""
+    srgb = colors.astype(np.float64) / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    return np.asarray(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def label_text_colors(backgrounds: npt.NDArray[np.uint8]) -> list[RGB]:
+    """Black or white per background colour, whichever has the higher WCAG contrast ratio with it.
+
+    White on a luminance-``L`` background has contrast ``1.05 / (L + 0.05)``,
+    black ``(L + 0.05) / 0.05``; the better of the two is at least 4.58:1
+    for every colour (WCAG asks 4.5:1 for text), so no box colour makes its
+    label unreadable. Returned as plain 3-tuples: OpenCV takes a 1-element
+    sequence as (value, 0, 0), which is how white text once came out red.
+    """
+    luminance = _relative_luminance(np.asarray(backgrounds, dtype=np.uint8).reshape(-1, 3))
+    white = (1.05 / (luminance + 0.05)) >= ((luminance + 0.05) / 0.05)
+    return [(255, 255, 255) if w else (0, 0, 0) for w in white.tolist()]
 
 
 def _label_texts(
@@ -179,27 +228,37 @@ def draw_predictions(
     if any(n != len(corners) for n in lengths):
         raise ValueError(f"boxes ({len(corners)}), class_ids, scores and track_ids {lengths} must have the same length")
     colors = track_color(track_arr) if track_arr is not None else class_color(class_arr)
-    # Black text on light backgrounds, white on dark ones (ITU-R BT.601 luma).
-    luma = colors.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    text_colors = np.where(luma[:, None] > 140, 0, 255).astype(np.uint8)
-    thickness, font_scale, text_thickness = _style(height, width)
-    font = cv2.FONT_HERSHEY_SIMPLEX
+    style = style_for(height, width)
     texts = _label_texts(class_names, class_arr, score_arr, track_arr)
     box_list = corners.tolist()
-    color_list = colors.tolist()
-    text_color_list = text_colors.tolist()
+    color_list = [(int(r), int(g), int(b)) for r, g, b in colors.tolist()]
     for (x1, y1, x2, y2), color in zip(box_list, color_list, strict=True):
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness)
-    for (x1, y1, _, _), color, text_color, text in zip(box_list, color_list, text_color_list, texts, strict=True):
-        (text_w, text_h), baseline = cv2.getTextSize(text, font, font_scale, text_thickness)
-        label_h = text_h + baseline + 2
-        top = y1 - label_h if y1 - label_h >= 0 else y1  # above the box, or inside at the top border
-        left = min(x1, max(0, width - text_w - 2))
-        cv2.rectangle(canvas, (left, top), (left + text_w + 1, top + label_h - 1), color, cv2.FILLED)
-        cv2.putText(
-            canvas, text, (left + 1, top + text_h + 1), font, font_scale, text_color, text_thickness, cv2.LINE_AA
-        )
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, style.line_thickness)
+    for (x1, y1, _, _), color, text_color, text in zip(
+        box_list, color_list, label_text_colors(colors), texts, strict=True
+    ):
+        draw_label(canvas, text, (x1, y1), color, text_color, style)
     return canvas
+
+
+def draw_label(canvas: np.ndarray, text: str, corner: tuple[int, int], background: RGB, text_color: RGB,
+               style: Style) -> tuple[int, int, int, int]:  # fmt: skip
+    """Draw ``text`` on a filled ``background`` rectangle above ``corner`` (inside the box at the top border).
+
+    Returns the label rectangle ``(left, top, right, bottom)``, inclusive.
+    """
+    height, width = canvas.shape[:2]
+    x1, y1 = corner
+    (text_w, text_h), baseline = cv2.getTextSize(text, FONT, style.font_scale, style.text_thickness)
+    pad = style.padding
+    label_w, label_h = text_w + 2 * pad, text_h + baseline + 2 * pad
+    top = y1 - label_h if y1 - label_h >= 0 else y1  # above the box, or inside at the top border
+    left = max(0, min(x1, width - label_w))
+    bottom, right = min(height, top + label_h) - 1, min(width, left + label_w) - 1
+    cv2.rectangle(canvas, (left, top), (right, bottom), background, cv2.FILLED)
+    origin = (left + pad, top + pad + text_h)
+    cv2.putText(canvas, text, origin, FONT, style.font_scale, text_color, style.text_thickness, cv2.LINE_AA)
+    return left, top, right, bottom
 
 
 def title_bar_height(width: int) -> int:

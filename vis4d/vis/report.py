@@ -13,8 +13,12 @@ the run was tested, then writes
 Scalar tags are grouped by name as the trainer logs them: a tag containing
 ``loss`` is a loss, ``*/lr``, ``lr-*`` or ``*learning_rate*`` is a learning
 rate, ``val/*`` a validation metric; ``epoch`` and everything else is left out
-of the plots. Numbers in the page are printed as logged (fractions, not
-percent). Both files are written atomically.
+of the plots. The page and the plot follow the terminal tables'
+convention and say so: metrics that are ratios (AP, MOTA, IDF1, HOTA, ...)
+in percent with one decimal, counts (FP, IDSW, MT, PT, ML, ...) as integers,
+whatever the metric's value (TensorBoard stores ``PT = 1`` as 1.0);
+``metrics.json`` and the logs keep fractions. Losses and learning rates
+print as logged. Both files are written atomically.
 """
 
 from __future__ import annotations
@@ -31,11 +35,16 @@ import numpy as np
 from vis4d.common.errors import DataError, Vis4DError, one_line
 from vis4d.common.io import atomic_open
 from vis4d.common.parser import ArgumentParser
+from vis4d.eval import METRIC_NAMES
+from vis4d.eval.summary import MEAN_KEYS
+from vis4d.eval.track import COUNT_FIELDS
 
 EVENT_FILE_GLOB = "**/events.out.tfevents.*"
 MAX_METRIC_CURVES = 8
 # Validation metrics plotted first when there are more than MAX_METRIC_CURVES.
 PRIMARY_METRICS = ("AP", "AP50", "AP75", "MOTA", "IDF1", "HOTA", "MOTP", "AssA", "DetA")
+COUNT_METRICS = frozenset(COUNT_FIELDS)
+RATIO_METRICS = frozenset(name for name in METRIC_NAMES if name not in COUNT_METRICS) | {m for m, _ in MEAN_KEYS}
 
 
 @dataclasses.dataclass
@@ -87,8 +96,15 @@ def is_val_tag(tag: str) -> bool:
 
 
 def _plotted_metrics(series: dict[str, Series]) -> list[str]:
-    """Pick the validation metrics that are fractions, primary names first, at most MAX_METRIC_CURVES."""
-    fractions = [t for t, s in series.items() if is_val_tag(t) and len(s.values) and np.all(np.abs(s.values) <= 1.0)]
+    """Pick the validation metrics that are fractions, primary names first, at most MAX_METRIC_CURVES.
+
+    Counts never are, even when they happen to be 0 or 1 (MT, PT, ML of a small set).
+    """
+    fractions = [
+        t
+        for t, s in series.items()
+        if is_val_tag(t) and len(s.values) and np.all(np.abs(s.values) <= 1.0) and not _is_count(t)
+    ]
 
     def rank(tag: str) -> tuple[int, str]:
         leaf = tag.rsplit("/", 1)[-1]
@@ -101,7 +117,8 @@ def _plot_panel(axis: Any, series: dict[str, Series], tags: Iterable[str], title
     tags = list(tags)
     for tag in tags:
         marker = "o" if len(series[tag].steps) < 30 else None
-        axis.plot(series[tag].steps, series[tag].values, label=tag, marker=marker, markersize=3, linewidth=1.2)
+        values = series[tag].values * (100.0 if _is_ratio(tag) else 1.0)
+        axis.plot(series[tag].steps, values, label=tag, marker=marker, markersize=3, linewidth=1.2)
     axis.set_title(title)
     axis.set_xlabel("step")
     axis.set_ylabel(ylabel)
@@ -122,7 +139,7 @@ def plot_report(series: dict[str, Series], path: Path) -> None:
     loss_axis, lr_axis, metric_axis = figure.subplots(1, 3)
     _plot_panel(loss_axis, series, sorted(t for t in series if is_loss_tag(t)), "training losses", "loss")
     _plot_panel(lr_axis, series, sorted(t for t in series if is_lr_tag(t)), "learning rate", "lr")
-    _plot_panel(metric_axis, series, _plotted_metrics(series), "validation metrics", "value")
+    _plot_panel(metric_axis, series, _plotted_metrics(series), "validation metrics", "%")
     with atomic_open(path, "wb") as handle:
         figure.savefig(handle, format="png")
 
@@ -140,6 +157,30 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
+def _is_count(key: str) -> bool:
+    """Whether a metric (``IDSW``, or a tag such as ``val/PT``) is a count, shown as an integer."""
+    return key.rsplit("/", 1)[-1] in COUNT_METRICS
+
+
+def _is_ratio(key: str) -> bool:
+    """Whether a metric (``AP``, or a tag such as ``val/MOTA``) is a ratio, shown in percent."""
+    return key.rsplit("/", 1)[-1] in RATIO_METRICS
+
+
+def _metric_cell(key: str, value: Any) -> str:
+    """A metric's value by its name: ratios in percent (one decimal), counts as integers, None as ``-``."""
+    leaf = key.rsplit("/", 1)[-1]
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        return _format_value(value)
+    if _is_count(leaf):
+        return str(round(value))
+    if leaf in RATIO_METRICS:
+        return f"{100.0 * value:.1f}"
+    return _format_value(value)
+
+
 def _is_flat(value: Any) -> bool:
     """Tell whether ``value`` is a dict of scalars (one row of a table)."""
     return isinstance(value, dict) and not any(isinstance(v, dict) for v in value.values())
@@ -154,7 +195,7 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def _rows_table(title: str, first_column: str, rows: dict[str, dict[str, Any]], level: int) -> list[str]:
     """Build a table with one row per key of ``rows`` and one column per metric name."""
     columns = list(dict.fromkeys(k for row in rows.values() for k in row))
-    body = [[name, *(_format_value(row.get(c, "")) for c in columns)] for name, row in rows.items()]
+    body = [[name, *(_metric_cell(c, row[c]) if c in row else "" for c in columns)] for name, row in rows.items()]
     return [f"{'#' * level} {title}", "", *_markdown_table([first_column, *columns], body), ""]
 
 
@@ -169,7 +210,7 @@ def _metrics_markdown(metrics: dict[str, Any], title: str, level: int = 3) -> li
     scalars = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
     if scalars:
         lines += [f"{'#' * level} {title}", ""]
-        lines += _markdown_table(["metric", "value"], [[k, _format_value(v)] for k, v in scalars.items()])
+        lines += _markdown_table(["metric", "value"], [[k, _metric_cell(k, v)] for k, v in scalars.items()])
         lines.append("")
     flat_children = {k: v for k, v in metrics.items() if isinstance(v, dict) and v and _is_flat(v)}
     if len(flat_children) >= 2:
@@ -233,13 +274,13 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     lines += ["![curves](report.png)", ""]
     lines += ["## Final test metrics", ""]
     if metrics is not None:
-        lines += [f"From `{metrics_path}` (fractions in [0, 1], counts as integers).", ""]
+        lines += [f"From `{metrics_path}`; ratios in %, counts as integers (the file holds fractions in [0, 1]).", ""]
         lines += _metrics_markdown(metrics, "test")
     else:
         test_tags = {t: s for t, s in series.items() if t.startswith("test/")}
         if test_tags:
-            lines += ["From the test logs (no test/metrics.json).", ""]
-            lines += _markdown_table(["metric", "value"], [[t, _format_value(s.last)] for t, s in test_tags.items()])
+            lines += ["From the test logs (no test/metrics.json); ratios in %, counts as integers.", ""]
+            lines += _markdown_table(["metric", "value"], [[t, _metric_cell(t, s.last)] for t, s in test_tags.items()])
         else:
             lines.append("The run has not been tested (no test/metrics.json).")
         lines.append("")
@@ -254,14 +295,14 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     lines.append("")
     val_tags = sorted(t for t in series if is_val_tag(t))
     if val_tags:
-        lines += ["## Validation metrics", ""]
+        lines += ["## Validation metrics", "", "Ratios in %, counts as integers.", ""]
         rows = []
         for tag in val_tags:
             values = series[tag].values
             best_at = int(np.argmax(values))
             last_step, best_step = str(series[tag].steps[-1]), str(series[tag].steps[best_at])
-            best = _format_value(float(values[best_at]))
-            rows.append([tag, last_step, _format_value(series[tag].last), best, best_step])
+            best = _metric_cell(tag, float(values[best_at]))
+            rows.append([tag, last_step, _metric_cell(tag, series[tag].last), best, best_step])
         lines += _markdown_table(["metric", "last step", "last", "max", "max at step"], rows)
         lines.append("")
     lines += _files_section(run_dir, png, md, metrics_path if metrics is not None else None)

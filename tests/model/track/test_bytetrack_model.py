@@ -42,3 +42,16 @@ def test_training_is_the_detectors_and_the_iou_tracker_is_an_option(tiny_batch: 
     losses = model.loss(tiny_batch)
     assert set(losses) == {"rpn_cls_loss", "rpn_box_loss", "roi_cls_loss", "roi_box_loss"}
     assert model.tracker.graph.output_boxes is None  # the IoU tracker reports the detections' own boxes
+
+
+def test_predictions_carry_the_detectors_own_detections() -> None:
+    torch.manual_seed(0)
+    model = build_model(_config(track_thresh=0.02, new_track_thresh=0.03, match_thresh=0.9), 3).eval()
+    with torch.no_grad():
+        model.detector.roi_heads.cls_score.weight.normal_(std=0.5)
+    batch = _frames("v", 1)[0]
+    (pred,) = model.predict(batch)
+    (detected,) = model.detector.predict(batch)
+    assert pred.detections is not None and pred.detections.track_ids is None
+    assert torch.equal(pred.detections.boxes, detected.boxes) and torch.equal(pred.detections.scores, detected.scores)
+    assert len(detected.boxes) >= len(pred.boxes)

@@ -140,3 +140,42 @@ def test_registered_builder():
     from vis4d.model.build import build_model
 
     assert isinstance(build_model(tiny_cfg(), 2), QDTrack)
+
+
+class DetectionsWithAWeakOne(FixedDetections):
+    """The two objects and a third detection at score 0.1, below the graph's obj_score_thr (0.5)."""
+
+    def __call__(self, batch: Batch):
+        features, dets = super().__call__(batch)
+        weak = FramePrediction(torch.tensor([[10.0, 40.0, 30.0, 60.0]]), torch.tensor([0.1]), torch.tensor([1]))
+        return features, [
+            FramePrediction(
+                *(
+                    torch.cat([a, b])
+                    for a, b in zip((d.boxes, d.scores, d.class_ids), (weak.boxes, weak.scores, weak.class_ids))
+                )
+            )  # fmt: skip
+            for d in dets
+        ]
+
+
+def test_predictions_carry_the_detectors_own_detections(monkeypatch):
+    torch.manual_seed(0)
+    model = QDTrack(tiny_cfg(), num_classes=2).eval()
+    monkeypatch.setattr(model.detector, "detect", DetectionsWithAWeakOne(model))
+    monkeypatch.setattr(model.similarity_head, "forward", one_hot_embeddings)
+    (pred,) = model.predict(make_batch(1))
+    assert track_list(pred) == [0, 1]  # the tracker outputs the two confident objects
+    assert pred.detections is not None and pred.detections.detections is None
+    assert pred.detections.scores.tolist() == pytest.approx([0.95, 0.9, 0.1])  # the detector's, weak one included
+    assert pred.detections.track_ids is None
+
+    # In original pixels (input scaled by 2), both the tracked boxes and the detector's detections.
+    from vis4d.common.structures import frame_output
+
+    meta = FrameMeta("v-0", "v", 0, "", (H // 2, W // 2), (H, W), scale=(2.0, 2.0))
+    out = frame_output(meta, pred)
+    assert out.detections is not None and out.detections.track_ids is None
+    assert out.detections.boxes[2].tolist() == [5.0, 20.0, 15.0, 30.0]
+    assert out.boxes.tolist() == out.detections.boxes[:2].tolist() and out.track_ids.tolist() == [0, 1]
+    assert pred.to("cpu").detections is not None and pred.select(torch.tensor([0])).detections is None

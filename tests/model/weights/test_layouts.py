@@ -194,7 +194,15 @@ def test_strict_refuses_mismatched_shapes_and_no_strict_loads_the_rest(
         target.backbone.fpn.inner_blocks[0][0].weight, source.backbone.fpn.inner_blocks[0][0].weight.half().float()
     )
     other = FasterRCNN(tiny_config(), 4)
-    with pytest.raises(ConfigError, match="shape mismatch"):
+    with pytest.raises(ConfigError, match=r"classifier has other classes than the config's 4 \(its categories are "
+                       r"unknown\); with --no-strict the classifier and box regressor start from scratch"):  # fmt: skip
         load_weights(other, str(path), ["a", "b", "c", "d"])
     load_weights(other, str(path), ["a", "b", "c", "d"], strict=False)
-    assert "4 shape-mismatched" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "4 shape-mismatched" in err and "classifier and box regressor start from scratch" in err
+    torch.testing.assert_close(  # everything but the head loaded
+        other.backbone.fpn.inner_blocks[0][0].weight, source.backbone.fpn.inner_blocks[0][0].weight.half().float()
+    )
+    smaller = FasterRCNN(tiny_config(fc_dim=48), 3)  # other shapes beyond the head: the generic message
+    with pytest.raises(ConfigError, match="shape mismatch"):
+        load_weights(smaller, str(path), ["a", "b", "c"])

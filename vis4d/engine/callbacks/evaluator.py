@@ -4,6 +4,13 @@ Predictions are kept as compact numpy arrays per frame (not Python objects per
 box) and turned into an :class:`AnnotationStore` aligned with the ground truth
 at the end of the epoch (:meth:`AnnotationStore.with_predictions`); the
 evaluators in :mod:`vis4d.eval` do the rest.
+
+A tracking model's outputs carry its detector's own detections: detection AP
+is computed on those (what the QDTrack papers report; the tracker keeps only
+detections above ``obj_score_thr``, which would cap AP and AR), tracking
+metrics on the tracked boxes. ``metrics.json`` says which in its
+``summary`` (:mod:`vis4d.eval.summary`), and so do the table and the
+validation line.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from vis4d.data.store import AnnotationStore
 from vis4d.engine.callbacks.base import FrameOutputConsumer
 from vis4d.eval.conventions import TrackingConventions
 from vis4d.eval.detect import evaluate_detection
+from vis4d.eval.summary import DetBoxes, format_summary_line, summarize_metrics
 from vis4d.eval.tables import format_metrics_table
 from vis4d.eval.track import evaluate_tracking
 
@@ -29,7 +37,12 @@ log = logging.getLogger(__name__)
 
 
 def flatten_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    """Scalar metrics for logging: det AP keys and the class-averaged tracking metrics."""
+    """Scalar metrics for logging: det AP keys and the class-averaged tracking metrics.
+
+    The names stay those of ``metrics.json``'s ``det`` and ``track.mean``
+    (``MOTA`` is the class mean, mMOTA), so ``launch.best_metric`` names a
+    logged ``val/<key>``; TensorBoard stores every value as a float.
+    """
     flat: dict[str, float] = {}
     for key, value in metrics.get("det", {}).items():
         if isinstance(value, (int, float)):
@@ -79,14 +92,23 @@ class Evaluator(FrameOutputConsumer):
         return [o for part in parts for o in part]
 
     def compute(self) -> dict[str, Any]:
-        """Metrics per dataset: ``{"det": ..., "track": ...}`` (tracking only if predictions carry ids)."""
+        """Metrics per dataset: ``{"det": ..., "track": ..., "summary": ...}`` (tracking only if outputs carry ids)."""
         results: dict[str, Any] = {}
         for idx, (name, gt) in enumerate(self.gt_stores):
             outputs = self._gathered(idx)
-            pred = gt.with_predictions(outputs)
-            metrics: dict[str, Any] = {"det": evaluate_detection(gt, pred)}
-            if any(o.track_ids is not None for o in outputs):
-                metrics["track"] = evaluate_tracking(gt, pred, **self.conventions[idx].as_kwargs())
+            tracked = any(o.track_ids is not None for o in outputs)
+            # A tracker's AP is its detector's, on the detections it made before the tracker's score threshold.
+            own = [o.detections for o in outputs if o.detections is not None]
+            det_boxes: DetBoxes = "predictions"
+            if tracked:
+                det_boxes = "detector" if outputs and len(own) == len(outputs) else "tracker"
+            det_outputs = own if det_boxes == "detector" else outputs
+            metrics: dict[str, Any] = {"det": evaluate_detection(gt, gt.with_predictions(det_outputs))}
+            if tracked:
+                metrics["track"] = evaluate_tracking(
+                    gt, gt.with_predictions(outputs), **self.conventions[idx].as_kwargs()
+                )
+            metrics["summary"] = summarize_metrics(metrics, det_boxes)
             results[name] = metrics
         return results
 
@@ -98,14 +120,13 @@ class Evaluator(FrameOutputConsumer):
         for key, value in flatten_metrics(first).items():
             pl_module.log(f"{stage}/{key}", value, rank_zero_only=True, sync_dist=False)
         self.last_metrics = results
-        if stage == "val" and trainer.is_global_zero:
-            shown = flatten_metrics(first)
-            keys = [k for k in ("AP", "AP50", "MOTA", "IDF1", "HOTA", "IDSW") if k in shown]
-            summary = "  ".join(f"{k} {shown[k]:.4g}" for k in keys)
+        if stage == "val" and trainer.is_global_zero and "summary" in first:
+            summary = format_summary_line(first["summary"])
             print(f"[val epoch {trainer.current_epoch} step {trainer.global_step}] {summary}", flush=True)
         if stage == "test" and trainer.is_global_zero:
             for name, metrics in results.items():
                 print(f"\nMetrics on {name}:\n{format_metrics_table(metrics)}")
+                print(f"summary: {format_summary_line(metrics['summary'])}")
             if self.output_dir is not None:
                 payload = first if len(results) == 1 else results
                 path = self.output_dir / "metrics.json"

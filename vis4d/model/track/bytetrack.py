@@ -17,7 +17,7 @@ from vis4d.config.schema import ByteTrackModelConfig
 from vis4d.model.base import Vis4DModel
 from vis4d.model.detect.faster_rcnn import FasterRCNN
 from vis4d.model.track.graphs import build_graph
-from vis4d.model.track.video import VideoTracker
+from vis4d.model.track.video import VideoTracker, with_detections
 
 
 class ByteTrack(Vis4DModel):
@@ -35,11 +35,13 @@ class ByteTrack(Vis4DModel):
 
     @torch.no_grad()
     def predict(self, batch: Batch) -> list[FramePrediction]:
-        """Detect, then track each image in order; only tracked detections are returned."""
+        """Detect, then track each image in order: the tracked detections, with the detector's own ``detections``."""
         detections = self.detector.predict(batch)
         graph = self.tracker.graph
         return [
-            self.tracker(meta, det.select(graph.candidates(det.boxes, det.scores, det.class_ids)), None)
+            with_detections(
+                self.tracker(meta, det.select(graph.candidates(det.boxes, det.scores, det.class_ids)), None), det
+            )
             for meta, det in zip(batch.meta, detections, strict=True)
         ]
 

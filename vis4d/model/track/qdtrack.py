@@ -27,7 +27,7 @@ from vis4d.model.track.graphs import TrackerGraph, build_graph
 from vis4d.model.track.losses import qdtrack_losses
 from vis4d.model.track.sampling import sample_track_rois_batch
 from vis4d.model.track.similarity_head import SimilarityHead
-from vis4d.model.track.video import VideoTracker
+from vis4d.model.track.video import VideoTracker, with_detections
 
 Features = OrderedDict[str, Tensor]
 
@@ -95,12 +95,17 @@ class QDTrack(Vis4DModel):
     # ----------------------------------------------------------------- inference
     @torch.no_grad()
     def predict(self, batch: Batch) -> list[FramePrediction]:
-        """Detect, embed, and associate each image in order; only tracked detections are returned."""
+        """Detect, embed, and associate each image in order.
+
+        The tracked detections are returned, each image's carrying the
+        detector's own ``detections`` (before the graph's score threshold) for
+        detection AP.
+        """
         features, detections = self.detector.detect(batch)
         candidates, embeddings = self.embed_candidates(features, detections, batch.image_sizes)
         return [
-            self.tracker(meta, det, embeds)
-            for meta, det, embeds in zip(batch.meta, candidates, embeddings, strict=True)
+            with_detections(self.tracker(meta, det, embeds), all_det)
+            for meta, det, embeds, all_det in zip(batch.meta, candidates, embeddings, detections, strict=True)
         ]
 
     def embed_candidates(

@@ -5,7 +5,8 @@ does not increase (the same video played again), and on :meth:`reset`. This
 assumes every video's frames arrive consecutively and in temporal order (any
 batch size; the video-aware inference sampler guarantees it per process).
 Only the detections the graph outputs are kept, with their track ids, and
-with the graph's boxes where it estimates its own (a motion model's).
+with the graph's boxes where it estimates its own (a motion model's); the
+models attach the detector's own detections with :func:`with_detections`.
 """
 
 from __future__ import annotations
@@ -46,3 +47,13 @@ class VideoTracker:
         if self.graph.output_boxes is not None:
             tracked.boxes = self.graph.output_boxes[keep].to(det.boxes.dtype)
         return tracked
+
+
+def with_detections(tracked: FramePrediction, detections: FramePrediction) -> FramePrediction:
+    """``tracked`` carrying the detector's own ``detections`` of the image (what detection AP is computed on).
+
+    The tracker keeps only detections above its score threshold
+    (``obj_score_thr``), so AP of its output is capped; tracking papers
+    (QDTrack's among them) report the detector's AP on all its detections.
+    """
+    return dataclasses.replace(tracked, detections=dataclasses.replace(detections, track_ids=None, detections=None))

@@ -164,6 +164,14 @@ def load_into(
     missing_keys = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
     unexpected = sorted(k for k in state if k not in own)
     mismatched = sorted(k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape))
+    head_only = bool(mismatched) and all(CLASSIFIER in k or BOX_REGRESSOR in k for k in mismatched)
+    if strict and head_only and not missing_keys and not unexpected:
+        known = "its categories are unknown" if checkpoint.categories is None else "categories could not be mapped"
+        raise ConfigError(
+            f"{option} {checkpoint.layout} checkpoint: its classifier has other classes than the config's "
+            f"{len(categories)} ({known}); with --no-strict the classifier and box regressor start from scratch and "
+            "everything else loads: fine-tuning on your categories"
+        )
     if strict and (missing_keys or unexpected or mismatched):
         parts = [
             f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''} ({len(keys)})"
@@ -175,6 +183,8 @@ def load_into(
     for key in mismatched + unexpected:
         state.pop(key, None)
     model.load_state_dict(state, strict=False)
+    if head_only:
+        notes.append("classifier and box regressor start from scratch (other classes in the checkpoint): train them")
     if missing_keys or unexpected or mismatched:
         notes.append(
             f"loaded non-strictly: {len(missing_keys)} missing, {len(unexpected)} unexpected, {len(mismatched)} "

@@ -1,6 +1,6 @@
 """The QDTrack tracker graph: appearance association with bi-directional softmax.
 
-Per frame (Pang et al., CVPR 2021, and ``/work/shared/spec/qdtrack.md``):
+Per frame (Pang et al., CVPR 2021; the defaults are the paper's BDD100K and MOT17 settings):
 
 1. Detections are sorted by score (descending).
 2. Duplicate removal: a detection with score >= ``obj_score_thr`` is dropped
@@ -26,9 +26,9 @@ Per frame (Pang et al., CVPR 2021, and ``/work/shared/spec/qdtrack.md``):
    backdrops after NMS at ``nms_backdrop_iou_thr`` against higher-scored
    detections, kept for ``memo_backdrop_frames`` frames.
 6. Matched tracks take the new box, class and frame; their embedding becomes
-   ``memo_momentum * old + (1 - memo_momentum) * new`` (as the spec states;
-   note that the original QDTrack code weights the *new* embedding by
-   ``memo_momentum``). Tracks unseen for more than ``memo_tracklet_frames``
+   ``memo_momentum * old + (1 - memo_momentum) * new`` (the update as the
+   method is published; note that the original QDTrack code weights the
+   *new* embedding by ``memo_momentum``). Tracks unseen for more than ``memo_tracklet_frames``
    frames (``frame_index - last_frame > memo_tracklet_frames``) are removed.
 
 Step 4 is inherently sequential (a detection's choice depends on the earlier
