@@ -210,6 +210,27 @@ def test_tracker_end_to_end(tmp_path: Path) -> None:
     assert read_video_frame_count(run_dir / "predict" / "vis" / "drive.mp4") == 3
 
 
+def test_tracker_bf16_mixed_precision(tmp_path: Path) -> None:
+    """``--precision bf16-mixed`` trains, tests and predicts QDTrack on the CPU (Lightning's autocast path)."""
+    config = write_tiny_config(tmp_path, "qdtrack")
+    ws = tmp_path / "ws"
+    common = ["--config", str(config), "--work_dir", str(ws), "--exp_name", "amp", "--version", "v1"]
+    amp = ["--precision", "bf16-mixed"]
+    trained = run_cli("train", *common, *amp, "--max_epochs", "1", "--limit_train_batches", "2", cwd=tmp_path)
+    _ok(trained)
+    assert "(precision bf16-mixed)" in trained.stdout
+    _ok(run_cli("test", *common, *amp, cwd=tmp_path))
+    metrics = json.loads((ws / "amp" / "v1" / "test" / "metrics.json").read_text())
+    assert "summary" in metrics
+    frames = tmp_path / "frames" / "clip"
+    frames.mkdir(parents=True)
+    for i, image in enumerate(sorted((tmp_path / "data").rglob("*.jpg"))[:2]):
+        (frames / f"{i}.jpg").write_bytes(image.read_bytes())
+    _ok(run_cli("predict", *common, *amp, "--input_dir", str(tmp_path / "frames"), cwd=tmp_path))
+    preds = json.loads((ws / "amp" / "v1" / "predict" / "predictions" / "frames.json").read_text())
+    assert [p["name"] for p in preds] == ["0.jpg", "1.jpg"]
+
+
 @pytest.mark.slow
 def test_ddp_on_cpu(tmp_path: Path) -> None:
     config = write_tiny_config(tmp_path, "qdtrack")

@@ -186,7 +186,9 @@ def launch(run: Run) -> int:
     )
     if profiler is not None and trainer.is_global_zero:
         clear_profile(profile_dir, stage)
-    print(f"vis4d {run.action}: run directory {run.workspace.run_dir}")
+    # Lightning's own precision notice is silenced with its other info lines; a non-default one is worth a word.
+    precision = "" if trainer.precision == "32-true" else f" (precision {trainer.precision})"
+    print(f"vis4d {run.action}: run directory {run.workspace.run_dir}{precision}")
     if run.action == "train":
         _fit(run, trainer, module, datamodule)
     elif run.action == "test":

@@ -115,17 +115,11 @@ def qdtrack_losses(
         raise ValueError("qdtrack_losses needs at least one key/reference pair")
     ce_total: Tensor | None = None
     aux_total: Tensor | None = None
-    for key, ref, key_ids, ref_ids in pairs:
-        targets = track_targets(key_ids, ref_ids).to(key.dtype)
-        ce = multi_positive_cross_entropy(embedding_similarity(key, ref, cfg.softmax_temperature), targets)
-        cosine = F.normalize(key, p=2, dim=1) @ F.normalize(ref, p=2, dim=1).t()
-        aux = embedding_l2_loss(
-            cosine,
-            targets,
-            neg_pos_ratio=cfg.aux_neg_pos_ratio,
-            pos_margin=cfg.aux_pos_margin,
-            neg_margin=cfg.aux_neg_margin,
-        )
+    for key_low, ref_low, key_ids, ref_ids in pairs:
+        # Under mixed precision the similarity logits would be bf16/fp16 dot products (about three
+        # significant digits) fed to a softmax; the losses are computed in float32 instead.
+        with torch.autocast(key_low.device.type, enabled=False):
+            ce, aux = _pair_losses(key_low.float(), ref_low.float(), key_ids, ref_ids, cfg)
         ce_total = ce if ce_total is None else ce_total + ce
         aux_total = aux if aux_total is None else aux_total + aux
     assert ce_total is not None and aux_total is not None
@@ -134,6 +128,23 @@ def qdtrack_losses(
         "track_loss": cfg.track_loss_weight * ce_total / num_pairs,
         "track_aux_loss": cfg.aux_loss_weight * aux_total / num_pairs,
     }
+
+
+def _pair_losses(
+    key: Tensor, ref: Tensor, key_ids: Tensor, ref_ids: Tensor, cfg: TrackLossConfig
+) -> tuple[Tensor, Tensor]:
+    """Unweighted contrastive and auxiliary losses of one key/reference pair."""
+    targets = track_targets(key_ids, ref_ids).to(key.dtype)
+    ce = multi_positive_cross_entropy(embedding_similarity(key, ref, cfg.softmax_temperature), targets)
+    cosine = F.normalize(key, p=2, dim=1) @ F.normalize(ref, p=2, dim=1).t()
+    aux = embedding_l2_loss(
+        cosine,
+        targets,
+        neg_pos_ratio=cfg.aux_neg_pos_ratio,
+        pos_margin=cfg.aux_pos_margin,
+        neg_margin=cfg.aux_neg_margin,
+    )
+    return ce, aux
 
 
 def _as_pairs(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
 from torch import Tensor
 
 from vis4d.common.structures import FrameMeta, FramePrediction
@@ -41,7 +42,12 @@ class VideoTracker:
             self._video = meta.video_name
         self._last_frame_index = meta.frame_index
         det = detections
-        track_ids = self.graph(det.boxes, det.scores, det.class_ids, embeddings, meta.frame_index)
+        # The graph runs in float32 even under mixed precision: its memory blends embeddings over
+        # frames and its match scores are compared with thresholds, both too fine for bf16/fp16.
+        if embeddings is not None:
+            embeddings = embeddings.float()
+        with torch.autocast(det.boxes.device.type, enabled=False):
+            track_ids = self.graph(det.boxes, det.scores, det.class_ids, embeddings, meta.frame_index)
         keep = track_ids >= 0
         tracked = dataclasses.replace(det.select(keep), track_ids=track_ids[keep])
         if self.graph.output_boxes is not None:
