@@ -40,3 +40,28 @@ def test_a_run_shorter_than_its_warm_up_says_so(capsys: pytest.CaptureFixture[st
     trainer.estimated_stepping_batches = 101
     module.on_train_start()
     assert capsys.readouterr().err == ""
+
+
+def test_test_and_predict_fold_batch_norm_but_validation_does_not() -> None:
+    from torch import nn
+    from torchvision.ops import FrozenBatchNorm2d
+
+    from tests.model.detect.conftest import tiny_config
+    from vis4d.config.schema import OptimizerConfig
+    from vis4d.engine.module import Vis4DModule
+    from vis4d.model.detect.faster_rcnn import FasterRCNN
+
+    def norms(module: nn.Module) -> int:
+        return sum(isinstance(m, (nn.BatchNorm2d, FrozenBatchNorm2d)) for m in module.modules())
+
+    module = Vis4DModule(FasterRCNN(tiny_config(), 2), OptimizerConfig(), LRSchedulerConfig())
+    before = norms(module)
+    assert before > 0
+    module.train()
+    module.on_test_start()  # a model still training (e.g. trainer.test after fit in one script) keeps its norms
+    assert norms(module) == before
+    module.eval()
+    module.on_validation_start()
+    assert norms(module) == before
+    module.on_predict_start()
+    assert norms(module) == 0

@@ -117,3 +117,43 @@ def test_missing_or_unrelated_weight_file_is_a_config_error(tmp_path: Path) -> N
     torch.save({"foo.weight": torch.zeros(2)}, path)
     with pytest.raises(ConfigError, match="model.backbone.weights"):
         build_backbone(BackboneConfig(type="resnet18", weights=str(path)))
+
+
+def _randomise_norm_statistics(module: nn.Module, seed: int = 0) -> None:
+    """Give every batch norm non-trivial statistics and affine terms, so folding has something to fold."""
+    generator = torch.Generator().manual_seed(seed)
+    for norm in module.modules():
+        if isinstance(norm, (nn.BatchNorm2d, FrozenBatchNorm2d)):
+            channels = len(norm.running_mean)
+            with torch.no_grad():
+                norm.running_mean.copy_(torch.randn(channels, generator=generator) * 0.1)
+                norm.running_var.copy_(torch.rand(channels, generator=generator) + 0.5)
+                norm.weight.copy_(torch.rand(channels, generator=generator) + 0.5)
+                norm.bias.copy_(torch.randn(channels, generator=generator) * 0.1)
+
+
+@pytest.mark.parametrize(
+    ("backbone_type", "norm"),
+    [("resnet18", "bn"), ("resnet50", "frozen_bn"), ("mobilenet_v3_small", "bn")],
+)
+def test_folding_batch_norm_keeps_the_features(backbone_type: str, norm: str) -> None:
+    torch.manual_seed(0)
+    backbone = build_backbone(BackboneConfig(type=backbone_type, norm=norm, fpn_channels=32))  # type: ignore[arg-type]
+    _randomise_norm_statistics(backbone)
+    norms = sum(isinstance(m, (nn.BatchNorm2d, FrozenBatchNorm2d)) for m in backbone.modules())
+    images = torch.randn(2, 3, 96, 128)
+    backbone.eval()
+    with torch.no_grad():
+        expected = backbone(images)
+        assert backbone.fold_batch_norm() == norms
+        folded = backbone(images)
+    assert not any(isinstance(m, (nn.BatchNorm2d, FrozenBatchNorm2d)) for m in backbone.modules())
+    for level, feature in expected.items():
+        scale = feature.abs().max().item()
+        torch.testing.assert_close(folded[level], feature, rtol=0, atol=1e-4 * max(scale, 1.0))
+
+
+def test_folding_batch_norm_refuses_a_training_model() -> None:
+    backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=32))
+    with pytest.raises(RuntimeError, match="eval"):
+        backbone.fold_batch_norm()

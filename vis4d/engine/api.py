@@ -48,6 +48,7 @@ class Tracker:
         self.config = config
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
+        self.model.fold_batch_norm()  # in place: this model is for inference from now on
         self._transforms = build_transforms(config.test_handler.transforms)
         self._collate = make_collate(config.test_handler)
         self._stream_frames = 0

@@ -136,6 +136,13 @@ class Vis4DModule(pl.LightningModule):
     on_test_epoch_start = on_validation_epoch_start
     on_predict_epoch_start = on_validation_epoch_start
 
+    def on_test_start(self) -> None:
+        """Test and predict runs never train again: batch norm is folded into the convolutions (faster)."""
+        if not self.model.training:
+            self.model.fold_batch_norm()
+
+    on_predict_start = on_test_start
+
     def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> list[FrameOutput]:  # type: ignore[override]
         """Predictions for the evaluator callback."""
         return self._infer(batch)

@@ -14,6 +14,11 @@ Norm layers: ``"auto"`` picks frozen batch norm when ImageNet weights are
 loaded (their statistics are meaningful and batches are small) and trainable
 batch norm when training from scratch, because frozen batch norm from random
 initialisation freezes identity statistics and training stalls.
+
+Speed: at inference :meth:`FPNBackbone.fold_batch_norm` folds every batch
+norm into the convolution before it, removing one pass over every feature
+map per layer (the detector also runs channels-last, see
+:mod:`vis4d.model.detect.faster_rcnn`).
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 from torchvision import models
 from torchvision.ops import FeaturePyramidNetwork, FrozenBatchNorm2d
 from torchvision.ops.feature_pyramid_network import ExtraFPNBlock
@@ -189,6 +196,19 @@ class FPNBackbone(nn.Module):
         levels: OrderedDict[str, Tensor] = self.fpn(OrderedDict(zip(self.body.level_names, features, strict=True)))
         return levels
 
+    def fold_batch_norm(self) -> int:
+        """Fold the body's batch norm layers into the convolutions they follow; returns how many were folded.
+
+        For inference only (test, predict, the Python API): a folded layer
+        computes ``conv(x) * scale + shift`` with the batch norm's running
+        statistics, which is what an eval-mode batch norm computes, in one
+        pass instead of two. The model cannot train afterwards (the folded
+        statistics are no longer separate), so it must be in eval mode.
+        """
+        if self.training:
+            raise RuntimeError("fold_batch_norm is for inference: call model.eval() first")
+        return _fold_conv_norm_pairs(self.body)
+
     def freeze_stages(self, num_stages: int) -> None:
         """Stop training the stem and the first ``num_stages`` stages (0: nothing frozen).
 
@@ -208,6 +228,65 @@ class FPNBackbone(nn.Module):
         for module in self._frozen:
             module.eval()
         return self
+
+
+_BATCH_NORMS = (nn.BatchNorm2d, FrozenBatchNorm2d)
+
+
+def _fold_conv_norm_pairs(root: nn.Module) -> int:
+    """Fold each batch norm into the convolution registered just before it in the same parent module.
+
+    torchvision's ResNets and MobileNets register every batch norm right after
+    the convolution whose output it normalises (``conv1``/``bn1``, the
+    ``downsample`` and ``Conv2dNormActivation`` sequences); the tests check
+    the folded bodies against the unfolded ones. The norm is replaced by an
+    identity, so ``forward`` code that calls it by name keeps working.
+    """
+    folded = 0
+    for parent in list(root.modules()):
+        children = list(parent.named_children())
+        for (conv_name, conv), (norm_name, norm) in zip(children, children[1:], strict=False):
+            if not (isinstance(conv, nn.Conv2d) and isinstance(norm, _BATCH_NORMS)) or conv.out_channels != len(
+                norm.running_mean
+            ):
+                continue
+            setattr(parent, conv_name, _conv_with_norm(conv, norm))
+            setattr(parent, norm_name, nn.Identity())
+            folded += 1
+    return folded
+
+
+@torch.no_grad()
+def _conv_with_norm(conv: nn.Conv2d, norm: nn.Module) -> nn.Conv2d:
+    """A copy of ``conv`` whose weight and bias include the eval-mode ``norm`` after it."""
+    fused = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,  # type: ignore[arg-type]
+        conv.stride,  # type: ignore[arg-type]
+        conv.padding,  # type: ignore[arg-type]
+        conv.dilation,  # type: ignore[arg-type]
+        conv.groups,
+        bias=True,
+        padding_mode=conv.padding_mode,
+        device=conv.weight.device,
+        dtype=conv.weight.dtype,
+    )
+    stats: Any = norm  # BatchNorm2d or torchvision's (untyped) FrozenBatchNorm2d: the same buffers
+    weight, bias = fuse_conv_bn_weights(
+        conv.weight, conv.bias, stats.running_mean, stats.running_var, float(stats.eps), stats.weight, stats.bias
+    )
+    fused.weight.copy_(weight)
+    assert fused.bias is not None
+    fused.bias.copy_(bias)
+    fused.requires_grad_(False)
+    return fused.to(memory_format=_memory_format(conv.weight))
+
+
+def _memory_format(tensor: Tensor) -> torch.memory_format:
+    """Channels-last if ``tensor`` (4-D) is stored that way, else contiguous."""
+    channels_last = tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if channels_last and not tensor.is_contiguous() else torch.contiguous_format
 
 
 def load_backbone_weights(backbone: FPNBackbone, name: str) -> None:

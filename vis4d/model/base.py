@@ -34,3 +34,14 @@ class Vis4DModel(nn.Module, ABC):
 
     def reset_tracking(self) -> None:
         """Forget all tracker state (no-op for detectors)."""
+
+    def fold_batch_norm(self) -> int:
+        """Fold the backbones' batch norms into their convolutions for faster inference; returns how many.
+
+        The engine calls this before test and predict, and the Python API when
+        it takes a model: the outputs stay those of the eval-mode model, but
+        the model can no longer train (see :meth:`FPNBackbone.fold_batch_norm`).
+        """
+        from vis4d.model.backbones import FPNBackbone
+
+        return sum(module.fold_batch_norm() for module in self.modules() if isinstance(module, FPNBackbone))
