@@ -246,10 +246,10 @@ def _fold_conv_norm_pairs(root: nn.Module) -> int:
     for parent in list(root.modules()):
         children = list(parent.named_children())
         for (conv_name, conv), (norm_name, norm) in zip(children, children[1:], strict=False):
-            if not (isinstance(conv, nn.Conv2d) and isinstance(norm, _BATCH_NORMS)) or conv.out_channels != len(
-                norm.running_mean
-            ):
+            if not (isinstance(conv, nn.Conv2d) and isinstance(norm, _BATCH_NORMS)):
                 continue
+            if conv.out_channels != norm.num_features:
+                continue  # not the convolution this norm follows
             setattr(parent, conv_name, _conv_with_norm(conv, norm))
             setattr(parent, norm_name, nn.Identity())
             folded += 1
