@@ -248,7 +248,8 @@ def _fold_conv_norm_pairs(root: nn.Module) -> int:
         for (conv_name, conv), (norm_name, norm) in zip(children, children[1:], strict=False):
             if not (isinstance(conv, nn.Conv2d) and isinstance(norm, _BATCH_NORMS)):
                 continue
-            if conv.out_channels != norm.num_features:
+            stats: Any = norm  # torchvision's FrozenBatchNorm2d is untyped and has no num_features
+            if conv.out_channels != len(stats.running_mean):
                 continue  # not the convolution this norm follows
             setattr(parent, conv_name, _conv_with_norm(conv, norm))
             setattr(parent, norm_name, nn.Identity())
