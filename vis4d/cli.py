@@ -20,6 +20,7 @@ COMMANDS = {
     "report": "a run's losses, learning rate and metrics: report.png and report.md",
     "weights": "list or download published weights by name",
     "convert": "convert a checkpoint of another framework's layout into a vis4d one",
+    "export": "export a model's detector (+ embedding head) as one ONNX or TorchScript graph",
 }
 DATA_COMMANDS = {"stats": "count videos, frames, boxes and tracks of a dataset (vis4d data stats -h)"}
 
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         from vis4d.model.weights.cli import convert_main
 
         return convert_main(rest)
+    if command == "export":
+        from vis4d.engine.export import main as export_main
+
+        return export_main(rest)
     print(f"error: vis4d: unknown command {command!r}; expected one of {', '.join(COMMANDS)} (see vis4d --help)",
           file=sys.stderr)  # fmt: skip
     return 2

@@ -135,6 +135,14 @@ class LaunchConfig(StrictModel):
     cache_dir: str | None = Field(
         default=None, description="Where parsed datasets are cached; default work_dir/.cache/datasets."
     )
+    backend: Literal["torch", "onnxruntime", "torchscript"] = Field(
+        default="torch",
+        description="test/predict: run the PyTorch model (torch), or the exported --model in onnxruntime or "
+        "TorchScript; the tracker runs in Python either way.",
+    )
+    model: str | None = Field(
+        default=None, description="test/predict with backend onnxruntime/torchscript: the file vis4d export wrote."
+    )
 
 
 class Config(StrictModel):

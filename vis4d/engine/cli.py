@@ -81,6 +81,16 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
         "help": "Require checkpoint keys to match the model's (default: true).",
     },
     "tqdm": {"action": "store_true", "default": None, "help": "Use tqdm progress bars."},
+    "backend": {
+        "choices": ["torch", "onnxruntime", "torchscript"],
+        "help": "Run the PyTorch model from --weights (torch, default), or the exported --model (vis4d export) in "
+        "onnxruntime or TorchScript; the tracker runs in Python either way (docs/export.md).",
+    },
+    "model": {
+        "metavar": "FILE",
+        "help": "With --backend onnxruntime/torchscript: the .onnx / TorchScript file vis4d export wrote; the "
+        "config must be the one it was exported from (the tracker section may differ).",
+    },
 }
 
 TRAIN_WEIGHTS_HELP = (
@@ -120,6 +130,8 @@ TRAINER_OPTIONS: dict[str, dict[str, Any]] = {
 # Options that only some actions read (all others apply to every action).
 ONLY_FOR: dict[str, tuple[str, ...]] = {
     "input_dir": ("predict",),
+    "backend": ("test", "predict"),
+    "model": ("test", "predict"),
     "find_unused_parameters": ("train",),
     "visualize": ("test", "predict"),
     "output_format": ("test", "predict"),

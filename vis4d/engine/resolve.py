@@ -192,6 +192,29 @@ def _check_action_options(action: str, launch: LaunchConfig) -> None:
                               f"file ({', '.join(VIDEO_SUFFIXES)})")  # fmt: skip
 
 
+def _check_backend(launch: LaunchConfig, config: Config, weights_option: str, where: str) -> bool:
+    """Whether the run uses an exported model (``--backend``); if so, that ``--model`` is one for this config.
+
+    The file is opened and its metadata compared with the config here, so a
+    wrong file or config costs a second, not a data set load.
+    """
+    if launch.backend == "torch":
+        if launch.model is not None:
+            raise ConfigError("--model: only read with --backend onnxruntime or torchscript; the torch backend "
+                              "loads --weights")  # fmt: skip
+        return False
+    if launch.model is None:
+        raise ConfigError(f"--backend {launch.backend}: needs --model FILE, the file vis4d export wrote")
+    if launch.weights is not None:
+        raise ConfigError(f"{weights_option}: the exported --model carries its weights; drop --weights "
+                          f"with --backend {launch.backend}")  # fmt: skip
+    from vis4d.model.exported import check_config, open_exported
+
+    _, meta = open_exported(launch.model, launch.backend)
+    check_config(meta, config.model.model_dump(mode="json"), config.categories, where)
+    return True
+
+
 def resolve_run(args: argparse.Namespace) -> Run:
     """Config, run directory, weights and Lightning options of the command line ``args``."""
     from vis4d.model.weights.checkpoint import check_checkpoint_file  # torch: imported when needed
@@ -213,8 +236,12 @@ def resolve_run(args: argparse.Namespace) -> Run:
         if getattr(launch, key):
             check_output_folder(getattr(launch, key), f"--{key}" if key in launch_cli else f"{path}: launch.{key}")
     exp_name = launch.exp_name or config.model_name
-    workspace = resolve_workspace(args.action, launch.work_dir, exp_name, launch.version, launch.weights, launch.resume)
-    weights = resolve_weights(launch.weights, workspace, args.action, launch.resume)
+    exported = _check_backend(launch, config, "--weights" if "weights" in launch_cli else f"{path}: launch.weights",
+                              f"--config {path}")  # fmt: skip
+    # An exported model is a file of its own: like an explicit weights file, it starts a new version.
+    run_weights = launch.model if exported else launch.weights
+    workspace = resolve_workspace(args.action, launch.work_dir, exp_name, launch.version, run_weights, launch.resume)
+    weights = None if exported else resolve_weights(launch.weights, workspace, args.action, launch.resume)
     if weights is not None:
         check_checkpoint_file(weights, "--weights" if "weights" in launch_cli else f"{path}: launch.weights")
     model_weights = config.model.weights

@@ -130,6 +130,25 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", ".*isinstance\\(treespec, LeafSpec\\).*")
 
 
+def build_run_model(run: Run) -> Any:
+    """The run's model: built from the config with its weights, or the exported ``--model`` (``--backend``)."""
+    from vis4d.model.build import build_model
+    from vis4d.model.weights import load_weights
+
+    config, launch_options = run.config, run.launch
+    if launch_options.backend != "torch" and launch_options.model is not None:
+        from vis4d.model.exported import load_exported
+
+        return load_exported(launch_options.model, launch_options.backend, config.model, config.categories, "--config")
+    model = build_model(config.model, len(config.categories))
+    if config.model.weights is not None:  # the recipe's starting point: any layout, what matches loads
+        load_weights(model, config.model.weights, config.categories, False, "model.weights", config)
+    resuming = run.action == "train" and launch_options.resume
+    if run.weights is not None and not resuming:
+        load_weights(model, str(run.weights), config.categories, launch_options.strict, "--weights", config)
+    return model
+
+
 def launch(run: Run) -> int:
     """Build model, data, callbacks and logger, and run the action with a Lightning ``Trainer``."""
     from pathlib import Path
@@ -141,20 +160,12 @@ def launch(run: Run) -> int:
     from vis4d.engine.datamodule import Vis4DDataModule
     from vis4d.engine.module import Vis4DModule
     from vis4d.engine.profiling import build_profiler, clear_profile, report_profile
-    from vis4d.model.build import build_model
-    from vis4d.model.weights import load_weights
 
     config, launch_options = run.config, run.launch
     _quiet_lightning()
     if launch_options.seed is not None:
         pl.seed_everything(launch_options.seed, workers=True, verbose=False)
-    model = build_model(config.model, len(config.categories))
-    if config.model.weights is not None:  # the recipe's starting point: any layout, what matches loads
-        load_weights(model, config.model.weights, config.categories, False, "model.weights", config)
-    resuming = run.action == "train" and launch_options.resume
-    if run.weights is not None and not resuming:
-        load_weights(model, str(run.weights), config.categories, launch_options.strict, "--weights", config)
-    module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler, config.categories)
+    module = Vis4DModule(build_run_model(run), config.model.optimizer, config.model.lr_scheduler, config.categories)
     work_dir = Path(launch_options.work_dir)
     cache_dir = Path(launch_options.cache_dir) if launch_options.cache_dir else work_dir / ".cache" / "datasets"
     # An unseeded run still gets one fixed data order per run directory, so --resume continues it.

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from vis4d.common.errors import ConfigError
+from vis4d.model.detect.box_coder import is_tracing
 
 
 class AnchorGenerator(nn.Module):
@@ -65,6 +66,8 @@ class AnchorGenerator(nn.Module):
 
     def forward(self, feature_sizes: list[tuple[int, int]], device: torch.device) -> Tensor:
         """Return the anchors of all levels, concatenated finest first: (sum_l H_l * W_l * A, 4) float32 pixels."""
+        if is_tracing():  # sizes are traced tensors: the exported graph builds anchors for any image size
+            return torch.cat([self._level_anchors(level, h, w, device) for level, (h, w) in enumerate(feature_sizes)])
         key = (tuple(feature_sizes), str(device))
         cached = self._cache.get(key)
         if cached is not None:

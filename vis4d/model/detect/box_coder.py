@@ -10,9 +10,14 @@ float32 so half-precision features (AMP) cannot lose box precision.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+# Unpadded (h, w) of each image in input pixels: a list when run, a (B, 2) tensor in an exported graph,
+# whose image size is an input (vis4d.model.export).
+ImageSizes = Sequence[tuple[int, int]] | Tensor
 
 # Largest log-scale a decoded box may grow by: exp(4.135) = 1000/16, so a
 # 16-pixel anchor cannot become wider than 1000 pixels (avoids exp overflow).
@@ -85,3 +90,15 @@ def clip_boxes(boxes: Tensor, heights: Tensor | float, widths: Tensor | float) -
         x = x.clamp(max=widths)
         y = y.clamp(max=heights)
     return torch.stack((x[..., 0], y[..., 0], x[..., 1], y[..., 1]), dim=-1)
+
+
+def image_size_tensor(image_sizes: ImageSizes, device: torch.device) -> Tensor:
+    """The (B, 2) float32 (h, w) of ``image_sizes``, for clipping with tensor bounds."""
+    if isinstance(image_sizes, Tensor):
+        return image_sizes.to(device=device, dtype=torch.float32).reshape(-1, 2)
+    return torch.tensor(list(image_sizes), dtype=torch.float32, device=device).reshape(-1, 2)
+
+
+def is_tracing() -> bool:
+    """Whether ``torch.jit.trace`` (``vis4d export``) is recording: sizes are then tensors to keep dynamic."""
+    return bool(torch.jit.is_tracing())  # type: ignore[attr-defined,no-untyped-call]

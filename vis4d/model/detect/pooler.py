@@ -26,6 +26,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.ops import box_area, roi_align
 
+from vis4d.model.detect.box_coder import is_tracing
+
 LevelMapping = Literal["torchvision", "mmdet", "vis4d"]
 CANONICAL_SCALE, CANONICAL_LEVEL = 224, 4  # torchvision / FPN paper
 FINEST_SCALE = 56  # mmdetection
@@ -75,10 +77,11 @@ class RoIPooler(nn.Module):
         if len(maps) == 1:
             return self._align(maps[0], rois, self.log2_strides[0])
         level = self.level_of(rois[:, 1:])
-        result = maps[0].new_zeros((len(rois), maps[0].shape[1], *self.output_size))
+        result = maps[0].new_zeros((rois.shape[0], maps[0].shape[1], *self.output_size))
+        tracing = is_tracing()  # an exported graph must not bake in which levels this example used
         for index, (feature, log2_stride) in enumerate(zip(maps, self.log2_strides, strict=True)):
             chosen = torch.where(level == index)[0]
-            if len(chosen):
+            if tracing or len(chosen):
                 result[chosen] = self._align(feature, rois[chosen], log2_stride).to(result.dtype)
         return result
 

@@ -30,7 +30,7 @@ from torchvision.ops import batched_nms, box_iou, remove_small_boxes
 
 from vis4d.common.structures import FramePrediction, Targets
 from vis4d.config.schema import RoIHeadConfig
-from vis4d.model.detect.box_coder import clip_boxes, decode_boxes, encode_boxes
+from vis4d.model.detect.box_coder import ImageSizes, clip_boxes, decode_boxes, encode_boxes, image_size_tensor
 from vis4d.model.detect.matcher import ignore_overlapping, match_boxes, sample_balanced
 from vis4d.model.detect.pooler import RoIPooler
 from vis4d.model.detect.rpn import IGNORE_IOF_THRESH, SMOOTH_L1_BETA
@@ -62,7 +62,7 @@ class RoIBoxHead(nn.Module):
         self,
         features: Mapping[str, Tensor],
         proposals: list[Tensor],
-        image_sizes: list[tuple[int, int]],
+        image_sizes: ImageSizes,
         targets: list[Targets] | None = None,
     ) -> tuple[list[FramePrediction], dict[str, Tensor]]:
         """Return detections (when not training or without targets) and losses (with targets)."""
@@ -83,7 +83,7 @@ class RoIBoxHead(nn.Module):
         return self.other_classes
 
     def head(
-        self, features: Mapping[str, Tensor], rois: list[Tensor], image_sizes: list[tuple[int, int]]
+        self, features: Mapping[str, Tensor], rois: list[Tensor], image_sizes: ImageSizes
     ) -> tuple[Tensor, Tensor]:
         """Return class logits (N, C+E+1: the C classes, the E other classes, background) and deltas (N, C, 4)."""
         pooled = self.pooler(features, rois)
@@ -132,7 +132,7 @@ class RoIBoxHead(nn.Module):
 
     @torch.no_grad()
     def _postprocess(
-        self, logits: Tensor, deltas: Tensor, proposals: list[Tensor], image_sizes: list[tuple[int, int]]
+        self, logits: Tensor, deltas: Tensor, proposals: list[Tensor], image_sizes: ImageSizes
     ) -> list[FramePrediction]:
         """Turn head outputs into at most ``detections_per_img`` detections per image."""
         cfg = self.cfg
@@ -141,13 +141,16 @@ class RoIBoxHead(nn.Module):
         boxes = decode_boxes(
             deltas, torch.cat(proposals).float()[:, None, :], cfg.box_coder_weights, clamp_both=cfg.clamp_both
         )
+        sizes = image_size_tensor(image_sizes, boxes.device)
+        class_ids = torch.arange(num_classes, device=logits.device).expand_as(scores)
         detections = []
         start = 0
-        for image_proposals, (height, width) in zip(proposals, image_sizes, strict=True):
+        # Counts, bounds and class ids come from tensors, not Python numbers: an exported graph keeps them dynamic.
+        for image_proposals, size in zip(proposals, sizes, strict=True):
             end = start + image_proposals.shape[0]
-            image_boxes = clip_boxes(boxes[start:end], float(height), float(width)).reshape(-1, 4)
+            image_boxes = clip_boxes(boxes[start:end], size[0], size[1]).reshape(-1, 4)
             image_scores = scores[start:end].reshape(-1)
-            image_classes = torch.arange(num_classes, device=logits.device).repeat(end - start)
+            image_classes = class_ids[start:end].reshape(-1)
             start = end
             keep = torch.nonzero(image_scores > cfg.score_thresh).squeeze(1)
             keep = keep[remove_small_boxes(image_boxes[keep], cfg.min_size)]

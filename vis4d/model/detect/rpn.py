@@ -15,18 +15,18 @@ deltas of positives, both averaged over the sampled anchors.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torchvision.models.detection._utils import _topk_min
 from torchvision.ops import batched_nms, box_iou, remove_small_boxes
 
 from vis4d.common.structures import Targets
 from vis4d.config.schema import RPNConfig
 from vis4d.model.detect.anchors import AnchorGenerator, anchor_sizes_for_levels
-from vis4d.model.detect.box_coder import clip_boxes, decode_boxes, encode_boxes
+from vis4d.model.detect.box_coder import ImageSizes, clip_boxes, decode_boxes, encode_boxes, image_size_tensor
 from vis4d.model.detect.matcher import ignore_overlapping, match_boxes, sample_balanced
 
 # RPN deltas are not normalised (mmdetection's std 1.0), unlike the RoI head's.
@@ -88,20 +88,19 @@ class RegionProposalNetwork(nn.Module):
     def forward(
         self,
         features: Mapping[str, Tensor],
-        image_sizes: list[tuple[int, int]],
+        image_sizes: ImageSizes,
         targets: list[Targets] | None = None,
     ) -> tuple[list[Tensor], dict[str, Tensor]]:
         """Return proposals per image (P_i, 4) in input pixels and, with ``targets``, the RPN losses."""
         level_features = [features[level] for level in self.levels]
         level_logits, level_deltas = self.head(level_features)
-        feature_sizes = [(int(f.shape[-2]), int(f.shape[-1])) for f in level_features]
+        # Python ints when run, traced sizes when exported (vis4d export): the graph then takes any image size.
+        feature_sizes = [(f.shape[-2], f.shape[-1]) for f in level_features]
         anchors = self.anchor_generator(feature_sizes, level_features[0].device)
         # All levels in one tensor: (B, N) logits and (B, N, 4) deltas, N = anchors of all levels.
         logits = torch.cat(level_logits, dim=1)
         deltas = torch.cat(level_deltas, dim=1)
-        proposals = self._select_proposals(
-            logits.detach(), deltas.detach(), anchors, self.anchor_generator.num_anchors(feature_sizes), image_sizes
-        )
+        proposals = self._select_proposals([x.detach() for x in level_logits], deltas.detach(), anchors, image_sizes)
         losses: dict[str, Tensor] = {}
         if targets is not None:
             losses = self._losses(logits, deltas, anchors, targets)
@@ -109,26 +108,26 @@ class RegionProposalNetwork(nn.Module):
 
     @torch.no_grad()
     def _select_proposals(
-        self,
-        logits: Tensor,
-        deltas: Tensor,
-        anchors: Tensor,
-        anchors_per_level: list[int],
-        image_sizes: list[tuple[int, int]],
+        self, level_logits: list[Tensor], deltas: Tensor, anchors: Tensor, image_sizes: ImageSizes
     ) -> list[Tensor]:
-        """Top-k per level, decode, clip, drop tiny boxes, per-level NMS, top-k per image."""
+        """Top-k per level, decode, clip, drop tiny boxes, per-level NMS, top-k per image.
+
+        ``level_logits`` are per level (B, N_l); ``deltas`` (B, N, 4) and
+        ``anchors`` (N, 4) hold all levels in the same order. Counts come
+        from tensor shapes (``_topk_min``), so an exported graph keeps them
+        dynamic.
+        """
         pre_nms = self.cfg.pre_nms_top_n_train if self.training else self.cfg.pre_nms_top_n_test
         post_nms = self.cfg.post_nms_top_n_train if self.training else self.cfg.post_nms_top_n_test
-        batch, device = logits.shape[0], logits.device
+        batch, device = deltas.shape[0], deltas.device
         scores, indices, level_ids = [], [], []
-        offsets = [0, *itertools.accumulate(anchors_per_level)][:-1]
-        level_chunks = torch.split(logits, anchors_per_level, dim=1)
-        for level, (level_logits, offset) in enumerate(zip(level_chunks, offsets, strict=True)):
-            count = min(pre_nms, level_logits.shape[1])
-            top_scores, top_idx = level_logits.topk(count, dim=1)
+        offset = 0
+        for level, logits in enumerate(level_logits):
+            top_scores, top_idx = logits.topk(_topk_min(logits, pre_nms, 1), dim=1)
             scores.append(top_scores)
             indices.append(top_idx + offset)
-            level_ids.append(torch.full((count,), level, dtype=torch.int64, device=device))
+            level_ids.append(torch.full_like(top_idx[0], level))
+            offset = offset + logits.shape[1]
         top_scores = torch.cat(scores, dim=1).float()
         top_indices = torch.cat(indices, dim=1)
         top_levels = torch.cat(level_ids)
@@ -137,7 +136,7 @@ class RegionProposalNetwork(nn.Module):
         boxes = decode_boxes(
             deltas[batch_idx, top_indices], anchors[top_indices], RPN_BOX_WEIGHTS, clamp_both=self.cfg.clamp_both
         )
-        sizes = torch.tensor(image_sizes, dtype=torch.float32, device=device)
+        sizes = image_size_tensor(image_sizes, device)
         boxes = clip_boxes(boxes, sizes[:, 0:1], sizes[:, 1:2])
         proposals = []
         for image in range(batch):

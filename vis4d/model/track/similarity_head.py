@@ -11,7 +11,7 @@ loss), the tracker uses dot products inside its bi-directional softmax.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -90,11 +90,15 @@ class SimilarityHead(nn.Module):
         if sum(counts) == 0:
             reference = next(iter(features.values()))
             return [reference.new_zeros((0, self.embedding_dim)) for _ in counts]
+        return list(torch.split(self.embed_boxes(features, boxes), counts))
+
+    def embed_boxes(self, features: Mapping[str, Tensor], boxes: Sequence[Tensor]) -> Tensor:
+        """The (sum K_i, D) embeddings of all images' boxes, in order (what an exported graph computes)."""
         pooled = self.roi_align(features, list(boxes))
         if pooled.device.type == "cpu":
             # oneDNN runs these small 3x3 convs markedly faster on NHWC input (docs/profiling.md);
             # the result is the same, and flatten() below still reads it in NCHW order.
             pooled = pooled.contiguous(memory_format=torch.channels_last)
         x = self.convs(pooled).flatten(start_dim=1)
-        embeddings = self.embed(self.fcs(x))
-        return list(torch.split(embeddings, counts))
+        embeddings: Tensor = self.embed(self.fcs(x))
+        return embeddings
