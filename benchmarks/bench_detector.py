@@ -9,12 +9,18 @@ resize is disabled (the images already have the benchmark size) and its
 normalisation is the identity, so both see the same pixels.
 
 torchvision's weights are copied into ours, so both do the same work (in
-eval mode they return the same detections).  Runs alternate between the two
-models; after one warm-up each, the median of ``--iters`` runs is printed
-with the ratio ours / torchvision (< 1: faster), and the median ratio of
-back-to-back pairs (robust to load from other processes).
+eval mode they return the same detections; the benchmark prints how many
+each returns and the largest box difference).  Ours runs as ``vis4d test``
+and ``predict`` run it: channels-last, and at inference with batch norm
+folded into the convolutions (:meth:`FPNBackbone.fold_batch_norm`);
+torchvision's as it ships.  Runs alternate between the two models; after
+one warm-up each, the median of ``--iters`` runs is printed with the ratio
+ours / torchvision (< 1: faster), and the median ratio of back-to-back
+pairs (robust to load from other processes).  Each ``--sizes`` entry (default:
+the BDD100K test size 720x1280, then 384x640) gets a training step and an
+inference pass.
 
-    OMP_NUM_THREADS=2 python benchmarks/bench_detector.py --iters 3
+    python benchmarks/bench_detector.py --threads 2 --iters 3
 """
 
 from __future__ import annotations
@@ -120,66 +126,83 @@ def main() -> None:
     """Run the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=3, help="timed runs per model after one warm-up")
-    parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--train-size", type=int, nargs=2, default=(384, 640), metavar=("H", "W"))
-    parser.add_argument("--test-size", type=int, nargs=2, default=(384, 640), metavar=("H", "W"))
+    parser.add_argument("--batch-size", type=int, default=2, help="training batch size")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[720, 1280, 384, 640], metavar="H W", help="image sizes, H W pairs"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip", choices=["train", "test"], default=None)
     args = parser.parse_args()
+    if len(args.sizes) % 2:
+        parser.error("--sizes takes pairs: H W [H W ...]")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
+    for height, width in zip(args.sizes[::2], args.sizes[1::2], strict=True):
+        torch.manual_seed(0)
+        ours = _ours(device)
+        theirs = _torchvision(device, height, width)
+        # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
+        ours.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
+        if args.skip != "train":
+            _compare_train(ours, theirs, args.batch_size, height, width, args.iters, device)
+        if args.skip != "test":
+            _compare_inference(ours, theirs, height, width, args.iters, device)
 
-    torch.manual_seed(0)
-    ours = _ours(device)
-    theirs = _torchvision(device, args.train_size[0], args.train_size[1])
-    # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
-    ours.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
 
-    if args.skip != "train":
-        batch = _batch(args.batch_size, args.train_size[0], args.train_size[1], device, seed=0)
-        tv_images = list(batch.images)
-        tv_targets = [{"boxes": t.boxes, "labels": t.class_ids + 1} for t in batch.targets]
-        ours.train()
-        theirs.train()
+def _compare_train(
+    ours: FasterRCNN,
+    theirs: TorchvisionFasterRCNN,
+    batch_size: int,
+    height: int,
+    width: int,
+    iters: int,
+    device: torch.device,
+) -> None:
+    batch = _batch(batch_size, height, width, device, seed=0)
+    tv_images = list(batch.images)
+    tv_targets = [{"boxes": t.boxes, "labels": t.class_ids + 1} for t in batch.targets]
+    ours.train()
+    theirs.train()
 
-        def ours_train() -> None:
-            ours.zero_grad(set_to_none=True)
-            torch.stack(list(ours.loss(batch).values())).sum().backward()
+    def ours_train() -> None:
+        ours.zero_grad(set_to_none=True)
+        torch.stack(list(ours.loss(batch).values())).sum().backward()
 
-        def theirs_train() -> None:
-            theirs.zero_grad(set_to_none=True)
-            torch.stack(list(theirs(tv_images, tv_targets).values())).sum().backward()
+    def theirs_train() -> None:
+        theirs.zero_grad(set_to_none=True)
+        torch.stack(list(theirs(tv_images, tv_targets).values())).sum().backward()
 
-        _compare(
-            f"train step (batch {args.batch_size}, {args.train_size[0]}x{args.train_size[1]})",
-            ours_train,
-            theirs_train,
-            args.iters,
-            device,
-        )
+    _compare(f"train step (batch {batch_size}, {height}x{width})", ours_train, theirs_train, iters, device)
 
-    if args.skip != "test":
-        batch = _batch(1, args.test_size[0], args.test_size[1], device, seed=1)
-        tv_images = list(batch.images)
-        theirs.transform.min_size = (args.test_size[0],)
-        theirs.transform.max_size = args.test_size[1]
-        ours.eval()
-        theirs.eval()
 
-        def ours_test() -> None:
-            with torch.no_grad():
-                ours.predict(batch)
+def _compare_inference(
+    ours: FasterRCNN, theirs: TorchvisionFasterRCNN, height: int, width: int, iters: int, device: torch.device
+) -> None:
+    batch = _batch(1, height, width, device, seed=1)
+    tv_images = list(batch.images)
+    theirs.transform.min_size = (height,)
+    theirs.transform.max_size = width
+    ours.eval()
+    theirs.eval()
+    ours.fold_batch_norm()  # what test, predict and the Python API do
 
-        def theirs_test() -> None:
-            with torch.no_grad():
-                theirs(tv_images)
+    def ours_test() -> None:
+        with torch.no_grad():
+            ours.predict(batch)
 
-        _compare(
-            f"inference (1 image, {args.test_size[0]}x{args.test_size[1]})", ours_test, theirs_test, args.iters, device
-        )
+    def theirs_test() -> None:
+        with torch.no_grad():
+            theirs(tv_images)
+
+    with torch.no_grad():
+        mine, (their,) = ours.predict(batch)[0], theirs(tv_images)
+    same = len(mine.boxes) == len(their["boxes"])
+    difference = f", largest box difference {(mine.boxes - their['boxes']).abs().max().item():.2g} px" if same else ""
+    print(f"detections at {height}x{width}: vis4d {len(mine.boxes)}, torchvision {len(their['boxes'])}{difference}")
+    _compare(f"inference (1 image, {height}x{width})", ours_test, theirs_test, iters, device)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ def main() -> None:
     model_cfg = config.model.model_copy(update={"weights": None})
     model_cfg = model_cfg.model_copy(update={"backbone": model_cfg.backbone.model_copy(update={"weights": None})})
     model = build_model(model_cfg, len(config.categories)).to(device).eval()
+    model.fold_batch_norm()  # as predict does
     detector = getattr(model, "detector", model)
     store = load_image_folder(
         ImageFolderDatasetConfig(root=str(ROOT / "assets/bdd100k_sample/images")), config.categories

@@ -1,0 +1,65 @@
+"""RoIPooler: the concurrent CPU path pools exactly what one RoIAlign call pools."""
+
+import threading
+
+import pytest
+import torch
+
+from vis4d.model.detect import pooler as pooler_module
+from vis4d.model.detect.pooler import MIN_ROIS_PER_THREAD, RoIPooler
+
+
+@pytest.fixture()
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def _inputs(count: int) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+    generator = torch.Generator().manual_seed(0)
+    features = {
+        "p2": torch.randn(2, 8, 32, 48, generator=generator).contiguous(memory_format=torch.channels_last),
+        "p3": torch.randn(2, 8, 16, 24, generator=generator),
+    }
+    boxes = []
+    for _ in range(2):
+        corners = torch.rand(count, 2, generator=generator) * torch.tensor([150.0, 90.0])
+        sizes = torch.rand(count, 2, generator=generator) * 60 + 2
+        boxes.append(torch.cat((corners, corners + sizes), dim=1))
+    return features, boxes
+
+
+def test_concurrent_pooling_equals_one_call(two_threads, monkeypatch) -> None:  # noqa: ANN001
+    pooler = RoIPooler(["p2", "p3"], 7, 2, aligned=True)
+    features, boxes = _inputs(4 * MIN_ROIS_PER_THREAD)
+    expected = pooler(features, boxes)  # grad mode on: one call per level
+    threads: set[str] = set()
+    align = pooler_module.roi_align
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        threads.add(threading.current_thread().name)
+        return align(*args, **kwargs)
+
+    monkeypatch.setattr(pooler_module, "roi_align", spy)
+    with torch.no_grad():
+        pooled = pooler(features, boxes)
+    assert any(name.startswith("vis4d-roi-align") for name in threads)
+    assert torch.equal(pooled, expected)
+
+
+def test_few_rois_pool_in_one_call(two_threads, monkeypatch) -> None:  # noqa: ANN001
+    pooler = RoIPooler(["p2"], 7, 2)
+    features, boxes = _inputs(MIN_ROIS_PER_THREAD // 2)
+    calls: list[int] = []
+    align = pooler_module.roi_align
+
+    def spy(feature, rois, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(len(rois))
+        return align(feature, rois, *args, **kwargs)
+
+    monkeypatch.setattr(pooler_module, "roi_align", spy)
+    with torch.no_grad():
+        pooler(features, boxes)
+    assert calls == [MIN_ROIS_PER_THREAD]  # both images' RoIs, one call
