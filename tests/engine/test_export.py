@@ -23,6 +23,7 @@ from vis4d.engine.trainer import main as trainer_main
 from vis4d.model.build import build_model
 from vis4d.model.export import EXAMPLE_SIZE, ExportableDetector, export_metadata, export_model
 from vis4d.model.exported import ExportedModel, load_exported, open_exported
+from vis4d.model.weights import load_weights
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -142,6 +143,34 @@ def test_the_graph_equals_pytorch_on_real_frames(
                     np.testing.assert_allclose(out, ref, atol=TOLERANCE, rtol=0, err_msg=name)
                 compared += 1
     assert compared == 5
+
+
+def test_the_trained_zoo_model_exports_equal_on_real_frames(exported: dict[str, Path]) -> None:
+    """Trained weights (the R18 zoo entry), exported with the CLI: its detections and embeddings within 1e-3."""
+    zoo = ROOT / "zoo" / "qdtrack_r18_fpn_synthetic"
+    output = exported["tmp"] / "zoo.onnx"
+    argv = ["export", "--config", str(zoo / "config.yaml"), "--weights", str(zoo / "model.pt"), "--output"]
+    assert vis4d_main([*argv, str(output)]) == 0
+    cfg = load_config(zoo / "config.yaml")
+    model = build_model(cfg.model, len(cfg.categories))
+    load_weights(model, str(zoo / "model.pt"), cfg.categories)
+    model.eval().fold_batch_norm()
+    runner, _ = open_exported(output, "onnxruntime")
+    datamodule = Vis4DDataModule(cfg, exported["tmp"] / "cache", input_dir=str(exported["frames"]))
+    detected = 0
+    with torch.no_grad():
+        for loader in datamodule.predict_dataloader():
+            for batch in loader:
+                features, (det,) = model.detector.detect(batch)
+                (embeddings,) = model.similarity_head(features, [det.boxes], batch.image_sizes)
+                reference = [det.boxes.numpy(), det.scores.numpy(), det.class_ids.numpy(), embeddings.numpy()]
+                outputs = _match(
+                    reference, [o.numpy() for o in runner(batch.images, torch.tensor(batch.image_sizes[0]))]
+                )
+                for ref, out in zip(reference, outputs):
+                    np.testing.assert_allclose(out, ref, atol=TOLERANCE, rtol=0)
+                detected += len(det.boxes)
+    assert detected > 0
 
 
 def _predict(paths: dict[str, Path], version: str, *options: str) -> list[dict[str, object]]:
