@@ -276,3 +276,8 @@ def test_export_refuses_bad_weights_and_formats(exported: dict[str, Path], capsy
     err = _one_line_error(capsys, vis4d_main([*base, "--weights", str(exported["weights"]), "--format", "tflite"]))
     assert "--format" in err
     assert not (exported["tmp"] / "x.onnx").exists()
+
+
+def test_export_leaves_gradients_on(exported: dict[str, Path]) -> None:
+    """The CLI runs in-process here: it must not switch autograd off for whatever runs next."""
+    assert torch.is_grad_enabled()

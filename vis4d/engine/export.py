@@ -51,8 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def export(args: argparse.Namespace) -> int:
     """Build the model with its weights, trace it and write ``--output`` with its metadata."""
-    import torch
-
     from vis4d.common.paths import check_output_folder
     from vis4d.config.load import load_config
     from vis4d.engine.workspace import resolve_weights, resolve_workspace
@@ -80,7 +78,6 @@ def export(args: argparse.Namespace) -> int:
     model.eval().fold_batch_norm()  # what test and predict run: batch norms folded into the convolutions
     wrapper = ExportableDetector(model)
     meta = export_metadata(wrapper, config.model.model_dump(mode="json"), config.categories)
-    torch.set_grad_enabled(False)
     export_model(wrapper, meta, output, args.format)
     outputs = ", ".join(wrapper.output_names)
     print(f"{output}: {config.model.type} as {args.format} ({outputs}; image size dynamic); "
