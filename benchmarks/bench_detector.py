@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from torch.nn import functional as F
 from torchvision.models.detection import FasterRCNN as TorchvisionFasterRCNN
 from torchvision.models.detection import fasterrcnn_resnet50_fpn
 
@@ -40,6 +41,7 @@ from vis4d.model.detect.faster_rcnn import FasterRCNN
 from vis4d.model.weights.torchvision import convert_detection
 
 NUM_CLASSES = 8  # BDD100K tracking classes
+SIZE_DIVISOR = 32  # torchvision's detector pads its batch to this; 720x1280 runs as 736x1280
 
 
 def _random_targets(count: int, height: int, width: int, generator: torch.Generator) -> Targets:
@@ -53,8 +55,10 @@ def _random_targets(count: int, height: int, width: int, generator: torch.Genera
 
 
 def _batch(batch_size: int, height: int, width: int, device: torch.device, seed: int) -> Batch:
+    """Images of ``height x width`` zero-padded to a multiple of 32, as our data handler and torchvision pad them."""
     generator = torch.Generator().manual_seed(seed)
     images = torch.randn(batch_size, 3, height, width, generator=generator)
+    images = F.pad(images, (0, -width % SIZE_DIVISOR, 0, -height % SIZE_DIVISOR))
     targets = [_random_targets(10, height, width, generator) for _ in range(batch_size)]
     meta = [FrameMeta(f"img{i}", "bench", i, "", (height, width), (height, width)) for i in range(batch_size)]
     return Batch(images, targets, meta).to(device)
@@ -162,7 +166,7 @@ def _compare_train(
     device: torch.device,
 ) -> None:
     batch = _batch(batch_size, height, width, device, seed=0)
-    tv_images = list(batch.images)
+    tv_images = [image[:, :height, :width] for image in batch.images]
     tv_targets = [{"boxes": t.boxes, "labels": t.class_ids + 1} for t in batch.targets]
     ours.train()
     theirs.train()
@@ -182,7 +186,7 @@ def _compare_inference(
     ours: FasterRCNN, theirs: TorchvisionFasterRCNN, height: int, width: int, iters: int, device: torch.device
 ) -> None:
     batch = _batch(1, height, width, device, seed=1)
-    tv_images = list(batch.images)
+    tv_images = [image[:, :height, :width] for image in batch.images]
     theirs.transform.min_size = (height,)
     theirs.transform.max_size = width
     ours.eval()
@@ -202,7 +206,24 @@ def _compare_inference(
     same = len(mine.boxes) == len(their["boxes"])
     difference = f", largest box difference {(mine.boxes - their['boxes']).abs().max().item():.2g} px" if same else ""
     print(f"detections at {height}x{width}: vis4d {len(mine.boxes)}, torchvision {len(their['boxes'])}{difference}")
+    print(_anchor_note(*batch.images.shape[-2:]))
     _compare(f"inference (1 image, {height}x{width})", ours_test, theirs_test, iters, device)
+
+
+def _anchor_note(padded_height: int, padded_width: int) -> str:
+    """Why detections can differ: torchvision derives each level's anchor stride as image size // feature size."""
+    odd = []
+    for log2_stride in range(2, 7):  # p2..p6
+        feature_h, feature_w = -(-padded_height >> log2_stride), -(-padded_width >> log2_stride)  # ceil
+        theirs = (padded_height // feature_h, padded_width // feature_w)
+        if theirs != (1 << log2_stride,) * 2:
+            odd.append(f"p{log2_stride} at stride {theirs[0]}x{theirs[1]} instead of {1 << log2_stride}")
+    if not odd:
+        return "  (same anchors: the detections must agree up to float rounding)"
+    return (
+        f"  (at {padded_height}x{padded_width} torchvision places its {', '.join(odd)}, so the two detect "
+        "different boxes; at sizes divisible by 64, e.g. 768x1280, they agree up to float rounding)"
+    )
 
 
 if __name__ == "__main__":

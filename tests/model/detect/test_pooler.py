@@ -26,15 +26,25 @@ def _inputs(count: int) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
     boxes = []
     for _ in range(2):
         corners = torch.rand(count, 2, generator=generator) * torch.tensor([150.0, 90.0])
-        sizes = torch.rand(count, 2, generator=generator) * 60 + 2
+        sizes = torch.rand(count, 2, generator=generator) * 150 + 2  # both levels get RoIs
         boxes.append(torch.cat((corners, corners + sizes), dim=1))
     return features, boxes
 
 
-def test_concurrent_pooling_equals_one_call(two_threads, monkeypatch) -> None:  # noqa: ANN001
+def _pool_with_gradient(pooler: RoIPooler, features: dict[str, torch.Tensor], boxes: list[torch.Tensor]):  # noqa: ANN202
+    leaves = {name: feature.detach().requires_grad_() for name, feature in features.items()}
+    pooled = pooler(leaves, boxes)
+    weights = torch.linspace(-1, 1, pooled.numel()).view_as(pooled)
+    (pooled * weights).sum().backward()
+    return pooled.detach(), {name: leaf.grad for name, leaf in leaves.items()}
+
+
+def test_concurrent_pooling_and_its_gradient_equal_one_call(two_threads, monkeypatch) -> None:  # noqa: ANN001
     pooler = RoIPooler(["p2", "p3"], 7, 2, aligned=True)
     features, boxes = _inputs(4 * MIN_ROIS_PER_THREAD)
-    expected = pooler(features, boxes)  # grad mode on: one call per level
+    torch.set_num_threads(1)  # one chunk: torchvision's RoIAlign as it is
+    expected, expected_grads = _pool_with_gradient(pooler, features, boxes)
+    torch.set_num_threads(2)
     threads: set[str] = set()
     align = pooler_module.roi_align
 
@@ -47,6 +57,13 @@ def test_concurrent_pooling_equals_one_call(two_threads, monkeypatch) -> None:  
         pooled = pooler(features, boxes)
     assert any(name.startswith("vis4d-roi-align") for name in threads)
     assert torch.equal(pooled, expected)
+    threads.clear()
+    pooled, grads = _pool_with_gradient(pooler, features, boxes)  # training: backward is split too
+    assert any(name.startswith("vis4d-roi-align") for name in threads)
+    assert torch.equal(pooled, expected)
+    for name, grad in grads.items():
+        assert grad is not None and grad.abs().sum() > 0
+        torch.testing.assert_close(grad, expected_grads[name], rtol=1e-5, atol=1e-6)  # summation order only
 
 
 def test_few_rois_pool_in_one_call(two_threads, monkeypatch) -> None:  # noqa: ANN001
