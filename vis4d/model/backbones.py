@@ -245,49 +245,33 @@ def _fold_conv_norm_pairs(root: nn.Module) -> int:
     folded = 0
     for parent in list(root.modules()):
         children = list(parent.named_children())
-        for (conv_name, conv), (norm_name, norm) in zip(children, children[1:], strict=False):
+        for (_, conv), (norm_name, norm) in zip(children, children[1:], strict=False):
             if not (isinstance(conv, nn.Conv2d) and isinstance(norm, _BATCH_NORMS)):
                 continue
             stats: Any = norm  # torchvision's FrozenBatchNorm2d is untyped and has no num_features
             if conv.out_channels != len(stats.running_mean):
                 continue  # not the convolution this norm follows
-            setattr(parent, conv_name, _conv_with_norm(conv, norm))
+            _fold_into(conv, norm)
             setattr(parent, norm_name, nn.Identity())
             folded += 1
     return folded
 
 
 @torch.no_grad()
-def _conv_with_norm(conv: nn.Conv2d, norm: nn.Module) -> nn.Conv2d:
-    """A copy of ``conv`` whose weight and bias include the eval-mode ``norm`` after it."""
-    fused = nn.Conv2d(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,  # type: ignore[arg-type]
-        conv.stride,  # type: ignore[arg-type]
-        conv.padding,  # type: ignore[arg-type]
-        conv.dilation,  # type: ignore[arg-type]
-        conv.groups,
-        bias=True,
-        padding_mode=conv.padding_mode,
-        device=conv.weight.device,
-        dtype=conv.weight.dtype,
-    )
+def _fold_into(conv: nn.Conv2d, norm: nn.Module) -> None:
+    """Fold the eval-mode ``norm`` that follows ``conv`` into ``conv``'s weight and bias, in place.
+
+    In place keeps the convolution's class (e.g. :class:`~vis4d.model.cpu_conv.CPUConv2d`) and memory format.
+    """
     stats: Any = norm  # BatchNorm2d or torchvision's (untyped) FrozenBatchNorm2d: the same buffers
     weight, bias = fuse_conv_bn_weights(
         conv.weight, conv.bias, stats.running_mean, stats.running_var, float(stats.eps), stats.weight, stats.bias
     )
-    fused.weight.copy_(weight)
-    assert fused.bias is not None
-    fused.bias.copy_(bias)
-    fused.requires_grad_(False)
-    return fused.to(memory_format=_memory_format(conv.weight))
-
-
-def _memory_format(tensor: Tensor) -> torch.memory_format:
-    """Channels-last if ``tensor`` (4-D) is stored that way, else contiguous."""
-    channels_last = tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last)
-    return torch.channels_last if channels_last and not tensor.is_contiguous() else torch.contiguous_format
+    conv.weight.copy_(weight)
+    if conv.bias is None:
+        conv.bias = nn.Parameter(bias.detach(), requires_grad=False)
+    else:
+        conv.bias.copy_(bias)
 
 
 def load_backbone_weights(backbone: FPNBackbone, name: str) -> None:

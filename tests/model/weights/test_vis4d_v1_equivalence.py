@@ -62,13 +62,36 @@ def _original(prediction: FramePrediction, meta: Any) -> dict[str, np.ndarray]:
 
 
 def _compare(ours: dict[str, np.ndarray], theirs: dict[str, Any], where: str, id_offset: int = 0) -> None:
-    order = np.argsort(-np.asarray(theirs["scores"]), kind="stable")
+    order = _matching_order(ours, theirs)
     assert len(ours["scores"]) == len(order), where
     np.testing.assert_allclose(ours["scores"], np.asarray(theirs["scores"])[order], atol=1e-3, err_msg=where)
     np.testing.assert_array_equal(ours["class_ids"], np.asarray(theirs["class_ids"])[order], err_msg=where)
     np.testing.assert_allclose(ours["boxes"], np.asarray(theirs["boxes"])[order], atol=0.5, err_msg=where)
     if "track_ids" in theirs:
         np.testing.assert_array_equal(ours["track_ids"] - id_offset, np.asarray(theirs["track_ids"])[order], where)
+
+
+def _matching_order(ours: dict[str, np.ndarray], theirs: dict[str, Any]) -> np.ndarray:
+    """Their detections in the order of ours (ours are sorted by score).
+
+    By score, except that detections whose scores are within the tolerance
+    (1e-3) of each other may come in either order: the fast convolution
+    algorithms round differently from Vis4D 1.0's, which can swap two
+    near-tied detections. Within such a run each of ours takes the unused one
+    of the same class with the nearest box.
+    """
+    scores = np.asarray(theirs["scores"])
+    order = list(np.argsort(-scores, kind="stable"))
+    if len(order) != len(ours["scores"]):
+        return np.asarray(order)
+    boxes, classes = np.asarray(theirs["boxes"]), np.asarray(theirs["class_ids"])
+    for i in range(len(order)):
+        tied = [j for j in range(i, len(order)) if abs(scores[order[j]] - ours["scores"][i]) <= 1e-3]
+        same_class = [j for j in tied if classes[order[j]] == ours["class_ids"][i]]
+        if same_class:
+            best = min(same_class, key=lambda j: np.abs(boxes[order[j]] - ours["boxes"][i]).max())
+            order[i], order[best] = order[best], order[i]
+    return np.asarray(order)
 
 
 # Vis4D 1.0's names -> mmdetection's / the official QDTrack's (the inverse of Vis4D 1.0's loading map).
