@@ -8,8 +8,8 @@ out are in input pixels.  QDTrack builds on the pieces exposed here
 
 Memory format: convolution weights and images are channels-last (NHWC).
 oneDNN on CPUs and cuDNN's tensor-core kernels run NHWC convolutions
-faster, and every feature map stays NHWC from the image to RoIAlign, so no
-layer pays a layout conversion. Loading weights copies into the NHWC
+faster, and the feature maps stay NHWC from the image to RoIAlign (only the
+NNPACK convolutions below convert, for a larger saving). Loading weights copies into the NHWC
 tensors, so checkpoints of either layout load. The 3x3 convolutions are
 :class:`~vis4d.model.cpu_conv.CPUConv2d`: at CPU inference on large maps they
 run NNPACK's fast algorithms (about 2.5x faster on the FPN's finest level).
