@@ -281,3 +281,20 @@ def test_export_refuses_bad_weights_and_formats(exported: dict[str, Path], capsy
 def test_export_leaves_gradients_on(exported: dict[str, Path]) -> None:
     """The CLI runs in-process here: it must not switch autograd off for whatever runs next."""
     assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torchscript"])
+def test_the_python_api_runs_an_exported_model_like_the_pytorch_one(exported: dict[str, Path], backend: str) -> None:
+    from vis4d import Tracker
+    from vis4d.common.errors import ConfigError
+
+    reference = Tracker.from_config(exported["config"], weights=str(exported["weights"]), device="cpu")
+    tracker = Tracker.from_exported(exported["config"], exported[backend], backend=backend)
+    expected, outputs = list(reference.track(exported["frames"])), list(tracker.track(exported["frames"]))
+    assert [o.meta.name for o in outputs] == [o.meta.name for o in expected] and len(outputs) == 5
+    assert sum(len(o.boxes) for o in outputs) > 0
+    for ours, theirs in zip(outputs, expected, strict=True):  # original pixels: 1e-3 of the input's, x5
+        np.testing.assert_allclose(ours.boxes, theirs.boxes, atol=5 * TOLERANCE, rtol=0)
+        np.testing.assert_array_equal(ours.track_ids, theirs.track_ids)
+    with pytest.raises(ConfigError, match="backend 'tensorrt'"):
+        Tracker.from_exported(exported["config"], exported[backend], backend="tensorrt")

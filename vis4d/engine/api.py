@@ -84,6 +84,31 @@ class Tracker:
         load_weights(model, source, cfg.categories, strict if weights else False, "weights", cfg)
         return cls(model, cfg, device)
 
+    @classmethod
+    def from_exported(
+        cls,
+        config: str | os.PathLike[str],
+        model: str | os.PathLike[str],
+        backend: str = "onnxruntime",
+        cfg_options: str | None = None,
+    ) -> Tracker:
+        """Run a ``vis4d export`` file (``backend`` ``"onnxruntime"`` or ``"torchscript"``) on the CPU.
+
+        As ``predict --backend B --model FILE``: the config's data handler and
+        tracker, the file's network; a config whose categories or network
+        differ from the exported one is refused (:class:`ConfigError`).
+        """
+        from vis4d.config.load import load_config
+        from vis4d.model.exported import BACKENDS, load_exported
+
+        known = {name: name for name in BACKENDS}  # the Literal-typed name of a known backend
+        if backend not in known:
+            raise ConfigError(f"Tracker.from_exported: backend {backend!r} is not one of {', '.join(BACKENDS)}")
+        cfg = load_config(Path(config), cfg_options)
+        where = f"Tracker.from_exported: {config}"
+        exported = load_exported(Path(model), known[backend], cfg.model, cfg.categories, where)
+        return cls(exported, cfg, "cpu")
+
     @property
     def categories(self) -> list[str]:
         """Category names; ``class_ids`` index into them."""
