@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.engine.conftest import TINY_MODEL, TINY_TRACKER
 from vis4d.cli import main as vis4d_main
 from vis4d.common.errors import DataError, one_line
 from vis4d.common.names import UniqueNames, safe_name
@@ -40,47 +41,6 @@ from vis4d.engine.trainer import main as trainer_main
 
 CATEGORIES = ["car", "pedestrian", "cyclist"]
 SIZE = (64, 96)  # height, width of every test image
-
-TINY_MODEL = """
-[model.backbone]
-type = "resnet18"
-fpn_channels = 16
-
-[model.rpn]
-anchor_sizes = [16, 32, 64, 128, 256]
-pre_nms_top_n_train = 100
-post_nms_top_n_train = 50
-pre_nms_top_n_test = 100
-post_nms_top_n_test = 50
-
-[model.roi_head]
-batch_size_per_image = 16
-fc_dim = 32
-detections_per_img = 20
-
-[model.optimizer]
-lr = 0.01
-
-[model.lr_scheduler]
-warmup_steps = 2
-milestones = [100]
-"""
-
-TINY_TRACKER = """
-[model.similarity_head]
-num_convs = 1
-conv_channels = 16
-fc_dim = 32
-embedding_dim = 16
-norm_groups = 4
-
-[model.tracker]
-type = "qdtrack"
-
-[train_handler.reference]
-num_ref = 1
-scope = 2
-"""
 
 
 def _box(x1: float, y1: float, x2: float, y2: float, **extra: Any) -> dict[str, Any]:

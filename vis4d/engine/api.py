@@ -101,12 +101,11 @@ class Tracker:
         from vis4d.config.load import load_config
         from vis4d.model.exported import BACKENDS, load_exported
 
-        known = {name: name for name in BACKENDS}  # the Literal-typed name of a known backend
-        if backend not in known:
+        if backend not in BACKENDS:
             raise ConfigError(f"Tracker.from_exported: backend {backend!r} is not one of {', '.join(BACKENDS)}")
         cfg = load_config(Path(config), cfg_options)
         where = f"Tracker.from_exported: {config}"
-        exported = load_exported(Path(model), known[backend], cfg.model, cfg.categories, where)
+        exported = load_exported(Path(model), backend, cfg.model, cfg.categories, where)
         return cls(exported, cfg, "cpu")
 
     @property
