@@ -69,13 +69,19 @@ def test_parse_cfg_options_value_may_contain_equals_and_spaces() -> None:
     assert parse_cfg_options("") == []
 
 
+def test_an_empty_value_is_the_empty_string() -> None:
+    """``model.weights=`` turns weights off: the value is '' (the schema then reads it as no weights)."""
+    assert parse_cfg_options("model.weights=,b=1") == [("model.weights", ""), ("b", 1)]
+    assert parse_cfg_options("a=''") == [("a", "")]
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
         ("a.b", "expected key=value, got 'a.b'"),
         ("=1", "expected key=value"),
         ("a..b=1", "invalid key 'a..b'"),
-        ("a=", "missing value in 'a='"),
+        ("a=[1,,2]", "missing value in 'a=[1,,2]'"),
         ("a=[1,2", "missing ']'"),
         ("a=1]", "unbalanced ']'"),
         ("a=[1,2)", "unbalanced ')'"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,20 @@ def test_the_help_pages_differ_and_the_top_one_lists_the_actions(capsys: pytest.
     assert len(set(pages.values())) == 3
     top = _help(["-h"], capsys)
     assert all(f"\n    {action} " in top for action in ACTIONS), top
-    assert "--checkpoint_every_n_steps" not in top and f"{PROG} ACTION -h" in top
+    assert f"{PROG} ACTION -h" in top
+
+
+def test_the_top_help_lists_every_option_in_the_specs_groups(capsys: pytest.CaptureFixture[str]) -> None:
+    """``-h`` enumerates every launch option (the spec: "To list all possible arguments and options, use -h")."""
+    top = _help(["-h"], capsys)
+    groups = ["standard options", "launch options", "Lightning Trainer options"]
+    starts = [top.index(f"\n{group}") for group in groups]
+    assert starts == sorted(starts)
+    every = {opt for action in ACTIONS for opt in re.findall(r"--[a-z][a-z_-]*", _help([action, "-h"], capsys))}
+    every -= {"--help"}
+    for option in sorted(every):
+        assert re.search(rf"(  |, ){option}[ ,\n]", top), option
+    assert "[train]" in top.split("--checkpoint_every_n_steps")[1].split("\n  --")[0]
 
 
 @pytest.mark.parametrize(

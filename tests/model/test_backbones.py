@@ -11,7 +11,22 @@ from torchvision.ops import FrozenBatchNorm2d
 
 from vis4d.common.errors import ConfigError
 from vis4d.config.schema import BackboneConfig
-from vis4d.model.backbones import build_backbone, level_stride
+from vis4d.model.backbones import FPNBackbone, build_backbone, level_stride, load_backbone_weights
+
+
+def _with_weights(cfg: BackboneConfig) -> FPNBackbone:
+    """The backbone as a training run from the recipe starts it: built, then its configured weights loaded."""
+    backbone = build_backbone(cfg)
+    assert cfg.weights is not None
+    load_backbone_weights(backbone, cfg.weights)
+    return backbone
+
+
+def test_the_constructor_loads_no_weights(tmp_path: Path) -> None:
+    """Weights named in the config are not read by the constructor (a test run's checkpoint holds them all)."""
+    missing = str(tmp_path / "not-there.pth")
+    backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=missing))
+    assert {type(m) for m in backbone.body.modules() if "Norm" in type(m).__name__} == {FrozenBatchNorm2d}
 
 
 def body(backbone: Any) -> Any:
@@ -46,9 +61,9 @@ def test_auto_norm_is_trainable_bn_from_scratch_and_frozen_with_weights(tmp_path
     assert _norm_types(scratch.body) == {nn.BatchNorm2d}
     path = tmp_path / "r18.pth"
     torch.save(models.resnet18(weights=None).state_dict(), path)
-    pretrained = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path)))
+    pretrained = _with_weights(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path)))
     assert _norm_types(pretrained.body) == {FrozenBatchNorm2d}
-    explicit = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
+    explicit = _with_weights(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
     assert _norm_types(explicit.body) == {nn.BatchNorm2d}
     group = build_backbone(BackboneConfig(type="mobilenet_v3_small", fpn_channels=16, norm="gn"))
     assert _norm_types(group.body) == {nn.GroupNorm}
@@ -62,7 +77,7 @@ def test_weight_file_loads_into_body_and_freezes_stages(tmp_path: Path) -> None:
         reference.bn1.running_mean.fill_(0.25)
     path = tmp_path / "imagenet.pth"
     torch.save(reference.state_dict(), path)
-    backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), frozen_stages=1))
+    backbone = _with_weights(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), frozen_stages=1))
     assert torch.equal(body(backbone).layer3[0].conv1.weight, reference.layer3[0].conv1.weight)
     assert torch.equal(body(backbone).bn1.running_mean, reference.bn1.running_mean)
     # Stem and layer1 frozen, later stages and FPN trainable.
@@ -80,7 +95,7 @@ def test_frozen_stages_ignored_without_weights() -> None:
 def test_frozen_bn_stage_stays_in_eval_mode(tmp_path: Path) -> None:
     path = tmp_path / "r18.pth"
     torch.save(models.resnet18(weights=None).state_dict(), path)
-    backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
+    backbone = _with_weights(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
     backbone.train()
     assert not body(backbone).bn1.training and not body(backbone).layer1.training
     assert body(backbone).layer2.training
@@ -98,7 +113,7 @@ def test_lightning_checkpoint_with_prefixes_and_mismatch_warning(tmp_path: Path)
     path = tmp_path / "last.ckpt"
     torch.save({"state_dict": state, "epoch": 3}, path)
     with pytest.warns(UserWarning, match="1 unexpected keys"):
-        target = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
+        target = _with_weights(BackboneConfig(type="resnet18", fpn_channels=16, weights=str(path), norm="bn"))
     assert torch.equal(target.fpn.inner_blocks[0][0].weight, source.fpn.inner_blocks[0][0].weight)
 
 
@@ -106,17 +121,17 @@ def test_mobilenet_loads_torchvision_state_dict(tmp_path: Path) -> None:
     reference = models.mobilenet_v3_small(weights=None)
     path = tmp_path / "mnv3.pth"
     torch.save(reference.state_dict(), path)
-    backbone = build_backbone(BackboneConfig(type="mobilenet_v3_small", fpn_channels=16, weights=str(path)))
+    backbone = _with_weights(BackboneConfig(type="mobilenet_v3_small", fpn_channels=16, weights=str(path)))
     assert torch.equal(body(backbone).features[3].block[0][0].weight, reference.features[3].block[0][0].weight)
 
 
 def test_missing_or_unrelated_weight_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="model.backbone.weights"):
-        build_backbone(BackboneConfig(type="resnet18", weights=str(tmp_path / "missing.pth")))
+        _with_weights(BackboneConfig(type="resnet18", weights=str(tmp_path / "missing.pth")))
     path = tmp_path / "unrelated.pth"
     torch.save({"foo.weight": torch.zeros(2)}, path)
     with pytest.raises(ConfigError, match="model.backbone.weights"):
-        build_backbone(BackboneConfig(type="resnet18", weights=str(path)))
+        _with_weights(BackboneConfig(type="resnet18", weights=str(path)))
 
 
 def _randomise_norm_statistics(module: nn.Module, seed: int = 0) -> None:

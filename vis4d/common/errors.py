@@ -8,6 +8,9 @@ with a message that names the file, field or option and says what was expected.
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 
 class Vis4DError(Exception):
     """Bad user input: printed as one line, exit code 2."""
@@ -65,3 +68,16 @@ class MissingScoreError(DataError):
 
 class ResourceError(Vis4DError):
     """The machine cannot hold what a run writes (a full disk): one line naming the file and the free space."""
+
+
+class RunInterrupted(BaseException):  # noqa: N818 - not an error: the user asked the run to stop
+    """The run stopped on a signal after saving ``last.ckpt``; the exit code is 128 + the signal number.
+
+    Defined here, not beside the callback that raises it, so that the command
+    line can catch it without importing Lightning.
+    """
+
+    def __init__(self, signum: int, step: int, checkpoint: Path) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"{name}: stopped at step {step}, saved {checkpoint}; continue with --resume")
+        self.exit_code = 128 + signum

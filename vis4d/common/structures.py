@@ -23,11 +23,14 @@ capped by the threshold. Writers and visualizers use the tracked boxes.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from torch import Tensor
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: stores, evaluation and the CLI's checks load without it
+    import torch
+    from torch import Tensor
 
 
 @dataclasses.dataclass
@@ -68,6 +71,8 @@ class Targets:
     @staticmethod
     def empty() -> Targets:
         """Targets without any box."""
+        import torch
+
         return Targets(
             torch.zeros((0, 4)),
             torch.zeros(0, dtype=torch.int64),

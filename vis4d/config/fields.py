@@ -101,5 +101,26 @@ def _plain_name(value: str) -> str:
     return value
 
 
+# Weights fields: "" and "none" (any case) mean "no weights" in every one of them, so that a base config's
+# weights can be turned off (TOML has no null; --cfg-options model.weights= and model.weights=none both work).
+NO_WEIGHTS = ("", "none", "null")
+
+
+def is_no_weights(value: str | None) -> bool:
+    """Whether a weights setting says "no weights" (``""``, ``none``, ``null``; any case, spaces ignored)."""
+    return value is not None and value.strip().lower() in NO_WEIGHTS
+
+
+def _weights_or_none(value: str | None) -> str | None:
+    return None if value is None or is_no_weights(value) else value
+
+
+WeightsName = Annotated[
+    str | None,
+    Field(description="A path, URL or weights name; empty or none: no weights."),
+    AfterValidator(_weights_or_none),
+]
+
+
 # A name that becomes one folder or file name (exp_name, version, model and dataset names).
 PlainName = Annotated[str, Field(description="A plain name: no '/', '\\' or '..'."), AfterValidator(_plain_name)]

@@ -9,7 +9,6 @@ base's ``transforms`` list is replaced, not appended to.
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 import os
 import tomllib
@@ -62,7 +61,7 @@ def validate_trainer_options(options: dict[str, Any], source: str) -> None:
     """Check that every ``[trainer]`` key is a ``lightning.pytorch.Trainer`` argument."""
     if not options:
         return
-    valid = _trainer_arguments()
+    valid = TRAINER_ARGUMENTS
     for key in options:
         if key not in valid:
             raise ConfigError(
@@ -71,9 +70,23 @@ def validate_trainer_options(options: dict[str, Any], source: str) -> None:
             )
 
 
-@functools.cache
-def _trainer_arguments() -> tuple[str, ...]:
-    """Return the keyword arguments of ``Trainer.__init__`` (lightning is imported only when needed)."""
+# The keyword arguments of ``lightning.pytorch.Trainer.__init__`` (Lightning 2.6). Listed rather than read from
+# Lightning, whose import takes seconds: a config is checked before anything is built (a test keeps the list equal
+# to the installed Trainer's signature).
+TRAINER_ARGUMENTS = (
+    "accelerator", "strategy", "devices", "num_nodes", "precision", "logger", "callbacks", "fast_dev_run",
+    "max_epochs", "min_epochs", "max_steps", "min_steps", "max_time", "limit_train_batches", "limit_val_batches",
+    "limit_test_batches", "limit_predict_batches", "overfit_batches", "val_check_interval", "check_val_every_n_epoch",
+    "num_sanity_val_steps", "log_every_n_steps", "enable_checkpointing", "enable_progress_bar",
+    "enable_model_summary", "accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm",
+    "deterministic", "benchmark", "inference_mode", "use_distributed_sampler", "profiler", "detect_anomaly",
+    "barebones", "plugins", "sync_batchnorm", "reload_dataloaders_every_n_epochs", "default_root_dir",
+    "enable_autolog_hparams", "model_registry",
+)  # fmt: skip
+
+
+def installed_trainer_arguments() -> tuple[str, ...]:
+    """The keyword arguments of the installed ``lightning.pytorch.Trainer`` (imports Lightning; for the tests)."""
     from lightning.pytorch import Trainer
 
     parameters = inspect.signature(Trainer.__init__).parameters.values()

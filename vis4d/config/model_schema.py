@@ -30,6 +30,7 @@ from vis4d.config.fields import (
     SampleSize,
     ScoreThreshold,
     StrictModel,
+    WeightsName,
     not_above,
     positive_numbers,
 )
@@ -41,22 +42,16 @@ class BackboneConfig(StrictModel):
     type: Literal["resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large", "mobilenet_v3_small"] = Field(
         default="resnet50", description="torchvision architecture; the FPN takes its last stages."
     )
-    weights: str | None = Field(
+    weights: WeightsName = Field(
         default=None,
         description="Backbone initialisation: a path, URL or name such as torchvision://resnet50 (ImageNet "
-        "classifier or any supported detector checkpoint); none = random init.",
+        "classifier or any supported detector checkpoint); empty or none: random init.",
     )
     norm: Literal["auto", "bn", "frozen_bn", "gn"] = Field(
         default="auto",
         description="Backbone norm layer; 'auto' = frozen BN with pretrained weights, trainable BN from scratch.",
     )
     frozen_stages: int = Field(default=1, ge=0, le=5, description="Stages frozen when weights are loaded.")
-
-    @field_validator("weights")
-    @classmethod
-    def _empty_is_none(cls, value: str | None) -> str | None:
-        """``weights = ""`` turns off weights a base config set (TOML has no null)."""
-        return value or None
 
     norm_eps: float | None = Field(
         default=None,
@@ -176,11 +171,12 @@ class DetectorFields(StrictModel):
     """Fields every detector-based model shares."""
 
     name: PlainName | None = Field(default=None, description="Model name, the default exp_name (a plain name).")
-    weights: str | None = Field(
+    weights: WeightsName = Field(
         default=None,
         description="Whole-model initialisation: a path, URL or name (torchvision://, mmdet://, bdd100k://) of a "
         "vis4d, torchvision, mmdetection, QDTrack or Vis4D 1.0 checkpoint; categories are mapped by name and "
-        "what matches loads (--weights then loads on top).",
+        "what matches loads. test/predict load it when no run checkpoint is found; --weights replaces it; "
+        "empty or none: no weights.",
     )
     backbone: BackboneConfig = Field(default=BackboneConfig(), description="Backbone and FPN.")
     rpn: RPNConfig = Field(default=RPNConfig(), description="Region proposal network.")

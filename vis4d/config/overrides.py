@@ -73,6 +73,8 @@ def parse_value(text: str, context: str | None = None) -> Any:
     where = context if context is not None else text
     text = text.strip()
     if not text:
+        if context is not None and "=" in context and not context.partition("=")[2].strip():
+            return ""  # ``key=``: the empty string (``model.weights=`` turns weights off)
         raise ConfigError(f"{OPTION}: missing value in {where!r}; write key=value (quote an empty string: key='')")
     if text[:1] in _OPENERS:
         if text[-1:] != _OPENERS[text[0]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from vis4d.config.data_schema import (
     BDD100KDatasetConfig,
@@ -38,7 +38,7 @@ from vis4d.config.data_schema import (
     SyntheticDatasetConfig,
     TransformConfig,
 )
-from vis4d.config.fields import PlainName, StrictModel
+from vis4d.config.fields import PlainName, StrictModel, is_no_weights
 from vis4d.config.model_schema import (
     BackboneConfig,
     ByteTrackConfig,
@@ -113,8 +113,16 @@ class LaunchConfig(StrictModel):
     visualize: bool = Field(default=False, description="test/predict: draw predictions into RUN/<action>/vis/.")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description="Seed of every random generator.")
     weights: str | None = Field(
-        default=None, description="Checkpoint to load: best, last, a path, a URL or a name (as --weights)."
+        default=None,
+        description="Checkpoint to load: best, last, a path, a URL or a name (as --weights); none: no weights.",
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _no_weights_is_none(cls, value: str | None) -> str | None:
+        """``""`` and ``none`` (any case) become ``"none"``: asked for no weights, unlike not asking (None)."""
+        return "none" if is_no_weights(value) else value
+
     checkpoint_period: int = Field(default=1, ge=1, description="Save checkpoints/epoch=N.ckpt every N epochs.")
     checkpoint_every_n_steps: int | None = Field(
         default=None, ge=1, description="Also write last.ckpt every N optimizer steps (default: at epoch ends only)."

@@ -69,12 +69,15 @@ class Tracker:
         Loading is ``--weights``'s: any supported checkpoint layout, categories
         mapped by name, ``strict`` as ``--strict``.
         """
+        from vis4d.config.fields import is_no_weights
         from vis4d.config.load import load_config
         from vis4d.model.build import build_model
         from vis4d.model.weights import load_weights
 
         cfg = load_config(Path(config), cfg_options)
         model = build_model(cfg.model, len(cfg.categories))
+        if weights is not None and is_no_weights(weights):  # asked for none: random weights (timing, tests)
+            return cls(model, cfg, device)
         source = weights or cfg.model.weights
         if not source:
             raise ConfigError(
@@ -153,7 +156,7 @@ class Tracker:
         if not path.exists():
             raise ConfigError(f"Tracker.track: not found: {path}")
         cache = Path(self.config.launch.cache_dir or Path(self.config.launch.work_dir) / ".cache" / "datasets")
-        datamodule = Vis4DDataModule(self.config, cache, input_dir=str(path))
+        datamodule = Vis4DDataModule(self.config, cache, input_dir=str(path), action="predict")
         self.reset()
         for loader in datamodule.predict_dataloader():
             for batch in loader:

@@ -54,9 +54,11 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "seed": {"type": int, "help": "Seed python, numpy, torch and data order (default: none)."},
     "weights": {
-        "help": "Checkpoint to load: 'best' (default), 'last' (of the run directory), a file path (e.g. a model "
-        "zoo entry's model.pt), a URL, or a name (torchvision://NAME, mmdet://PATH, bdd100k://PATH; vis4d "
-        "weights list). Any supported layout (vis4d, torchvision, mmdetection, QDTrack, Vis4D 1.0) is converted."
+        "help": "Checkpoint to load, the only weights read: 'best' or 'last' of the run directory, a file path "
+        "(e.g. a model zoo entry's model.pt), a URL, a name (torchvision://NAME, mmdet://PATH, bdd100k://PATH; "
+        "vis4d weights list), or none. Default: the run's best when the experiment has a run with checkpoints "
+        "(the newest, or --version), else the config's model.weights. Any supported layout (vis4d, "
+        "torchvision, mmdetection, QDTrack, Vis4D 1.0) is converted."
     },
     "checkpoint_period": {"type": int, "help": "Save checkpoints/epoch=N.ckpt every N epochs (default 1)."},
     "checkpoint_every_n_steps": {
@@ -94,9 +96,10 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 TRAIN_WEIGHTS_HELP = (
-    "Initialise the model from a checkpoint (nothing by default), or resume from it with --resume: a file "
-    "path, a URL, or a name (torchvision://NAME, mmdet://PATH, bdd100k://PATH; vis4d weights list); 'last' "
-    "with --resume. Any supported layout (vis4d, torchvision, mmdetection, QDTrack, Vis4D 1.0) is converted."
+    "Initialise the model from a checkpoint instead of the config's model.weights and backbone weights, or "
+    "resume from it with --resume: a file path, a URL, or a name (torchvision://NAME, mmdet://PATH, "
+    "bdd100k://PATH; vis4d weights list); 'last' with --resume; none: random initialisation. Any supported "
+    "layout (vis4d, torchvision, mmdetection, QDTrack, Vis4D 1.0) is converted."
 )
 
 # Lightning Trainer options accepted on the command line.
@@ -178,6 +181,54 @@ class TrainerParser(ArgumentParser):
         if extras:
             raise UsageError(f"unrecognized arguments: {' '.join(extras)} (see {PROG} {action} --help)")
         return parsed
+
+    def format_help(self) -> str:
+        """The actions, then every option of every action, grouped as the spec lists them (``-h``)."""
+        text = super().format_help()
+        examples = text.find("\nEach action has its own options")
+        head, tail = (text[:examples], text[examples:]) if examples >= 0 else (text, "")
+        return head.rstrip("\n") + "\n\n" + _all_options_help(self) + tail
+
+
+def _only(name: str) -> str:
+    owners = ONLY_FOR.get(name)
+    return f" [{', '.join(owners)}]" if owners else ""
+
+
+def _all_options_help(parser: argparse.ArgumentParser) -> str:
+    """Every option of the three actions in the spec's groups (standard, launch, Lightning), each with its actions.
+
+    Display only: the options are parsed after the action (``ACTION --option``);
+    one that only some actions take says which in brackets.
+    """
+    display = argparse.ArgumentParser(prog=PROG, add_help=False)
+    standard = display.add_argument_group("standard options (after the action: ACTION --config FILE ...)")
+    standard.add_argument("--config", metavar="FILE", help="Config file (.toml or .yaml).")
+    example = "model.optimizer.lr=0.01,model.lr_scheduler.warmup_steps=1000"
+    standard.add_argument("--cfg-options", "--cfg_options", metavar="KEY=VALUE,...",
+                          help=f"Override config values, e.g. {example}.")  # fmt: skip
+    standard.add_argument(
+        "--output_format",
+        metavar="FORMATS",
+        help="Prediction file formats: scalabel,bdd100k,motchallenge,coco" + _only("output_format"),
+    )
+    standard.add_argument("--debug", action="store_true", help="Show full tracebacks on errors.")
+    launch = display.add_argument_group("launch options (override [launch] in the config)")
+    for name, kwargs in LAUNCH_OPTIONS.items():
+        shown = {k: v for k, v in kwargs.items() if k in ("action", "metavar", "choices")}
+        launch.add_argument(f"--{name}", **shown, help=str(kwargs.get("help", "")) + _only(name))
+    trainer = display.add_argument_group("Lightning Trainer options (a [trainer] section in the config wins)")
+    for name, kwargs in TRAINER_OPTIONS.items():
+        shown = {k: v for k, v in kwargs.items() if k in ("action", "choices")}
+        if "action" not in shown and "choices" not in shown:
+            shown["metavar"] = name.upper()
+        trainer.add_argument(f"--{name}", **shown, help=str(kwargs.get("help", "")) + _only(name))
+    formatter = parser._get_formatter()
+    for group in display._action_groups[2:]:  # the three groups above (not argparse's default two)
+        formatter.start_section(group.title)
+        formatter.add_arguments(group._group_actions)
+        formatter.end_section()
+    return formatter.format_help()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,12 +425,25 @@ def check_trainer_options(options: dict[str, Any], where: Callable[[str], str]) 
             _check_strategy(value, where(key))
 
 
-def _check_strategy(name: str, option: str) -> None:
-    from lightning.pytorch.strategies import StrategyRegistry
+# Lightning's registered strategy names (StrategyRegistry of lightning 2.6; a test keeps the list equal to the
+# installed registry). Checking against this list answers a typo without importing Lightning (seconds).
+LIGHTNING_STRATEGIES = (
+    "ddp", "ddp_find_unused_parameters_false", "ddp_find_unused_parameters_true", "ddp_fork",
+    "ddp_fork_find_unused_parameters_false", "ddp_fork_find_unused_parameters_true", "ddp_notebook",
+    "ddp_notebook_find_unused_parameters_false", "ddp_notebook_find_unused_parameters_true", "ddp_spawn",
+    "ddp_spawn_find_unused_parameters_false", "ddp_spawn_find_unused_parameters_true", "deepspeed",
+    "deepspeed_stage_1", "deepspeed_stage_2", "deepspeed_stage_2_offload", "deepspeed_stage_3",
+    "deepspeed_stage_3_offload", "deepspeed_stage_3_offload_nvme", "fsdp", "fsdp_cpu_offload", "single_device",
+    "single_tpu", "single_xla", "xla", "xla_debug",
+)  # fmt: skip
 
+
+def _check_strategy(name: str, option: str) -> None:
     if name == "dp":
         raise ConfigError(f"{option}: 'dp' (DataParallel) does not exist in Lightning 2; use ddp")
-    known = ("auto", *sorted(StrategyRegistry.available_strategies()))
-    if name not in known:
+    if name in ("auto", *LIGHTNING_STRATEGIES):
+        return
+    registry = sys.modules.get("lightning.pytorch.strategies")  # strategies a plugin registered, if loaded
+    if registry is None or name not in registry.StrategyRegistry.available_strategies():
         common = "auto, ddp, ddp_spawn, fsdp, deepspeed"
         raise ConfigError(f"{option}: unknown strategy {name!r}; expected one of {common} (or another of Lightning's)")

@@ -96,9 +96,11 @@ class Vis4DDataModule(pl.LightningDataModule):
         input_dir: str | None = None,
         pin_memory: bool = False,
         data_seed: int = 0,
+        action: str = "train",
     ) -> None:
         super().__init__()
         self.config = config
+        self.action = action
         self.data_seed = data_seed
         self.cache_dir = cache_dir
         self.input_dir = input_dir
@@ -133,8 +135,13 @@ class Vis4DDataModule(pl.LightningDataModule):
         return self._test
 
     def prepare_data(self) -> None:
-        """Parse (and cache, and generate synthetic data for) every dataset once, on rank 0."""
-        if self.config.train:
+        """Parse (and cache, and generate synthetic data for) the datasets the action reads, once, on rank 0.
+
+        ``train`` reads the training and validation (test) sets, ``test`` the
+        test sets, ``predict`` the test sets or only ``--input_dir``: a config
+        whose training data is not on this machine still tests and predicts.
+        """
+        if self.action == "train" and self.config.train:
             self.train_store()
         self.test_stores()
 

@@ -53,11 +53,11 @@ def export(args: argparse.Namespace) -> int:
     """Build the model with its weights, trace it and write ``--output`` with its metadata."""
     from vis4d.common.paths import check_output_folder
     from vis4d.config.load import load_config
-    from vis4d.engine.workspace import resolve_weights, resolve_workspace
+    from vis4d.engine.workspace import choose_weights, resolve_workspace
     from vis4d.model.build import build_model
     from vis4d.model.export import ExportableDetector, export_metadata, export_model
     from vis4d.model.weights import load_weights
-    from vis4d.model.weights.checkpoint import check_checkpoint_file
+    from vis4d.model.weights.sources import check_checkpoint_file
 
     output = Path(args.output)
     if output.is_dir():
@@ -67,14 +67,15 @@ def export(args: argparse.Namespace) -> int:
         _check_onnx_installed()
     config = load_config(args.config, ",".join(args.cfg_options) if args.cfg_options else None)
     exp_name = args.exp_name or config.model_name
-    workspace = resolve_workspace("predict", args.work_dir, exp_name, args.version, args.weights, False)
-    weights = resolve_weights(args.weights, workspace, "predict", False)
-    assert weights is not None  # predict always resolves to a checkpoint or raises
-    check_checkpoint_file(weights, "--weights")
+    model_weights = config.model.weights
+    workspace = resolve_workspace("predict", args.work_dir, exp_name, args.version, args.weights, False, model_weights)
+    weights = choose_weights("predict", workspace, args.weights, False, model_weights, "--weights")
+    if weights is None:
+        raise ConfigError("--weights none: an export needs trained weights")
+    check_checkpoint_file(weights.path, weights.option)
     model = build_model(config.model, len(config.categories))
-    if config.model.weights is not None:
-        load_weights(model, config.model.weights, config.categories, False, "model.weights", config)
-    load_weights(model, str(weights), config.categories, True, "--weights", config)
+    shown = weights.describe()
+    load_weights(model, str(weights.path), config.categories, weights.strict, weights.option, config, shown)
     model.eval().fold_batch_norm()  # what test and predict run: batch norms folded into the convolutions
     wrapper = ExportableDetector(model)
     meta = export_metadata(wrapper, config.model.model_dump(mode="json"), config.categories)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from vis4d.common.names import plain_name_problem
 from vis4d.common.paths import check_output_folder
 from vis4d.config.schema import Config, LaunchConfig
 from vis4d.engine.cli import check_trainer_options, parse_devices, split_args
-from vis4d.engine.workspace import Workspace, resolve_weights, resolve_workspace
+from vis4d.engine.workspace import WeightsChoice, Workspace, choose_weights, resolve_workspace
 
 
 def warn(message: str) -> None:
@@ -37,7 +38,7 @@ class Run:
     action: str
     config: Config  # with the launch options of the command line merged into config.launch
     workspace: Workspace
-    weights: Path | None  # checkpoint to initialise from (or to resume from, with launch.resume)
+    weights: WeightsChoice | None  # whole-model weights to load (or to resume from, with launch.resume)
     trainer_options: dict[str, Any]  # Lightning Trainer keyword arguments
 
     @property
@@ -66,17 +67,41 @@ def resolve_trainer_options(cli: dict[str, Any], config: dict[str, Any]) -> dict
     return merged
 
 
-def device_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Translate ``--gpus`` into Lightning's accelerator/devices; fall back to the CPU without GPUs."""
+# Files a machine with a CUDA (NVIDIA) or ROCm (AMD, which torch also calls cuda) GPU driver has.
+GPU_DRIVER_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia/version", "/dev/kfd")
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU; answered without importing torch (seconds) on a machine without a GPU driver.
+
+    The command line checks device options before anything is built; on a
+    laptop without a GPU, ``-h`` and a typo must answer at once.
+    """
+    if "torch" not in sys.modules and not any(os.path.exists(path) for path in GPU_DRIVER_FILES):
+        return False
     import torch
 
+    return bool(torch.cuda.is_available())
+
+
+def cuda_device_count() -> int:
+    """Number of CUDA GPUs (0 without a driver, torch not imported)."""
+    if not cuda_available():
+        return 0
+    import torch
+
+    return int(torch.cuda.device_count())
+
+
+def device_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Translate ``--gpus`` into Lightning's accelerator/devices; fall back to the CPU without GPUs."""
     options = dict(options)
     gpus = options.pop("gpus", None)
     if "devices" in options and isinstance(options["devices"], str):
         options["devices"] = parse_devices(options["devices"])
     if gpus is not None:
         devices = parse_devices(str(gpus))
-        if torch.cuda.is_available():
+        if cuda_available():
             options.setdefault("accelerator", "gpu")
             options.setdefault("devices", devices)
         else:
@@ -87,6 +112,15 @@ def device_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _mps_available() -> bool:
+    """Apple's GPU: only on macOS (torch is imported there to ask)."""
+    if sys.platform != "darwin":
+        return False
+    import torch
+
+    return bool(torch.backends.mps.is_available())
+
+
 def check_devices(options: dict[str, Any], where: Callable[[str], str]) -> None:
     """Refuse accelerators, devices and precisions this machine does not have, before Lightning is asked.
 
@@ -94,14 +128,12 @@ def check_devices(options: dict[str, Any], where: Callable[[str], str]) -> None:
     ``trainer.devices``). ``--gpus`` without CUDA is not refused: it falls back
     to the CPU with a warning (:func:`device_options`).
     """
-    import torch
-
     accelerator = str(options.get("accelerator", "auto"))
-    cuda = torch.cuda.is_available()
+    cuda = cuda_available()
     if accelerator in ("gpu", "cuda") and not cuda:
         raise ConfigError(f"{where('accelerator')}: {accelerator!r} needs a CUDA GPU and none is available; "
                           "use cpu or auto")  # fmt: skip
-    if accelerator == "mps" and not torch.backends.mps.is_available():
+    if accelerator == "mps" and not _mps_available():
         raise ConfigError(f"{where('accelerator')}: 'mps' needs an Apple GPU and none is available; use cpu or auto")
     if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
         raise ConfigError(f"{where('accelerator')}: 'tpu' needs torch_xla, which is not installed; use cpu or auto")
@@ -114,7 +146,7 @@ def check_devices(options: dict[str, Any], where: Callable[[str], str]) -> None:
         if options.get(key) is None or (key == "gpus" and not cuda):
             continue
         devices = parse_devices(options[key], where(key))
-        count = torch.cuda.device_count() if cuda else 0
+        count = cuda_device_count()
         if isinstance(devices, list) and not (uses_gpu or key == "gpus"):
             reason = "the accelerator is the CPU" if cuda else "this machine has no GPU"
             raise ConfigError(f"{where(key)}: {options[key]!r} lists GPU indices, but {reason}; give a number of "
@@ -217,7 +249,7 @@ def _check_backend(launch: LaunchConfig, config: Config, weights_option: str, wh
 
 def resolve_run(args: argparse.Namespace) -> Run:
     """Config, run directory, weights and Lightning options of the command line ``args``."""
-    from vis4d.model.weights.checkpoint import check_checkpoint_file  # torch: imported when needed
+    from vis4d.model.weights.sources import check_checkpoint_file  # torch: imported when needed
 
     launch_cli, trainer_cli = split_args(args)
     path = _config_path(args, launch_cli)
@@ -236,19 +268,26 @@ def resolve_run(args: argparse.Namespace) -> Run:
         if getattr(launch, key):
             check_output_folder(getattr(launch, key), f"--{key}" if key in launch_cli else f"{path}: launch.{key}")
     exp_name = launch.exp_name or config.model_name
-    exported = _check_backend(launch, config, "--weights" if "weights" in launch_cli else f"{path}: launch.weights",
-                              f"--config {path}")  # fmt: skip
+    weights_option = "--weights" if "weights" in launch_cli else f"{path}: launch.weights"
+    exported = _check_backend(launch, config, weights_option, f"--config {path}")
     # An exported model is a file of its own: like an explicit weights file, it starts a new version.
     run_weights = launch.model if exported else launch.weights
-    workspace = resolve_workspace(args.action, launch.work_dir, exp_name, launch.version, run_weights, launch.resume)
-    weights = None if exported else resolve_weights(launch.weights, workspace, args.action, launch.resume)
+    model_weights = None if exported else config.model.weights
+    workspace = resolve_workspace(
+        args.action, launch.work_dir, exp_name, launch.version, run_weights, launch.resume, model_weights
+    )
+    weights = None
+    if not exported:
+        weights = choose_weights(args.action, workspace, launch.weights, launch.resume, model_weights, weights_option)
     if weights is not None:
-        check_checkpoint_file(weights, "--weights" if "weights" in launch_cli else f"{path}: launch.weights")
-    model_weights = config.model.weights
-    if model_weights and "://" not in model_weights and Path(model_weights).expanduser().is_file():
+        check_checkpoint_file(weights.path, weights.option if weights.option != "model.weights" else
+                              f"{path}: model.weights")  # fmt: skip
+    recipe = args.action == "train" and not launch.resume and launch.weights is None
+    if recipe and model_weights and "://" not in model_weights and Path(model_weights).expanduser().is_file():
         check_checkpoint_file(Path(model_weights).expanduser(), f"{path}: model.weights")
-    if args.action != "train" and launch.weights in (None, "best") and weights is not None and weights.stem == "last":
-        warn(f"no best.ckpt in {workspace.checkpoint_dir}; using last.ckpt")
+    if args.action != "train" and launch.weights in (None, "best") and weights is not None:
+        if weights.path.stem == "last":
+            warn(f"no best.ckpt in {workspace.checkpoint_dir}; using last.ckpt")
     options = device_options(merged_options)
     num_workers = max(config.train_handler.num_workers, config.test_handler.num_workers)
     if options.get("strategy") == "ddp_spawn" and num_workers > 0:

@@ -46,7 +46,8 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
         callbacks.append(TQDMProgressBar())
     else:
         callbacks.append(LogProgress(refresh=int(options["log_every_n_steps"])))
-    conventions = [dataset_conventions(section) for section in run.config.test]
+    # Evaluation conventions of the test sets (train validates on them, test scores them; predict has no labels).
+    conventions = [dataset_conventions(section) for section in run.config.test] if run.action != "predict" else []
     if run.action == "train":
         callbacks.append(RandomStateCheckpoint())
         callbacks.append(StopOnSignal(run.workspace.checkpoint("last")))
@@ -131,9 +132,15 @@ def _quiet_lightning() -> None:
 
 
 def build_run_model(run: Run) -> Any:
-    """The run's model: built from the config with its weights, or the exported ``--model`` (``--backend``)."""
+    """The run's model: built from the config with its weights, or the exported ``--model`` (``--backend``).
+
+    One source of whole-model weights is read (:func:`vis4d.engine.workspace.choose_weights`);
+    only training without ``--weights`` starts from the config's recipe
+    (backbone weights, then ``model.weights``); a resumed run gets its
+    weights from the checkpoint Lightning restores.
+    """
     from vis4d.model.build import build_model
-    from vis4d.model.weights import load_weights
+    from vis4d.model.weights import load_recipe_weights, load_weights
 
     config, launch_options = run.config, run.launch
     if launch_options.backend != "torch" and launch_options.model is not None:
@@ -141,11 +148,16 @@ def build_run_model(run: Run) -> Any:
 
         return load_exported(launch_options.model, launch_options.backend, config.model, config.categories, "--config")
     model = build_model(config.model, len(config.categories))
-    if config.model.weights is not None:  # the recipe's starting point: any layout, what matches loads
-        load_weights(model, config.model.weights, config.categories, False, "model.weights", config)
-    resuming = run.action == "train" and launch_options.resume
-    if run.weights is not None and not resuming:
-        load_weights(model, str(run.weights), config.categories, launch_options.strict, "--weights", config)
+    if run.action == "train" and launch_options.resume:
+        return model
+    if run.weights is not None:
+        choice = run.weights
+        strict = launch_options.strict and choice.strict
+        load_weights(model, str(choice.path), config.categories, strict, choice.option, config, choice.describe())
+    elif run.action == "train" and launch_options.weights is None:
+        load_recipe_weights(model, config)
+    else:
+        print(f"weights: none (--weights {launch_options.weights}): the model keeps its random initialisation")
     return model
 
 
@@ -173,7 +185,12 @@ def launch(run: Run) -> int:
         launch_options.seed if launch_options.seed is not None else zlib.crc32(str(run.workspace.run_dir).encode())
     )
     datamodule = Vis4DDataModule(
-        config, cache_dir, input_dir=run.input_dir, pin_memory=launch_options.pin_memory, data_seed=data_seed
+        config,
+        cache_dir,
+        input_dir=run.input_dir,
+        pin_memory=launch_options.pin_memory,
+        data_seed=data_seed,
+        action=run.action,
     )
 
     options = dict(run.trainer_options)
@@ -219,7 +236,7 @@ def _fit(run: Run, trainer: Any, module: Any, datamodule: Any) -> None:
 
     if trainer.is_global_zero:
         dump_config(run.config, run.workspace.run_dir / "config.yaml")
-    ckpt_path = str(run.weights) if run.launch.resume and run.weights is not None else None
+    ckpt_path = str(run.weights.path) if run.launch.resume and run.weights is not None else None
     if ckpt_path:
         print(f"resuming from {ckpt_path}")
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
@@ -254,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     line ``error: ...`` on stderr and exit code 2; ``--debug`` adds the
     traceback.
     """
-    from vis4d.common.errors import is_user_error, one_line
-    from vis4d.engine.callbacks.interrupt import RunInterrupted
+    from vis4d.common.errors import RunInterrupted, is_user_error, one_line
 
     args_list = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args_list

@@ -75,32 +75,98 @@ def latest_version(work_dir: Path, exp_name: str) -> str | None:
     return max(candidates, key=lambda d: (d / "checkpoints").stat().st_mtime).name
 
 
+@dataclasses.dataclass(frozen=True)
+class WeightsChoice:
+    """The whole-model weights a run loads: what was asked for, by which setting, and the file it is.
+
+    ``option`` names the setting that chose them (``--weights``, the config's
+    ``launch.weights`` or ``model.weights``, or the run directory when
+    test/predict fall back to its best checkpoint); ``strict`` is whether keys
+    must match (a recipe's ``model.weights`` loads what matches).
+    """
+
+    name: str  # as written: best, last, a path, a URL, a weights name
+    option: str
+    path: Path  # the local file (downloaded into torch.hub's cache for remote weights)
+    url: str | None = None
+    strict: bool = True
+
+    def describe(self) -> str:
+        """Where the weights come from, for the run's first line: the path, or the URL and its cache file."""
+        where = f"{self.url}, cached at {self.path}" if self.url else str(self.path)
+        return where if self.name in (str(self.path), self.url) else f"{self.name} = {where}"
+
+
+def _run_has_checkpoint(workspace: Workspace) -> bool:
+    return any(workspace.checkpoint(which).is_file() for which in CHECKPOINT_KEYWORDS)
+
+
 def resolve_workspace(
-    action: str, work_dir: str, exp_name: str, version: str | None, weights: str | None, resume: bool
-) -> Workspace:
+    action: str, work_dir: str, exp_name: str, version: str | None, weights: str | None, resume: bool,
+    model_weights: str | None = None,
+) -> Workspace:  # fmt: skip
     """Pick the run directory for an action.
 
     ``train`` starts a new timestamped version unless one is given (``--resume``
     without ``--version`` continues the newest). ``test``/``predict`` loading
-    ``best``/``last`` from the run directory use the newest version that has
-    checkpoints when none is given; with an explicit weights file they start a
-    new version.
+    ``best``/``last`` use the newest version that has checkpoints when none is
+    given; with an explicit weights file, or falling back to the config's
+    ``model_weights`` when no run has checkpoints, they start a new version.
     """
     root = Path(work_dir).expanduser()
     if version is None:
-        uses_run_checkpoint = (action == "train" and resume and weights is None) or (
+        run_checkpoint = (action == "train" and resume and weights is None) or (
             action != "train" and (weights is None or weights in CHECKPOINT_KEYWORDS)
         )
-        if uses_run_checkpoint:
+        if run_checkpoint:
             version = latest_version(root, exp_name)
-            if version is None:
+            if version is None and not (weights is None and action != "train" and model_weights):
+                hint = "" if action == "train" else ", or set model.weights in the config"
                 raise ConfigError(
                     f"--version: no run with checkpoints found under {root / exp_name}; "
-                    "pass --version or --weights PATH"
+                    f"pass --version or --weights PATH{hint}"
                 )
-        else:
-            version = timestamp()
+        version = version or timestamp()
     return Workspace(root, exp_name, version)
+
+
+def choose_weights(
+    action: str, workspace: Workspace, weights: str | None, resume: bool, model_weights: str | None, option: str
+) -> WeightsChoice | None:
+    """The whole-model weights of an action (None: none to load; train then starts from the config's recipe).
+
+    * ``weights`` (``--weights`` or ``launch.weights``, named by ``option``)
+      is the only file read when given; ``none`` loads nothing.
+    * ``test``/``predict`` without it: the run's ``best`` (``last`` when there
+      is no best) when the run has checkpoints; otherwise the config's
+      ``model_weights``; otherwise the error of :func:`resolve_weights`.
+    * ``train --resume``: ``last`` of the run (or ``weights``); plain ``train``:
+      ``weights`` if given.
+    """
+    if weights == "none":
+        return None
+    if weights is None and action != "train" and model_weights and not _run_has_checkpoint(workspace):
+        return weights_file(model_weights, "model.weights", strict=False)
+    path = resolve_weights(weights, workspace, action, resume)
+    if path is None:
+        return None
+    if weights is None or weights in CHECKPOINT_KEYWORDS:
+        chosen = weights or ("last" if action == "train" else "best")
+        label = option if weights is not None else f"the run's {chosen} checkpoint (no --weights)"
+        return WeightsChoice(chosen, label, path)
+    return weights_file(weights, option, path=path)
+
+
+def weights_file(name: str, option: str, strict: bool = True, path: Path | None = None) -> WeightsChoice:
+    """A weights path, URL or name as a :class:`WeightsChoice`, fetching remote weights into the cache."""
+    from vis4d.model.weights.sources import resolve_source
+
+    source = resolve_source(name, option)
+    if path is None:
+        from vis4d.model.weights.download import fetch
+
+        path = fetch(source)
+    return WeightsChoice(name, option, path, source.url, strict)
 
 
 def resolve_weights(weights: str | None, workspace: Workspace, action: str, resume: bool) -> Path | None:
@@ -132,7 +198,8 @@ def resolve_weights(weights: str | None, workspace: Workspace, action: str, resu
             raise ConfigError(f"--weights {weights}: no checkpoint at {path}{hint}")
         return path
     if "://" in weights:  # a URL or a weights name: fetched into torch.hub's cache (see vis4d.model.weights)
-        from vis4d.model.weights import fetch, resolve_source
+        from vis4d.model.weights.download import fetch
+        from vis4d.model.weights.sources import resolve_source
 
         return fetch(resolve_source(weights, "--weights"))
     path = Path(weights).expanduser()

@@ -321,12 +321,16 @@ _MOBILENETS: dict[str, Callable[..., models.MobileNetV3]] = {
 
 
 def build_backbone(cfg: BackboneConfig, model_weights: bool = False) -> FPNBackbone:
-    """Build the backbone + FPN that ``cfg`` describes, loading ``cfg.weights`` if set.
+    """Build the backbone + FPN that ``cfg`` describes; its weights are loaded later, never here.
 
-    ``model_weights``: the whole model will be initialised from a checkpoint
-    (``model.weights``), which counts as pretrained for ``norm = "auto"`` and
-    ``frozen_stages``. ``frozen_stages`` only applies with weights: freezing
-    randomly initialised layers would leave them random forever.
+    A constructor that downloads would fetch ``cfg.weights`` for a test run
+    whose checkpoint holds every weight anyway; the engine loads them only for
+    training from the config's recipe
+    (:func:`vis4d.model.weights.load_recipe_weights`). ``cfg.weights`` and
+    ``model_weights`` (the whole model will be initialised from a checkpoint)
+    count as pretrained for ``norm = "auto"`` and ``frozen_stages``, so train
+    and test build the same layers. ``frozen_stages`` only applies with
+    weights: freezing randomly initialised layers would leave them random forever.
     """
     pretrained = cfg.weights is not None or model_weights
     body: _ResNetBody | _MobileNetBody
@@ -337,8 +341,6 @@ def build_backbone(cfg: BackboneConfig, model_weights: bool = False) -> FPNBackb
         mobilenet = _MOBILENETS[cfg.type](weights=None, norm_layer=_norm_factory(cfg, 1e-3, pretrained))
         body = _MobileNetBody(mobilenet.features)
     backbone = FPNBackbone(body, cfg.fpn_channels)
-    if cfg.weights is not None:
-        load_backbone_weights(backbone, cfg.weights)
     if pretrained:
         backbone.freeze_stages(cfg.frozen_stages)
     return backbone

@@ -62,11 +62,12 @@ def test_official_file_names_in_the_cache_are_used_without_download(torch_home: 
     from torchvision import models
 
     from vis4d.config.schema import BackboneConfig
-    from vis4d.model.backbones import build_backbone
+    from vis4d.model.backbones import build_backbone, load_backbone_weights
 
     reference = models.resnet18(weights=None)
     torch.save(reference.state_dict(), cache_dir(torch_home) / "resnet18-f37072fd.pth")
     backbone = build_backbone(BackboneConfig(type="resnet18", fpn_channels=16, weights="torchvision://resnet18"))
+    load_backbone_weights(backbone, "torchvision://resnet18")
     assert torch.equal(backbone.body.layer3[0].conv1.weight, reference.layer3[0].conv1.weight)
     assert not backbone.body.conv1.weight.requires_grad  # frozen stem: weights were loaded
 
@@ -86,7 +87,7 @@ def test_a_process_waits_for_the_one_downloading_and_uses_its_file(tmp_path: Pat
         waiting = subprocess.Popen([sys.executable, "-c", FETCH, published.as_uri()], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
         with pytest.raises(subprocess.TimeoutExpired):
-            waiting.wait(timeout=8)  # imports take ~3 s; then it blocks on the lock
+            waiting.wait(timeout=2)  # imports take well under a second (no torch); then it blocks on the lock
         target.write_bytes(published.read_bytes())  # "the other process" finishes its download
         fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
     out, err = waiting.communicate(timeout=60)
@@ -107,3 +108,48 @@ def test_concurrent_processes_download_once(tmp_path: Path, torch_home: Path) ->
     assert all(worker.returncode == 0 for worker in workers), outputs
     assert {out.strip() for out, _ in outputs} == {str(torch_home / "hub" / "checkpoints" / published.name)}
     assert sum(err.count("downloading ") for _, err in outputs) == 1
+
+
+def _checkpoint_bytes() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save({"w": torch.arange(5000, dtype=torch.float32)}, buffer)
+    return buffer.getvalue()
+
+
+def test_a_cut_short_cached_file_is_removed_and_fetched_again(tmp_path: Path, torch_home: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    published = _published(tmp_path / "server", "weights", _checkpoint_bytes())
+    cached = cache_dir(torch_home) / published.name
+    cached.write_bytes(published.read_bytes()[:-700])  # what an interrupted copy leaves
+    assert fetch(resolve_source(published.as_uri()), progress=False) == cached
+    assert cached.read_bytes() == published.read_bytes()
+    err = capsys.readouterr().err
+    assert f"the cached {cached} is not a whole checkpoint archive" in err and "fetching it again" in err
+    published.unlink()  # offline now: a damaged copy is named in the one-line error
+    cached.write_bytes(b"PK\x03\x04 cut")
+    with pytest.raises(ConfigError, match=f"place the file by hand at {cached}"):
+        fetch(resolve_source(published.as_uri()), progress=False)
+    assert not cached.exists()
+
+
+def test_a_whole_file_placed_by_hand_is_used_even_if_its_hash_differs(
+    torch_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cached = cache_dir(torch_home) / "weights-0123abcd.pth"
+    cached.write_bytes(_checkpoint_bytes())
+    source = resolve_source("https://example.invalid/weights-0123abcd.pth")
+    assert fetch(source, progress=False) == cached
+    assert "does not start with 0123abcd" in capsys.readouterr().err
+    assert fetch(source, progress=False) == cached  # checked once: the second use says nothing
+    assert capsys.readouterr().err == ""
+
+
+def test_offline_says_nothing_but_the_error(tmp_path: Path, torch_home: Path) -> None:
+    """No 'downloading ...' line before the connection works: offline, stderr is the one error line."""
+    env = {**os.environ, "TORCH_HOME": str(torch_home)}
+    missing = (tmp_path / "server" / "weights-0123abcd.pth").as_uri()
+    result = subprocess.run([sys.executable, "-c", FETCH, missing], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)  # fmt: skip
+    assert result.returncode != 0 and "downloading" not in result.stderr

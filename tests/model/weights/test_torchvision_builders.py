@@ -15,7 +15,7 @@ from torchvision import models
 
 from tests.model.weights.conftest import cache_dir
 from vis4d.config.schema import BackboneConfig
-from vis4d.model.backbones import build_backbone
+from vis4d.model.backbones import build_backbone, load_backbone_weights
 from vis4d.model.weights.sources import resolve_source
 
 
@@ -35,6 +35,7 @@ def test_imagenet_backbones_compute_torchvisions_features(builder: str, torch_ho
     _randomise_norms(reference, generator)
     torch.save(reference.state_dict(), cache_dir(torch_home) / resolve_source(f"torchvision://{builder}").path.name)
     ours = build_backbone(BackboneConfig(type=builder, weights=f"torchvision://{builder}", fpn_channels=8)).eval()
+    load_backbone_weights(ours, f"torchvision://{builder}")
     image = torch.randn(1, 3, 96, 128, generator=generator)
     with torch.no_grad():
         features = ours.body(image)

@@ -1,8 +1,9 @@
 """Lightning callbacks: evaluation, prediction files, visualization, checkpoints, progress."""
 
+from vis4d.common.errors import RunInterrupted
 from vis4d.engine.callbacks.checkpoint import AtomicCheckpointIO
 from vis4d.engine.callbacks.evaluator import Evaluator
-from vis4d.engine.callbacks.interrupt import RunInterrupted, StopOnSignal
+from vis4d.engine.callbacks.interrupt import StopOnSignal
 from vis4d.engine.callbacks.progress import LogProgress
 from vis4d.engine.callbacks.random_state import RandomStateCheckpoint
 from vis4d.engine.callbacks.visualizer import Visualizer

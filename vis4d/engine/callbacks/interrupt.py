@@ -22,16 +22,9 @@ from typing import Any
 
 import lightning.pytorch as pl
 
+from vis4d.common.errors import RunInterrupted
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class RunInterrupted(BaseException):  # noqa: N818 - not an error: the user asked the run to stop
-    """The run stopped on a signal after saving ``last.ckpt``; the exit code is 128 + the signal number."""
-
-    def __init__(self, signum: int, step: int, checkpoint: Path) -> None:
-        name = signal.Signals(signum).name
-        super().__init__(f"{name}: stopped at step {step}, saved {checkpoint}; continue with --resume")
-        self.exit_code = 128 + signum
 
 
 def ignore_interrupts(worker_id: int) -> None:

@@ -9,69 +9,46 @@
   model (categories mapped by name).
 
 :func:`read_checkpoint` does the first three, :func:`load_weights` all four.
+The package's names are imported on first use (PEP 562), so that the light
+modules (:mod:`~vis4d.model.weights.sources`) load without torch: the command
+line resolves weights names before it decides whether a model is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ imports each on first use
+    from vis4d.model.weights.checkpoint import Checkpoint as Checkpoint
+    from vis4d.model.weights.download import fetch as fetch
+    from vis4d.model.weights.loading import load_recipe_weights as load_recipe_weights
+    from vis4d.model.weights.loading import load_weights as load_weights
+    from vis4d.model.weights.loading import read_checkpoint as read_checkpoint
+    from vis4d.model.weights.sources import WeightsSource as WeightsSource
+    from vis4d.model.weights.sources import resolve_source as resolve_source
 
-from vis4d.model.weights.checkpoint import Checkpoint, load_into, read_state, report
-from vis4d.model.weights.download import fetch
-from vis4d.model.weights.layouts import to_vis4d
-from vis4d.model.weights.sources import WeightsSource, resolve_source
-
-__all__ = ["Checkpoint", "WeightsSource", "fetch", "load_weights", "read_checkpoint", "resolve_source"]
-
-
-def read_checkpoint(name: str, option: str = "--weights") -> Checkpoint:
-    """The checkpoint a weights name points to, downloaded if needed and converted to vis4d's names."""
-    path = fetch(resolve_source(name, option))
-    state, meta = read_state(path, option)
-    return to_vis4d(state, meta, path.name, option)
-
-
-def load_weights(
-    model: nn.Module,
-    name: str,
-    categories: Sequence[str],
-    strict: bool = True,
-    option: str = "--weights",
-    config: Any = None,
-) -> Checkpoint:
-    """Load the weights ``name`` points to into ``model``, categories mapped onto ``categories``; says what it did.
-
-    ``config`` (the whole run config) lets the conventions the checkpoint was
-    trained with be compared beyond the model's section (the input's channel
-    order, say).
-    """
-    checkpoint = read_checkpoint(name, option)
-    notes = load_into(model, checkpoint, categories, strict, option)
-    notes += convention_notes(config if config is not None else _ModelOnly(getattr(model, "cfg", None)), checkpoint)
-    report(option, name, checkpoint.layout, notes)
-    return checkpoint
+_WHERE = {
+    "Checkpoint": "checkpoint",
+    "fetch": "download",
+    "load_recipe_weights": "loading",
+    "load_weights": "loading",
+    "read_checkpoint": "loading",
+    "WeightsSource": "sources",
+    "resolve_source": "sources",
+}
+__all__ = [
+    "Checkpoint",
+    "WeightsSource",
+    "fetch",
+    "load_recipe_weights",
+    "load_weights",
+    "read_checkpoint",
+    "resolve_source",
+]
 
 
-class _ModelOnly:
-    """A stand-in config with just the ``model`` section, for loads outside a run."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-
-def convention_notes(config: Any, checkpoint: Checkpoint) -> list[str]:
-    """One note per config value (dotted from the config's root) that differs from the checkpoint's training."""
-    if not checkpoint.conventions:
-        return []
-    differing = []
-    for dotted, expected in checkpoint.conventions.items():
-        value: Any = config
-        for part in dotted.split("."):
-            value = getattr(value, part, None)
-        if value is not None and value != expected:
-            differing.append(f"{dotted} = {value!r} (the checkpoint's: {expected!r})")
-    if not differing:
-        return []
-    return [f"the config computes differently from where these weights were trained: {'; '.join(differing)}"]
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'vis4d.model.weights' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"vis4d.model.weights.{_WHERE[name]}"), name)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from vis4d.common.errors import ConfigError
+from vis4d.model.weights.sources import check_checkpoint_file
 
 # Per-class rows of the box head: (key suffix, rows per class); the classifier has one more row, background, last.
 CLASSIFIER = "roi_heads.cls_score."
@@ -44,29 +45,6 @@ class Checkpoint:
     layout: str
     categories: list[str] | None = None
     conventions: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def check_checkpoint_file(path: Path, option: str) -> None:
-    """A checkpoint is what ``torch.save`` writes: a zip archive, or (before torch 1.6) a pickle.
-
-    Checked on the file's first bytes, before a model is built, so a config
-    or a text file given as weights is one line naming it, not a failed load.
-    """
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(512)
-    except OSError as error:
-        raise ConfigError(f"{option}: cannot read {path}: {error.strerror or error}") from None
-    if not head:
-        raise ConfigError(f"{option}: {path} is empty (0 bytes), expected a PyTorch checkpoint")
-    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
-        return
-    try:
-        head.decode("utf-8")
-        kind = "a text file"
-    except UnicodeDecodeError:
-        kind = "not a PyTorch checkpoint"
-    raise ConfigError(f"{option}: {path} is {kind}, expected a PyTorch checkpoint (.ckpt or .pth from torch.save)")
 
 
 def read_state(path: Path, option: str) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -217,8 +195,8 @@ def _grouped(keys: Sequence[str]) -> str:
     return ", ".join(f"{head} ({count})" for head, count in groups.items())
 
 
-def report(option: str, name: str, layout: str, notes: Sequence[str]) -> None:
-    """One line per load on stdout, and the notes on stderr."""
-    print(f"loaded weights: {name} ({layout})")
+def report(option: str, shown: str, layout: str, notes: Sequence[str]) -> None:
+    """One line per load on stdout (which setting, which file or URL and cache file, its layout); notes on stderr."""
+    print(f"loaded weights ({option}): {shown} [{layout}]")
     for note in notes:
         print(f"note: {option}: {note}", file=sys.stderr)

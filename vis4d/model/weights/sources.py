@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -60,10 +61,18 @@ class WeightsSource:
 
 
 def hub_checkpoint_dir() -> Path:
-    """torch.hub's checkpoint cache: ``$TORCH_HOME/hub/checkpoints`` (``TORCH_HOME`` honoured at every call)."""
-    import torch.hub
+    """torch.hub's checkpoint cache: ``$TORCH_HOME/hub/checkpoints`` (``TORCH_HOME`` honoured at every call).
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    When torch is already imported its own answer counts (a program may have
+    called ``torch.hub.set_dir``); otherwise the same rule is applied without
+    importing torch (seconds), so the command line resolves weights names fast.
+    """
+    hub = sys.modules.get("torch.hub")
+    if hub is not None:
+        return Path(hub.get_dir()) / "checkpoints"
+    cache = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    torch_home = os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch")))
+    return Path(torch_home) / "hub" / "checkpoints"
 
 
 def torchvision_url(name: str, option: str) -> str:
@@ -104,3 +113,26 @@ def _remote(name: str, url: str, option: str) -> WeightsSource:
     if not file_name:
         raise ConfigError(f"{option}: {name}: the URL {url} names no file")
     return WeightsSource(name, hub_checkpoint_dir() / file_name, url, option)
+
+
+def check_checkpoint_file(path: Path, option: str) -> None:
+    """A checkpoint is what ``torch.save`` writes: a zip archive, or (before torch 1.6) a pickle.
+
+    Checked on the file's first bytes, before a model is built, so a config
+    or a text file given as weights is one line naming it, not a failed load.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as error:
+        raise ConfigError(f"{option}: cannot read {path}: {error.strerror or error}") from None
+    if not head:
+        raise ConfigError(f"{option}: {path} is empty (0 bytes), expected a PyTorch checkpoint")
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return
+    try:
+        head.decode("utf-8")
+        kind = "a text file"
+    except UnicodeDecodeError:
+        kind = "not a PyTorch checkpoint"
+    raise ConfigError(f"{option}: {path} is {kind}, expected a PyTorch checkpoint (.ckpt or .pth from torch.save)")
