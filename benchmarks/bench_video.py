@@ -7,7 +7,7 @@ download; the cost does not depend on the values), one frame per step as
 second of ``model.predict`` (detect + track) beside the detector alone, plus
 the data handler's time per frame (decode, resize, normalise).
 
-Usage: python benchmarks/bench_video.py --config configs/experiments/bytetrack/bytetrack_faster_rcnn_r50_fpn_coco.toml
+Usage: python benchmarks/bench_video.py --config configs/experiments/bytetrack/bytetrack_faster_rcnn_R_50_FPN_coco.toml
        [--threads 2] [--device cpu] [--repeat 1]
 """
 

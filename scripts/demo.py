@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Paths relative to the repository root, where the commands run: the echoed lines work when pasted there.
-CONFIG = "configs/experiments/qdtrack/qdtrack_r18_fpn_synthetic.toml"
+CONFIG = "configs/experiments/qdtrack/qdtrack_R_18_FPN_synthetic.toml"
 ZOO_WEIGHTS = "zoo/qdtrack_r18_fpn_synthetic/model.pt"
 REAL_FRAMES = "assets/bdd100k_sample/images"
 

@@ -4,7 +4,7 @@ For people who script rather than run a command line::
 
     from vis4d import Tracker
 
-    tracker = Tracker.from_config("configs/experiments/bytetrack/bytetrack_faster_rcnn_r50_fpn_coco.toml")
+    tracker = Tracker.from_config("configs/experiments/bytetrack/bytetrack_faster_rcnn_R_50_FPN_coco.toml")
     for frame in tracker.track("drive.mp4"):          # a video file, a folder of frames, or of videos
         for box, score, cls, track in zip(frame.boxes, frame.scores, frame.class_ids, frame.track_ids):
             print(frame.meta.name, tracker.categories[cls], track, score, box)

@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, test or run vis4d models from one config file.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"Each action has its own options: {PROG} ACTION -h.\n\nExamples:\n"
-        f"  {PROG} train --config configs/experiments/qdtrack/qdtrack_r18_fpn_synthetic.toml --max_epochs 2\n"
+        f"  {PROG} train --config configs/experiments/qdtrack/qdtrack_R_18_FPN_synthetic.toml --max_epochs 2\n"
         f"  {PROG} test --config CFG --weights best --version V\n"
         f"  {PROG} predict --config CFG --input_dir frames/ --visualize",
     )

@@ -95,7 +95,7 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
     from vis4d.model.weights import load_weights
 
     root = Path(__file__).resolve().parents[3]
-    config = load_config(root / "configs" / "experiments" / "bytetrack" / "bytetrack_faster_rcnn_r50_fpn_coco.toml")
+    config = load_config(root / "configs" / "experiments" / "bytetrack" / "bytetrack_faster_rcnn_R_50_FPN_coco.toml")
     config = config.model_copy(
         update={"model": config.model.model_copy(update={"roi_head": config.model.roi_head.model_copy(
             update={"detections_per_img": 1000})})}  # no cap: the two keep their detections of all classes

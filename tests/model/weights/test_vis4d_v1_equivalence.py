@@ -38,7 +38,7 @@ from vis4d.model.weights import load_weights
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURE = Path(__file__).parent / "fixtures" / "vis4d_1_0"
-CONFIG = ROOT / "configs" / "experiments" / "qdtrack" / "qdtrack_r50_fpn_bdd100k_vis4d_v1.toml"
+CONFIG = ROOT / "configs" / "experiments" / "qdtrack" / "qdtrack_R_50_FPN_bdd100k_vis4d_v1.toml"
 
 
 def _frames(config: Any) -> Iterator[Any]:
