@@ -28,7 +28,7 @@ demo: venv
 	$(PY) scripts/demo.py
 
 test: venv-test
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --dist worksteal tests
 
 lint: venv-test
 	$(PY) -m ruff check vis4d tests scripts benchmarks

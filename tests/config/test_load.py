@@ -7,7 +7,7 @@ import yaml
 
 from vis4d.common.errors import ConfigError, Vis4DError
 from vis4d.config import dump_config, load_config, load_raw_config, validate_config, validate_trainer_options
-from vis4d.config.schema import Config, QDTrackConfig
+from vis4d.config.schema import Config, LaunchConfig, QDTrackConfig
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "experiments"
 
@@ -325,3 +325,18 @@ def test_dump_leaves_previous_file_when_it_fails(tmp_path: Path) -> None:
     with pytest.raises(yaml.YAMLError):
         dump_config(config, out)
     assert out.read_text() == "previous: true\n"
+
+
+@pytest.mark.parametrize("off", ["", "none", "None", " NULL "])
+def test_empty_and_none_mean_no_weights_in_every_weights_field(tmp_path: Path, off: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        'categories = ["car"]\n[model]\ntype = "faster_rcnn"\nweights = "torchvision://fasterrcnn_resnet50_fpn"\n'
+        '[model.backbone]\nweights = "torchvision://resnet50"\n'
+    )
+    config = load_config(path, f"model.weights='{off}',model.backbone.weights='{off}'")
+    assert config.model.weights is None and config.model.backbone.weights is None
+    # --weights none asks for no weights at all, unlike not asking (None: the run's best, else model.weights).
+    assert LaunchConfig(weights=off).weights == "none" and LaunchConfig().weights is None
+    unset = load_config(path, "model.weights=,model.backbone.weights=")  # the bare empty value of --cfg-options
+    assert unset.model.weights is None and unset.model.backbone.weights is None and unset.launch.weights is None

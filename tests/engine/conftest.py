@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fork_server
+from tests.fork_server import Completed
+
 TINY_MODEL = """
 [model.backbone]
 type = "resnet18"
@@ -107,8 +110,17 @@ def write_tiny_config(tmp: Path, model_type: str = "faster_rcnn", extra: str = "
 
 def run_cli(
     *args: str, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str] | Completed:
+    """Run ``python -m vis4d.engine.trainer ARGS`` as a user would: a process of its own (``env`` adds to the
+    environment), forked from the session's fork server so it starts without re-importing torch."""
+    env = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
+    return fork_server().run("trainer", list(args), cwd, env, timeout)
+
+
+def run_cli_subprocess(
+    *args: str, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m vis4d.engine.trainer`` as a user would (``env`` adds to the environment)."""
+    """The same in a new interpreter, for what a fork cannot do (Lightning's DDP launcher starts the program again)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "vis4d.engine.trainer", *args],

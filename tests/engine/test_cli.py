@@ -139,3 +139,47 @@ def test_best_weights_of_a_zoo_config_without_a_run_name_the_zoo_weights(
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: --weights best: no checkpoint at ")
     assert line.endswith(f"for the model zoo entry qdtrack_r18_fpn_synthetic pass --weights {ZOO}/model.pt"), line
+
+
+def test_the_listed_lightning_names_are_the_installed_ones() -> None:
+    """The lists that let the command line answer without importing Lightning are Lightning's own."""
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    from vis4d.config.load import TRAINER_ARGUMENTS, installed_trainer_arguments
+    from vis4d.engine.trainer_options import LIGHTNING_STRATEGIES
+
+    assert TRAINER_ARGUMENTS == installed_trainer_arguments()
+    assert sorted(LIGHTNING_STRATEGIES) == sorted(StrategyRegistry.available_strategies())
+
+
+NO_TORCH_SCRIPT = """
+import contextlib, io, sys
+from vis4d.engine.trainer import main
+config = sys.argv[1]
+for argv in (["-h"], ["train", "-h"], ["test", "--config", "missing.toml"], ["train", "--config", config,
+             "--max_steps", "0"], ["test", "--config", config, "--accelerator", "gpu"], ["predict", "--config",
+             config, "--strategy", "ddpp"], ["test", "--config", config, "--weights", "missing.ckpt"],
+             ["train", "--config", config, "--cfg-options", "model.optimizer.lr=-1"]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as stop:
+            code = stop.code
+    assert code in (0, 2), (argv, code)
+heavy = sorted(name for name in ("torch", "lightning", "torchvision", "cv2") if name in sys.modules)
+print(" ".join(heavy) or "none")
+"""
+
+
+def test_help_and_errors_before_the_model_import_neither_torch_nor_lightning(tmp_path: Path) -> None:
+    """What keeps ``-h`` and a typo under a second (benchmarks/bench_cli.py times it): no heavy import."""
+    import subprocess
+    import sys
+
+    config = (
+        Path(__file__).resolve().parents[2] / "configs" / "experiments" / "qdtrack" / "qdtrack_R_18_FPN_synthetic.toml"
+    )
+    result = subprocess.run([sys.executable, "-c", NO_TORCH_SCRIPT, str(config)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "none"

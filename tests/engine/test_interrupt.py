@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.conftest import fork_server
 from tests.engine.conftest import run_cli, write_tiny_config
+from tests.fork_server import Child
 
 
-def _start(config: Path) -> subprocess.Popen[str]:
+def _start(config: Path) -> Child:
     """A long training run with data loader workers, in its own process group (as a terminal's foreground job)."""
-    command = [sys.executable, "-m", "vis4d.engine.trainer", "train", "--config", str(config)]
+    command = ["train", "--config", str(config)]
     command += ["--work_dir", str(config.parent / "ws"), "--exp_name", "e", "--version", "v", "--max_epochs", "100"]
     command += ["--cfg-options", "train_handler.num_workers=2"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+    return fork_server().start("trainer", command, config.parent, {"PYTHONWARNINGS": "ignore"})
 
 
 @pytest.mark.slow
@@ -36,7 +34,7 @@ def test_a_signal_saves_last_ckpt_at_a_step_and_stops_with_one_line(
     deadline = time.monotonic() + 120
     while not last.exists() and time.monotonic() < deadline:  # past the first epoch: workers are running
         time.sleep(0.1)
-    time.sleep(1.0)
+    time.sleep(0.5)
     if whole_group:  # Ctrl-C reaches the data loader workers too
         os.killpg(process.pid, signum)
     else:

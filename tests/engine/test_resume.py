@@ -8,11 +8,7 @@ learning-rate scheduler and the step count, bitwise (CPU, one thread).
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +16,7 @@ from typing import Any
 import pytest
 import torch
 
+from tests.conftest import fork_server
 from tests.engine.conftest import write_tiny_config
 
 STEPS_PER_EPOCH = 4  # the tiny config: 8 training frames, batch size 2
@@ -29,15 +26,14 @@ def _command(config: Path, version: str, *extra: str) -> list[str]:
     ws = config.parent / "ws"
     run = ["--work_dir", str(ws), "--exp_name", "e", "--version", version, "--seed", "0"]
     every_step = ["--checkpoint_every_n_steps", "1"]
-    return [sys.executable, "-m", "vis4d.engine.trainer", "train", "--config", str(config), *run, *every_step, *extra]
+    return ["train", "--config", str(config), *run, *every_step, *extra]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+ENV = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 
 
-def _run(command: list[str]) -> None:
-    result = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300, check=False)
+def _run(command: list[str], cwd: Path) -> None:
+    result = fork_server().run("trainer", command, cwd, ENV, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -49,16 +45,16 @@ def _step(path: Path) -> int:
         return -1
 
 
-def _kill_at(command: list[str], last: Path, step: int) -> int:
-    """Start a training run and ``kill -9`` it once ``last.ckpt`` holds ``step``; the step it was killed at."""
-    process = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_at(command: list[str], cwd: Path, last: Path, step: int) -> int:
+    """Start a training run and ``kill -9`` it (and its workers) once ``last.ckpt`` holds ``step``; its step."""
+    process = fork_server().start("trainer", command, cwd, ENV)
     try:
         while process.poll() is None and _step(last) < step:
             time.sleep(0.02)
         assert process.poll() is None, f"the run ended before step {step}"
-        process.send_signal(signal.SIGKILL)
+        process.kill()
     finally:
-        process.wait()
+        process.wait(120)
     return _step(last)
 
 
@@ -86,14 +82,14 @@ def _assert_same_training_state(ours: dict[str, Any], theirs: dict[str, Any], wh
 )
 def test_kill_9_and_resume_equals_the_uninterrupted_run(tmp_path: Path, options: list[str], total_steps: int) -> None:
     config = write_tiny_config(tmp_path, "qdtrack")
-    _run(_command(config, "reference", *options))
+    _run(_command(config, "reference", *options), tmp_path)
     reference = torch.load(tmp_path / "ws" / "e" / "reference" / "checkpoints" / "last.ckpt", weights_only=True)
     assert reference["global_step"] == total_steps
 
     kill_step = random.Random().randrange(1, total_steps - 1)  # any step; printed by the assertion on failure
     last = tmp_path / "ws" / "e" / "killed" / "checkpoints" / "last.ckpt"
-    killed_at = _kill_at(_command(config, "killed", *options), last, kill_step)
+    killed_at = _kill_at(_command(config, "killed", *options), tmp_path, last, kill_step)
     assert killed_at < total_steps, "the run finished before it was killed"
-    _run(_command(config, "killed", *options, "--resume"))
+    _run(_command(config, "killed", *options, "--resume"), tmp_path)
     resumed = torch.load(last, weights_only=True)
     _assert_same_training_state(resumed, reference, f"killed at step {killed_at} (aimed at {kill_step})")

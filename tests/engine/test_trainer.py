@@ -9,7 +9,7 @@ import cv2
 import pytest
 import torch
 
-from tests.engine.conftest import run_cli, write_tiny_config
+from tests.engine.conftest import run_cli, run_cli_subprocess, write_tiny_config
 from vis4d.engine.cli import LAUNCH_OPTIONS, TRAINER_OPTIONS, action_parsers, build_parser
 from vis4d.engine.trainer import main
 from vis4d.vis.video import read_video_frame_count
@@ -170,6 +170,34 @@ def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
     assert (run_dir / "predict" / "predictions" / "tiny_test.json").is_file()
     assert len(list((run_dir / "predict" / "vis").glob("*/*.jpg"))) == 6
 
+    # --weights is the only weights read: model.weights naming an unreachable URL is never fetched.
+    unreachable = "model.weights=https://example.invalid/never.pth"
+    only = run_cli("test", *url_run, "--weights", str(best), "--cfg-options", unreachable, cwd=tmp_path, env=torch_home)
+    _ok(only)
+    assert only.stdout.startswith(f"loaded weights (--weights): {best} [vis4d]")
+    assert "example.invalid" not in only.stdout + only.stderr
+
+    # No run in this experiment and no --weights: the config's model.weights (a published model's path).
+    fresh = ["--config", str(config), "--work_dir", str(tmp_path / "fresh"), "--cfg-options", f"model.weights={best}"]
+    published = run_cli("predict", *fresh, "--input_dir", str(_frames(tmp_path)), cwd=tmp_path)
+    _ok(published)
+    assert published.stdout.startswith(f"loaded weights (model.weights): {best} [vis4d]")
+    assert list((tmp_path / "fresh").glob("*/*/predict/predictions/frames.json"))
+    # Neither: today's error, naming both ways out; model.weights= (empty) means none.
+    nothing = run_cli("predict", *fresh[:-1], "model.weights=", "--input_dir", str(_frames(tmp_path)), cwd=tmp_path)
+    assert nothing.returncode == 2 and "pass --version or --weights PATH, or set model.weights" in nothing.stderr
+
+
+def _frames(tmp_path: Path) -> Path:
+    """Two real 720p BDD100K frames, shrunk, as a folder of frames (what --input_dir takes)."""
+    folder = tmp_path / "frames"
+    if not folder.is_dir():
+        folder.mkdir()
+        root = Path(__file__).resolve().parents[2] / "assets" / "bdd100k_sample" / "images"
+        for index, image in enumerate(sorted(root.glob("*/*.jpg"))[:2]):
+            cv2.imwrite(str(folder / f"{index}.jpg"), cv2.resize(cv2.imread(str(image)), (96, 64)))
+    return folder
+
 
 @pytest.mark.slow
 def test_tracker_end_to_end(tmp_path: Path) -> None:
@@ -234,7 +262,7 @@ def test_tracker_bf16_mixed_precision(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ddp_on_cpu(tmp_path: Path) -> None:
     config = write_tiny_config(tmp_path, "qdtrack")
-    result = run_cli(
+    result = run_cli_subprocess(  # Lightning's DDP launcher starts the program again by its command line
         "train",
         "--config",
         str(config),
@@ -265,7 +293,7 @@ def test_ddp_on_cpu(tmp_path: Path) -> None:
     # Test under DDP: each process tracks whole videos; the files end up as with one process.
     ddp = ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp"]
     common = ["--config", str(config), "--work_dir", str(tmp_path / "ws"), "--exp_name", "ddp", "--version", "v"]
-    _ok(run_cli("test", *common, *ddp, "--output_format", "scalabel,motchallenge,coco", cwd=tmp_path))
+    _ok(run_cli_subprocess("test", *common, *ddp, "--output_format", "scalabel,motchallenge,coco", cwd=tmp_path))
     out = tmp_path / "ws" / "ddp" / "v" / "test"
     assert not list(out.rglob("*.rank*")), "per-process files are merged"
     frames = json.loads((out / "predictions" / "tiny_test.json").read_text())

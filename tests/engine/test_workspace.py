@@ -9,6 +9,7 @@ import torch
 from vis4d.common.errors import ConfigError
 from vis4d.engine.workspace import (
     check_new_run,
+    choose_weights,
     remove_stale_temporaries,
     resolve_weights,
     resolve_workspace,
@@ -42,6 +43,55 @@ def test_missing_checkpoints_are_clear_errors(tmp_path: Path) -> None:
         resolve_weights(None, ws, "test", False)
     with pytest.raises(ConfigError, match="file not found"):
         resolve_weights("nope.ckpt", ws, "test", False)
+
+
+def _run_with(tmp_path: Path, version: str, which: str = "best") -> Path:
+    path = tmp_path / "E" / version / "checkpoints" / f"{which}.ckpt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"x")
+    return path
+
+
+@pytest.mark.parametrize("action", ["test", "predict"])
+def test_without_weights_the_runs_best_comes_first_then_the_configs_model_weights(
+    tmp_path: Path, action: str
+) -> None:
+    published = tmp_path / "published.pth"
+    published.write_bytes(b"x")
+    # No run yet: the config's model.weights, in a new version (what a user of a published model has).
+    ws = resolve_workspace(action, str(tmp_path), "E", None, None, False, str(published))
+    choice = choose_weights(action, ws, None, False, str(published), "--weights")
+    assert choice is not None and choice.path == published and choice.option == "model.weights"
+    assert not choice.strict and ws.version != "v1"
+    # A run with checkpoints exists: its best, whatever model.weights says.
+    best = _run_with(tmp_path, "v1")
+    ws = resolve_workspace(action, str(tmp_path), "E", None, None, False, str(published))
+    choice = choose_weights(action, ws, None, False, str(published), "--weights")
+    assert ws.version == "v1" and choice is not None and choice.path == best and choice.name == "best"
+    # --version naming a run without checkpoints: model.weights again; --weights: only that file.
+    ws = resolve_workspace(action, str(tmp_path), "E", "v2", None, False, str(published))
+    assert choose_weights(action, ws, None, False, str(published), "--weights").path == published  # type: ignore[union-attr]
+    explicit = tmp_path / "mine.ckpt"
+    explicit.write_bytes(b"x")
+    choice = choose_weights(action, ws, str(explicit), False, str(published), "--weights")
+    assert choice is not None and choice.path == explicit and choice.option == "--weights" and choice.strict
+    assert choose_weights(action, ws, "none", False, str(published), "--weights") is None
+
+
+def test_neither_a_run_nor_model_weights_is_todays_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--version: no run with checkpoints found .* or set model.weights"):
+        resolve_workspace("predict", str(tmp_path), "E", None, None, False, None)
+
+
+def test_remote_model_weights_name_the_url_and_the_cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    cached = tmp_path / "th" / "hub" / "checkpoints" / "model.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save({"w": torch.zeros(1)}, cached)
+    ws = resolve_workspace("predict", str(tmp_path), "E", None, None, False, "https://example.invalid/model.pth")
+    choice = choose_weights("predict", ws, None, False, "https://example.invalid/model.pth", "--weights")
+    assert choice is not None and choice.path == cached
+    assert choice.describe() == f"https://example.invalid/model.pth, cached at {cached}"
 
 
 def test_best_falls_back_to_last_and_resume_defaults_to_last(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from torchvision.ops import FrozenBatchNorm2d
 
 from vis4d.common.errors import ConfigError
 from vis4d.config.schema import BackboneConfig
-from vis4d.model.backbones import FPNBackbone, build_backbone, level_stride, load_backbone_weights
+from vis4d.model.backbones import FPNBackbone, build_backbone, level_stride
+from vis4d.model.weights.loading import load_backbone_weights
 
 
 def _with_weights(cfg: BackboneConfig) -> FPNBackbone:

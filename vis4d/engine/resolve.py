@@ -22,7 +22,8 @@ from vis4d.common.errors import ConfigError
 from vis4d.common.names import plain_name_problem
 from vis4d.common.paths import check_output_folder
 from vis4d.config.schema import Config, LaunchConfig
-from vis4d.engine.cli import check_trainer_options, parse_devices, split_args
+from vis4d.engine.cli import split_args
+from vis4d.engine.trainer_options import check_trainer_options, parse_devices
 from vis4d.engine.workspace import WeightsChoice, Workspace, choose_weights, resolve_workspace
 
 

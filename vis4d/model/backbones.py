@@ -24,7 +24,6 @@ map per layer (the detector also runs channels-last, see
 from __future__ import annotations
 
 import math
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -38,7 +37,6 @@ from torchvision import models
 from torchvision.ops import FeaturePyramidNetwork, FrozenBatchNorm2d
 from torchvision.ops.feature_pyramid_network import ExtraFPNBlock
 
-from vis4d.common.errors import ConfigError
 from vis4d.config.schema import BackboneConfig
 
 NormFactory = Callable[[int], nn.Module]
@@ -120,7 +118,7 @@ class _MobileNetBody(nn.Module):
     """The ``features`` of a torchvision MobileNetV3, returning the last block at strides 8, 16, 32.
 
     Weights load from a torchvision state dict once its ``features.`` prefix is
-    stripped (done by :func:`load_backbone_weights`).
+    stripped (done by :func:`vis4d.model.weights.loading.load_backbone_weights`).
     """
 
     def __init__(self, features: nn.Sequential) -> None:
@@ -272,40 +270,6 @@ def _fold_into(conv: nn.Conv2d, norm: nn.Module) -> None:
         conv.bias = nn.Parameter(bias.detach(), requires_grad=False)
     else:
         conv.bias.copy_(bias)
-
-
-def load_backbone_weights(backbone: FPNBackbone, name: str) -> None:
-    """Load the backbone part of any supported checkpoint into ``backbone``; one warning lists key mismatches.
-
-    ``name`` is a path, URL or weights name (:mod:`vis4d.model.weights`). An
-    ImageNet classifier loads into the body (its classifier dropped); a
-    detection checkpoint of any known layout loads body and FPN.
-    """
-    from vis4d.model.weights import read_checkpoint
-
-    option = "model.backbone.weights"
-    checkpoint = read_checkpoint(name, option)
-    state = {k.removeprefix("backbone."): v for k, v in checkpoint.state_dict.items() if k.startswith("backbone.")}
-    if not state:
-        raise ConfigError(f"{option}: {name} ({checkpoint.layout}) holds no backbone weights")
-    result = backbone.load_state_dict(state, strict=False)
-    # Frozen batch norm has no num_batches_tracked; its absence is not a problem. A classifier loads no FPN.
-    unexpected = [k for k in result.unexpected_keys if not k.endswith("num_batches_tracked")]
-    body_only = not any(k.startswith("fpn.") for k in state)
-    missing = [
-        k
-        for k in result.missing_keys
-        if not k.endswith("num_batches_tracked") and not (body_only and k.startswith("fpn."))
-    ]
-    if len(state) == len(result.unexpected_keys):
-        raise ConfigError(f"{option}: no key of {name} matches the {type(backbone.body).__name__}")
-    if missing or unexpected:
-        warnings.warn(
-            f"{option} {name}: {len(missing)} missing keys {missing[:5]}"
-            f"{'...' if len(missing) > 5 else ''}, {len(unexpected)} unexpected keys {unexpected[:5]}"
-            f"{'...' if len(unexpected) > 5 else ''}",
-            stacklevel=2,
-        )
 
 
 _RESNETS: dict[str, Callable[..., models.ResNet]] = {

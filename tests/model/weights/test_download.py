@@ -62,7 +62,8 @@ def test_official_file_names_in_the_cache_are_used_without_download(torch_home: 
     from torchvision import models
 
     from vis4d.config.schema import BackboneConfig
-    from vis4d.model.backbones import build_backbone, load_backbone_weights
+    from vis4d.model.backbones import build_backbone
+    from vis4d.model.weights.loading import load_backbone_weights
 
     reference = models.resnet18(weights=None)
     torch.save(reference.state_dict(), cache_dir(torch_home) / "resnet18-f37072fd.pth")

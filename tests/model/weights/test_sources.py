@@ -57,3 +57,26 @@ def test_the_hash_is_the_last_hex_run_before_the_extension() -> None:
     name = "mmdet://faster_rcnn/x/faster_rcnn_r50_fpn_2x_coco_bbox_mAP-0.384_20200504_210434-a5d8aa15.pth"
     assert resolve_source(name).hash_prefix == "a5d8aa15"
     assert resolve_source("https://dl.cv.ethz.ch/vis4d/qdtrack/qdtrack_bdd100k_456b1e.pt").hash_prefix is None
+
+
+@pytest.mark.parametrize("env", [{"TORCH_HOME": "/a/torch"}, {"XDG_CACHE_HOME": "/b/cache"}, {}])
+def test_the_cache_folder_is_torch_hubs_without_importing_torch(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line finds the cache without importing torch; it must be the folder torch.hub uses."""
+    import os
+    import subprocess
+    import sys
+
+    import torch.hub
+
+    base = {k: v for k, v in os.environ.items() if k not in ("TORCH_HOME", "XDG_CACHE_HOME")}
+    for key in ("TORCH_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    script = "import sys; from vis4d.model.weights.sources import hub_checkpoint_dir; print(hub_checkpoint_dir());"
+    script += "assert 'torch' not in sys.modules"
+    result = subprocess.run([sys.executable, "-c", script], env={**base, **env}, capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    assert result.stdout.strip() == os.path.join(torch.hub.get_dir(), "checkpoints")

@@ -15,7 +15,8 @@ from torchvision import models
 
 from tests.model.weights.conftest import cache_dir
 from vis4d.config.schema import BackboneConfig
-from vis4d.model.backbones import build_backbone, load_backbone_weights
+from vis4d.model.backbones import build_backbone
+from vis4d.model.weights.loading import load_backbone_weights
 from vis4d.model.weights.sources import resolve_source
 
 

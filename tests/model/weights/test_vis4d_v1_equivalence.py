@@ -131,8 +131,13 @@ def _write_checkpoint(layout: str, config: Any, torch_home: Path) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("layout", "frames"), [("vis4d 1.0", 12), ("mmdetection QDTrack", 3)])
-def test_published_qdtrack_computes_what_vis4d_1_0_computes(layout: str, frames: int, torch_home: Path) -> None:
+@pytest.mark.parametrize(("layout", "per_video"), [("vis4d 1.0", (2, 1)), ("mmdetection QDTrack", (1, 0))])
+def test_published_qdtrack_computes_what_vis4d_1_0_computes(
+    layout: str, per_video: tuple[int, int], torch_home: Path
+) -> None:
+    """The first frames of each sample video (``per_video``; 720x1280 frames, each ~4 s on one core): detections
+    on every one, track ids carried across frames and restarted by the second video. The mmdetection layout holds
+    the same tensors under other names, so one frame checks its conversion."""
     config = load_config(CONFIG)
     name = _write_checkpoint(layout, config, torch_home)
     model = build_model(config.model, len(config.categories)).eval()
@@ -148,11 +153,16 @@ def test_published_qdtrack_computes_what_vis4d_1_0_computes(layout: str, frames:
         return features, found
 
     model.detector.detect = recording_detect  # type: ignore[method-assign]
-    expected = json.loads((FIXTURE / "outputs.json").read_text())[:frames]
+    expected = json.loads((FIXTURE / "outputs.json").read_text())
     first_id: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    videos = list(dict.fromkeys(frame["video"] for frame in expected))
     with torch.no_grad():
-        for batch, frame in zip(_frames(config), expected, strict=False):
+        for batch, frame in zip(_frames(config), expected, strict=True):
             meta = batch.meta[0]
+            seen[meta.video_name] = seen.get(meta.video_name, 0) + 1
+            if seen[meta.video_name] > per_video[videos.index(meta.video_name)]:
+                continue
             assert (meta.video_name, meta.name) == (frame["video"], frame["name"])
             # Vis4D 1.0 numbers each video's tracks from 0; vis4d's ids keep increasing across videos.
             first_id.setdefault(meta.video_name, model.graph.next_id)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from torch import nn
 
+from vis4d.common.errors import ConfigError
+from vis4d.model.backbones import FPNBackbone
 from vis4d.model.weights.checkpoint import Checkpoint, load_into, read_state, report
 from vis4d.model.weights.download import fetch
 from vis4d.model.weights.layouts import to_vis4d
@@ -57,8 +60,6 @@ def load_recipe_weights(model: nn.Module, config: Any) -> None:
     tracker from a detector). Nothing is loaded in a model's constructor, so
     only training from the recipe ever reads these.
     """
-    from vis4d.model.backbones import FPNBackbone, load_backbone_weights
-
     backbone_weights = config.model.backbone.weights
     if backbone_weights is not None:
         for module in model.modules():
@@ -89,3 +90,35 @@ def convention_notes(config: Any, checkpoint: Checkpoint) -> list[str]:
     if not differing:
         return []
     return [f"the config computes differently from where these weights were trained: {'; '.join(differing)}"]
+
+
+def load_backbone_weights(backbone: FPNBackbone, name: str) -> None:
+    """Load the backbone part of any supported checkpoint into ``backbone``; one warning lists key mismatches.
+
+    ``name`` is a path, URL or weights name (:mod:`vis4d.model.weights`). An
+    ImageNet classifier loads into the body (its classifier dropped); a
+    detection checkpoint of any known layout loads body and FPN.
+    """
+    option = "model.backbone.weights"
+    checkpoint = read_checkpoint(name, option)
+    state = {k.removeprefix("backbone."): v for k, v in checkpoint.state_dict.items() if k.startswith("backbone.")}
+    if not state:
+        raise ConfigError(f"{option}: {name} ({checkpoint.layout}) holds no backbone weights")
+    result = backbone.load_state_dict(state, strict=False)
+    # Frozen batch norm has no num_batches_tracked; its absence is not a problem. A classifier loads no FPN.
+    unexpected = [k for k in result.unexpected_keys if not k.endswith("num_batches_tracked")]
+    body_only = not any(k.startswith("fpn.") for k in state)
+    missing = [
+        k
+        for k in result.missing_keys
+        if not k.endswith("num_batches_tracked") and not (body_only and k.startswith("fpn."))
+    ]
+    if len(state) == len(result.unexpected_keys):
+        raise ConfigError(f"{option}: no key of {name} matches the {type(backbone.body).__name__}")
+    if missing or unexpected:
+        warnings.warn(
+            f"{option} {name}: {len(missing)} missing keys {missing[:5]}"
+            f"{'...' if len(missing) > 5 else ''}, {len(unexpected)} unexpected keys {unexpected[:5]}"
+            f"{'...' if len(unexpected) > 5 else ''}",
+            stacklevel=2,
+        )
