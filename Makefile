@@ -25,7 +25,7 @@ venv: $(VENV)/.base
 venv-test: $(VENV)/.test
 
 demo: venv
-	$(PY) scripts/demo.py
+	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 test: venv-test
 	$(PY) -m pytest -q -n auto --dist worksteal tests

@@ -17,7 +17,6 @@ outputs are the oracle for that layout too.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.model.weights.conftest import cache_dir
-from tests.model.weights.deterministic_weights import state_dict_for
+from tests.published_weights import OFFICIAL_QDTRACK, place
 from vis4d.common.structures import FramePrediction, to_original_coordinates
 from vis4d.config.load import load_config
 from vis4d.config.schema import ImageFolderDatasetConfig
@@ -94,40 +92,11 @@ def _matching_order(ours: dict[str, np.ndarray], theirs: dict[str, Any]) -> np.n
     return np.asarray(order)
 
 
-# Vis4D 1.0's names -> mmdetection's / the official QDTrack's (the inverse of Vis4D 1.0's loading map).
-_TO_MMDET = (
-    (r"^basemodel\.", "backbone."),
-    (r"^fpn\.inner_blocks\.(\d+)\.0\.", r"neck.lateral_convs.\1.conv."),
-    (r"^fpn\.layer_blocks\.(\d+)\.0\.", r"neck.fpn_convs.\1.conv."),
-    (r"^faster_rcnn_head\.rpn_head\.rpn_box\.", "rpn_head.rpn_reg."),
-    (r"^faster_rcnn_head\.rpn_head\.", "rpn_head."),
-    (r"^faster_rcnn_head\.roi_head\.", "roi_head.bbox_head."),
-    (r"^qdtrack_head\.similarity_head\.convs\.(\d+)\.norm\.", r"roi_head.track_head.convs.\1.gn."),
-    (r"^qdtrack_head\.similarity_head\.convs\.(\d+)\.weight", r"roi_head.track_head.convs.\1.conv.weight"),
-    (r"^qdtrack_head\.similarity_head\.fcs\.(\d+)\.0\.", r"roi_head.track_head.fcs.\1."),
-    (r"^qdtrack_head\.similarity_head\.fc_embed\.", "roi_head.track_head.fc_embed."),
-)
-OFFICIAL_QDTRACK = "bdd100k://mot/models/qdtrack-frcnn_r50_fpn_12e_mot_bdd100k.pth"
-
-
 def _write_checkpoint(layout: str, config: Any, torch_home: Path) -> str:
     """The fixture's weights as the published file of ``layout``, in the cache; returns the weights name."""
-    keys = json.loads((FIXTURE / "keys.json").read_text())
-    tensors = state_dict_for(keys)
-    if layout == "vis4d 1.0":  # a Lightning checkpoint
-        name = config.model.weights
-        payload: dict[str, Any] = {"state_dict": {f"model.{k}": v for k, v in tensors.items()}, "epoch": 11}
-    else:
-        name = OFFICIAL_QDTRACK
-        renamed = {}
-        for key, value in tensors.items():
-            for pattern, replacement in _TO_MMDET:
-                key = re.sub(pattern, replacement, key)
-            renamed[key] = value
-        tuple_order = ("pedestrian", "rider", "car", "bus", "truck", "bicycle", "motorcycle", "train")
-        payload = {"state_dict": renamed, "meta": {"CLASSES": tuple_order}}
-    torch.save(payload, cache_dir(torch_home) / name.rsplit("/", 1)[1])
-    return str(name)
+    name = str(config.model.weights) if layout == "vis4d 1.0" else OFFICIAL_QDTRACK
+    place(name, torch_home)
+    return name
 
 
 @pytest.mark.slow

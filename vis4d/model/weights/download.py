@@ -133,6 +133,22 @@ def _sha256(handle: BinaryIO) -> str:
     return digest.hexdigest()
 
 
+def remote_size(source: WeightsSource, timeout: float = 5.0) -> int | None:
+    """The size in bytes of a remote file (None when unknown), or raise :class:`ConfigError` if it cannot be reached.
+
+    Asks the server once, with a short timeout, so that a caller can decide to
+    download (and say how much) before starting, and an offline machine does
+    not wait for a download to fail.
+    """
+    assert source.url is not None
+    request = urllib.request.Request(source.url, method="HEAD", headers={"User-Agent": "vis4d"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the user's URL
+            return int(response.headers.get("Content-Length") or 0) or None
+    except Exception as err:  # noqa: BLE001 - no network, DNS, HTTP errors: all mean "cannot fetch now"
+        raise _cannot(source, " ".join(str(getattr(err, "reason", err)).split()) or type(err).__name__) from None
+
+
 def _cannot(source: WeightsSource, reason: str) -> ConfigError:
     return ConfigError(
         f"{source.option}: cannot download {source.url} ({reason}); place the file by hand at {source.path}"

@@ -1,0 +1,101 @@
+"""Published weights, made by the tests: files in each publisher's layout under the official file names.
+
+The suite never downloads. Where a command or a config names published
+weights (``torchvision://fasterrcnn_resnet50_fpn``, Vis4D 1.0's QDTrack URL,
+the BDD100K zoo's official QDTrack), :func:`place` writes a checkpoint with the
+same keys, shapes and metadata as the published file into a torch.hub cache
+under the file name the URL ends in, exactly where a download would put it;
+vis4d then finds it "already downloaded". The values are random (seeded) or,
+for Vis4D 1.0's layouts, the deterministic weights of its equivalence fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tests.model.weights.deterministic_weights import state_dict_for
+
+FIXTURE = Path(__file__).resolve().parent / "model" / "weights" / "fixtures" / "vis4d_1_0"
+VIS4D_V1_QDTRACK = "https://dl.cv.ethz.ch/vis4d/qdtrack/qdtrack_frcnn_r50_fpn_augs_1x_bdd100k_456b1e.pt"
+OFFICIAL_QDTRACK = "bdd100k://mot/models/qdtrack-frcnn_r50_fpn_12e_mot_bdd100k.pth"
+
+# Vis4D 1.0's names -> mmdetection's / the official QDTrack's (the inverse of Vis4D 1.0's loading map).
+TO_MMDET = (
+    (r"^basemodel\.", "backbone."),
+    (r"^fpn\.inner_blocks\.(\d+)\.0\.", r"neck.lateral_convs.\1.conv."),
+    (r"^fpn\.layer_blocks\.(\d+)\.0\.", r"neck.fpn_convs.\1.conv."),
+    (r"^faster_rcnn_head\.rpn_head\.rpn_box\.", "rpn_head.rpn_reg."),
+    (r"^faster_rcnn_head\.rpn_head\.", "rpn_head."),
+    (r"^faster_rcnn_head\.roi_head\.", "roi_head.bbox_head."),
+    (r"^qdtrack_head\.similarity_head\.convs\.(\d+)\.norm\.", r"roi_head.track_head.convs.\1.gn."),
+    (r"^qdtrack_head\.similarity_head\.convs\.(\d+)\.weight", r"roi_head.track_head.convs.\1.conv.weight"),
+    (r"^qdtrack_head\.similarity_head\.fcs\.(\d+)\.0\.", r"roi_head.track_head.fcs.\1."),
+    (r"^qdtrack_head\.similarity_head\.fc_embed\.", "roi_head.track_head.fc_embed."),
+)
+# The official QDTrack's class tuple (in its checkpoint's meta), not its classifier's row order.
+OFFICIAL_CLASS_TUPLE = ("pedestrian", "rider", "car", "bus", "truck", "bicycle", "motorcycle", "train")
+
+
+def vis4d_v1_tensors() -> dict[str, torch.Tensor]:
+    """The Vis4D 1.0 QDTrack R50-FPN tensors of the equivalence fixture (Vis4D 1.0's key names)."""
+    return state_dict_for(json.loads((FIXTURE / "keys.json").read_text()))
+
+
+def vis4d_v1_checkpoint() -> dict[str, Any]:
+    """Vis4D 1.0's published QDTrack as its file holds it: a Lightning checkpoint."""
+    return {"state_dict": {f"model.{k}": v for k, v in vis4d_v1_tensors().items()}, "epoch": 11}
+
+
+def official_qdtrack_checkpoint() -> dict[str, Any]:
+    """The official QDTrack's BDD100K model (mmdetection names, its class tuple in the meta)."""
+    renamed = {}
+    for key, value in vis4d_v1_tensors().items():
+        for pattern, replacement in TO_MMDET:
+            key = re.sub(pattern, replacement, key)
+        renamed[key] = value
+    return {"state_dict": renamed, "meta": {"CLASSES": OFFICIAL_CLASS_TUPLE}}
+
+
+def _torchvision(builder: str) -> Callable[[], dict[str, Any]]:
+    def make() -> dict[str, Any]:
+        from torchvision import models
+
+        torch.manual_seed(0)
+        if builder.startswith("fasterrcnn"):
+            model = models.get_model(builder, weights=None, weights_backbone=None)
+        else:
+            model = models.get_model(builder, weights=None)
+        return dict(model.state_dict())
+
+    return make
+
+
+MAKERS: dict[str, Callable[[], dict[str, Any]]] = {
+    VIS4D_V1_QDTRACK: vis4d_v1_checkpoint,
+    OFFICIAL_QDTRACK: official_qdtrack_checkpoint,
+    "torchvision://fasterrcnn_resnet50_fpn": _torchvision("fasterrcnn_resnet50_fpn"),
+    "torchvision://ResNet50_Weights.IMAGENET1K_V1": _torchvision("resnet50"),
+    "torchvision://resnet50": _torchvision("resnet50"),
+    "torchvision://resnet18": _torchvision("resnet18"),
+}
+
+
+def place(name: str, torch_home: Path) -> Path:
+    """Write the published file of weights ``name`` into ``torch_home``'s cache (once); returns its path."""
+    from vis4d.model.weights.sources import resolve_source
+
+    url = resolve_source(name).url
+    assert url is not None, f"{name} is not a published (remote) file"
+    path = torch_home / "hub" / "checkpoints" / url.rsplit("/", 1)[1]
+    if not path.is_file():
+        if name not in MAKERS:
+            raise KeyError(f"no maker for published weights {name!r}; add one to tests/published_weights.py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(MAKERS[name](), path)
+    return path
