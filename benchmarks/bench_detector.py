@@ -137,7 +137,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip", choices=["train", "test"], default=None)
+    parser.add_argument("--quick", action="store_true", help="smoke run (the docs test): 128x192, 1 run, batch 1")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.iters, args.batch_size = [128, 192], 1, 1
     if len(args.sizes) % 2:
         parser.error("--sizes takes pairs: H W [H W ...]")
     if args.threads:

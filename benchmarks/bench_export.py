@@ -81,7 +81,10 @@ def main() -> None:
     parser.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18"])
     parser.add_argument("--size", action="append", help="H,W (repeatable; default 720,1280 and 384,640)")
     parser.add_argument("--iters", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="smoke run (the docs test): R18, 128x192, 1 run")
     args = parser.parse_args()
+    if args.quick:
+        args.backbone, args.size, args.iters = "resnet18", ["128,192"], 1
     sizes = [tuple(int(v) for v in s.split(",")) for s in (args.size or ["720,1280", "384,640"])]
 
     torch.manual_seed(0)

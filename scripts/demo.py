@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).absolute().parent.parent  # not resolved: a linked copy of the repository runs in itself
 # Paths relative to the repository root, where the commands run: the echoed lines work when pasted there.
 CONFIG = "configs/experiments/qdtrack/qdtrack_R_18_FPN_synthetic.toml"
 ZOO_WEIGHTS = "zoo/qdtrack_r18_fpn_synthetic/model.pt"

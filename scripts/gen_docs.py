@@ -22,6 +22,10 @@ from vis4d.engine.cli import action_parsers, build_parser
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
+# The usage examples of the command-line spec, verbatim (tests/test_docs_run.py runs each of them).
+SPEC_USAGE = (Path(__file__).resolve().parent / "cli_usage.md").read_text()
+
+
 def cli_reference() -> str:
     """docs/cli.md: the trainer's ``-h`` output, then each action's own ``ACTION -h``."""
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal width; fix it for stable output
@@ -30,6 +34,8 @@ def cli_reference() -> str:
         "# Command line reference\n\n"
         "Generated from the argument parser by `scripts/gen_docs.py`; do not edit by hand.\n"
         "`vis4d train|test|predict` is the same program as `python3 -m vis4d.engine.trainer train|test|predict`.\n\n"
+        + SPEC_USAGE
+        + "\n## All options\n\n`python3 -m vis4d.engine.trainer -h`:\n\n"
         "```text\n" + parser.format_help().rstrip() + "\n```\n"
     ]
     for action, sub in action_parsers(parser).items():

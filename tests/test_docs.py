@@ -16,7 +16,6 @@ would do before training starts.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import re
 import shlex
 import subprocess
@@ -25,9 +24,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from vis4d.config.load import load_config
-from vis4d.engine.cli import build_parser, split_args
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"] + sorted((ROOT / "zoo").glob("*/README.md"))
@@ -94,18 +90,21 @@ def _words(command: str) -> list[str]:
 
 
 def _shell_check(command: str) -> str | None:
-    """What a new, activated shell runs for a documented command: itself on shipped files, else its ``-h``."""
+    """What a new, activated shell must find for a documented command: its program, answering.
+
+    Running the command itself is :mod:`tests.test_docs_run`'s job; here the
+    point is the environment: after the documented first line, ``python3``
+    has vis4d and ``vis4d``/``tensorboard`` are on PATH.
+    """
     words = _words(command)
     if not words or command.startswith(OUTSIDE_THE_ENVIRONMENT):
         return None
-    if words[0] == "vis4d" and ("assets/" in command or words[-1] == "-h"):
-        return command
     if words[0] == "vis4d":
-        return " ".join(["vis4d", *words[1 : 3 if words[1:2] == ["data"] else 2], "-h"])
+        return "vis4d -h"
     if words[:3] == ["python3", "-m", "vis4d.engine.trainer"]:
-        return "python3 -m vis4d.engine.trainer -h"  # one start checks the import; each action is parsed below
+        return "python3 -m vis4d.engine.trainer -h"
     if words[0] == "python3":
-        return f"python3 {words[1]} -h"
+        return "python3 -c 'import vis4d'"
     return f"command -v {shlex.quote(words[0])}"
 
 
@@ -165,44 +164,3 @@ def test_every_documented_command_works_in_a_new_shell(repository_copy: Path) ->
         if result.returncode != 0
     ]
     assert not failed, "documented commands that fail in a new shell:\n" + "\n".join(failed)
-
-
-@pytest.mark.parametrize(("doc", "command"), [c for c in COMMANDS if "vis4d.engine.trainer" in c[1]])
-def test_trainer_commands_parse_and_their_configs_validate(doc: str, command: str) -> None:
-    words = _words(command)
-    argv = words[words.index("vis4d.engine.trainer") + 1 :]
-    if "-h" in argv:
-        with pytest.raises(SystemExit) as exit_info:
-            build_parser().parse_args(argv)
-        assert exit_info.value.code == 0
-        return
-    args = build_parser().parse_args(argv)
-    split_args(args)
-    if args.config and not args.config.startswith("/path") and args.config != "CFG":
-        config = load_config(ROOT / args.config, ",".join(args.cfg_options) or None)
-        assert config.categories
-    if args.weights and args.weights.split("/")[0] in ("zoo", "assets"):  # shipped weights exist
-        assert (ROOT / args.weights).is_file(), args.weights
-
-
-@pytest.mark.slow
-def test_profiling_command_prints_and_saves_its_report(tmp_path: Path) -> None:
-    """The documented benchmarking command, run as written (config path from the repository root)."""
-    (command,) = [c for doc, c in COMMANDS if doc == "docs/profiling.md" and "--profiler simple" in c]
-    words = _words(command)
-    argv = words[words.index("vis4d.engine.trainer") + 1 :]
-    argv[argv.index("--config") + 1] = str(ROOT / argv[argv.index("--config") + 1])
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [sys.executable, "-m", "vis4d.engine.trainer", *argv],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    (report,) = (tmp_path / "vis4d-workspace").glob("*/*/profile/fit-report.txt")
-    text = report.read_text()
-    assert text.startswith("FIT Profiler Report") and "run_training_batch" in text
-    batches = re.search(r"run_training_batch\s*\|\s*[\d.e-]+\s*\|\s*(\d+)", text)
-    assert batches is not None and int(batches.group(1)) == 15  # --limit_train_batches 15, one epoch
-    assert "profile (fit): the 12 slowest" in result.stdout
-    assert re.search(r"\n\s+[\d.]+\s+15\s+run_training_batch\n", result.stdout)
-    assert result.stdout.rstrip().endswith(f"profile report: {report.relative_to(tmp_path)}")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -115,22 +113,6 @@ def run_cli(
     environment), forked from the session's fork server so it starts without re-importing torch."""
     env = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
     return fork_server().run("trainer", list(args), cwd, env, timeout)
-
-
-def run_cli_subprocess(
-    *args: str, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The same in a new interpreter, for what a fork cannot do (Lightning's DDP launcher starts the program again)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "vis4d.engine.trainer", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
 
 
 @pytest.fixture()

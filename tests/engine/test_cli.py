@@ -183,3 +183,10 @@ def test_help_and_errors_before_the_model_import_neither_torch_nor_lightning(tmp
                             text=True, timeout=60, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "none"
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", 1), ("15", 15), ("1.0", 1.0), ("0.25", 0.25), ("0", 0)])
+def test_a_batch_limit_of_1_is_one_batch_and_1_0_is_all(text: str, value: float) -> None:
+    """argparse's float would make ``--limit_test_batches 1`` Lightning's 1.0, i.e. every batch."""
+    args = build_parser().parse_args(["test", "--config", "c.toml", "--limit_test_batches", text])
+    assert args.trainer__limit_test_batches == value and type(args.trainer__limit_test_batches) is type(value)

@@ -9,7 +9,7 @@ import cv2
 import pytest
 import torch
 
-from tests.engine.conftest import run_cli, run_cli_subprocess, write_tiny_config
+from tests.engine.conftest import run_cli, write_tiny_config
 from vis4d.engine.cli import LAUNCH_OPTIONS, TRAINER_OPTIONS, action_parsers, build_parser
 from vis4d.engine.trainer import main
 from vis4d.vis.video import read_video_frame_count
@@ -261,39 +261,20 @@ def test_tracker_bf16_mixed_precision(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ddp_on_cpu(tmp_path: Path) -> None:
+    """Two CPU processes (gloo) train and test. Lightning's ``ddp`` launcher, which starts the program again by
+    its command line, runs in tests/test_docs_run.py (docs/distributed.md's command); here the ranks are forked
+    (``ddp_fork``), the same distributed code without two more interpreter starts."""
     config = write_tiny_config(tmp_path, "qdtrack")
-    result = run_cli_subprocess(  # Lightning's DDP launcher starts the program again by its command line
-        "train",
-        "--config",
-        str(config),
-        "--work_dir",
-        str(tmp_path / "ws"),
-        "--exp_name",
-        "ddp",
-        "--version",
-        "v",
-        "--accelerator",
-        "cpu",
-        "--devices",
-        "2",
-        "--strategy",
-        "ddp",
-        "--max_epochs",
-        "1",
-        "--limit_train_batches",
-        "2",
-        "--limit_val_batches",
-        "0",
-        cwd=tmp_path,
-    )
+    ddp = ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp_fork"]
+    common = ["--config", str(config), "--work_dir", str(tmp_path / "ws"), "--exp_name", "ddp", "--version", "v"]
+    result = run_cli("train", *common, *ddp, "--max_epochs", "1", "--limit_train_batches", "2",
+                     "--limit_val_batches", "0", cwd=tmp_path)  # fmt: skip
     _ok(result)
     checkpoint = torch.load(tmp_path / "ws" / "ddp" / "v" / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == 2
 
     # Test under DDP: each process tracks whole videos; the files end up as with one process.
-    ddp = ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp"]
-    common = ["--config", str(config), "--work_dir", str(tmp_path / "ws"), "--exp_name", "ddp", "--version", "v"]
-    _ok(run_cli_subprocess("test", *common, *ddp, "--output_format", "scalabel,motchallenge,coco", cwd=tmp_path))
+    _ok(run_cli("test", *common, *ddp, "--output_format", "scalabel,motchallenge,coco", cwd=tmp_path))
     out = tmp_path / "ws" / "ddp" / "v" / "test"
     assert not list(out.rglob("*.rank*")), "per-process files are merged"
     frames = json.loads((out / "predictions" / "tiny_test.json").read_text())

@@ -53,9 +53,7 @@ def _run_with(tmp_path: Path, version: str, which: str = "best") -> Path:
 
 
 @pytest.mark.parametrize("action", ["test", "predict"])
-def test_without_weights_the_runs_best_comes_first_then_the_configs_model_weights(
-    tmp_path: Path, action: str
-) -> None:
+def test_without_weights_the_runs_best_comes_first_then_the_configs_model_weights(tmp_path: Path, action: str) -> None:
     published = tmp_path / "published.pth"
     published.write_bytes(b"x")
     # No run yet: the config's model.weights, in a new version (what a user of a published model has).

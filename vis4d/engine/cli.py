@@ -102,6 +102,21 @@ TRAIN_WEIGHTS_HELP = (
     "layout (vis4d, torchvision, mmdetection, QDTrack, Vis4D 1.0) is converted."
 )
 
+
+def count_or_fraction(text: str) -> int | float:
+    """A batch limit as Lightning reads it: ``1`` is one batch (an int), ``1.0`` all of them (a fraction).
+
+    argparse's ``float`` would turn ``--limit_test_batches 1`` into 1.0, which
+    Lightning takes as 100 % of the batches.
+    """
+    stripped = text.strip()
+    try:
+        return int(stripped) if stripped.lstrip("+-").isdigit() else float(stripped)
+    except ValueError:
+        message = f"expected a fraction (0.25) or a whole number of batches, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 # Lightning Trainer options accepted on the command line.
 TRAINER_OPTIONS: dict[str, dict[str, Any]] = {
     "gpus": {"help": "GPUs: a count (e.g. 8) or a comma list of ids (e.g. 2,3,4,5). Without GPUs runs use the CPU."},
@@ -112,11 +127,17 @@ TRAINER_OPTIONS: dict[str, dict[str, Any]] = {
     "precision": {"help": "32, 16-mixed, bf16-mixed, ..."},
     "max_epochs": {"type": int, "help": "Epochs to train (-1: no limit)."},
     "max_steps": {"type": int, "help": "Optimizer steps to train (-1: no limit)."},
-    "limit_train_batches": {"type": float, "help": "Batches per training epoch: a fraction (0.25) or a count (40)."},
-    "limit_val_batches": {"type": float, "help": "Batches per validation: a fraction or a count."},
-    "limit_test_batches": {"type": float, "help": "Batches to test: a fraction or a count."},
-    "limit_predict_batches": {"type": float, "help": "Batches to predict: a fraction or a count."},
-    "val_check_interval": {"type": float, "help": "Validate every fraction of an epoch (0.5) or N batches."},
+    "limit_train_batches": {
+        "type": count_or_fraction,
+        "help": "Batches per training epoch: a fraction (0.25, 1.0 = all) or a count (40, 1).",
+    },
+    "limit_val_batches": {"type": count_or_fraction, "help": "Batches per validation: a fraction or a count."},
+    "limit_test_batches": {"type": count_or_fraction, "help": "Batches to test: a fraction or a count."},
+    "limit_predict_batches": {"type": count_or_fraction, "help": "Batches to predict: a fraction or a count."},
+    "val_check_interval": {
+        "type": count_or_fraction,
+        "help": "Validate every fraction of an epoch (0.5) or N batches.",
+    },
     "check_val_every_n_epoch": {"type": int, "help": "Validate every N epochs (default 1)."},
     "log_every_n_steps": {"type": int, "help": "Log losses every N steps (default 10)."},
     "accumulate_grad_batches": {"type": int, "help": "Sum gradients over N batches per optimizer step."},

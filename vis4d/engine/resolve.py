@@ -175,6 +175,18 @@ def _config_path(args: argparse.Namespace, launch_cli: dict[str, Any]) -> Path:
         if path.is_file():
             return path
         raise ConfigError(f"--resume: no config.yaml in {ws.run_dir}; pass --config")
+    # `train --resume --weights RUN/checkpoints/X.ckpt` (the spec's): the checkpoint's run keeps its config.
+    weights = launch_cli.get("weights")
+    if args.action == "train" and launch_cli.get("resume") and weights and "://" not in weights:
+        checkpoint = Path(weights).expanduser()
+        run_dir = checkpoint.parent.parent
+        if checkpoint.parent.name == "checkpoints" and (run_dir / "config.yaml").is_file():
+            launch_cli.setdefault("work_dir", str(run_dir.parent.parent))
+            launch_cli.setdefault("exp_name", run_dir.parent.name)
+            launch_cli.setdefault("version", run_dir.name)
+            return run_dir / "config.yaml"
+        raise ConfigError(f"--resume --weights {weights}: not a checkpoint of a vis4d run (RUN/checkpoints/*.ckpt "
+                          "beside RUN/config.yaml); pass --config")  # fmt: skip
     raise ConfigError("--config: a config file (.toml or .yaml) is required")
 
 
