@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vis4d.eval.common import EPS
-from vis4d.eval.track.base import Raw, TrackMetric
+from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs
 from vis4d.eval.track.prepare import TrackingData
 
@@ -38,12 +38,17 @@ class _Matches:
 class CLEAR(TrackMetric):
     """CLEAR MOT (Bernardin and Stiefelhagen 2008) as TrackEval computes it."""
 
+    name = "clear"
+    title = "CLEAR MOT"
+    columns = ("MOTA", "MOTP", "FP", "FN", "IDSW", "MT", "PT", "ML", "Frag")
+    headline = ("MOTA", "IDSW")
+
     ratio_fields = ("MOTA", "MOTP", "MODA", "sMOTA", "Recall", "Precision")
     count_fields = ("TP", "FP", "FN", "IDSW", "Frag", "MT", "PT", "ML")
 
-    def compute(self, data: TrackingData, iou_threshold: float) -> Raw:
+    def compute(self, data: TrackingData, options: EvalOptions) -> Raw:
         """TP, FN, FP, IDSW, MT, PT, ML, Frag and MOTP_sum (summed IoU of matches) per sequence."""
-        cand = data.pair_iou >= iou_threshold - EPS
+        cand = data.pair_iou >= options.iou_threshold - EPS
         cg, cp, sim = data.pair_g[cand], data.pair_p[cand], data.pair_iou[cand]
         pairs = CandidatePairs(data.g_cell[cg], cg, cp, sim, data.g_rows, data.p_rows)
         active, previous = _active_cells(data)

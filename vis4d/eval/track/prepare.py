@@ -149,3 +149,93 @@ def prepare(
         p_cell=p_cell, p_seq=p_seq, p_track=p_track, num_p_tracks=num_p_tracks,
         pair_g=pair_g, pair_p=pair_p, pair_iou=pair_iou, frame_video=frame_video,
     )  # fmt: skip
+
+
+@dataclasses.dataclass
+class AgnosticData:
+    """The class-agnostic view: every counted ground-truth box and prediction of a frame meets every other.
+
+    Metrics that match across classes (TETA) read this instead of
+    :class:`TrackingData`. Rows are sorted by frame (input order within a
+    frame, the order reference implementations build their matrices in);
+    ``pair_*`` lists every (ground truth, prediction) pair of a frame with
+    positive IoU, sorted by (g, p). Tracks are numbered densely per video.
+    Sequences are still (video, class), ``seq = video * K + class``, so that
+    results combine like every other metric's.
+    """
+
+    categories: tuple[str, ...]
+    num_videos: int
+    g_frame: npt.NDArray[np.int64]
+    g_class: npt.NDArray[np.int64]
+    g_track: npt.NDArray[np.int64]  # dense id of (video, track id)
+    num_g_tracks: int
+    p_frame: npt.NDArray[np.int64]
+    p_class: npt.NDArray[np.int64]
+    p_track: npt.NDArray[np.int64]
+    num_p_tracks: int
+    pair_g: npt.NDArray[np.int64]
+    pair_p: npt.NDArray[np.int64]
+    pair_iou: npt.NDArray[np.float64]
+    frame_video: npt.NDArray[np.int64]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of categories."""
+        return len(self.categories)
+
+    @property
+    def num_seq(self) -> int:
+        """Number of (video, class) sequences."""
+        return self.num_videos * self.num_classes
+
+    def seq_sum(self, seq: npt.NDArray[np.int64], weights: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
+        """Per-sequence count (or sum of ``weights``) of rows whose sequence is ``seq``."""
+        return np.bincount(seq, weights=weights, minlength=self.num_seq)
+
+
+def prepare_agnostic(
+    gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64], skip_frames_without_gt: bool
+) -> AgnosticData:
+    """The class-agnostic view; predictions on ignore regions removed by a class-agnostic BDD100K rule.
+
+    A prediction that no ground-truth box of any class takes (Hungarian, IoU
+    >= 0.5) is removed when more than half of it lies inside an ignore region,
+    as TETA's BDD100K dataset does. ``skip_frames_without_gt`` drops frames
+    without any ground-truth box, with their predictions (TETA's TAO and COCO
+    datasets only know images that have annotations).
+    """
+    gt_frame_all = gt.box_frame_ids()
+    ignored = gt.ignore | gt.crowd
+    g_rows = np.flatnonzero(~ignored)
+    g_rows = g_rows[np.argsort(gt_frame_all[g_rows], kind="stable")]
+    g_frame = gt_frame_all[g_rows]
+    p_frame_all = frame_rows[pred.box_frame_ids()]
+    p_rows = np.argsort(p_frame_all, kind="stable")
+    if skip_frames_without_gt:
+        has_gt = np.bincount(gt_frame_all, minlength=gt.num_frames) > 0
+        p_rows = p_rows[has_gt[p_frame_all[p_rows]]]
+    p_frame, p_boxes = p_frame_all[p_rows], pred.boxes[p_rows].astype(np.float64)
+    pair_g, pair_p = pairs_within_groups(g_frame, p_frame)
+    pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
+    ign_rows = np.flatnonzero(ignored)
+    problem = IgnoreProblem(
+        1, g_frame, g_rows, p_frame, p_frame, p_boxes, pair_g, pair_p, pair_iou,
+        gt_frame_all[ign_rows], gt.boxes[ign_rows].astype(np.float64), ign_rows,
+    )  # fmt: skip
+    keep = keep_off_ignore_regions("bdd100k", problem)
+    if not keep.all():
+        new_index = np.cumsum(keep) - 1
+        pair_keep = keep[pair_p]
+        pair_g, pair_p, pair_iou = pair_g[pair_keep], new_index[pair_p[pair_keep]], pair_iou[pair_keep]
+        p_rows, p_frame = p_rows[keep], p_frame[keep]
+    positive = pair_iou > 0
+    frame_video = gt.frame_video_ids()
+    g_track, num_g_tracks = group_index(frame_video[g_frame], gt.track_ids[g_rows])
+    p_track, num_p_tracks = group_index(frame_video[p_frame], pred.track_ids[p_rows])
+    return AgnosticData(
+        categories=tuple(gt.categories), num_videos=gt.num_videos,
+        g_frame=g_frame, g_class=gt.class_ids[g_rows], g_track=g_track, num_g_tracks=num_g_tracks,
+        p_frame=p_frame, p_class=pred.class_ids[p_rows], p_track=p_track, num_p_tracks=num_p_tracks,
+        pair_g=pair_g[positive], pair_p=pair_p[positive], pair_iou=pair_iou[positive], frame_video=frame_video,
+    )  # fmt: skip
