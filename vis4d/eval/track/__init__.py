@@ -68,7 +68,7 @@ GroupRaw = list[Raw]  # raw statistics of one group (a class, a video, all class
 
 def select_metrics(names: Sequence[str] | None, option: str = "metrics") -> list[TrackMetric]:
     """The registered metrics named (default: every metric with ``default``), in registry order, counts included."""
-    wanted = set(DEFAULT_METRICS if names is None else names)
+    wanted = {name for name, metric in METRICS.items() if metric.default} if names is None else set(names)
     unknown = sorted(wanted - set(METRICS))
     if unknown:
         raise ConfigError(f"{option}: unknown tracking metric(s) {unknown}; expected some of {list(METRICS)}")

@@ -54,7 +54,7 @@ class Identity(TrackMetric):
     """IDF1, IDP, IDR and the IDTP, IDFP, IDFN counts."""
 
     name = "identity"
-    title = "Identity"
+    title = "IDF1"
     columns = ("IDF1", "IDP", "IDR")
     headline = ("IDF1",)
 
