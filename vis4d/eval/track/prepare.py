@@ -24,7 +24,7 @@ from vis4d.eval.common import (
     check_finite,
     check_unique_track_ids,
     group_index,
-    pairs_within_groups,
+    overlapping_pairs,
 )
 from vis4d.eval.track.ignore import IgnoreProblem, IgnoreRule, keep_off_ignore_regions
 from vis4d.eval.track.matching import Cells, box_iou_pairs
@@ -120,7 +120,7 @@ def prepare(
     p_cell, p_frame, p_tid = p_cell_unsorted[p_sort], p_frame_unsorted[p_sort], pred.track_ids[p_sort]
     p_boxes = pred.boxes[p_sort].astype(np.float64)
 
-    pair_g, pair_p = pairs_within_groups(g_cell, p_cell)
+    pair_g, pair_p = overlapping_pairs(g_cell, gt.boxes[g_rows], p_cell, pred.boxes[p_sort])
     pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
 
     ign_rows = np.flatnonzero(ignored)
@@ -216,7 +216,7 @@ def prepare_agnostic(
         has_gt = np.bincount(gt_frame_all, minlength=gt.num_frames) > 0
         p_rows = p_rows[has_gt[p_frame_all[p_rows]]]
     p_frame, p_boxes = p_frame_all[p_rows], pred.boxes[p_rows].astype(np.float64)
-    pair_g, pair_p = pairs_within_groups(g_frame, p_frame)
+    pair_g, pair_p = overlapping_pairs(g_frame, gt.boxes[g_rows], p_frame, pred.boxes[p_rows])
     pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
     ign_rows = np.flatnonzero(ignored)
     problem = IgnoreProblem(
