@@ -151,7 +151,9 @@ def evaluate_tracking(
         "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule),
         "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, skip_frames_without_gt),
     }
-    views = {view: builders[view]() for view in dict.fromkeys(metric.view for metric in chosen)}
+    needed = [metric.view for metric in chosen if metric.view is not None]
+    views: dict[View | None, Any] = {view: builders[view]() for view in dict.fromkeys(needed)}
+    views[None] = views.get("per_class", views.get("class_agnostic"))
     options = EvalOptions(iou_threshold, exhaustive_labels, skip_frames_without_gt)
     per_seq = [metric.compute(views[metric.view], options) for metric in chosen]
     categories = list(gt.categories)

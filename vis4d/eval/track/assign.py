@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
 
 from vis4d.eval.track.matching import CandidatePairs
 
@@ -52,37 +53,66 @@ def scipy_fill(num_rows: int, num_cols: int, positive: dict[int, int]) -> list[t
     return [(c, r) for r, c in pairs] if transpose else pairs
 
 
+def _sorted_unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.unique`` of an already sorted array."""
+    if len(values) == 0:
+        return values
+    out: npt.NDArray[np.int64] = values[np.concatenate([[True], values[1:] != values[:-1]])]
+    return out
+
+
 def full_assignment(
     pairs: CandidatePairs, sim: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Rows, columns and IoU (``sim`` of the pair, 0 for a zero-score pair) of every cell's full assignment."""
-    cells = np.intersect1d(np.unique(pairs.rows.cell), np.unique(pairs.cols.cell), assume_unique=True)
-    keep = np.ones(len(pairs.cell), dtype=bool)
-    conflict = pairs.conflicts()
-    n_rows, n_cols = pairs.rows.count_of(cells), pairs.cols.count_of(cells)
-    n_pairs = np.searchsorted(pairs.cell, cells, side="right") - np.searchsorted(pairs.cell, cells, side="left")
-    in_conflict = np.isin(cells, np.unique(pairs.cell[conflict])) if conflict.any() else np.zeros(len(cells), bool)
-    keep[conflict] = False
-    extra_rows: list[int] = []
-    extra_cols: list[int] = []
-    from scipy.optimize import linear_sum_assignment
+    """Rows, columns and IoU (``sim`` of the pair, 0 for a zero-score pair) of every cell's full assignment.
 
-    for bounds in pairs.bounds(cells[in_conflict]):
+    The positive pairs are the maximum assignment (:meth:`CandidatePairs.assign`).
+    A cell whose assignment leaves rows and columns over is filled: one row
+    and one column left pair up; otherwise a conflict-free cell follows
+    :func:`scipy_fill` and a cell with conflicts is solved by SciPy.
+    """
+    keep = pairs.assign()
+    cells = np.intersect1d(_sorted_unique(pairs.rows.cell), _sorted_unique(pairs.cols.cell), assume_unique=True)
+    n_rows, n_cols = pairs.rows.count_of(cells), pairs.cols.count_of(cells)
+    kept_cells = pairs.cell[keep]
+    n_kept = np.searchsorted(kept_cells, cells, side="right") - np.searchsorted(kept_cells, cells, side="left")
+    fill = np.minimum(n_rows, n_cols) > n_kept
+    conflict_cells = _sorted_unique(pairs.cell[pairs.conflicts()])
+    in_conflict = np.isin(cells, conflict_cells, assume_unique=True)
+    forced = fill & (n_rows - n_kept == 1) & (n_cols - n_kept == 1)
+    extra_rows, extra_cols = _forced_pairs(pairs, keep, cells[forced])
+    solve = fill & ~forced
+    extra_r: list[int] = []
+    extra_c: list[int] = []
+    for bounds in pairs.bounds(cells[solve & in_conflict]):
+        lo, hi = int(bounds[0]), int(bounds[1])
         matrix, index = pairs.dense(bounds)
         r, c = linear_sum_assignment(-matrix)
         chosen = index[r, c]
+        keep[lo:hi] = False
         keep[chosen[chosen >= 0]] = True
         zero = chosen < 0
-        extra_rows += (r[zero] + bounds[2]).tolist()
-        extra_cols += (c[zero] + bounds[4]).tolist()
-    fill = ~in_conflict & (np.minimum(n_rows, n_cols) > n_pairs)
-    for bounds in pairs.bounds(cells[fill]).tolist():
-        lo, hi, row0, nr, col0, nc = bounds
+        extra_r += (r[zero] + bounds[2]).tolist()
+        extra_c += (c[zero] + bounds[4]).tolist()
+    for lo, hi, row0, nr, col0, nc in pairs.bounds(cells[solve & ~in_conflict]).tolist():
         positive = dict(zip((pairs.row[lo:hi] - row0).tolist(), (pairs.col[lo:hi] - col0).tolist(), strict=True))
         for r_, c_ in scipy_fill(nr, nc, positive):
             if positive.get(r_, -1) != c_:
-                extra_rows.append(r_ + row0)
-                extra_cols.append(c_ + col0)
-    rows = np.concatenate([pairs.row[keep], np.asarray(extra_rows, dtype=np.int64)])
-    cols = np.concatenate([pairs.col[keep], np.asarray(extra_cols, dtype=np.int64)])
-    return rows, cols, np.concatenate([sim[keep], np.zeros(len(extra_rows))])
+                extra_r.append(r_ + row0)
+                extra_c.append(c_ + col0)
+    rows = np.concatenate([pairs.row[keep], extra_rows, np.asarray(extra_r, dtype=np.int64)])
+    cols = np.concatenate([pairs.col[keep], extra_cols, np.asarray(extra_c, dtype=np.int64)])
+    return rows, cols, np.concatenate([sim[keep], np.zeros(len(rows) - int(keep.sum()))])
+
+
+def _forced_pairs(
+    pairs: CandidatePairs, keep: npt.NDArray[np.bool_], cells: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The one row and the one column a cell's assignment leaves over, per cell (any full assignment pairs them)."""
+    out = []
+    for side, taken in ((pairs.rows, pairs.row[keep]), (pairs.cols, pairs.col[keep])):
+        used = np.zeros(len(side.cell), dtype=bool)
+        used[taken] = True
+        free = np.flatnonzero(~used & np.isin(side.cell, cells, assume_unique=False))
+        out.append(free[np.argsort(side.cell[free], kind="stable")])
+    return out[0].astype(np.int64), out[1].astype(np.int64)

@@ -15,7 +15,9 @@ It also declares everything the rest of vis4d shows of it, so that tables,
 * ``view``: the data it reads: ``"per_class"`` (:class:`~vis4d.eval.track.prepare.TrackingData`,
   each class matched on its own, as TrackEval does) or ``"class_agnostic"``
   (:class:`~vis4d.eval.track.prepare.AgnosticData`, every box of a frame
-  meets every other, as TETA matches);
+  meets every other, as TETA matches), or ``None`` for metrics that read only
+  what both views share (``g_seq``, ``p_seq``, tracks per sequence), which
+  then take the per-class view if it is built anyway;
 * ``columns``: the fields the tables show (a subset of its fields);
 * ``headline``: the fields of the summary (``metrics.json`` ``summary``, the
   validation line, the report's bars): a ratio ``X`` appears as ``mX`` (mean
@@ -61,7 +63,7 @@ class TrackMetric(ABC):
 
     name: ClassVar[str]
     title: ClassVar[str] = ""
-    view: ClassVar[View] = "per_class"
+    view: ClassVar[View | None] = "per_class"
     default: ClassVar[bool] = True
     ratio_fields: ClassVar[tuple[str, ...]] = ()  # fractions in the result
     count_fields: ClassVar[tuple[str, ...]] = ()  # integer counts in the result

@@ -8,7 +8,7 @@ from typing import Any
 import numpy.typing as npt
 
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
-from vis4d.eval.track.prepare import TrackingData
+from vis4d.eval.track.prepare import AgnosticData, TrackingData
 
 
 class Count(TrackMetric):
@@ -16,10 +16,11 @@ class Count(TrackMetric):
 
     name = "count"
     title = "Count"
+    view = None  # either view: counts after its ignore-region removal
 
     count_fields = ("num_gt_dets", "num_pred_dets", "num_gt_tracks", "num_pred_tracks")
 
-    def compute(self, data: TrackingData, options: EvalOptions) -> Raw:
+    def compute(self, data: TrackingData | AgnosticData, options: EvalOptions) -> Raw:
         """Counts per sequence."""
         return {
             "num_gt_dets": data.seq_sum(data.g_seq),

@@ -193,6 +193,26 @@ class AgnosticData:
         """Per-sequence count (or sum of ``weights``) of rows whose sequence is ``seq``."""
         return np.bincount(seq, weights=weights, minlength=self.num_seq)
 
+    @property
+    def g_seq(self) -> npt.NDArray[np.int64]:
+        """Sequence of every ground-truth row."""
+        seq: npt.NDArray[np.int64] = self.frame_video[self.g_frame] * self.num_classes + self.g_class
+        return seq
+
+    @property
+    def p_seq(self) -> npt.NDArray[np.int64]:
+        """Sequence of every prediction row (by its own class)."""
+        seq: npt.NDArray[np.int64] = self.frame_video[self.p_frame] * self.num_classes + self.p_class
+        return seq
+
+    def g_track_seq(self) -> npt.NDArray[np.int64]:
+        """Sequence of every ground-truth track (of its first row's class)."""
+        return _track_seq(self.g_track, self.num_g_tracks, self.g_seq)
+
+    def p_track_seq(self) -> npt.NDArray[np.int64]:
+        """Sequence of every predicted track (of its first row's class)."""
+        return _track_seq(self.p_track, self.num_p_tracks, self.p_seq)
+
 
 def prepare_agnostic(
     gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64], skip_frames_without_gt: bool
