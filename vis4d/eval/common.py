@@ -190,11 +190,15 @@ def segment_starts(sorted_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def _ordered_keys(group: npt.NDArray[np.int64], x: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """``(group, x)`` as one int64 in the same order: the group above 32 bits, below it float32 ``x``'s bits mapped
-    to unsigned integers in the order of the numbers (exact: no rounding, equal values equal keys)."""
+    """``(group, x)`` as one int64 in the same order: the group above 32 bits, below it float32 ``x``'s bits.
+
+    The bits are mapped to unsigned integers in the order of the numbers
+    (exact: no rounding, equal values give equal keys).
+    """
     bits = (np.asarray(x, dtype=np.float32) + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: no -0.0
     ordered = np.where(bits < 0, -(bits & 0x7FFFFFFF), bits) + (1 << 31)
-    return (group.astype(np.int64) << 32) + ordered
+    keys: npt.NDArray[np.int64] = (group.astype(np.int64) << 32) + ordered
+    return keys
 
 
 def _interval_starts_inside(

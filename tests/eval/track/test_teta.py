@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from tests.eval.track.cases import A, B, C, video_stores
+from vis4d.data.formats import get_format
 from vis4d.data.pairs import load_gt_and_predictions, load_label_options, resolve_format
-from vis4d.data.store import AnnotationStore, FrameRecord, build_store, empty_box_columns
+from vis4d.data.store import AnnotationStore
+from vis4d.eval.conventions import format_conventions
 from vis4d.eval.track import evaluate_tracking
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "teta"
@@ -32,31 +33,10 @@ def bdd100k_case(folder: Path) -> tuple[AnnotationStore, AnnotationStore]:
 
 
 def tao_case(folder: Path) -> tuple[AnnotationStore, AnnotationStore]:
-    """The TAO files as stores, parsed here (frames in frame order, categories in the file's order)."""
-    gt, preds = json.loads((folder / "gt.json").read_text()), json.loads((folder / "pred.json").read_text())
-    names = {c["id"]: c["name"] for c in gt["categories"]}
-    categories = tuple(names.values())
-    videos = {v["id"]: v["name"] for v in gt["videos"]}
-
-    def store(anns: list[dict[str, Any]], with_scores: bool) -> AnnotationStore:
-        by_image: dict[int, list[dict[str, Any]]] = {}
-        for ann in anns:
-            by_image.setdefault(ann["image_id"], []).append(ann)
-        frames = []
-        for image in sorted(gt["images"], key=lambda im: (im["video_id"], im["frame_index"])):
-            rows = by_image.get(image["id"], [])
-            cols = empty_box_columns(len(rows))
-            cols["boxes"] = np.array([[x, y, x + w, y + h] for x, y, w, h in (r["bbox"] for r in rows)],
-                                     dtype=np.float32).reshape(-1, 4)  # fmt: skip
-            cols["class_ids"] = np.array([categories.index(names[r["category_id"]]) for r in rows], dtype=np.int64)
-            cols["track_ids"] = np.array([r["track_id"] for r in rows], dtype=np.int64)
-            if with_scores:
-                cols["scores"] = np.array([r["score"] for r in rows], dtype=np.float32)
-            name = image["file_name"]
-            frames.append(FrameRecord(name, videos[image["video_id"]], image["frame_index"], name, boxes=cols))
-        return build_store(categories, frames)
-
-    return store(gt["annotations"], False), store(preds, True)
+    labels = load_label_options(None)
+    fmt = resolve_format("auto", folder / "gt.json", labels)
+    assert fmt.name == "tao"
+    return load_gt_and_predictions(fmt, folder / "gt.json", folder / "pred.json", labels)
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in FIXTURES.glob("bdd100k_*")))
@@ -82,7 +62,9 @@ def test_teta_matches_reference_tao(case: str) -> None:
     """TAO: labels not exhaustive, images without annotations not evaluated."""
     gt, pred = tao_case(FIXTURES / case)
     expected = json.loads((FIXTURES / case / "expected.json").read_text())
-    ours = evaluate_tracking(gt, pred, metrics=["teta"], exhaustive_labels=False, skip_frames_without_gt=True)
+    conventions = format_conventions(get_format("tao"), None)
+    assert not conventions.exhaustive_labels and conventions.skip_frames_without_gt
+    ours = evaluate_tracking(gt, pred, metrics=["teta"], **conventions.as_kwargs())
     for name in expected:
         if name != "mean":
             assert_equal_reference(ours["per_class"][name], expected[name], name)

@@ -146,7 +146,9 @@ class CandidatePairs:
             np.maximum.at(high, comp, side)
             single |= low == high
         second = np.maximum(ends - 1, 0)
-        best_tied = (second < ends) & (comp[order][second] == np.arange(num)) & (score[order][second] == score[order][ends])
+        best_tied = (
+            (second < ends) & (comp[order][second] == np.arange(num)) & (score[order][second] == score[order][ends])
+        )
         star = single & ~best_tied
         keep[idx[order][ends[star]]] = True
         rest = ~single[comp]
