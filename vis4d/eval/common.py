@@ -182,6 +182,15 @@ def pairs_within_groups(
     return ia, ib.astype(np.int64)
 
 
+def unique_below(values: npt.NDArray[np.int64], bound: int) -> npt.NDArray[np.int64]:
+    """``np.unique`` of non-negative integers below ``bound``: a flag array when that is small, a sort otherwise."""
+    if bound > 1 << 26:
+        return np.unique(values)
+    present = np.zeros(bound, dtype=bool)
+    present[values] = True
+    return np.flatnonzero(present).astype(np.int64)
+
+
 def segment_starts(sorted_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Start index of each run of equal values in a sorted array (for ``ufunc.reduceat``)."""
     if len(sorted_ids) == 0:

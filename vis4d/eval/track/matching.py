@@ -42,8 +42,23 @@ def box_iou_pairs(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], ioa: b
     return inter / union
 
 
-_SMALL = 4  # components up to 4 x 4 are solved by trying every assignment (4! = 24)
-_PERMUTATIONS = np.array(list(itertools.permutations(range(_SMALL))), dtype=np.int64)
+_LARGEST_TRIED = 5  # components up to 5 x 5 are solved by trying every assignment (5! = 120)
+_PERMUTATIONS = {n: np.array(list(itertools.permutations(range(n))), dtype=np.int64) for n in range(2, 6)}
+
+
+def _try_every_assignment(
+    matrix: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Best assignment (column of each row) of each n x n matrix, and whether its set of positive pairs is unique."""
+    n = matrix.shape[1]
+    perms = _PERMUTATIONS[n]
+    picked = matrix[:, np.arange(n)[None, :], perms]  # (matrices, n! assignments, n rows)
+    totals = picked.sum(axis=2)
+    best = totals.argmax(axis=1)
+    is_best = totals == totals[np.arange(len(totals)), best][:, None]
+    code = ((picked > 0) * (1 << (np.arange(n) * n + perms))).sum(axis=2)  # the positive pairs an assignment takes
+    unique = np.where(is_best, code, -1).max(axis=1) == np.where(is_best, code, np.iinfo(np.int64).max).min(axis=1)
+    return perms[best], unique
 
 
 def _small_matchings(
@@ -52,8 +67,10 @@ def _small_matchings(
     """Maximum assignments of many small components at once: (edges taken, edge's component solved).
 
     ``comp`` numbers the components densely. A component is solved when it
-    has at most 4 rows and 4 columns and its best assignment's set of positive
+    has at most 5 rows and 5 columns and its best assignment's set of positive
     pairs is unique (no tie); every other edge is left to the per-cell solver.
+    Components of one size n (the larger side) are solved together as n x n
+    matrices, trying all n! assignments.
     """
     num = int(comp.max()) + 1 if len(comp) else 0
     local = []
@@ -64,22 +81,19 @@ def _small_matchings(
         local.append(ids - first[comp])
     size = np.zeros(num, dtype=np.int64)
     np.maximum.at(size, comp, np.maximum(local[0], local[1]) + 1)
-    small = size <= _SMALL
-    index = np.cumsum(small) - 1
-    edge = small[comp]
-    matrix = np.zeros((int(small.sum()), _SMALL, _SMALL))
-    matrix[index[comp[edge]], local[0][edge], local[1][edge]] = score[edge]
-    picked = matrix[:, np.arange(_SMALL)[None, :], _PERMUTATIONS]  # (components, 24 assignments, 4 rows)
-    totals = picked.sum(axis=2)
-    best = totals.argmax(axis=1)
-    is_best = totals == totals[np.arange(len(totals)), best][:, None]
-    code = ((picked > 0) * (1 << (np.arange(_SMALL) * _SMALL + _PERMUTATIONS))).sum(axis=2)  # positive pairs taken
-    unique = np.where(is_best, code, -1).max(axis=1) == np.where(is_best, code, np.iinfo(np.int64).max).min(axis=1)
     solved = np.zeros(num, dtype=bool)
-    solved[np.flatnonzero(small)[unique]] = True
-    taken_col = _PERMUTATIONS[best][index[comp[edge]], local[0][edge]]
     taken = np.zeros(len(comp), dtype=bool)
-    taken[edge] = taken_col == local[1][edge]
+    for n in range(2, _LARGEST_TRIED + 1):
+        members = size == n
+        if not members.any():
+            continue
+        index = np.cumsum(members) - 1
+        edge = members[comp]
+        matrix = np.zeros((int(members.sum()), n, n))
+        matrix[index[comp[edge]], local[0][edge], local[1][edge]] = score[edge]
+        assignment, unique = _try_every_assignment(matrix)
+        solved[np.flatnonzero(members)[unique]] = True
+        taken[edge] = assignment[index[comp[edge]], local[0][edge]] == local[1][edge]
     return taken & solved[comp], solved[comp]
 
 
@@ -125,7 +139,7 @@ class CandidatePairs:
 
         A cell's candidates fall into connected components (pairs sharing a row
         or column), and a maximum assignment of the cell is one of each
-        component. Components of up to 4 x 4 boxes are solved together by
+        component. Components of up to 5 x 5 boxes are solved together by
         trying every assignment (:func:`_small_matchings`); where the best one
         is unique, it is what any solver finds. Cells with a larger component or
         a tie go to the per-cell solver, which breaks ties as the reference
@@ -135,22 +149,20 @@ class CandidatePairs:
         row, col, score = self.row[idx], self.col[idx], self.score[idx]
         num_rows = len(self.rows.cell)
         graph = coo_matrix((np.ones(len(idx)), (row, col + num_rows)), shape=(num_rows + len(self.cols.cell),) * 2)
-        comp, num = group_index(connected_components(graph, directed=False)[1][row])
+        comp = connected_components(graph, directed=False)[1][row]
+        num = int(comp.max()) + 1
         # Stars (one row or one column): the best pair, if it is the only best.
-        order = np.lexsort((score, comp))
-        ends = np.cumsum(np.bincount(comp, minlength=num)) - 1  # each component's best pair comes last in order
+        best = np.full(num, -np.inf)
+        np.maximum.at(best, comp, score)
+        is_best = score == best[comp]
         single = np.zeros(num, dtype=bool)
         for side in (row, col):
             low, high = np.full(num, np.iinfo(np.int64).max), np.full(num, -1)
             np.minimum.at(low, comp, side)
             np.maximum.at(high, comp, side)
             single |= low == high
-        second = np.maximum(ends - 1, 0)
-        best_tied = (
-            (second < ends) & (comp[order][second] == np.arange(num)) & (score[order][second] == score[order][ends])
-        )
-        star = single & ~best_tied
-        keep[idx[order][ends[star]]] = True
+        star = single & (np.bincount(comp, weights=is_best, minlength=num) == 1)
+        keep[idx[is_best & star[comp]]] = True
         rest = ~single[comp]
         solved = star[comp]
         if rest.any():

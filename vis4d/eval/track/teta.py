@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS, group_index, pairs_within_groups
+from vis4d.eval.common import EPS, group_index, pairs_within_groups, unique_below
 from vis4d.eval.track.assign import full_assignment
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs, Cells
@@ -123,16 +123,16 @@ def class_view(data: AgnosticData, assigned: npt.NDArray[np.int64]) -> _ClassVie
     k = data.num_classes
     pg, pp, sim = data.pair_g, data.pair_p, data.pair_iou
     over = (sim >= OVERLAP_IOU) & ((assigned[pp] < 0) | (assigned[pp] == data.g_class[pg]))
-    overlap_key = np.unique(pp[over] * k + data.g_class[pg[over]])
-    cluster = np.unique(data.p_track[overlap_key // k] * k + overlap_key % k)  # (track, class) with a cluster
+    overlap_key = unique_below(pp[over] * k + data.g_class[pg[over]], len(data.p_frame) * k)
+    cluster = unique_below(data.p_track[overlap_key // k] * k + overlap_key % k, data.num_p_tracks * k)
     ip, ic = pairs_within_groups(data.p_track, cluster // k)
-    col_p, col_cls = ip, cluster[ic] % k
-    col_cell = data.p_frame[col_p] * k + col_cls
-    order = np.lexsort((col_p, col_cell))
-    col_p, col_cls, col_cell = col_p[order], col_cls[order], col_cell[order]
+    sorted_key = ip * k + cluster[ic] % k  # ascending: pairs come by prediction, then class
+    col_cell = data.p_frame[ip] * k + cluster[ic] % k
+    order = np.argsort(col_cell, kind="stable")  # by (frame, class), then prediction (nearly sorted already)
+    col_p, col_cls, col_cell = ip[order], cluster[ic][order] % k, col_cell[order]
     col_key = col_p * k + col_cls
-    key_order = np.argsort(col_key)
-    sorted_key = col_key[key_order]
+    key_order = np.empty_like(order)
+    key_order[order] = np.arange(len(order))  # the column of each entry of sorted_key
     g_cell = data.g_frame * k + data.g_class
     row_g = np.argsort(g_cell, kind="stable")
     row_of_g = np.empty_like(row_g)
@@ -141,14 +141,14 @@ def class_view(data: AgnosticData, assigned: npt.NDArray[np.int64]) -> _ClassVie
     pos = np.minimum(np.searchsorted(sorted_key, pair_key), max(len(sorted_key) - 1, 0))
     found = sorted_key[pos] == pair_key if len(sorted_key) else np.zeros(len(pair_key), dtype=bool)
     row, col, sim = row_of_g[pg[found]], key_order[pos[found]], sim[found]
-    by_row = np.lexsort((col, row))
+    by_row = np.argsort(row * max(len(col_p), 1) + col)
     row, col, sim = row[by_row], col[by_row], sim[by_row]
     g_key, num_keys = group_index(data.g_track[row_g], data.g_class[row_g])
     g_len = np.bincount(g_key, minlength=num_keys).astype(np.float64)
     p_len = np.bincount(data.p_track, minlength=data.num_p_tracks).astype(np.float64)
     score = _alignment(g_key[row], data.p_track[col_p[col]], sim, row, col, len(row_g), len(col_p), g_len, p_len)
     pairs = CandidatePairs(g_cell[row_g][row], row, col, score, Cells(g_cell[row_g]), Cells(col_cell))
-    col_overlap = np.isin(col_key, overlap_key)
+    col_overlap = np.isin(col_key, overlap_key, assume_unique=True)
     return _ClassView(row_g, g_cell[row_g], col_p, col_cls, col_cell, col_overlap, pairs, sim, g_key, g_len)
 
 
