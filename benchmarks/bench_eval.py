@@ -33,12 +33,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from bench_eval_teta import from_files, teta_rows  # noqa: I001  (benchmarks/ is the script's folder)
 
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.detect import METRIC_NAMES, evaluate_detection, xyxy_to_xywh
 from vis4d.eval.track import evaluate_tracking
-
-from bench_eval_teta import from_files, teta_rows  # noqa: I001  (benchmarks/ is the script's folder)
 
 CLASSES = ("pedestrian", "rider", "car", "bus", "truck", "train", "motorcycle", "bicycle")
 CLASS_FREQ = np.array([0.2, 0.03, 0.55, 0.03, 0.08, 0.01, 0.04, 0.06])
