@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from bench_eval_teta import from_files, teta_rows  # noqa: I001  (benchmarks/ is the script's folder)
+from bench_eval_teta import from_files, teta_rows  # benchmarks/ (the script's folder) is on the path
 
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.detect import METRIC_NAMES, evaluate_detection, xyxy_to_xywh
