@@ -110,6 +110,14 @@ def _greedy_match(
     gt_taken = np.zeros((len(gt_ignore), num_thr, num_area), dtype=bool)
     if len(pair_dt) == 0:
         return matched_gt
+    # A detection whose only candidate is a (non-crowd) ground truth no other detection can take matches it at every
+    # threshold its IoU reaches, whatever the order: only the other pairs need the greedy rounds.
+    alone = (np.bincount(pair_dt)[pair_dt] == 1) & (np.bincount(pair_gt)[pair_gt] == 1) & ~gt_crowd[pair_gt]
+    reached = pair_iou[alone][:, None] >= thresholds[0, :, 0][None, :]  # (pairs, T)
+    matched_gt[pair_dt[alone]] = np.where(reached, pair_gt[alone][:, None], -1)[:, :, None]
+    pair_dt, pair_gt, pair_iou = pair_dt[~alone], pair_gt[~alone], pair_iou[~alone]
+    if len(pair_dt) == 0:
+        return matched_gt
     # Pairs grouped by the detection's rank within its cell; inside a round, by detection then ground truth.
     order = np.argsort(dt_rank[pair_dt], kind="stable")
     pair_dt, pair_gt, pair_iou = pair_dt[order], pair_gt[order], pair_iou[order]
