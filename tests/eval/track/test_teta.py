@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.eval.reference import BDD_CLASSES, random_tracking
 from tests.eval.track.cases import A, B, C, video_stores
 from vis4d.data.formats import get_format
 from vis4d.data.pairs import load_gt_and_predictions, load_label_options, resolve_format
@@ -98,3 +99,15 @@ def test_teta_wrong_label_is_charged_to_the_predicted_class() -> None:
     assert r["car"]["TETA_LocA"] == pytest.approx(1.0) and r["car"]["TETA_AssocA"] == pytest.approx(1.0)
     assert r["car"]["TETA_ClsA"] == 0.0 and r["car"]["TETA_ClsRe"] == 0.0
     assert r["bus"]["TETA_ClsPr"] == 0.0 and r["bus"]["TETA_LocA"] == 0.0
+
+
+@pytest.mark.parametrize("rule", ["bdd100k", "motchallenge"])
+def test_views_built_together_give_the_same_numbers(rule: str) -> None:
+    """With both views, one set of frame pairs serves them: every metric as when computed alone."""
+    gt, pred = random_tracking(3, categories=BDD_CLASSES, num_tracks=40, ignore_rate=0.1, crowd_rate=0.5)
+    together = evaluate_tracking(gt, pred, metrics=["clear", "identity", "hota", "teta"], ignore_rule=rule)
+    alone = {**evaluate_tracking(gt, pred, ignore_rule=rule)["overall"],
+             **evaluate_tracking(gt, pred, metrics=["teta"], ignore_rule=rule)["overall"]}  # fmt: skip
+    assert {k: v for k, v in together["overall"].items() if not k.startswith("num_")} == {
+        k: v for k, v in alone.items() if not k.startswith("num_")
+    }

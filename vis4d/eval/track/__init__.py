@@ -29,7 +29,7 @@ from vis4d.eval.track.count import Count
 from vis4d.eval.track.hota import HOTA
 from vis4d.eval.track.identity import Identity
 from vis4d.eval.track.ignore import IGNORE_RULES, IgnoreRule
-from vis4d.eval.track.prepare import prepare, prepare_agnostic, validate
+from vis4d.eval.track.prepare import FramePairs, prepare, prepare_agnostic, validate
 from vis4d.eval.track.teta import TETA
 
 __all__ = [
@@ -147,11 +147,12 @@ def evaluate_tracking(
         raise ConfigError(f"iou_threshold: expected a value in (0, 1], got {iou_threshold}")
     chosen = select_metrics(metrics)
     frame_rows = validate(gt, pred, source, gt_source)
-    builders: dict[View, Callable[[], Any]] = {
-        "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule),
-        "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, skip_frames_without_gt),
-    }
     needed = [metric.view for metric in chosen if metric.view is not None]
+    pairs = FramePairs(gt, pred, frame_rows) if len(set(needed)) > 1 else None  # one interval join for both views
+    builders: dict[View, Callable[[], Any]] = {
+        "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule, pairs),
+        "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, skip_frames_without_gt, pairs),
+    }
     views: dict[View | None, Any] = {view: builders[view]() for view in dict.fromkeys(needed)}
     views[None] = views.get("per_class", views.get("class_agnostic"))
     options = EvalOptions(iou_threshold, exhaustive_labels, skip_frames_without_gt)

@@ -102,8 +102,48 @@ def validate(gt: AnnotationStore, pred: AnnotationStore, source: str, gt_source:
     return frame_rows
 
 
+class FramePairs:
+    """Intersecting (counted ground truth, prediction) pairs of each frame, on store rows, found once for both views.
+
+    The per-class view's pairs are those of one class, the class-agnostic
+    view's all of them; when both views are built, one interval join serves
+    them (:meth:`within` maps the pairs to a view's rows).
+    """
+
+    def __init__(self, gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64]) -> None:
+        gt_frame = gt.box_frame_ids()
+        g_rows = np.flatnonzero(~(gt.ignore | gt.crowd))
+        g_rows = g_rows[np.argsort(gt_frame[g_rows], kind="stable")]
+        p_frame = frame_rows[pred.box_frame_ids()]
+        p_rows = np.argsort(p_frame, kind="stable")
+        pg, pp = overlapping_pairs(gt_frame[g_rows], gt.boxes[g_rows], p_frame[p_rows], pred.boxes[p_rows])
+        self.g, self.p = g_rows[pg], p_rows[pp]
+        self.iou = box_iou_pairs(gt.boxes[self.g].astype(np.float64), pred.boxes[self.p].astype(np.float64))
+        self.same_class = gt.class_ids[self.g] == pred.class_ids[self.p]
+        self.sizes = (gt.num_boxes, pred.num_boxes)
+
+    def within(
+        self, g_rows: npt.NDArray[np.int64], p_rows: npt.NDArray[np.int64], same_class: bool
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The pairs among a view's rows (store rows, in the view's order), as view positions sorted by (g, p)."""
+        position = []
+        for rows, size in zip((g_rows, p_rows), self.sizes, strict=True):
+            where = np.full(size, -1, dtype=np.int64)
+            where[rows] = np.arange(len(rows))
+            position.append(where)
+        pg, pp = position[0][self.g], position[1][self.p]
+        keep = (pg >= 0) & (pp >= 0) & (self.same_class if same_class else True)
+        pg, pp, iou = pg[keep], pp[keep], self.iou[keep]
+        order = np.argsort(pg * max(len(p_rows), 1) + pp)
+        return pg[order], pp[order], iou[order]
+
+
 def prepare(
-    gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64], ignore_rule: IgnoreRule
+    gt: AnnotationStore,
+    pred: AnnotationStore,
+    frame_rows: npt.NDArray[np.int64],
+    ignore_rule: IgnoreRule,
+    pairs: FramePairs | None = None,
 ) -> TrackingData:
     """Split boxes into counted ground truth, ignore regions and predictions; drop predictions on ignore regions."""
     num_classes = len(gt.categories)
@@ -120,8 +160,11 @@ def prepare(
     p_cell, p_frame, p_tid = p_cell_unsorted[p_sort], p_frame_unsorted[p_sort], pred.track_ids[p_sort]
     p_boxes = pred.boxes[p_sort].astype(np.float64)
 
-    pair_g, pair_p = overlapping_pairs(g_cell, gt.boxes[g_rows], p_cell, pred.boxes[p_sort])
-    pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
+    if pairs is not None:
+        pair_g, pair_p, pair_iou = pairs.within(g_rows, p_sort, same_class=True)
+    else:
+        pair_g, pair_p = overlapping_pairs(g_cell, gt.boxes[g_rows], p_cell, pred.boxes[p_sort])
+        pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
 
     ign_rows = np.flatnonzero(ignored)
     problem = IgnoreProblem(
@@ -215,7 +258,11 @@ class AgnosticData:
 
 
 def prepare_agnostic(
-    gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64], skip_frames_without_gt: bool
+    gt: AnnotationStore,
+    pred: AnnotationStore,
+    frame_rows: npt.NDArray[np.int64],
+    skip_frames_without_gt: bool,
+    pairs: FramePairs | None = None,
 ) -> AgnosticData:
     """The class-agnostic view; predictions on ignore regions removed by a class-agnostic BDD100K rule.
 
@@ -236,8 +283,11 @@ def prepare_agnostic(
         has_gt = np.bincount(gt_frame_all, minlength=gt.num_frames) > 0
         p_rows = p_rows[has_gt[p_frame_all[p_rows]]]
     p_frame, p_boxes = p_frame_all[p_rows], pred.boxes[p_rows].astype(np.float64)
-    pair_g, pair_p = overlapping_pairs(g_frame, gt.boxes[g_rows], p_frame, pred.boxes[p_rows])
-    pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
+    if pairs is not None:
+        pair_g, pair_p, pair_iou = pairs.within(g_rows, p_rows, same_class=False)
+    else:
+        pair_g, pair_p = overlapping_pairs(g_frame, gt.boxes[g_rows], p_frame, pred.boxes[p_rows])
+        pair_iou = box_iou_pairs(gt.boxes[g_rows].astype(np.float64)[pair_g], p_boxes[pair_p])
     ign_rows = np.flatnonzero(ignored)
     problem = IgnoreProblem(
         1, g_frame, g_rows, p_frame, p_frame, p_boxes, pair_g, pair_p, pair_iou,
