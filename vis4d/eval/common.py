@@ -182,6 +182,14 @@ def pairs_within_groups(
     return ia, ib.astype(np.int64)
 
 
+def sorted_unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.unique`` of an already sorted array (no sort)."""
+    if len(values) == 0:
+        return values
+    out: npt.NDArray[np.int64] = values[np.concatenate([[True], values[1:] != values[:-1]])]
+    return out
+
+
 def unique_below(values: npt.NDArray[np.int64], bound: int) -> npt.NDArray[np.int64]:
     """``np.unique`` of non-negative integers below ``bound``: a flag array when that is small, a sort otherwise."""
     if bound > 1 << 26:

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
+from vis4d.eval.common import sorted_unique
 from vis4d.eval.track.matching import CandidatePairs
 
 
@@ -53,14 +54,6 @@ def scipy_fill(num_rows: int, num_cols: int, positive: dict[int, int]) -> list[t
     return [(c, r) for r, c in pairs] if transpose else pairs
 
 
-def _sorted_unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``np.unique`` of an already sorted array."""
-    if len(values) == 0:
-        return values
-    out: npt.NDArray[np.int64] = values[np.concatenate([[True], values[1:] != values[:-1]])]
-    return out
-
-
 def full_assignment(
     pairs: CandidatePairs, sim: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -72,12 +65,12 @@ def full_assignment(
     :func:`scipy_fill` and a cell with conflicts is solved by SciPy.
     """
     keep = pairs.assign()
-    cells = np.intersect1d(_sorted_unique(pairs.rows.cell), _sorted_unique(pairs.cols.cell), assume_unique=True)
+    cells = np.intersect1d(sorted_unique(pairs.rows.cell), sorted_unique(pairs.cols.cell), assume_unique=True)
     n_rows, n_cols = pairs.rows.count_of(cells), pairs.cols.count_of(cells)
     kept_cells = pairs.cell[keep]
     n_kept = np.searchsorted(kept_cells, cells, side="right") - np.searchsorted(kept_cells, cells, side="left")
     fill = np.minimum(n_rows, n_cols) > n_kept
-    conflict_cells = _sorted_unique(pairs.cell[pairs.conflicts()])
+    conflict_cells = sorted_unique(pairs.cell[pairs.conflicts()])
     in_conflict = np.isin(cells, conflict_cells, assume_unique=True)
     forced = fill & (n_rows - n_kept == 1) & (n_cols - n_kept == 1)
     extra_rows, extra_cols = _forced_pairs(pairs, keep, cells[forced])
