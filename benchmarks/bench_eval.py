@@ -10,6 +10,10 @@ jitter, id switches, class flips and false positives. Times:
 * detection: ``evaluate_detection`` (from stores) vs pycocotools and
   faster-coco-eval (COCO + loadRes + evaluate + accumulate + summarize; the
   per-box dicts they need are built beforehand and timed separately);
+* TETA and all four tracking metrics together (``bench_eval_teta.py``), and
+  SysCV's reference TETA on ``--teta-videos`` videos (``--teta-python``,
+  ``--teta-src``); with ``--files`` loading and evaluation from Scalabel JSON
+  files against plain ``json.load`` of them;
 * tracking: ``evaluate_tracking`` (from stores, including IoUs and ignore
   preprocessing) vs TrackEval's CLEAR + Identity + HOTA ``eval_sequence`` and
   combination (timed alone; its IoUs and BDD100K preprocessing are timed
@@ -29,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from bench_eval_teta import from_files, teta_rows  # benchmarks/ (the script's folder) is on the path
 
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.detect import METRIC_NAMES, evaluate_detection, xyxy_to_xywh
@@ -328,6 +333,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--mm-videos", type=int, default=10, help="videos for the (slow) motmetrics comparison")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--teta-python", help="python of the reference TETA's virtualenv (tests/eval/fixtures/teta)")
+    parser.add_argument("--teta-src", help="the reference's teta/ folder (SysCV/tet)")
+    parser.add_argument("--teta-videos", type=int, default=10, help="videos for the (slow) reference TETA")
+    parser.add_argument("--files", action="store_true", help="also time evaluation from Scalabel JSON files")
     parser.add_argument("--skip", nargs="*", default=[], choices=["pycocotools", "faster", "trackeval", "motmetrics"])
     args = parser.parse_args()
 
@@ -375,6 +384,11 @@ def main() -> None:
         assert diff < 1e-6, f"motmetrics: metrics differ by {diff}"
         rows.append(("track", f"vis4d evaluate_tracking, {n} videos", t_small, ""))
         rows.append(("track", f"motmetrics, {n} videos", t_mm, f"{t_mm / t_small:.1f}x slower, max |diff| {diff:.1e}"))
+
+    n = min(args.teta_videos, args.videos)
+    rows += teta_rows(gt, pred, args.teta_python, args.teta_src, (subset(gt, n), subset(pred, n)))
+    if args.files:
+        rows += [("files", name, seconds, "") for name, seconds in from_files(gt, pred)]
 
     print(f"\n{'task':6} {'implementation':50} {'seconds':>9}  comparison")
     for task, name, seconds, note in rows:

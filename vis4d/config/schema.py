@@ -134,6 +134,11 @@ class LaunchConfig(StrictModel):
     tqdm: bool = Field(default=False, description="tqdm progress bars instead of plain progress lines.")
     debug: bool = Field(default=False, description="Not read by the runs: tracebacks come with the CLI's --debug.")
     best_metric: str = Field(default="AP", description="Metric (key in metrics.json det/track sections) for best.ckpt.")
+    metrics: list[str] | None = Field(
+        default=None,
+        description="Tracking metrics of validation and test (names in vis4d.eval.track.METRICS, e.g. "
+        '["clear", "identity", "hota", "teta"]); default: clear, identity, hota.',
+    )
     best_mode: Literal["max", "min"] = Field(default="max", description="best.ckpt has the highest or lowest metric.")
     output_formats: list[Literal["scalabel", "bdd100k", "motchallenge", "coco"]] = Field(
         default=["scalabel"], min_length=1, description="Prediction file formats written by test and predict."

@@ -214,11 +214,15 @@ def _merged_config(args: argparse.Namespace, launch_cli: dict[str, Any], path: P
 
 
 def _check_best_metric(launch: LaunchConfig) -> None:
-    """The best checkpoint is chosen by a metric the evaluators compute."""
-    from vis4d.eval import METRIC_NAMES
+    """The best checkpoint is chosen by a metric the evaluators compute (``launch.metrics`` names real metrics)."""
+    from vis4d.eval import DETECTION_METRICS
+    from vis4d.eval.track import select_metrics
 
-    if launch.best_metric not in METRIC_NAMES:
-        raise ConfigError(f"launch.best_metric: unknown metric {launch.best_metric!r}; expected one of {METRIC_NAMES}")
+    chosen = select_metrics(launch.metrics, "launch.metrics")
+    names = DETECTION_METRICS + tuple(f for metric in chosen for f in (*metric.ratio_fields, *metric.count_fields))
+    if launch.best_metric not in names:
+        raise ConfigError(f"launch.best_metric: unknown metric {launch.best_metric!r}; expected one of {names} "
+                          "(launch.metrics chooses the tracking metrics)")  # fmt: skip
 
 
 def _check_action_options(action: str, launch: LaunchConfig) -> None:

@@ -55,7 +55,7 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
         if launch.checkpoint_every_n_steps:
             callbacks.append(_checkpoint_callback(run, "last"))
         if run.config.test and options.get("limit_val_batches", 1) != 0:
-            callbacks.append(Evaluator(datamodule.test_stores(), conventions=conventions))
+            callbacks.append(Evaluator(datamodule.test_stores(), conventions=conventions, metrics=launch.metrics))
             callbacks.append(_checkpoint_callback(run, "best"))
         return callbacks
     stores = datamodule.test_stores()
@@ -75,7 +75,7 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     if launch.visualize:
         callbacks.append(Visualizer(run.action_dir / "vis", run.config.categories, stores))
     if run.action == "test":  # last: metrics.json is written after the prediction files, so it means "finished"
-        callbacks.append(Evaluator(stores, output_dir=run.action_dir, conventions=conventions))
+        callbacks.append(Evaluator(stores, output_dir=run.action_dir, conventions=conventions, metrics=launch.metrics))
     return callbacks
 
 

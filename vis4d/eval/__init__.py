@@ -1,10 +1,11 @@
-"""Evaluation: COCO box AP and CLEAR MOT / IDF1 / HOTA, matching pycocotools and TrackEval.
+"""Evaluation: COCO box AP, CLEAR MOT / IDF1 / HOTA and TETA, matching pycocotools, TrackEval and SysCV's teta.
 
 ``evaluate_detection(gt, pred)`` and ``evaluate_tracking(gt, pred)`` take two
 :class:`~vis4d.data.store.AnnotationStore` s; ``format_metrics_table`` prints
 their results; ``vis4d eval`` (:mod:`vis4d.eval.cli`) does the same on files.
-:data:`METRIC_NAMES` lists every scalar metric the two report (the names a
-best checkpoint can be chosen by).
+:data:`METRIC_NAMES` lists every scalar field the registered metrics report
+(which of them a run computes is ``launch.metrics``); what tables, summaries
+and reports show of each metric is its own declaration (:mod:`vis4d.eval.registry`).
 """
 
 from vis4d.eval.detect import METRIC_NAMES as DETECTION_METRICS

@@ -9,6 +9,8 @@ without Python loops over boxes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -125,17 +127,36 @@ def check_unique_track_ids(
         )
 
 
+def _combined_key(keys: tuple[npt.NDArray[np.int64], ...]) -> npt.NDArray[np.int64] | None:
+    """The key columns as one int64 in the same lexicographic order, if they are non-negative and it fits."""
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    span = 1
+    for key in keys:
+        low, high = int(key.min()), int(key.max())
+        if low < 0 or span * (high + 1) >= 1 << 62:
+            return None
+        combined = combined * (high + 1) + key
+        span *= high + 1
+    return combined
+
+
 def group_index(*keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
     """Dense group id for each row of the given integer key columns (lexicographic order), and the group count."""
     n = len(keys[0])
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0
-    order = np.lexsort(keys[::-1])
-    new = np.zeros(n, dtype=bool)
-    new[0] = True
-    for key in keys:
-        sorted_key = key[order]
-        new[1:] |= sorted_key[1:] != sorted_key[:-1]
+    combined = _combined_key(keys)
+    if combined is not None:  # one int64 sorts three times faster than lexsort's passes over the columns
+        order = np.argsort(combined)
+        sorted_combined = combined[order]
+        new = np.concatenate([[True], sorted_combined[1:] != sorted_combined[:-1]])
+    else:
+        order = np.lexsort(keys[::-1])
+        new = np.zeros(n, dtype=bool)
+        new[0] = True
+        for key in keys:
+            sorted_key = key[order]
+            new[1:] |= sorted_key[1:] != sorted_key[:-1]
     ids_sorted = np.cumsum(new) - 1
     ids = np.empty(n, dtype=np.int64)
     ids[order] = ids_sorted
@@ -161,8 +182,82 @@ def pairs_within_groups(
     return ia, ib.astype(np.int64)
 
 
+def sorted_unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.unique`` of an already sorted array (no sort)."""
+    if len(values) == 0:
+        return values
+    out: npt.NDArray[np.int64] = values[np.concatenate([[True], values[1:] != values[:-1]])]
+    return out
+
+
+def unique_below(values: npt.NDArray[np.int64], bound: int) -> npt.NDArray[np.int64]:
+    """``np.unique`` of non-negative integers below ``bound``: a flag array when that is small, a sort otherwise."""
+    if bound > 1 << 26:
+        return np.unique(values)
+    present = np.zeros(bound, dtype=bool)
+    present[values] = True
+    return np.flatnonzero(present).astype(np.int64)
+
+
 def segment_starts(sorted_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Start index of each run of equal values in a sorted array (for ``ufunc.reduceat``)."""
     if len(sorted_ids) == 0:
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero(np.concatenate([[True], sorted_ids[1:] != sorted_ids[:-1]])).astype(np.int64)
+
+
+def _ordered_keys(group: npt.NDArray[np.int64], x: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """``(group, x)`` as one int64 in the same order: the group above 32 bits, below it float32 ``x``'s bits.
+
+    The bits are mapped to unsigned integers in the order of the numbers
+    (exact: no rounding, equal values give equal keys).
+    """
+    bits = (np.asarray(x, dtype=np.float32) + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: no -0.0
+    ordered = np.where(bits < 0, -(bits & 0x7FFFFFFF), bits) + (1 << 31)
+    keys: npt.NDArray[np.int64] = (group.astype(np.int64) << 32) + ordered
+    return keys
+
+
+def _interval_starts_inside(
+    key_start: npt.NDArray[np.int64],
+    key_lo: npt.NDArray[np.int64],
+    key_hi: npt.NDArray[np.int64],
+    strict_lo: bool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Pairs (query q, row r) with ``key_lo[q] <= key_start[r] < key_hi[q]`` (``<`` on the left if ``strict_lo``)."""
+    order = np.argsort(key_start, kind="stable")
+    sorted_start = key_start[order]
+    lo = np.searchsorted(sorted_start, key_lo, side="right" if strict_lo else "left")
+    counts = np.maximum(np.searchsorted(sorted_start, key_hi, side="left") - lo, 0)
+    total = int(counts.sum())
+    queries = np.repeat(np.arange(len(key_lo), dtype=np.int64), counts)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return queries, order[np.repeat(lo, counts) + offsets].astype(np.int64)
+
+
+def overlapping_pairs(
+    group_a: npt.NDArray[np.int64], boxes_a: npt.NDArray[Any], group_b: npt.NDArray[np.int64], boxes_b: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Index pairs ``(i, j)`` of the same group whose xyxy boxes intersect with positive area, sorted by (i, j).
+
+    Every pair with positive IoU and nothing else, without forming all pairs of
+    a group (a frame of 20 x 20 boxes has 400 pairs, about 25 of which
+    overlap). Two boxes' x-intervals overlap exactly when one starts inside the
+    other: ``a`` starts in ``[b.x1, b.x2)`` or ``b`` starts in ``(a.x1, a.x2)``
+    (disjoint cases). Each is a range of a sorted array, found by binary
+    search; the y-overlap is checked on the candidates. Coordinates compare
+    as float32 (the stores' type).
+    """
+    a32, b32 = np.asarray(boxes_a, dtype=np.float32), np.asarray(boxes_b, dtype=np.float32)
+    ka = [_ordered_keys(group_a, a32[:, c]) for c in (0, 2)]
+    kb = [_ordered_keys(group_b, b32[:, c]) for c in (0, 2)]
+    jb, ia = _interval_starts_inside(ka[0], kb[0], kb[1], strict_lo=False)  # a starts inside b (or with it)
+    ia2, jb2 = _interval_starts_inside(kb[0], ka[0], ka[1], strict_lo=True)  # b starts strictly inside a
+    ia, jb = np.concatenate([ia, ia2]), np.concatenate([jb, jb2])
+    a_box, b_box = a32[ia], b32[jb]
+    overlap = (np.maximum(a_box[:, 1], b_box[:, 1]) < np.minimum(a_box[:, 3], b_box[:, 3])) & (
+        np.maximum(a_box[:, 0], b_box[:, 0]) < np.minimum(a_box[:, 2], b_box[:, 2])
+    )
+    ia, jb = ia[overlap], jb[overlap]
+    order = np.argsort(ia * max(len(group_b), 1) + jb, kind="stable")
+    return ia[order], jb[order]

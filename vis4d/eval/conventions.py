@@ -2,7 +2,9 @@
 
 BDD100K removes predictions mostly inside ignore regions and reports averages
 over its super-categories (human, vehicle, bike); MOTChallenge removes
-predictions matched to distractors. The rule a format follows is stated in its
+predictions matched to distractors. TAO labels each video for some classes
+only (labels are not exhaustive, which TETA's classification score heeds) and
+knows only annotated images. The rule a format follows is stated in its
 registry entry (:attr:`vis4d.data.formats.DataFormat.ignore_rule`), the
 super-categories come from the label config in force. The trainer (per test
 dataset of a config) and ``vis4d eval`` (per ``--format`` and ``--config``)
@@ -24,15 +26,22 @@ class TrackingConventions:
 
     ignore_rule: IgnoreRule = "bdd100k"
     super_categories: dict[str, list[str]] | None = None
+    exhaustive_labels: bool = True
+    skip_frames_without_gt: bool = False
 
     def as_kwargs(self) -> dict[str, Any]:
         """The fields as keyword arguments of ``evaluate_tracking``."""
-        return {"ignore_rule": self.ignore_rule, "super_categories": self.super_categories}
+        return dataclasses.asdict(self)
 
 
 def format_conventions(fmt: DataFormat, label_config: LabelConfig | None) -> TrackingConventions:
     """The conventions of a format, with super-categories from ``label_config`` (else the format's default)."""
-    return TrackingConventions(ignore_rule=fmt.ignore_rule, super_categories=fmt.super_categories(label_config))
+    return TrackingConventions(
+        ignore_rule=fmt.ignore_rule,
+        super_categories=fmt.super_categories(label_config),
+        exhaustive_labels=fmt.exhaustive_labels,
+        skip_frames_without_gt=fmt.annotated_frames_only,
+    )
 
 
 def dataset_conventions(section: Any) -> TrackingConventions:

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vis4d.data.store import AnnotationStore
-from vis4d.eval.common import align_frames, check_categories, check_finite, pairs_within_groups, segment_starts
+from vis4d.eval.common import align_frames, check_categories, check_finite, overlapping_pairs, segment_starts
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
@@ -108,6 +108,14 @@ def _greedy_match(
     thresholds = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)[None, :, None]
     matched_gt = np.full((num_dt, num_thr, num_area), -1, dtype=np.int32 if len(gt_ignore) < 2**31 else np.int64)
     gt_taken = np.zeros((len(gt_ignore), num_thr, num_area), dtype=bool)
+    if len(pair_dt) == 0:
+        return matched_gt
+    # A detection whose only candidate is a (non-crowd) ground truth no other detection can take matches it at every
+    # threshold its IoU reaches, whatever the order: only the other pairs need the greedy rounds.
+    alone = (np.bincount(pair_dt)[pair_dt] == 1) & (np.bincount(pair_gt)[pair_gt] == 1) & ~gt_crowd[pair_gt]
+    reached = pair_iou[alone][:, None] >= thresholds[0, :, 0][None, :]  # (pairs, T)
+    matched_gt[pair_dt[alone]] = np.where(reached, pair_gt[alone][:, None], -1)[:, :, None]
+    pair_dt, pair_gt, pair_iou = pair_dt[~alone], pair_gt[~alone], pair_iou[~alone]
     if len(pair_dt) == 0:
         return matched_gt
     # Pairs grouped by the detection's rank within its cell; inside a round, by detection then ground truth.
@@ -185,7 +193,9 @@ def coco_precision_recall(
     keep = dt_rank < MAX_DETS[-1]
     dt_cell, score, dt_xywh = dt_cell[keep], score[keep], dt_xywh[keep]
 
-    pair_dt, pair_gt = pairs_within_groups(dt_cell, gt_cell)
+    # Only intersecting boxes can reach IoU 0.5: the candidates come from an interval join, not all pairs of a cell.
+    dt_xyxy, gt_xyxy = (np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1) for b in (dt_xywh, gt_xywh))
+    pair_dt, pair_gt = overlapping_pairs(dt_cell, dt_xyxy, gt_cell, gt_xyxy)
     pair_iou = coco_box_iou(dt_xywh[pair_dt], gt_xywh[pair_gt], gt_crowd[pair_gt])
     candidate = pair_iou >= IOU_THRESHOLDS[0]
     pairs = _Candidates(pair_dt[candidate], pair_gt[candidate], pair_iou[candidate])
@@ -230,23 +240,41 @@ def _accumulate(outcomes: _Outcomes, num_classes: int) -> tuple[npt.NDArray[np.f
                 precision[:, :, k, areas, m] = precision[:, :, k, areas, m + 1]
                 continue
             sel = block if max_det >= MAX_DETS[-1] else np.flatnonzero(acc_rank[block] < max_det) + class_bounds[k]
-            # Integer cumulative counts (exact), then COCOeval's float formulas; shape (n, T, A').
-            columns = slice(None) if len(areas) == num_area else areas
-            tp = np.cumsum(true_pos[sel][:, :, columns], axis=0, dtype=np.int32)
-            fp = np.cumsum(false_pos[sel][:, :, columns], axis=0, dtype=np.int32)
-            n = len(tp)
+            n = len(true_pos[sel])
             if n == 0:
                 recall[:, k, areas, m] = 0.0
                 precision[:, :, k, areas, m] = 0.0
                 continue
-            rc = tp / npig
-            pr = np.maximum.accumulate((tp / (fp + tp + np.spacing(1)))[::-1], axis=0)[::-1]
-            recall[:, k, areas, m] = rc[-1]
-            for t in range(num_thr):
-                for j, a in enumerate(areas.tolist()):
-                    idx = np.searchsorted(rc[:, t, j], RECALL_THRESHOLDS, side="left")
-                    precision[t, :, k, a, m] = np.where(idx < n, pr[np.minimum(idx, n - 1), t, j], 0.0)
+            tp_cols = true_pos[sel][:, :, areas].reshape(n, -1).T.copy()  # (T * A', n), contiguous columns
+            fp_cols = false_pos[sel][:, :, areas].reshape(n, -1).T.copy()
+            for c in range(len(tp_cols)):
+                t, j = divmod(c, len(areas))
+                rc_end, curve = _precision_at_recalls(tp_cols[c], fp_cols[c], float(npig[j]))
+                recall[t, k, areas[j], m] = rc_end
+                precision[t, :, k, areas[j], m] = curve
     return precision, recall
+
+
+def _precision_at_recalls(tp: npt.NDArray[np.bool_], fp: npt.NDArray[np.bool_], npig: float) -> tuple[float, Any]:
+    """COCOeval's final recall and interpolated precision at the 101 recall points of one ranked list.
+
+    COCOeval computes recall and precision at every detection, takes the
+    running maximum of precision from the end, and reads it where recall
+    first reaches each point. Recall only grows at true positives, and
+    between two of them precision only falls, so the same numbers come from
+    the true positives alone: the m-th has recall m / npig and precision
+    m / (fp + m + eps) with fp the false positives ranked before it (the same
+    float operations as COCOeval's).
+    """
+    tp_rows = np.flatnonzero(tp)
+    if len(tp_rows) == 0:
+        return 0.0, np.zeros(len(RECALL_THRESHOLDS))
+    count = np.arange(1, len(tp_rows) + 1, dtype=np.float64)
+    fp_before = np.searchsorted(np.flatnonzero(fp), tp_rows).astype(np.float64)
+    envelope = np.maximum.accumulate((count / (fp_before + count + np.spacing(1)))[::-1])[::-1]
+    rc = count / npig
+    idx = np.searchsorted(rc, RECALL_THRESHOLDS, side="left")
+    return float(rc[-1]), np.where(idx < len(rc), envelope[np.minimum(idx, len(rc) - 1)], 0.0)
 
 
 def _mean_defined(values: npt.NDArray[np.float64]) -> float | None:

@@ -10,11 +10,12 @@ them, under names that say what they are:
   tracker: the AP tracking papers report), ``"tracker"`` (the boxes the
   tracker output, scores >= ``obj_score_thr``: a capped AP) or
   ``"predictions"`` (a detector's output, or a file scored by ``vis4d eval``);
-* ``mMOTA``, ``mIDF1``, ``mHOTA``: tracking metrics averaged over the classes
-  with ground truth (BDD100K's headline numbers);
-* ``MOTA``, ``IDF1``, ``HOTA``: the same over all classes pooled (the
-  MOTChallenge convention; equal to the means on one class);
-* ``IDSW``: identity switches over all classes, an integer.
+* for every tracking metric computed, its headline fields
+  (:mod:`vis4d.eval.registry`): ``mMOTA``, ``mIDF1``, ``mHOTA`` (``mTETA``
+  with TETA), averaged over the classes with ground truth (BDD100K's headline
+  numbers); ``MOTA``, ``IDF1``, ``HOTA`` (``TETA``), the same over all classes
+  pooled (the MOTChallenge convention; equal to the means on one class);
+  ``IDSW``: identity switches over all classes, an integer.
 
 Ratios are fractions in [0, 1] (None where undefined), as everywhere in
 ``metrics.json``; text shows them in percent (:func:`format_summary_line`).
@@ -25,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from vis4d.eval.registry import DETECTION, count_names, ratio_names, track_headline
+
 DetBoxes = Literal["detector", "tracker", "predictions"]
 
 # What each det_boxes value means, for table titles and the validation line.
@@ -33,10 +36,6 @@ DET_BOXES_LABELS: dict[str, str] = {
     "tracker": "the tracker's output (scores >= obj_score_thr)",
     "predictions": "the predictions",
 }
-DET_KEYS = ("AP", "AP50", "AP75")
-MEAN_KEYS = (("mMOTA", "MOTA"), ("mIDF1", "IDF1"), ("mHOTA", "HOTA"))
-OVERALL_KEYS = ("MOTA", "IDF1", "HOTA")
-COUNT_KEYS = frozenset({"IDSW"})
 
 
 def summarize_metrics(metrics: Mapping[str, Any], det_boxes: DetBoxes = "predictions") -> dict[str, Any]:
@@ -45,12 +44,13 @@ def summarize_metrics(metrics: Mapping[str, Any], det_boxes: DetBoxes = "predict
     det = metrics.get("det")
     if det is not None:
         summary["det_boxes"] = det_boxes
-        summary.update({key: det.get(key) for key in DET_KEYS})
+        summary.update({key: det.get(key) for key in DETECTION.headline})
     track = metrics.get("track")
     if track is not None:
-        summary.update({name: track["mean"].get(key) for name, key in MEAN_KEYS})
-        summary.update({key: track["overall"].get(key) for key in OVERALL_KEYS})
-        summary["IDSW"] = int(track["overall"]["IDSW"])
+        ratios, means, counts = track_headline(track)
+        summary.update({m: track["mean"].get(key) for m, key in zip(means, ratios, strict=True)})
+        summary.update({key: track["overall"].get(key) for key in ratios})
+        summary.update({key: int(track["overall"][key]) for key in counts})
     return summary
 
 
@@ -61,14 +61,17 @@ def _percent(value: Any) -> str:
 def format_summary_line(summary: Mapping[str, Any]) -> str:
     """``AP 41.2  AP50 70.3  ...  mMOTA 60.1  mIDF1 ...  IDSW 12 (%; ...)``: ratios in percent, counts as integers.
 
-    The note in brackets says what the numbers are: which boxes AP is of, and
-    that the ``m`` metrics are means over classes.
+    Shown: detection headlines, tracking class means, tracking counts. The
+    note in brackets says what the numbers are: which boxes AP is of, and that
+    the ``m`` metrics are means over classes.
     """
-    keys = [k for k in (*DET_KEYS, *(name for name, _ in MEAN_KEYS), "IDSW") if k in summary]
-    cells = [f"{k} {summary[k]}" if k in COUNT_KEYS else f"{k} {_percent(summary[k])}" for k in keys]
+    ratios, counts = ratio_names(), count_names()
+    means = [k for k in summary if k.startswith("m") and k in ratios]
+    keys = [k for k in DETECTION.headline if k in summary] + means + [k for k in summary if k in counts]
+    cells = [f"{k} {summary[k]}" if k in counts else f"{k} {_percent(summary[k])}" for k in keys]
     notes = ["ratios in %"]
     if "det_boxes" in summary:
         notes.append(f"AP of {DET_BOXES_LABELS[summary['det_boxes']]}")
-    if "mMOTA" in summary:
-        notes.append("mMOTA/mIDF1/mHOTA: mean over classes")
+    if means:
+        notes.append(f"{'/'.join(means)}: mean over classes")
     return "  ".join(cells) + f"  ({'; '.join(notes)})"

@@ -10,16 +10,14 @@ tracking title says what its ``mean`` and ``overall`` rows are.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vis4d.common.errors import ConfigError
+from vis4d.eval.registry import count_names, table_columns, track_headline
 from vis4d.eval.summary import DET_BOXES_LABELS
-
-DET_COLUMNS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100")
-TRACK_COLUMNS = (
-    "HOTA", "MOTA", "IDF1", "MOTP", "DetA", "AssA", "IDP", "IDR", "FP", "FN", "IDSW", "MT", "PT", "ML", "Frag",
-)  # fmt: skip
-TRACK_COUNTS = frozenset({"TP", "FP", "FN", "IDSW", "Frag", "MT", "PT", "ML", "IDTP", "IDFP", "IDFN"})
 
 
 def _cell(value: Any, is_count: bool) -> str:
@@ -31,10 +29,10 @@ def _cell(value: Any, is_count: bool) -> str:
 
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Mapping[str, Any]]],
-           counts: frozenset[str] = frozenset()) -> str:  # fmt: skip
+           counts: frozenset[str] = frozenset(), first: str = "class") -> str:  # fmt: skip
     """Left-aligned name column, right-aligned value columns, a rule under the header and before summary rows."""
     body = [[name] + [_cell(values.get(col), col in counts) for col in columns] for name, values in rows]
-    header = ["class", *columns]
+    header = [first, *columns]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
@@ -53,7 +51,8 @@ def format_detection_table(det: Mapping[str, Any], det_boxes: str | None = None)
     rows = [(name, values) for name, values in det.get("per_class", {}).items()]
     rows.append(("all", det))
     of = f" of {DET_BOXES_LABELS[det_boxes]}" if det_boxes in DET_BOXES_LABELS else ""
-    return _table(f"Detection (COCO AP){of}; ratios in %", DET_COLUMNS, rows)
+    titles, columns = table_columns("det", det)
+    return _table(f"Detection ({', '.join(titles)}){of}; ratios in %", columns, rows)
 
 
 def format_tracking_table(track: Mapping[str, Any]) -> str:
@@ -61,11 +60,13 @@ def format_tracking_table(track: Mapping[str, Any]) -> str:
     rows = [(name, values) for name, values in track.get("per_class", {}).items()]
     rows += [(f"{name} (super)", values) for name, values in track.get("super_categories", {}).items()]
     rows += [("mean", track["mean"]), ("overall", track["overall"])]
+    titles, columns = table_columns("track", track["overall"])
+    ratios, means, _ = track_headline(track)
     title = (
-        "Tracking (CLEAR MOT, IDF1, HOTA); ratios in %, counts as integers; "
-        "mean: over classes with ground truth (mMOTA, mIDF1, mHOTA), overall: all classes pooled"
+        f"Tracking ({', '.join(titles)}); ratios in %, counts as integers; "
+        f"mean: over classes with ground truth ({', '.join(means)}), overall: all classes pooled"
     )
-    return _table(title, TRACK_COLUMNS, rows, TRACK_COUNTS)
+    return _table(title, columns, rows, count_names())
 
 
 def format_metrics_table(metrics: Mapping[str, Any]) -> str:
@@ -82,3 +83,40 @@ def format_metrics_table(metrics: Mapping[str, Any]) -> str:
     if "AP" in metrics:
         return format_detection_table(metrics)
     raise ValueError("format_metrics_table: expected detection or tracking metrics")
+
+
+def per_video_rows(
+    track: Mapping[str, Any], sort_by: str | None = None
+) -> tuple[str, list[str], list[tuple[str, Any]]]:
+    """The sort field, columns and rows of ``track["per_video"]``, worst first (lowest ``sort_by``; undefined last).
+
+    ``sort_by`` defaults to the first headline ratio of the metrics computed
+    (:mod:`vis4d.eval.registry`); counts sort highest first (more errors is worse).
+    """
+    per_video = track.get("per_video")
+    if not per_video:
+        raise ValueError("per-video table: the tracking result has no per_video section (evaluate with per_video)")
+    _, columns = table_columns("track", track["overall"])
+    key = sort_by if sort_by is not None else track_headline(track)[0][0]
+    if key not in track["overall"]:
+        raise ConfigError(f"--sort-by: {key!r} is not a computed field; expected one of {list(track['overall'])}")
+    sign = -1.0 if key in count_names() else 1.0
+    rows = sorted(per_video.items(), key=lambda item: (item[1][key] is None, sign * float(item[1][key] or 0.0)))
+    return key, columns, rows
+
+
+def format_per_video_table(track: Mapping[str, Any], sort_by: str | None = None) -> str:
+    """Every computed metric per video (all classes of the video pooled), worst first, for finding failures."""
+    key, columns, rows = per_video_rows(track, sort_by)
+    title = f"Per video, worst {key} first (all classes of a video pooled); ratios in %, counts as integers"
+    return _table(title, columns, rows, count_names(), first="video")
+
+
+def per_video_csv(track: Mapping[str, Any], sort_by: str | None = None) -> str:
+    """:func:`format_per_video_table` as CSV, ratios as fractions in [0, 1] (as in ``metrics.json``)."""
+    _, columns, rows = per_video_rows(track, sort_by)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["video", *columns])
+    writer.writerows([name, *("" if values.get(c) is None else values[c] for c in columns)] for name, values in rows)
+    return buffer.getvalue()

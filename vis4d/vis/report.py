@@ -7,6 +7,8 @@ the run was tested, then writes
 * ``RUN/report.png``: training losses over steps, the learning rate, and
   validation metrics over steps (those that are fractions in [0, 1], e.g. AP,
   MOTA, IDF1, HOTA; counts such as FP would flatten the curves), and
+* ``RUN/report_classes.png``: per-class bars of the headline metrics of
+  ``test/metrics.json`` (:mod:`vis4d.vis.class_bars`), if the run was tested,
 * ``RUN/report.md``: the final test metrics, the last value of each loss,
   the last and best validation metrics, and where the run's files are.
 
@@ -35,16 +37,11 @@ import numpy as np
 from vis4d.common.errors import DataError, Vis4DError, one_line
 from vis4d.common.io import atomic_open
 from vis4d.common.parser import ArgumentParser
-from vis4d.eval import METRIC_NAMES
-from vis4d.eval.summary import MEAN_KEYS
-from vis4d.eval.track import COUNT_FIELDS
+from vis4d.eval.registry import count_names, headline_names, ratio_names
+from vis4d.vis.class_bars import plot_class_bars
 
 EVENT_FILE_GLOB = "**/events.out.tfevents.*"
 MAX_METRIC_CURVES = 8
-# Validation metrics plotted first when there are more than MAX_METRIC_CURVES.
-PRIMARY_METRICS = ("AP", "AP50", "AP75", "MOTA", "IDF1", "HOTA", "MOTP", "AssA", "DetA")
-COUNT_METRICS = frozenset(COUNT_FIELDS)
-RATIO_METRICS = frozenset(name for name in METRIC_NAMES if name not in COUNT_METRICS) | {m for m, _ in MEAN_KEYS}
 
 
 @dataclasses.dataclass
@@ -106,9 +103,11 @@ def _plotted_metrics(series: dict[str, Series]) -> list[str]:
         if is_val_tag(t) and len(s.values) and np.all(np.abs(s.values) <= 1.0) and not _is_count(t)
     ]
 
+    primary = headline_names()  # plotted first when there are more than MAX_METRIC_CURVES
+
     def rank(tag: str) -> tuple[int, str]:
         leaf = tag.rsplit("/", 1)[-1]
-        return (PRIMARY_METRICS.index(leaf) if leaf in PRIMARY_METRICS else len(PRIMARY_METRICS), tag)
+        return (primary.index(leaf) if leaf in primary else len(primary), tag)
 
     return sorted(fractions, key=rank)[:MAX_METRIC_CURVES]
 
@@ -159,12 +158,12 @@ def _format_value(value: Any) -> str:
 
 def _is_count(key: str) -> bool:
     """Whether a metric (``IDSW``, or a tag such as ``val/PT``) is a count, shown as an integer."""
-    return key.rsplit("/", 1)[-1] in COUNT_METRICS
+    return key.rsplit("/", 1)[-1] in count_names()
 
 
 def _is_ratio(key: str) -> bool:
     """Whether a metric (``AP``, or a tag such as ``val/MOTA``) is a ratio, shown in percent."""
-    return key.rsplit("/", 1)[-1] in RATIO_METRICS
+    return key.rsplit("/", 1)[-1] in ratio_names()
 
 
 def _metric_cell(key: str, value: Any) -> str:
@@ -176,7 +175,7 @@ def _metric_cell(key: str, value: Any) -> str:
         return _format_value(value)
     if _is_count(leaf):
         return str(round(value))
-    if leaf in RATIO_METRICS:
+    if leaf in ratio_names():
         return f"{100.0 * value:.1f}"
     return _format_value(value)
 
@@ -275,6 +274,8 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     lines += ["## Final test metrics", ""]
     if metrics is not None:
         lines += [f"From `{metrics_path}`; ratios in %, counts as integers (the file holds fractions in [0, 1]).", ""]
+        if plot_class_bars(metrics, run_dir / "report_classes.png"):
+            lines += ["Headline metrics per class:", "", "![per-class metrics](report_classes.png)", ""]
         lines += _metrics_markdown(metrics, "test")
     else:
         test_tags = {t: s for t, s in series.items() if t.startswith("test/")}

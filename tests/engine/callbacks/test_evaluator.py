@@ -51,6 +51,17 @@ def test_conventions_reach_the_tracking_evaluation(fake_trainer: Any) -> None:
     assert track["super_categories"]["everything"]["FN"] == 4
 
 
+def test_launch_metrics_reach_the_evaluation_and_the_logs(fake_trainer: Any) -> None:
+    gt = ground_truth()
+    evaluator = Evaluator([("tiny", gt)], metrics=["teta"])  # launch.metrics = ["teta"]
+    evaluator.on_validation_epoch_start(fake_trainer, None)  # type: ignore[arg-type]
+    evaluator.consume(outputs_of(gt), 0)
+    results = evaluator.compute()["tiny"]
+    assert results["track"]["mean"]["TETA"] == pytest.approx(1.0) and "MOTA" not in results["track"]["mean"]
+    assert results["summary"]["mTETA"] == pytest.approx(1.0)
+    assert flatten_metrics(results)["TETA"] == pytest.approx(1.0)  # val/TETA: a launch.best_metric choice
+
+
 def test_flatten_metrics_keeps_scalars_of_det_and_the_track_mean() -> None:
     flat = flatten_metrics({"det": {"AP": 0.5, "per_class": {}}, "track": {"mean": {"MOTA": 0.25, "IDSW": 3}}})
     assert flat == {"AP": 0.5, "MOTA": 0.25, "IDSW": 3.0}

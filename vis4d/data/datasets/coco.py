@@ -10,6 +10,10 @@ file's ``categories`` and go through the usual mapping.
 A results file is a plain list of ``{image_id, category_id, bbox, score}``;
 the instances file it was made for supplies the images and category names.
 Images without results are frames without boxes.
+
+Video files in COCO's layout (TAO, COCO-VID: a ``videos`` list, images with
+``video_id`` and ``frame_index``, boxes with ``track_id``) become videos with
+track ids; a category listing ``merged`` categories takes their boxes (TAO).
 """
 
 from __future__ import annotations
@@ -61,6 +65,26 @@ class _Instances:
     category_ids: npt.NDArray[np.int64]
     category_names: npt.NDArray[np.str_]
     annotations: list[Any]
+    video_names: npt.NDArray[np.str_] | None = None  # per image, for video files
+    frame_index: npt.NDArray[np.int64] | None = None
+    merged: dict[int, int] = dataclasses.field(default_factory=dict)
+
+
+def _video_columns(data: dict[str, Any]) -> tuple[npt.NDArray[np.str_] | None, npt.NDArray[np.int64] | None]:
+    """Video name and frame index of every image of a video file (TAO, COCO-VID); (None, None) for images."""
+    if not isinstance(data.get("videos"), list):
+        return None, None
+    names = {video["id"]: str(video["name"]) for video in data["videos"]}
+    images = data["images"]
+    return (
+        np.array([names[image["video_id"]] for image in images], dtype=np.str_),
+        np.array([image.get("frame_index", image.get("frame_id", 0)) for image in images], dtype=np.int64),
+    )
+
+
+def _merged(categories: list[Any]) -> dict[int, int]:
+    """Category id -> the id of the category that lists it as ``merged`` (TAO)."""
+    return {int(m["id"]): int(c["id"]) for c in categories for m in c.get("merged") or []}
 
 
 def _read_instances(instances_path: Path) -> _Instances:
@@ -73,6 +97,7 @@ def _read_instances(instances_path: Path) -> _Instances:
         raise MalformedFile(f"{instances_path}: expected a 'categories' list")
     try:
         images = data["images"]
+        video_names, frame_index = _video_columns(data)
         return _Instances(
             path=instances_path,
             image_ids=np.array([image["id"] for image in images], dtype=np.int64),
@@ -82,10 +107,14 @@ def _read_instances(instances_path: Path) -> _Instances:
             category_ids=np.array([category["id"] for category in data["categories"]], dtype=np.int64),
             category_names=np.array([str(category["name"]) for category in data["categories"]], dtype=np.str_),
             annotations=data.get("annotations") or [],
+            video_names=video_names,
+            frame_index=frame_index,
+            merged=_merged(data["categories"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedFile(
-            f"{instances_path}: images need id and file_name, categories id and name ({error})"
+            f"{instances_path}: images need id and file_name (and video_id in video files), categories id and name, "
+            f"videos id and name ({error!r})"
         ) from None
 
 
@@ -105,6 +134,7 @@ def _entry_columns(entries: list[Any], path: Path, kind: str, with_scores: bool)
             "xywh": np.array([entry["bbox"] for entry in entries], dtype=np.float64).reshape(-1, 4),
             "crowd": np.array([bool(entry.get("iscrowd", 0)) for entry in entries], dtype=bool),
             "ignore": np.array([bool(entry.get("ignore", 0)) for entry in entries], dtype=bool),
+            "track_id": np.array([entry.get("track_id", -1) for entry in entries], dtype=np.int64),
             "score": (
                 np.array([entry["score"] for entry in entries], dtype=np.float32)
                 if with_scores
@@ -160,6 +190,9 @@ def parse_coco(
                 for entry in entries
             ]
     columns = _entry_columns(entries, box_path, kind, with_scores=results is not None)
+    if instances.merged:
+        merged = instances.merged
+        columns["category_id"] = np.array([merged.get(c, c) for c in columns["category_id"].tolist()], dtype=np.int64)
     frame_of_entry, category_row = _rows_of(instances, columns, box_path, kind)
     order = np.argsort(frame_of_entry, kind="stable")
     boxes = columns["xywh"][order].copy()
@@ -172,16 +205,16 @@ def parse_coco(
     return RawColumns(
         sources=[str(box_path)],
         frame_sources=np.zeros(num_images, dtype=np.int64),
-        video_names=names,
+        video_names=names if instances.video_names is None else instances.video_names,
         frame_names=names,
-        frame_index=np.zeros(num_images, dtype=np.int64),
+        frame_index=np.zeros(num_images, dtype=np.int64) if instances.frame_index is None else instances.frame_index,
         image_paths=np.array(image_paths, dtype=np.str_),
         widths=instances.widths,
         heights=instances.heights,
         box_counts=np.bincount(frame_of_entry, minlength=num_images).astype(np.int64),
         boxes=boxes,
         category_names=instances.category_names[category_row[order]],
-        track_ids=np.full(num_entries, -1, dtype=np.int64),
+        track_ids=columns["track_id"][order],
         scores=columns["score"][order],
         crowd=columns["crowd"][order],
         ignore=columns["ignore"][order],

@@ -24,6 +24,7 @@ from vis4d.data.formats.coco import COCO
 from vis4d.data.formats.image_folder import IMAGE_FOLDER
 from vis4d.data.formats.motchallenge import MOTCHALLENGE
 from vis4d.data.formats.scalabel import BDD100K, SCALABEL, SYNTHETIC
+from vis4d.data.formats.tao import TAO
 from vis4d.data.formats.writing import PredictionWriter, WriterSettings, merge_rank_files, rank_file_name
 from vis4d.data.mapping import LabelConfig
 from vis4d.data.store import AnnotationStore
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 FORMATS: dict[str, DataFormat] = {
-    fmt.name: fmt for fmt in (SCALABEL, BDD100K, COCO, MOTCHALLENGE, IMAGE_FOLDER, SYNTHETIC)
+    fmt.name: fmt for fmt in (SCALABEL, BDD100K, TAO, COCO, MOTCHALLENGE, IMAGE_FOLDER, SYNTHETIC)
 }
 
 

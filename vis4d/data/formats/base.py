@@ -10,7 +10,8 @@ A :class:`DataFormat` names the format once and holds
 * how to tell that a path holds this format (:attr:`DataFormat.detect`);
 * the writer of prediction files (:attr:`DataFormat.writer`);
 * its evaluation conventions: the ignore-region rule, a default label config
-  (BDD100K's super-categories), whether its files carry track ids.
+  (BDD100K's super-categories), whether its files carry track ids, whether
+  its labels are exhaustive and whether frames without labels are evaluated.
 
 The loaders themselves live in :mod:`vis4d.data.datasets`; the entries and
 the writers in this package (:mod:`vis4d.data.formats`).
@@ -113,6 +114,8 @@ class DataFormat:
     ignore_rule: IgnoreRule = "bdd100k"
     default_label_config: Callable[[], LabelConfig] | None = None
     track_ids: bool = True
+    exhaustive_labels: bool = True  # every object of every class is labelled (not TAO): TETA's classification FPs
+    annotated_frames_only: bool = False  # only frames with a ground-truth box are evaluated (TAO, COCO videos)
 
     def label_config(self, given: LabelConfig | None) -> LabelConfig | None:
         """The label config in force: the one given, else the format's default (BDD100K's), else none."""

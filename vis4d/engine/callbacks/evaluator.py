@@ -63,11 +63,13 @@ class Evaluator(FrameOutputConsumer):
         gt_stores: Sequence[tuple[str, AnnotationStore]],
         output_dir: Path | None = None,
         conventions: Sequence[TrackingConventions] | None = None,
+        metrics: Sequence[str] | None = None,
     ) -> None:
         self.gt_stores = list(gt_stores)
         self.output_dir = output_dir
         # Per dataset, the benchmark's ignore-region rule and super-categories (vis4d.eval.conventions).
         self.conventions = list(conventions) if conventions else [TrackingConventions()] * len(self.gt_stores)
+        self.metrics = list(metrics) if metrics is not None else None  # tracking metrics (launch.metrics)
         self._outputs: dict[int, list[FrameOutput]] = {}
         self.last_metrics: dict[str, Any] = {}
 
@@ -106,7 +108,7 @@ class Evaluator(FrameOutputConsumer):
             metrics: dict[str, Any] = {"det": evaluate_detection(gt, gt.with_predictions(det_outputs))}
             if tracked:
                 metrics["track"] = evaluate_tracking(
-                    gt, gt.with_predictions(outputs), **self.conventions[idx].as_kwargs()
+                    gt, gt.with_predictions(outputs), metrics=self.metrics, **self.conventions[idx].as_kwargs()
                 )
             metrics["summary"] = summarize_metrics(metrics, det_boxes)
             results[name] = metrics

@@ -1,84 +1,112 @@
-"""CLEAR MOT, Identity (IDF1) and HOTA metrics, vectorised over whole datasets.
+"""Tracking metrics (CLEAR MOT, Identity, HOTA, TETA), vectorised over whole datasets, and their registry.
 
-The numbers are TrackEval's (``trackeval.metrics.CLEAR``, ``Identity``,
-``HOTA`` and ``Count`` with IoU similarity, fed by its BDD100K or
-MOTChallenge dataset preprocessing); the parity tests pin them to 1e-6. Each
-class is evaluated on its own, as BDD100K and TrackEval do.
+CLEAR, Identity and HOTA are TrackEval's (``trackeval.metrics``, fed by its
+BDD100K or MOTChallenge dataset preprocessing), TETA is SysCV's ``teta``
+package's; parity tests pin them to 1e-6.
 
 The package follows TrackEval's plain layout: :mod:`.prepare` checks the
-inputs and builds flat arrays (with the ignore-region rules of
-:mod:`.ignore`), :mod:`.matching` solves per-frame assignments only where
-candidates conflict, and each metric is one file on the protocol of
-:mod:`.base` (:mod:`.clear`, :mod:`.identity`, :mod:`.hota`, :mod:`.count`).
-:func:`evaluate_tracking` runs them all and combines sequences into classes,
-classes into the mean, overall and super-category rows.
+inputs and builds the flat arrays of a *view* (per class, with the
+ignore-region rules of :mod:`.ignore`, or class-agnostic), :mod:`.matching`
+solves per-frame assignments only where candidates conflict, and each metric
+is one file on the protocol of :mod:`.base`, registered in :data:`METRICS`.
+:func:`evaluate_tracking` runs the chosen metrics and combines sequences into
+classes, classes into the mean, overall and super-category rows, and (if
+asked) classes of a video into a per-video row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from vis4d.common.errors import ConfigError
 from vis4d.data.store import AnnotationStore
-from vis4d.eval.track.base import Raw, TrackMetric
+from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric, View
 from vis4d.eval.track.clear import CLEAR
 from vis4d.eval.track.count import Count
 from vis4d.eval.track.hota import HOTA
 from vis4d.eval.track.identity import Identity
 from vis4d.eval.track.ignore import IGNORE_RULES, IgnoreRule
-from vis4d.eval.track.prepare import prepare, validate
+from vis4d.eval.track.prepare import FramePairs, prepare, prepare_agnostic, validate
+from vis4d.eval.track.teta import TETA
 
 __all__ = [
     "COUNT_FIELDS",
+    "DEFAULT_METRICS",
     "IGNORE_RULES",
     "METRICS",
     "METRIC_NAMES",
     "RATIO_FIELDS",
+    "EvalOptions",
     "IgnoreRule",
     "TrackMetric",
     "evaluate_tracking",
+    "select_metrics",
 ]
 
-METRICS: tuple[TrackMetric, ...] = (CLEAR(), Identity(), HOTA(), Count())
-RATIO_FIELDS: tuple[str, ...] = tuple(field for metric in METRICS for field in metric.ratio_fields)
-COUNT_FIELDS: tuple[str, ...] = tuple(field for metric in METRICS for field in metric.count_fields)
+# The registry: one line per metric. Order is the order of fields in metrics.json and of table columns.
+METRICS: dict[str, TrackMetric] = {
+    metric.name: metric
+    for metric in (
+        CLEAR(),
+        Identity(),
+        HOTA(),
+        TETA(),
+        Count(),
+    )
+}
+DEFAULT_METRICS: tuple[str, ...] = tuple(name for name, metric in METRICS.items() if metric.default)
+RATIO_FIELDS: tuple[str, ...] = tuple(field for metric in METRICS.values() for field in metric.ratio_fields)
+COUNT_FIELDS: tuple[str, ...] = tuple(field for metric in METRICS.values() for field in metric.count_fields)
 METRIC_NAMES: tuple[str, ...] = RATIO_FIELDS + COUNT_FIELDS
+_ALWAYS = "count"  # which classes are listed and averaged follows from its ground-truth counts
 
-# Raw statistics of one group (a class, all classes, a super-category): one dict per metric, in METRICS order.
-GroupRaw = list[Raw]
+GroupRaw = list[Raw]  # raw statistics of one group (a class, a video, all classes): one dict per metric
 
 
-def _finalize(raws: GroupRaw) -> dict[str, float | int]:
+def select_metrics(names: Sequence[str] | None, option: str = "metrics") -> list[TrackMetric]:
+    """The registered metrics named (default: every metric with ``default``), in registry order, counts included."""
+    wanted = {name for name, metric in METRICS.items() if metric.default} if names is None else set(names)
+    unknown = sorted(wanted - set(METRICS))
+    if unknown:
+        raise ConfigError(f"{option}: unknown tracking metric(s) {unknown}; expected some of {list(METRICS)}")
+    return [metric for name, metric in METRICS.items() if name in wanted or name == _ALWAYS]
+
+
+def _finalize(metrics: Sequence[TrackMetric], raws: GroupRaw) -> dict[str, float | int]:
     """Every metric's ratios, then every metric's counts (the order of ``metrics.json``)."""
     out: dict[str, float | int] = {}
-    for metric, raw in zip(METRICS, raws, strict=True):
+    for metric, raw in zip(metrics, raws, strict=True):
         out.update(metric.finalize(raw))
-    for metric, raw in zip(METRICS, raws, strict=True):
+    for metric, raw in zip(metrics, raws, strict=True):
         out.update(metric.counts(raw))
     return out
 
 
-def _pool(groups: Sequence[GroupRaw]) -> GroupRaw:
+def _pool(metrics: Sequence[TrackMetric], groups: Sequence[GroupRaw]) -> GroupRaw:
     """Combine groups (e.g. classes) into one, as TrackEval's detection-averaged combination does."""
     return [
         metric.combine({key: np.stack([group[i][key] for group in groups]) for key in groups[0][i]})
-        for i, metric in enumerate(METRICS)
+        for i, metric in enumerate(metrics)
     ]
 
 
-def _class_mean(
-    finals: Sequence[Mapping[str, float | int]], all_finals: Sequence[Mapping[str, float | int]]
-) -> dict[str, float | int | None]:
-    """Ratios averaged over classes with ground truth (mMOTA, mIDF1, mHOTA); counts summed over all classes."""
+def _class_mean(metrics: Sequence[TrackMetric], finals: Sequence[Mapping[str, float | int]],
+                all_finals: Sequence[Mapping[str, float | int]]) -> dict[str, float | int | None]:  # fmt: skip
+    """Ratios averaged over classes with ground truth (mMOTA, mIDF1, mHOTA, mTETA); counts summed over all classes."""
+    ratios = [f for metric in metrics for f in metric.ratio_fields]
     out: dict[str, float | int | None] = {
-        key: (float(np.mean([f[key] for f in finals])) if finals else None) for key in RATIO_FIELDS
+        key: (float(np.mean([f[key] for f in finals])) if finals else None) for key in ratios
     }
-    for key in COUNT_FIELDS:
+    for key in (f for metric in metrics for f in metric.count_fields):
         out[key] = int(sum(int(f[key]) for f in all_finals))
     return out
+
+
+def _group(metrics: Sequence[TrackMetric], per_seq: GroupRaw, seqs: Any) -> GroupRaw:
+    return [metric.combine({key: v[seqs] for key, v in raw.items()}) for metric, raw in zip(metrics, per_seq)]
 
 
 def evaluate_tracking(
@@ -89,49 +117,68 @@ def evaluate_tracking(
     ignore_rule: IgnoreRule = "bdd100k",
     source: str = "predictions",
     gt_source: str = "ground truth",
+    metrics: Sequence[str] | None = None,
+    exhaustive_labels: bool = True,
+    skip_frames_without_gt: bool = False,
+    per_video: bool = False,
 ) -> dict[str, Any]:
-    """CLEAR MOT, Identity and HOTA metrics of ``pred`` (with track ids) against ``gt``.
+    """Tracking metrics of ``pred`` (with track ids) against ``gt``: CLEAR MOT, Identity, HOTA, and TETA if asked.
 
     Returns ``{"per_class": {name: metrics}, "mean": metrics, "overall":
-    metrics}`` and, when ``super_categories`` ({"human": ["pedestrian",
-    "rider"], ...}) is given, ``"super_categories": {name: metrics}``.
-    ``metrics`` holds ratios as fractions (:data:`RATIO_FIELDS`) and integer
-    counts (:data:`COUNT_FIELDS`). ``per_class`` lists classes with ground
-    truth or predictions; "mean" averages ratios over classes with ground
-    truth (counts summed), "overall" and super-categories pool the counts of
-    their classes first (TrackEval's detection-averaged combination).
+    metrics}``; ``"super_categories": {name: metrics}`` when
+    ``super_categories`` ({"human": ["pedestrian", "rider"], ...}) is given;
+    ``"per_video": {video: metrics}`` (all classes of the video pooled) with
+    ``per_video``. ``metrics`` holds ratios as fractions and integer counts of
+    the metrics named in ``metrics`` (keys of :data:`METRICS`; default
+    :data:`DEFAULT_METRICS`). ``per_class`` lists classes with ground truth
+    or predictions; "mean" averages ratios over classes with ground truth
+    (counts summed), "overall" and super-categories pool the counts of their
+    classes first (TrackEval's detection-averaged combination).
     ``iou_threshold`` is the CLEAR/Identity match threshold; ``ignore_rule``
     the benchmark's treatment of predictions on ignore regions
-    (:mod:`vis4d.eval.track.ignore`). ``source``/``gt_source`` name the
-    inputs in error messages.
+    (:mod:`vis4d.eval.track.ignore`); ``exhaustive_labels`` and
+    ``skip_frames_without_gt`` its labelling conventions
+    (:class:`~vis4d.eval.track.base.EvalOptions`). ``source``/``gt_source``
+    name the inputs in error messages.
     """
     if ignore_rule not in IGNORE_RULES:
         raise ConfigError(f"ignore_rule: expected one of {list(IGNORE_RULES)}, got {ignore_rule!r}")
     if not 0.0 < iou_threshold <= 1.0:
         raise ConfigError(f"iou_threshold: expected a value in (0, 1], got {iou_threshold}")
-    data = prepare(gt, pred, validate(gt, pred, source, gt_source), ignore_rule)
-    per_seq = [metric.compute(data, iou_threshold) for metric in METRICS]
+    chosen = select_metrics(metrics)
+    frame_rows = validate(gt, pred, source, gt_source)
+    needed = [metric.view for metric in chosen if metric.view is not None]
+    pairs = FramePairs(gt, pred, frame_rows) if len(set(needed)) > 1 else None  # one interval join for both views
+    builders: dict[View, Callable[[], Any]] = {
+        "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule, pairs),
+        "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, skip_frames_without_gt, pairs),
+    }
+    views: dict[View | None, Any] = {view: builders[view]() for view in dict.fromkeys(needed)}
+    views[None] = views.get("per_class", views.get("class_agnostic"))
+    options = EvalOptions(iou_threshold, exhaustive_labels, skip_frames_without_gt)
+    per_seq = [metric.compute(views[metric.view], options) for metric in chosen]
     categories = list(gt.categories)
-    num_classes = len(categories)
-    per_class: list[GroupRaw] = []
-    for k in range(num_classes):
-        seqs = np.arange(k, data.num_seq, num_classes)
-        per_class.append(
-            [metric.combine({key: v[seqs] for key, v in raw.items()}) for metric, raw in zip(METRICS, per_seq)]
-        )
-    finals = [_finalize(raws) for raws in per_class]
-    present = [k for k in range(num_classes) if finals[k]["num_gt_dets"] > 0 or finals[k]["num_pred_dets"] > 0]
-    with_gt = [k for k in range(num_classes) if finals[k]["num_gt_dets"] > 0]
+    k = len(categories)
+    num_seq = gt.num_videos * k
+    per_class = [_group(chosen, per_seq, np.arange(c, num_seq, k)) for c in range(k)]
+    finals = [_finalize(chosen, raws) for raws in per_class]
+    present = [c for c in range(k) if finals[c]["num_gt_dets"] > 0 or finals[c]["num_pred_dets"] > 0]
+    with_gt = [c for c in range(k) if finals[c]["num_gt_dets"] > 0]
     result: dict[str, Any] = {
-        "per_class": {categories[k]: finals[k] for k in present},
-        "mean": _class_mean([finals[k] for k in with_gt], finals),
-        "overall": _finalize(_pool(per_class)),
+        "per_class": {categories[c]: finals[c] for c in present},
+        "mean": _class_mean(chosen, [finals[c] for c in with_gt], finals),
+        "overall": _finalize(chosen, _pool(chosen, per_class)),
     }
     if super_categories is not None:
         supers: dict[str, Any] = {}
         for name, members in super_categories.items():
             idx = [categories.index(m) for m in members if m in categories]
             if idx:
-                supers[name] = _finalize(_pool([per_class[k] for k in idx]))
+                supers[name] = _finalize(chosen, _pool(chosen, [per_class[c] for c in idx]))
         result["super_categories"] = supers
+    if per_video:
+        result["per_video"] = {
+            str(gt.video_names[v]): _finalize(chosen, _group(chosen, per_seq, np.arange(v * k, (v + 1) * k)))
+            for v in range(gt.num_videos)
+        }
     return result

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS
-from vis4d.eval.track.base import Raw, TrackMetric
+from vis4d.eval.common import EPS, sorted_unique
+from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs
 from vis4d.eval.track.prepare import TrackingData
 
@@ -38,12 +38,17 @@ class _Matches:
 class CLEAR(TrackMetric):
     """CLEAR MOT (Bernardin and Stiefelhagen 2008) as TrackEval computes it."""
 
+    name = "clear"
+    title = "CLEAR MOT"
+    columns = ("MOTA", "MOTP", "FP", "FN", "IDSW", "MT", "PT", "ML", "Frag")
+    headline = ("MOTA", "IDSW")
+
     ratio_fields = ("MOTA", "MOTP", "MODA", "sMOTA", "Recall", "Precision")
     count_fields = ("TP", "FP", "FN", "IDSW", "Frag", "MT", "PT", "ML")
 
-    def compute(self, data: TrackingData, iou_threshold: float) -> Raw:
+    def compute(self, data: TrackingData, options: EvalOptions) -> Raw:
         """TP, FN, FP, IDSW, MT, PT, ML, Frag and MOTP_sum (summed IoU of matches) per sequence."""
-        cand = data.pair_iou >= iou_threshold - EPS
+        cand = data.pair_iou >= options.iou_threshold - EPS
         cg, cp, sim = data.pair_g[cand], data.pair_p[cand], data.pair_iou[cand]
         pairs = CandidatePairs(data.g_cell[cg], cg, cp, sim, data.g_rows, data.p_rows)
         active, previous = _active_cells(data)
@@ -83,10 +88,11 @@ class CLEAR(TrackMetric):
 def _active_cells(data: TrackingData) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Cells with ground truth and predictions in (sequence, frame) order, and each one's previous (-1: none)."""
     num_classes = data.num_classes
-    active = np.intersect1d(np.unique(data.g_cell), np.unique(data.p_cell), assume_unique=True)
+    g_cells, p_cells = sorted_unique(data.g_cell), sorted_unique(data.p_cell)  # both sorted by cell
+    active = g_cells[np.isin(g_cells, p_cells, assume_unique=True)]
     active_frame = active // num_classes
     active_seq = data.frame_video[active_frame] * num_classes + active % num_classes
-    order = np.lexsort((active_frame, active_seq))
+    order = np.argsort(active_seq * max(len(data.frame_video), 1) + active_frame)
     active, active_seq = active[order], active_seq[order]
     same_seq = np.zeros(len(active), dtype=bool)
     same_seq[1:] = active_seq[1:] == active_seq[:-1]

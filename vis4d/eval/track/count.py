@@ -7,16 +7,20 @@ from typing import Any
 
 import numpy.typing as npt
 
-from vis4d.eval.track.base import Raw, TrackMetric
-from vis4d.eval.track.prepare import TrackingData
+from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
+from vis4d.eval.track.prepare import AgnosticData, TrackingData
 
 
 class Count(TrackMetric):
     """num_gt_dets, num_pred_dets, num_gt_tracks, num_pred_tracks (after ignore-region removal)."""
 
+    name = "count"
+    title = "Count"
+    view = None  # either view: counts after its ignore-region removal
+
     count_fields = ("num_gt_dets", "num_pred_dets", "num_gt_tracks", "num_pred_tracks")
 
-    def compute(self, data: TrackingData, iou_threshold: float) -> Raw:
+    def compute(self, data: TrackingData | AgnosticData, options: EvalOptions) -> Raw:
         """Counts per sequence."""
         return {
             "num_gt_dets": data.seq_sum(data.g_seq),

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vis4d.eval.common import EPS, group_index
-from vis4d.eval.track.base import Raw, TrackMetric
+from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs
 from vis4d.eval.track.prepare import TrackingData
 
@@ -21,9 +21,14 @@ _ASSOCIATION = ("AssA", "AssRe", "AssPr")
 class HOTA(TrackMetric):
     """Higher Order Tracking Accuracy: sqrt(DetA * AssA), averaged over the alphas."""
 
+    name = "hota"
+    title = "HOTA"
+    columns = ("HOTA", "DetA", "AssA")
+    headline = ("HOTA",)
+
     ratio_fields = ("HOTA", "DetA", "AssA", "DetRe", "DetPr", "AssRe", "AssPr", "LocA")
 
-    def compute(self, data: TrackingData, iou_threshold: float) -> Raw:
+    def compute(self, data: TrackingData, options: EvalOptions) -> Raw:
         """HOTA_TP/FN/FP, AssA/AssRe/AssPr and LocA per sequence and alpha, shape (S, 19)."""
         pg, pp, sim = data.pair_g, data.pair_p, data.pair_iou
         gt_len = np.bincount(data.g_track, minlength=data.num_g_tracks).astype(np.float64)

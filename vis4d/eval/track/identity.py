@@ -18,7 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from vis4d.eval.common import group_index, segment_starts
-from vis4d.eval.track.base import Raw, TrackMetric
+from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.prepare import TrackingData
 
 
@@ -53,12 +53,17 @@ def max_weight_matching_value(
 class Identity(TrackMetric):
     """IDF1, IDP, IDR and the IDTP, IDFP, IDFN counts."""
 
+    name = "identity"
+    title = "IDF1"
+    columns = ("IDF1", "IDP", "IDR")
+    headline = ("IDF1",)
+
     ratio_fields = ("IDF1", "IDP", "IDR")
     count_fields = ("IDTP", "IDFP", "IDFN")
 
-    def compute(self, data: TrackingData, iou_threshold: float) -> Raw:
+    def compute(self, data: TrackingData, options: EvalOptions) -> Raw:
         """IDTP, IDFN, IDFP per sequence."""
-        cand = data.pair_iou >= iou_threshold
+        cand = data.pair_iou >= options.iou_threshold
         g_track, p_track = data.g_track[data.pair_g[cand]], data.p_track[data.pair_p[cand]]
         edge, num_edges = group_index(g_track, p_track)
         counts = np.bincount(edge, minlength=num_edges).astype(np.float64)

@@ -6,18 +6,24 @@ sorted by cell. TrackEval solves one assignment problem per frame; here a
 problem is only solved (``scipy.optimize.linear_sum_assignment`` on the same
 matrix TrackEval builds) in cells where candidates conflict (a box with two or
 more candidates). Where no box has more than one candidate, any optimal
-assignment takes every candidate, so the solution is known without solving.
+assignment takes every candidate, so the solution is known without solving;
+in other cells, small groups of conflicting candidates are solved all at once
+by trying every assignment, and only cells with larger groups or ties reach
+the solver.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from vis4d.eval.common import EPS
+from vis4d.eval.common import EPS, group_index
 
 
 def box_iou_pairs(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], ioa: bool = False) -> npt.NDArray[np.float64]:
@@ -34,6 +40,61 @@ def box_iou_pairs(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], ioa: b
     inter = np.where((area_a <= 0 + EPS) | (area_b <= 0 + EPS) | (union <= 0 + EPS), 0.0, inter)
     union = np.where(union <= 0 + EPS, 1.0, union)
     return inter / union
+
+
+_LARGEST_TRIED = 5  # components up to 5 x 5 are solved by trying every assignment (5! = 120)
+_PERMUTATIONS = {n: np.array(list(itertools.permutations(range(n))), dtype=np.int64) for n in range(2, 6)}
+
+
+def _try_every_assignment(
+    matrix: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Best assignment (column of each row) of each n x n matrix, and whether its set of positive pairs is unique."""
+    n = matrix.shape[1]
+    perms = _PERMUTATIONS[n]
+    picked = matrix[:, np.arange(n)[None, :], perms]  # (matrices, n! assignments, n rows)
+    totals = picked.sum(axis=2)
+    best = totals.argmax(axis=1)
+    is_best = totals == totals[np.arange(len(totals)), best][:, None]
+    code = ((picked > 0) * (1 << (np.arange(n) * n + perms))).sum(axis=2)  # the positive pairs an assignment takes
+    unique = np.where(is_best, code, -1).max(axis=1) == np.where(is_best, code, np.iinfo(np.int64).max).min(axis=1)
+    return perms[best], unique
+
+
+def _small_matchings(
+    comp: npt.NDArray[np.int64], row: npt.NDArray[np.int64], col: npt.NDArray[np.int64], score: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Maximum assignments of many small components at once: (edges taken, edge's component solved).
+
+    ``comp`` numbers the components densely. A component is solved when it
+    has at most 5 rows and 5 columns and its best assignment's set of positive
+    pairs is unique (no tie); every other edge is left to the per-cell solver.
+    Components of one size n (the larger side) are solved together as n x n
+    matrices, trying all n! assignments.
+    """
+    num = int(comp.max()) + 1 if len(comp) else 0
+    local = []
+    for side in (row, col):
+        ids, _ = group_index(comp, side)
+        first = np.full(num, np.iinfo(np.int64).max)
+        np.minimum.at(first, comp, ids)
+        local.append(ids - first[comp])
+    size = np.zeros(num, dtype=np.int64)
+    np.maximum.at(size, comp, np.maximum(local[0], local[1]) + 1)
+    solved = np.zeros(num, dtype=bool)
+    taken = np.zeros(len(comp), dtype=bool)
+    for n in range(2, _LARGEST_TRIED + 1):
+        members = size == n
+        if not members.any():
+            continue
+        index = np.cumsum(members) - 1
+        edge = members[comp]
+        matrix = np.zeros((int(members.sum()), n, n))
+        matrix[index[comp[edge]], local[0][edge], local[1][edge]] = score[edge]
+        assignment, unique = _try_every_assignment(matrix)
+        solved[np.flatnonzero(members)[unique]] = True
+        taken[edge] = assignment[index[comp[edge]], local[0][edge]] == local[1][edge]
+    return taken & solved[comp], solved[comp]
 
 
 @dataclasses.dataclass
@@ -69,7 +130,47 @@ class CandidatePairs:
         shared = (np.bincount(self.row, minlength=len(self.rows.cell))[self.row] > 1) | (
             np.bincount(self.col, minlength=len(self.cols.cell))[self.col] > 1
         )
-        return np.isin(self.cell, np.unique(self.cell[shared]))
+        index = np.cumsum(np.concatenate([[True], self.cell[1:] != self.cell[:-1]])) - 1  # dense cell of each pair
+        flagged: npt.NDArray[np.bool_] = (np.bincount(index, weights=shared) > 0)[index]
+        return flagged
+
+    def hard(self, conflict: npt.NDArray[np.bool_], keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Resolve the conflict pairs without a solver per cell; return the pairs of cells that still need one.
+
+        A cell's candidates fall into connected components (pairs sharing a row
+        or column), and a maximum assignment of the cell is one of each
+        component. Components of up to 5 x 5 boxes are solved together by
+        trying every assignment (:func:`_small_matchings`); where the best one
+        is unique, it is what any solver finds. Cells with a larger component or
+        a tie go to the per-cell solver, which breaks ties as the reference
+        implementations do. Sets ``keep`` for the resolved pairs.
+        """
+        idx = np.flatnonzero(conflict)
+        row, col, score = self.row[idx], self.col[idx], self.score[idx]
+        num_rows = len(self.rows.cell)
+        graph = coo_matrix((np.ones(len(idx)), (row, col + num_rows)), shape=(num_rows + len(self.cols.cell),) * 2)
+        comp = connected_components(graph, directed=False)[1][row]
+        num = int(comp.max()) + 1
+        # Stars (one row or one column): the best pair, if it is the only best.
+        best = np.full(num, -np.inf)
+        np.maximum.at(best, comp, score)
+        is_best = score == best[comp]
+        single = np.zeros(num, dtype=bool)
+        for side in (row, col):
+            low, high = np.full(num, np.iinfo(np.int64).max), np.full(num, -1)
+            np.minimum.at(low, comp, side)
+            np.maximum.at(high, comp, side)
+            single |= low == high
+        star = single & (np.bincount(comp, weights=is_best, minlength=num) == 1)
+        keep[idx[is_best & star[comp]]] = True
+        rest = ~single[comp]
+        solved = star[comp]
+        if rest.any():
+            small_comp, _ = group_index(comp[rest])
+            taken, small_solved = _small_matchings(small_comp, row[rest], col[rest], score[rest])
+            keep[idx[rest][taken]] = True
+            solved[rest] = small_solved
+        return np.isin(self.cell, np.unique(self.cell[idx[~solved]]))
 
     def bounds(self, cells: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Per cell (rows of the result): first and end pair, first row, row count, first column, column count."""
@@ -113,6 +214,8 @@ class CandidatePairs:
         if not conflict.any():
             return keep
         keep[conflict] = False
-        for bounds in self.bounds(np.unique(self.cell[conflict])):
+        hard = self.hard(conflict, keep)
+        keep[hard] = False
+        for bounds in self.bounds(np.unique(self.cell[hard])):
             keep[self.solve_cell(*self.dense(bounds))] = True
         return keep
