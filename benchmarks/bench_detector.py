@@ -36,8 +36,8 @@ from torchvision.models.detection import FasterRCNN as TorchvisionFasterRCNN
 from torchvision.models.detection import fasterrcnn_resnet50_fpn
 
 from vis4d.common.structures import Batch, FrameMeta, Targets
-from vis4d.config.schema import BackboneConfig, FasterRCNNConfig, RPNConfig
-from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.config.schema import BackboneConfig, DetectorModelConfig, FasterRCNNDetectorConfig, RPNConfig
+from vis4d.model.detection import DetectionModel
 from vis4d.model.weights.torchvision import convert_detection
 
 NUM_CLASSES = 8  # BDD100K tracking classes
@@ -64,12 +64,12 @@ def _batch(batch_size: int, height: int, width: int, device: torch.device, seed:
     return Batch(images, targets, meta).to(device)
 
 
-def _ours(device: torch.device) -> FasterRCNN:
-    cfg = FasterRCNNConfig(
+def _ours(device: torch.device) -> DetectionModel:
+    detector = FasterRCNNDetectorConfig(
         backbone=BackboneConfig(type="resnet50"),
         rpn=RPNConfig(pre_nms_top_n_train=2000, post_nms_top_n_train=1000),
     )
-    return FasterRCNN(cfg, NUM_CLASSES).to(device)
+    return DetectionModel(DetectorModelConfig(detector=detector), NUM_CLASSES).to(device)
 
 
 def _torchvision(device: torch.device, height: int, width: int) -> TorchvisionFasterRCNN:
@@ -152,7 +152,7 @@ def main() -> None:
         ours = _ours(device)
         theirs = _torchvision(device, height, width)
         # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
-        ours.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
+        ours.detector.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
         if args.skip != "train":
             _compare_train(ours, theirs, args.batch_size, height, width, args.iters, device)
         if args.skip != "test":
@@ -160,7 +160,7 @@ def main() -> None:
 
 
 def _compare_train(
-    ours: FasterRCNN,
+    ours: DetectionModel,
     theirs: TorchvisionFasterRCNN,
     batch_size: int,
     height: int,
@@ -186,7 +186,7 @@ def _compare_train(
 
 
 def _compare_inference(
-    ours: FasterRCNN, theirs: TorchvisionFasterRCNN, height: int, width: int, iters: int, device: torch.device
+    ours: DetectionModel, theirs: TorchvisionFasterRCNN, height: int, width: int, iters: int, device: torch.device
 ) -> None:
     batch = _batch(1, height, width, device, seed=1)
     tv_images = [image[:, :height, :width] for image in batch.images]

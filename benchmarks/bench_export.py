@@ -34,7 +34,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 
-from vis4d.config.schema import BackboneConfig, QDTrackConfig
+from vis4d.config.schema import BackboneConfig, FasterRCNNDetectorConfig, QDTrackConfig
 from vis4d.model.export import ExportableDetector, export_metadata, export_model
 from vis4d.model.exported import open_exported
 from vis4d.model.track.qdtrack import QDTrack
@@ -88,7 +88,7 @@ def main() -> None:
     sizes = [tuple(int(v) for v in s.split(",")) for s in (args.size or ["720,1280", "384,640"])]
 
     torch.manual_seed(0)
-    cfg = QDTrackConfig(backbone=BackboneConfig(type=args.backbone))
+    cfg = QDTrackConfig(detector=FasterRCNNDetectorConfig(backbone=BackboneConfig(type=args.backbone)))
     model = QDTrack(cfg, len(CATEGORIES)).eval()
     model.fold_batch_norm()
     wrapper = ExportableDetector(model)

@@ -29,7 +29,13 @@ from collections.abc import Callable
 import torch
 
 from vis4d.common.structures import Batch, FrameMeta, FramePrediction, Targets
-from vis4d.config.schema import BackboneConfig, QDTrackConfig, QDTrackGraphConfig, RoIHeadConfig
+from vis4d.config.schema import (
+    BackboneConfig,
+    FasterRCNNDetectorConfig,
+    QDTrackConfig,
+    QDTrackGraphConfig,
+    RoIHeadConfig,
+)
 from vis4d.model.track.graphs.qdtrack import QDTrackGraph
 
 
@@ -91,8 +97,10 @@ def bench_model(
 
     torch.manual_seed(0)
     cfg = QDTrackConfig(
-        backbone=BackboneConfig.model_validate({"type": backbone}),
-        roi_head=RoIHeadConfig(detections_per_img=detections_per_img),
+        detector=FasterRCNNDetectorConfig(
+            backbone=BackboneConfig.model_validate({"type": backbone}),
+            roi_head=RoIHeadConfig(detections_per_img=detections_per_img),
+        )
     )
     model = QDTrack(cfg, num_classes=8)
     model = model.to(device).eval()
@@ -121,10 +129,11 @@ def bench_model(
     times: dict[str, list[float]] = {"detect": [], "predict": [], "track": [], "worst_track": []}
     detections = candidates = 0
     for frame in range(iters + 1):
-        detect_t = timed(model.detector.detect, batch(frame))
+        detect_t = timed(model.detector, images, [(h, w)])
         predict_t = timed(model.predict, batch(frame))
         with torch.no_grad():
-            features, dets = model.detector.detect(batch(frame))
+            features = model.detector.extract_features(images)
+            dets = model.detector.detect(features, [(h, w)])
         detections = len(dets[0].boxes)
         candidates = int(model.graph.candidates(dets[0].boxes, dets[0].scores, dets[0].class_ids).sum())
         track_t = timed(track, graphs["track"], features, dets[0], frame)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from vis4d.common.structures import Batch
 from vis4d.config.load import load_config
 from vis4d.config.schema import ImageFolderDatasetConfig
 from vis4d.data.datasets.image_folder import load_image_folder
@@ -41,15 +42,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     config = load_config(args.config)
-    model_cfg = config.model.model_copy(update={"weights": None})
-    model_cfg = model_cfg.model_copy(update={"backbone": model_cfg.backbone.model_copy(update={"weights": None})})
-    model = build_model(model_cfg, len(config.categories)).to(device).eval()
+    model = build_model(config.model, len(config.categories)).to(device).eval()  # random weights: none are loaded
     model.fold_batch_norm()  # as predict does
-    detector = getattr(model, "detector", model)
+    detector = model.detector
     store = load_image_folder(
         ImageFolderDatasetConfig(root=str(ROOT / "assets/bdd100k_sample/images")), config.categories
     )
     dataset = FrameDataset(store, config.test_handler, config.categories, training=False)
+
+    def _detect(batch: Batch) -> object:
+        return detector(batch.images, batch.image_sizes)
+
     collate = make_collate(config.test_handler)
     handler, full, detect = [], [], []
     with torch.no_grad():
@@ -59,7 +62,7 @@ def main() -> None:
                 start = time.perf_counter()
                 batch = collate([dataset[row]]).to(device)
                 handler.append(time.perf_counter() - start)
-                for times, run in ((full, model.predict), (detect, detector.predict)):
+                for times, run in ((full, model.predict), (detect, _detect)):
                     start = time.perf_counter()
                     run(batch)
                     if device.type == "cuda":

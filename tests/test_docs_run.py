@@ -356,7 +356,7 @@ def place_weights(command: str, folder: Folder) -> None:
     from vis4d.config.load import load_config
 
     model = load_config(folder.path / config).model
-    for name in (model.weights, model.backbone.weights):
+    for name in (model.weights, model.detector.backbone.weights):
         if name is not None and "://" in name:
             place(name, folder.torch_home)
 

@@ -146,7 +146,7 @@ cache_dir = "{(root / "cache").as_posix()}"
 """
     head = f"categories = {json.dumps(CATEGORIES)}\n"
     config = root / "tiny.toml"
-    config.write_text(head + '[model]\ntype = "faster_rcnn"\nname = "tiny"\n' + TINY_MODEL + data)
+    config.write_text(head + '[model]\ntype = "detector"\nname = "tiny"\n' + TINY_MODEL + data)
     tracker = root / "tiny_tracker.toml"
     tracker.write_text(head + '[model]\ntype = "qdtrack"\nname = "tiny_qd"\n' + TINY_MODEL + TINY_TRACKER + data)
     return config, tracker
@@ -250,18 +250,18 @@ CONFIG_RANGES = [
         "train_handler.num_workers=-1",
         "train_handler.pad_divisor=0",
         "train_handler.std=[1,0,1]",
-        "model.roi_head.score_thresh=1.5",
-        "model.roi_head.nms_thresh=-0.1",
-        "model.rpn.nms_thresh=2",
-        "model.rpn.fg_iou_thresh=1.1",
-        "model.rpn.bg_iou_thresh=0.9",
-        "model.roi_head.positive_fraction=2",
-        "model.roi_head.pooler_size=0",
-        "model.roi_head.detections_per_img=0",
-        "model.roi_head.box_coder_weights=[1,1,0,1]",
-        "model.rpn.anchor_sizes=[0,32,64,128,256]",
-        "model.rpn.aspect_ratios=[]",
-        "model.rpn.pre_nms_top_n_test=0",
+        "model.detector.roi_head.score_thresh=1.5",
+        "model.detector.roi_head.nms_thresh=-0.1",
+        "model.detector.rpn.nms_thresh=2",
+        "model.detector.rpn.fg_iou_thresh=1.1",
+        "model.detector.rpn.bg_iou_thresh=0.9",
+        "model.detector.roi_head.positive_fraction=2",
+        "model.detector.roi_head.pooler_size=0",
+        "model.detector.roi_head.detections_per_img=0",
+        "model.detector.roi_head.box_coder_weights=[1,1,0,1]",
+        "model.detector.rpn.anchor_sizes=[0,32,64,128,256]",
+        "model.detector.rpn.aspect_ratios=[]",
+        "model.detector.rpn.pre_nms_top_n_test=0",
         "train_handler.transforms.0.shape=[0,96]",
         "train_handler.transforms.0.shape=[64,-1]",
         "train_handler.transforms.0.scales=[[64,96],[0,0]]",
@@ -281,8 +281,8 @@ CONFIG_RANGES = [
         "model.lr_scheduler.warmup_ratio=0",
         "model.lr_scheduler.milestones=[-1]",
         "model.lr_scheduler.gamma=0",
-        "model.backbone.frozen_stages=7",
-        "model.backbone.fpn_channels=0",
+        "model.detector.backbone.frozen_stages=7",
+        "model.detector.backbone.fpn_channels=0",
         "launch.seed=-1",
         "model.optimizer.lr=abc",
     )
@@ -562,7 +562,7 @@ def test_hostile_input_is_one_line_and_exit_2(
 # ----------------------------------------------------------------------------------------- inputs met in a run
 def _scalabel_config(root: Path, name: str, labels: Path, section: str = "train", extra: str = "") -> Path:
     """A tiny detector on one Scalabel dataset (``section``: train or test) of the module's images."""
-    text = f"categories = {json.dumps(CATEGORIES)}\n" + '[model]\ntype = "faster_rcnn"\nname = "tiny"\n' + TINY_MODEL
+    text = f"categories = {json.dumps(CATEGORIES)}\n" + '[model]\ntype = "detector"\nname = "tiny"\n' + TINY_MODEL
     text += f"""
 [[{section}]]
 type = "scalabel"

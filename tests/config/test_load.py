@@ -86,7 +86,7 @@ def test_toml_and_yaml_give_the_same_config(tmp_path: Path) -> None:
 
 
 def test_nested_bases_merge_in_order_with_relative_paths(tmp_path: Path) -> None:
-    model_text = '[model]\ntype = "faster_rcnn"\n[model.optimizer]\nlr = 0.1\nmomentum = 0.5\n'
+    model_text = '[model]\ntype = "detector"\n[model.optimizer]\nlr = 0.1\nmomentum = 0.5\n'
     write(tmp_path / "_base_/models/model.toml", model_text)
     write(
         tmp_path / "_base_/data.yaml",
@@ -116,7 +116,7 @@ def test_nested_bases_merge_in_order_with_relative_paths(tmp_path: Path) -> None
 def test_later_base_overrides_earlier_base(tmp_path: Path) -> None:
     write(tmp_path / "a.toml", 'categories = ["a"]\n[launch]\nseed = 1\nwork_dir = "A"\n')
     write(tmp_path / "b.toml", 'categories = ["b"]\n[launch]\nseed = 2\n')
-    write(tmp_path / "c.toml", 'base = ["a.toml", "b.toml"]\n[model]\ntype = "faster_rcnn"\n')
+    write(tmp_path / "c.toml", 'base = ["a.toml", "b.toml"]\n[model]\ntype = "detector"\n')
     config = load_config(tmp_path / "c.toml")
     assert (config.categories, config.launch.seed, config.launch.work_dir) == (["b"], 2, "A")
 
@@ -254,8 +254,7 @@ def test_unknown_model_type(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert (
-        message(info)
-        == f"{path}: model.type: unknown type 'fooo'; expected one of 'faster_rcnn', 'qdtrack', 'bytetrack'"
+        message(info) == f"{path}: model.type: unknown type 'fooo'; expected one of 'detector', 'qdtrack', 'bytetrack'"
     )
 
 
@@ -270,7 +269,7 @@ def test_missing_type_and_missing_fields(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", 'categories = ["car"]\n[model]\nname = "x"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert message(info) == f"{path}: model.type: missing; expected one of 'faster_rcnn', 'qdtrack', 'bytetrack'"
+    assert message(info) == f"{path}: model.type: missing; expected one of 'detector', 'qdtrack', 'bytetrack'"
     path = write(tmp_path / "d.toml", '[model]\ntype = "qdtrack"\n[[test]]\ntype = "motchallenge"\nname = "m"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
@@ -290,8 +289,8 @@ def test_trainer_options_are_checked_against_lightning(tmp_path: Path) -> None:
 
 def test_validate_config_names_source() -> None:
     with pytest.raises(ConfigError, match=r"^my source: categories must list at least one category$"):
-        validate_config({"categories": [], "model": {"type": "faster_rcnn"}}, "my source")
-    config = validate_config({"categories": ["car"], "model": {"type": "faster_rcnn"}}, "x")
+        validate_config({"categories": [], "model": {"type": "detector"}}, "my source")
+    config = validate_config({"categories": ["car"], "model": {"type": "detector"}}, "x")
     assert config.model_name == "FasterRCNN"
 
 
@@ -320,7 +319,7 @@ def test_dump_round_trip_of_repository_experiments(tmp_path: Path) -> None:
 
 def test_dump_leaves_previous_file_when_it_fails(tmp_path: Path) -> None:
     out = write(tmp_path / "config.yaml", "previous: true\n")
-    config = Config.model_validate({"categories": ["car"], "model": {"type": "faster_rcnn"}})
+    config = Config.model_validate({"categories": ["car"], "model": {"type": "detector"}})
     config.trainer["callback"] = object()  # not representable in YAML
     with pytest.raises(yaml.YAMLError):
         dump_config(config, out)
@@ -331,12 +330,13 @@ def test_dump_leaves_previous_file_when_it_fails(tmp_path: Path) -> None:
 def test_empty_and_none_mean_no_weights_in_every_weights_field(tmp_path: Path, off: str) -> None:
     path = tmp_path / "c.toml"
     path.write_text(
-        'categories = ["car"]\n[model]\ntype = "faster_rcnn"\nweights = "torchvision://fasterrcnn_resnet50_fpn"\n'
-        '[model.backbone]\nweights = "torchvision://resnet50"\n'
+        'categories = ["car"]\n[model]\ntype = "detector"\nweights = "torchvision://fasterrcnn_resnet50_fpn"\n'
+        '[model.detector]\ntype = "faster_rcnn"\n[model.detector.backbone]\nweights = "torchvision://resnet50"\n'
     )
-    config = load_config(path, f"model.weights='{off}',model.backbone.weights='{off}'")
-    assert config.model.weights is None and config.model.backbone.weights is None
+    config = load_config(path, f"model.weights='{off}',model.detector.backbone.weights='{off}'")
+    assert config.model.weights is None and config.model.detector.backbone.weights is None
     # --weights none asks for no weights at all, unlike not asking (None: the run's best, else model.weights).
     assert LaunchConfig(weights=off).weights == "none" and LaunchConfig().weights is None
-    unset = load_config(path, "model.weights=,model.backbone.weights=")  # the bare empty value of --cfg-options
-    assert unset.model.weights is None and unset.model.backbone.weights is None and unset.launch.weights is None
+    unset = load_config(path, "model.weights=,model.detector.backbone.weights=")  # --cfg-options' bare empty value
+    assert unset.model.weights is None and unset.model.detector.backbone.weights is None
+    assert unset.launch.weights is None

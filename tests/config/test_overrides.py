@@ -133,8 +133,8 @@ def test_apply_overrides_follows_the_chosen_type_variant() -> None:
         apply_overrides(raw, [("model.tracker.matching", "greedy")])
     result = apply_overrides(raw, [("model.tracker.type", "iou"), ("model.tracker.matching", "greedy")])
     assert Config.model_validate(result).model.tracker.matching == "greedy"  # type: ignore[union-attr]
-    # A faster_rcnn model has no tracker at all.
-    raw["model"]["type"] = "faster_rcnn"
+    # A detector model has no tracker at all.
+    raw["model"]["type"] = "detector"
     with pytest.raises(ConfigError, match="unknown key 'model.tracker.type'"):
         apply_overrides(raw, [("model.tracker.type", "iou")])
 
@@ -178,7 +178,7 @@ def test_dotted_paths_depend_on_the_raw_variant() -> None:
     assert "train_handler.transforms.0.shape" in paths
     assert "model.tracker.memo_momentum" in paths
     assert "model.tracker.matching" not in paths
-    raw["model"]["type"] = "faster_rcnn"
+    raw["model"]["type"] = "detector"
     assert not any(path.startswith("model.tracker") for path in dotted_paths(Config, raw))
 
 

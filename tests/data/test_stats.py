@@ -59,7 +59,7 @@ def test_stats_with_label_config_lists_all_leaf_categories(capsys: pytest.Captur
 
 def test_stats_with_vis4d_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "exp.toml"
-    config.write_text('categories = ["person", "bowl"]\n[model]\ntype = "faster_rcnn"\n')
+    config.write_text('categories = ["person", "bowl"]\n[model]\ntype = "detector"\n')
     args = ["--format", "coco", "--path", str(COCO_INSTANCES), "--config", str(config), "--json"]
     assert main(args) == 2  # other COCO categories are unknown to this config
     assert "unknown categor" in capsys.readouterr().err
@@ -109,7 +109,8 @@ def test_dataset_stats_counts_tracks_per_video_and_class() -> None:
 def test_box_sizes_against_the_anchors_of_a_vis4d_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Sizes at the training input scale; boxes under half the smallest anchor are counted, with advice."""
     config = tmp_path / "cfg.toml"
-    head = 'categories = ["car", "pedestrian"]\n[model]\ntype = "faster_rcnn"\n[model.rpn]\n'
+    head = 'categories = ["car", "pedestrian"]\n[model]\ntype = "detector"\n'
+    head += '[model.detector]\ntype = "faster_rcnn"\n[model.detector.rpn]\n'
     resize = '[train_handler]\ntransforms = [{ type = "resize", shape = [360, 640] }]\n'  # half of 720x1280
     config.write_text(head + "anchor_sizes = [32, 64, 128, 256, 512]\n" + resize)
     args = ["--format", "bdd100k", "--path", str(BDD_LABELS), "--config", str(config), "--drop-unknown"]
@@ -128,4 +129,4 @@ def test_box_sizes_against_the_anchors_of_a_vis4d_config(tmp_path: Path, capsys:
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "are under 16 px, half the smallest anchor (32 px)" in out
-    assert "warning: consider smaller anchors, e.g. model.rpn.anchor_sizes starting at 16" in out
+    assert "warning: consider smaller anchors, e.g. model.detector.rpn.anchor_sizes starting at 16" in out

@@ -11,18 +11,21 @@ from tests.conftest import fork_server
 from tests.fork_server import Completed
 
 TINY_MODEL = """
-[model.backbone]
+[model.detector]
+type = "faster_rcnn"
+
+[model.detector.backbone]
 type = "resnet18"
 fpn_channels = 16
 
-[model.rpn]
+[model.detector.rpn]
 anchor_sizes = [16, 32, 64, 128, 256]
 pre_nms_top_n_train = 100
 post_nms_top_n_train = 50
 pre_nms_top_n_test = 100
 post_nms_top_n_test = 50
 
-[model.roi_head]
+[model.detector.roi_head]
 batch_size_per_image = 16
 fc_dim = 32
 detections_per_img = 20
@@ -94,7 +97,7 @@ scope = 2
 """
 
 
-def write_tiny_config(tmp: Path, model_type: str = "faster_rcnn", extra: str = "") -> Path:
+def write_tiny_config(tmp: Path, model_type: str = "detector", extra: str = "") -> Path:
     """Write a tiny config for ``model_type`` into ``tmp`` and return its path."""
     text = 'categories = ["car", "pedestrian", "cyclist"]\n'
     text += f'[model]\ntype = "{model_type}"\nname = "tiny_{model_type}"\n' + TINY_MODEL
@@ -117,7 +120,7 @@ def run_cli(
 
 @pytest.fixture()
 def tiny_detector_config(tmp_path: Path) -> Path:
-    return write_tiny_config(tmp_path, "faster_rcnn")
+    return write_tiny_config(tmp_path, "detector")
 
 
 @pytest.fixture()

@@ -82,7 +82,7 @@ def _first_seen_order(frames: list[FrameOutput]) -> list[list[int]]:
 
 def test_bad_calls_are_one_line_errors(tracker: Tracker, tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n')
+    config.write_text('categories = ["car"]\n[model]\ntype = "detector"\n')
     with pytest.raises(ConfigError, match=r"names no weights \(model.weights\) and none were given"):
         Tracker.from_config(config)
     with pytest.raises(ConfigError, match=r"expected an H x W x 3 uint8 image, got \(4, 4\) float64"):

@@ -43,14 +43,14 @@ def test_input_dir_replaces_the_test_sets(tmp_path: Path) -> None:
     folder.mkdir()
     for i in range(2):
         cv2.imwrite(str(folder / f"{i:03d}.jpg"), np.full((32, 48, 3), 100 + i, np.uint8))
-    config = load_config(write_tiny_config(tmp_path, "faster_rcnn"))
+    config = load_config(write_tiny_config(tmp_path, "detector"))
     module = Vis4DDataModule(config, tmp_path / "cache", input_dir=str(folder))
     ((name, store),) = module.test_stores()
     assert name == "my_clip" and store.num_frames == 2 and store.num_boxes == 0
 
 
 def test_training_without_a_train_set_is_a_config_error(tmp_path: Path) -> None:
-    config = load_config(write_tiny_config(tmp_path, "faster_rcnn"))
+    config = load_config(write_tiny_config(tmp_path, "detector"))
     module = Vis4DDataModule(config.model_copy(update={"train": []}), tmp_path / "cache")
     with pytest.raises(ConfigError, match="train: the config lists no training dataset"):
         module.train_store()

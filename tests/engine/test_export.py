@@ -37,13 +37,16 @@ categories = ["pedestrian", "car", "bicycle"]
 [model]
 type = "qdtrack"
 name = "tiny_export"
-[model.backbone]
+[model.detector]
+type = "faster_rcnn"
+
+[model.detector.backbone]
 type = "resnet18"
 fpn_channels = 16
-[model.rpn]
+[model.detector.rpn]
 pre_nms_top_n_test = 100
 post_nms_top_n_test = 50
-[model.roi_head]
+[model.detector.roi_head]
 fc_dim = 32
 detections_per_img = 20
 [model.similarity_head]
@@ -140,7 +143,8 @@ def _compare_graph_with_pytorch(model: Any, runner: Any, cfg: Any, paths: dict[s
     with torch.no_grad():
         for loader in datamodule.predict_dataloader():
             for batch in loader:
-                features, (det,) = model.detector.detect(batch)
+                features = model.detector.extract_features(batch.images)
+                (det,) = model.detector.detect(features, batch.image_sizes)
                 (embeddings,) = model.similarity_head(features, [det.boxes], batch.image_sizes)
                 reference = [det.boxes.numpy(), det.scores.numpy(), det.class_ids.numpy(), embeddings.numpy()]
                 outputs = [out.numpy() for out in runner(batch.images, torch.tensor(batch.image_sizes[0]))]
@@ -207,7 +211,7 @@ def test_torchscript_runs_the_tracker_like_the_pytorch_model(exported: dict[str,
 
 def test_a_frame_without_detections_gives_empty_outputs(exported: dict[str, Path]) -> None:
     """No detection at all (score threshold 1): onnxruntime still runs the graph (its GroupNorm on zero boxes)."""
-    cfg = load_config(exported["config"], "model.roi_head.score_thresh=1.0")
+    cfg = load_config(exported["config"], "model.detector.roi_head.score_thresh=1.0")
     wrapper = ExportableDetector(build_model(cfg.model, len(cfg.categories)))
     path = exported["tmp"] / "empty.onnx"
     export_model(wrapper, export_metadata(wrapper, cfg.model.model_dump(mode="json"), cfg.categories), path, "onnx")
@@ -249,7 +253,7 @@ def test_a_file_that_is_not_onnx_is_one_line(exported: dict[str, Path], capsys: 
     [
         ("model.similarity_head.embedding_dim=32", "model.similarity_head.embedding_dim = 32"),
         ("categories=[pedestrian,car]", "categories ['pedestrian', 'car'] differ"),
-        ("model.roi_head.score_thresh=0.5", "model.roi_head.score_thresh = 0.5"),
+        ("model.detector.roi_head.score_thresh=0.5", "model.detector.roi_head.score_thresh = 0.5"),
     ],
 )
 def test_a_config_that_does_not_match_the_export_is_one_line(

@@ -28,7 +28,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_train_into_a_directory_that_holds_a_run_needs_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_tiny_config(tmp_path, "faster_rcnn")
+    config = write_tiny_config(tmp_path, "detector")
     run_dir = tmp_path / "ws" / "e" / "v"
     (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "checkpoints" / "best.ckpt").write_bytes(b"an earlier run's")
@@ -40,7 +40,7 @@ def test_train_into_a_directory_that_holds_a_run_needs_resume(
 def test_a_second_run_into_a_live_run_directory_stops_naming_its_pid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_tiny_config(tmp_path, "faster_rcnn")
+    config = write_tiny_config(tmp_path, "detector")
     workspace = resolve_workspace("train", str(tmp_path / "ws"), "e", "v", None, False)
     with run_lock(workspace):  # the live run
         assert main(["train", *_args(config)]) == 2
@@ -52,7 +52,7 @@ def test_a_second_run_into_a_live_run_directory_stops_naming_its_pid(
 def test_resume_refuses_a_checkpoint_that_would_run_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = write_tiny_config(tmp_path, "faster_rcnn")
+    config = write_tiny_config(tmp_path, "detector")
     checkpoints = tmp_path / "ws" / "e" / "v" / "checkpoints"
     checkpoints.mkdir(parents=True)
     marker = tmp_path / "payload_ran"
@@ -78,7 +78,7 @@ def test_metrics_json_is_written_after_the_prediction_files(tmp_path: Path) -> N
     from vis4d.engine.resolve import resolve_run
     from vis4d.engine.trainer import build_callbacks
 
-    config = write_tiny_config(tmp_path, "faster_rcnn")
+    config = write_tiny_config(tmp_path, "detector")
     weights = tmp_path / "w.ckpt"
     weights.write_bytes(b"PK\x03\x04")
     args = build_parser().parse_args(["test", *_args(config, "--weights", str(weights), "--visualize")])

@@ -73,15 +73,15 @@ def test_help_lists_every_spec_option() -> None:
     [
         (None, ["--config", "does/not/exist.toml"], "not found"),
         ("categories = [\n", [], "tiny.toml"),
-        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n[model.optimiser]\nlr = 1\n', [], "optimizer"),
-        ('categories = ["car"]\n[model]\ntype = "fooo"\n', [], "faster_rcnn"),
-        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n[model.optimizer]\nlr = "abc"\n', [], "lr"),
+        ('categories = ["car"]\n[model]\ntype = "detector"\n[model.optimiser]\nlr = 1\n', [], "optimizer"),
+        ('categories = ["car"]\n[model]\ntype = "fooo"\n', [], "detector"),
+        ('categories = ["car"]\n[model]\ntype = "detector"\n[model.optimizer]\nlr = "abc"\n', [], "lr"),
         (
-            'categories = ["car"]\n[model]\ntype = "faster_rcnn"\n',
+            'categories = ["car"]\n[model]\ntype = "detector"\n',
             ["--cfg-options", "model.optimizr.lr=1"],
             "optimizer",
         ),
-        ('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n', ["--weights", "nope.ckpt"], "nope.ckpt"),
+        ('categories = ["car"]\n[model]\ntype = "detector"\n', ["--weights", "nope.ckpt"], "nope.ckpt"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -104,7 +104,7 @@ def test_wandb_without_package_is_a_clear_error(tmp_path: Path, capsys: pytest.C
 
     if importlib.util.find_spec("wandb") is not None:
         pytest.skip("wandb is installed")
-    config = write_tiny_config(tmp_path, "faster_rcnn")
+    config = write_tiny_config(tmp_path, "detector")
     assert main(["train", "--config", str(config), "--work_dir", str(tmp_path / "ws"), "--wandb"]) == 2
     assert "vis4d[wandb]" in capsys.readouterr().err
 
@@ -117,7 +117,7 @@ def test_debug_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.slow
 def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
-    config = write_tiny_config(tmp_path, "faster_rcnn")
+    config = write_tiny_config(tmp_path, "detector")
     ws = tmp_path / "ws"
     common = ["--config", str(config), "--work_dir", str(ws), "--exp_name", "det", "--version", "v1"]
     _ok(run_cli("train", *common, "--max_epochs", "1", "--limit_train_batches", "2", cwd=tmp_path))

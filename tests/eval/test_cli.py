@@ -267,7 +267,7 @@ def test_predictions_of_unknown_categories_are_an_error_or_dropped(
 def test_drop_unknown_also_drops_ground_truth_the_config_does_not_list(tmp_path: Path) -> None:
     pred, _ = predictions_with_a_category_the_gt_lacks(tmp_path / "pred")
     config = tmp_path / "exp.toml"
-    config.write_text('categories = ["car"]\n[model]\ntype = "faster_rcnn"\n')
+    config.write_text('categories = ["car"]\n[model]\ntype = "detector"\n')
     argv = ["--task", "det", "--gt", str(LABELS), "--pred", str(pred), "--config", str(config)]
     assert main(argv) == 2  # the ground truth has pedestrians, which the config does not list
     out = tmp_path / "m.json"

@@ -127,11 +127,11 @@ def test_mobilenet_loads_torchvision_state_dict(tmp_path: Path) -> None:
 
 
 def test_missing_or_unrelated_weight_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="model.backbone.weights"):
+    with pytest.raises(ConfigError, match="model.detector.backbone.weights"):
         _with_weights(BackboneConfig(type="resnet18", weights=str(tmp_path / "missing.pth")))
     path = tmp_path / "unrelated.pth"
     torch.save({"foo.weight": torch.zeros(2)}, path)
-    with pytest.raises(ConfigError, match="model.backbone.weights"):
+    with pytest.raises(ConfigError, match="model.detector.backbone.weights"):
         _with_weights(BackboneConfig(type="resnet18", weights=str(path)))
 
 

@@ -10,7 +10,7 @@ wrote. The message names the key as written in the config
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -58,7 +58,7 @@ def key_path(loc: tuple[int | str, ...], raw: dict[str, Any]) -> tuple[list[str]
         if part == "[key]":
             continue
         variants = models_of(annotation, None) or []
-        if len(variants) > 1:  # a discriminated union: pydantic puts the chosen tag in the location
+        if len(variants) > 1 or _discriminated(annotation):  # pydantic puts a union's chosen tag in the location
             tagged = [model for model in variants if part in type_tags(model)]
             if tagged:
                 annotation = tagged[0]
@@ -73,6 +73,13 @@ def key_path(loc: tuple[int | str, ...], raw: dict[str, Any]) -> tuple[list[str]
             value = None
         parts.append(part)
     return parts, annotation
+
+
+def _discriminated(annotation: Any) -> bool:
+    """Whether ``annotation`` is ``Annotated[..., Field(discriminator=...)]`` (a tagged union, even of one member)."""
+    if get_origin(annotation) is not Annotated:
+        return False
+    return any(getattr(meta, "discriminator", None) for meta in get_args(annotation)[1:])
 
 
 def _describe(error: ErrorDetails, raw: dict[str, Any]) -> str:

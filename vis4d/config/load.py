@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from vis4d.common.errors import ConfigError
 from vis4d.common.io import atomic_open
 from vis4d.config.errors import config_error
+from vis4d.config.migrate import migrate_key, migrate_raw
 from vis4d.config.overrides import apply_overrides, parse_cfg_options, suggestion
 from vis4d.config.schema import Config
 
@@ -34,9 +35,9 @@ def load_config(path: str | Path, overrides: list[str] | str | None = None) -> C
     ``overrides`` is the option's text (``"a.b=1,c=[1,2]"``) or a list of such
     texts, applied in order. Every failure raises :class:`ConfigError`.
     """
-    raw = load_raw_config(path)
+    raw = migrate_raw(load_raw_config(path), str(path))
     texts = [overrides] if isinstance(overrides, str) else list(overrides or [])
-    pairs = [pair for text in texts for pair in parse_cfg_options(text)]
+    pairs = [(migrate_key(key, "--cfg-options"), value) for text in texts for key, value in parse_cfg_options(text)]
     if pairs:
         raw = apply_overrides(raw, pairs)
     return validate_config(raw, str(path))

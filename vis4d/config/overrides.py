@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_core import PydanticUndefined
 
 from vis4d.common.errors import ConfigError
@@ -246,7 +246,10 @@ def child_schema(annotation: Any, container: Any, part: str) -> ChildSchema | No
             field = model.model_fields.get(part)
             if field is not None:
                 default = None if field.default is PydanticUndefined else field.default
-                return ChildSchema(field.annotation, default)
+                annotation = field.annotation
+                if field.discriminator is not None:  # pydantic moved it out of the Annotated: a tagged union
+                    annotation = Annotated[annotation, Field(discriminator=field.discriminator)]
+                return ChildSchema(annotation, default)
         return None
     annotation = _strip(annotation)
     origin = get_origin(annotation)

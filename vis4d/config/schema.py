@@ -38,22 +38,26 @@ from vis4d.config.data_schema import (
     SyntheticDatasetConfig,
     TransformConfig,
 )
-from vis4d.config.fields import PlainName, StrictModel, is_no_weights
-from vis4d.config.model_schema import (
+from vis4d.config.detector_schema import (
     BackboneConfig,
-    ByteTrackConfig,
-    ByteTrackModelConfig,
-    DetectorFields,
-    FasterRCNNConfig,
-    IoUGraphConfig,
-    LRSchedulerConfig,
-    ModelConfig,
-    OptimizerConfig,
-    QDTrackConfig,
-    QDTrackGraphConfig,
+    DetectorConfig,
+    FasterRCNNDetectorConfig,
     RoIHeadConfig,
     RPNConfig,
     SamplingFields,
+)
+from vis4d.config.fields import PlainName, StrictModel, is_no_weights
+from vis4d.config.model_schema import (
+    ByteTrackConfig,
+    ByteTrackModelConfig,
+    DetectorModelConfig,
+    IoUGraphConfig,
+    LRSchedulerConfig,
+    ModelConfig,
+    ModelFields,
+    OptimizerConfig,
+    QDTrackConfig,
+    QDTrackGraphConfig,
     SimilarityHeadConfig,
     TrackerGraphConfig,
     TrackLossConfig,
@@ -70,8 +74,9 @@ __all__ = [
     "CropConfig",
     "DatasetBase",
     "DatasetConfig",
-    "DetectorFields",
-    "FasterRCNNConfig",
+    "DetectorConfig",
+    "DetectorModelConfig",
+    "FasterRCNNDetectorConfig",
     "FlipConfig",
     "HandlerConfig",
     "ImageFolderDatasetConfig",
@@ -80,6 +85,7 @@ __all__ = [
     "LaunchConfig",
     "MOTChallengeDatasetConfig",
     "ModelConfig",
+    "ModelFields",
     "OptimizerConfig",
     "PhotometricConfig",
     "QDTrackConfig",
@@ -186,7 +192,8 @@ class Config(StrictModel):
     @property
     def model_name(self) -> str:
         """The model's display name, the default experiment name."""
-        return (
-            self.model.name
-            or {"faster_rcnn": "FasterRCNN", "qdtrack": "QDTrack", "bytetrack": "ByteTrack"}[self.model.type]
-        )
+        if self.model.name:
+            return self.model.name
+        if self.model.type == "detector":  # named after the detector it is
+            return {"faster_rcnn": "FasterRCNN"}.get(self.model.detector.type, self.model.detector.type)
+        return {"qdtrack": "QDTrack", "bytetrack": "ByteTrack"}[self.model.type]

@@ -95,7 +95,7 @@ def box_sizes_against_anchors(store: AnnotationStore, config: Any) -> dict[str, 
     """
     from vis4d.data.transforms import Resize
 
-    rpn = getattr(config.model, "rpn", None)
+    rpn = getattr(config.model.detector, "rpn", None)
     known = (store.widths > 0) & (store.heights > 0)
     if rpn is None or not known.any():
         return None
@@ -137,8 +137,8 @@ def format_box_sizes(report: dict[str, Any]) -> str:
     )
     if share > 0.1:
         lines.append(
-            f"warning: consider smaller anchors, e.g. model.rpn.anchor_sizes starting at {max(4, int(half)):d}, "
-            "or a larger input (train_handler resize)"
+            "warning: consider smaller anchors, e.g. model.detector.rpn.anchor_sizes starting at "
+            f"{max(4, int(half)):d}, or a larger input (train_handler resize)"
         )
     return "\n".join(lines) + "\n"
 

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, help="The model's config file (.toml or .yaml).")
     parser.add_argument(
         "--cfg-options", "--cfg_options", dest="cfg_options", action="append", default=[], metavar="KEY=VALUE,...",
-        help="Override config values, e.g. model.roi_head.score_thresh=0.3 (baked into the graph).",
+        help="Override config values, e.g. model.detector.roi_head.score_thresh=0.3 (baked into the graph).",
     )  # fmt: skip
     parser.add_argument(
         "--weights",

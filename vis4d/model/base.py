@@ -40,8 +40,8 @@ class Vis4DModel(nn.Module, ABC):
 
         The engine calls this before test and predict, and the Python API when
         it takes a model: the outputs stay those of the eval-mode model, but
-        the model can no longer train (see :meth:`FPNBackbone.fold_batch_norm`).
+        the model can no longer train (see :meth:`Detector.fold_batch_norm`).
         """
-        from vis4d.model.backbones import FPNBackbone
+        from vis4d.model.detect.base import Detector
 
-        return sum(module.fold_batch_norm() for module in self.modules() if isinstance(module, FPNBackbone))
+        return sum(module.fold_batch_norm() for module in self.modules() if isinstance(module, Detector))

@@ -2,7 +2,8 @@
 
 A new model is a class implementing :class:`~vis4d.model.base.Vis4DModel`
 with a constructor ``(model_config, num_classes)``, a config class in
-:mod:`vis4d.config.schema`, and one row here.
+:mod:`vis4d.config.schema`, and one row here. (A new detector goes into
+:mod:`vis4d.model.detectors` instead: every model takes any detector.)
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from vis4d.model.base import Vis4DModel
-from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.detection import DetectionModel
 from vis4d.model.track.bytetrack import ByteTrack
 from vis4d.model.track.qdtrack import QDTrack
 
 MODEL_TYPES: dict[str, Callable[[Any, int], Vis4DModel]] = {
-    "faster_rcnn": FasterRCNN,
+    "detector": DetectionModel,
     "qdtrack": QDTrack,
     "bytetrack": ByteTrack,
 }

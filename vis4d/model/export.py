@@ -1,8 +1,10 @@
 """A model's network as one graph for ONNX or TorchScript: image in; boxes, scores, classes, embeddings out.
 
-What is in the graph: the backbone and FPN, the RPN (anchors, top-k, NMS),
-the RoI box head (decoding, clipping, score threshold, per-class NMS) and,
-for QDTrack, the similarity head on every detection. What stays in Python:
+What is in the graph: the detector as its :meth:`Detector.detect
+<vis4d.model.detect.base.Detector.detect>` computes it (Faster R-CNN: the
+backbone and FPN, the RPN with anchors, top-k and NMS, the RoI box head with
+decoding, clipping, score threshold and per-class NMS) and, for QDTrack, the
+similarity head on every detection. What stays in Python:
 the tracker graph (which detections are candidates, association, track
 memory), which runs on the graph's outputs exactly as in
 :meth:`QDTrack.predict <vis4d.model.track.qdtrack.QDTrack.predict>`. The
@@ -39,8 +41,7 @@ from torch import Tensor, nn
 from vis4d.common.errors import ConfigError
 from vis4d.common.io import atomic_open
 from vis4d.model.base import Vis4DModel
-from vis4d.model.detect.faster_rcnn import FasterRCNN
-from vis4d.model.track.bytetrack import ByteTrack
+from vis4d.model.detect.base import Detector
 from vis4d.model.track.qdtrack import QDTrack
 
 # Names of the graph's inputs and outputs (an embeddings output only for models with a similarity head).
@@ -67,13 +68,9 @@ class ExportableDetector(nn.Module):
 
     def __init__(self, model: Vis4DModel) -> None:
         super().__init__()
-        if isinstance(model, QDTrack | ByteTrack):
-            detector = model.detector
-        elif isinstance(model, FasterRCNN):
-            detector = model
-        else:
-            raise ConfigError(f"vis4d export: model type {type(model).__name__} cannot be exported "
-                              "(faster_rcnn, qdtrack and bytetrack can)")  # fmt: skip
+        detector = getattr(model, "detector", None)
+        if not isinstance(detector, Detector):
+            raise ConfigError(f"vis4d export: model type {type(model).__name__} has no detector to export")
         self.detector = detector
         self.similarity_head = model.similarity_head if isinstance(model, QDTrack) else None
 
@@ -86,9 +83,7 @@ class ExportableDetector(nn.Module):
         """Boxes (N, 4) xyxy input pixels, scores (N,), class ids (N,) int64 [, embeddings (N, D)] of one image."""
         sizes = image_size.reshape(1, 2)
         features = self.detector.extract_features(image)
-        proposals, _ = self.detector.rpn(features, sizes)
-        detections, _ = self.detector.roi_heads(features, proposals, sizes)
-        det = detections[0]
+        det = self.detector.detect(features, sizes)[0]  # type: ignore[arg-type]  # a (1, 2) tensor while tracing
         if self.similarity_head is None:
             return det.boxes, det.scores, det.class_ids
         # One extra box, whose row is dropped: ONNX Runtime cannot run GroupNorm's export on zero boxes (a

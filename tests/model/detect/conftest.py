@@ -8,11 +8,19 @@ import pytest
 import torch
 
 from vis4d.common.structures import Batch, FrameMeta, Targets
-from vis4d.config.schema import BackboneConfig, FasterRCNNConfig, RoIHeadConfig, RPNConfig
+from vis4d.config.schema import (
+    BackboneConfig,
+    DetectorModelConfig,
+    FasterRCNNDetectorConfig,
+    RoIHeadConfig,
+    RPNConfig,
+)
+from vis4d.model.detection import DetectionModel
 
 
-def tiny_config(**roi_overrides: Any) -> FasterRCNNConfig:
-    return FasterRCNNConfig(
+def tiny_config(**roi_overrides: Any) -> FasterRCNNDetectorConfig:
+    """A tiny Faster R-CNN detector config (``model.detector``)."""
+    return FasterRCNNDetectorConfig(
         backbone=BackboneConfig(type="resnet18", fpn_channels=32),
         rpn=RPNConfig(
             pre_nms_top_n_train=300,
@@ -23,6 +31,11 @@ def tiny_config(**roi_overrides: Any) -> FasterRCNNConfig:
         ),
         roi_head=RoIHeadConfig(**{"fc_dim": 64, "batch_size_per_image": 64, "detections_per_img": 20, **roi_overrides}),
     )
+
+
+def tiny_model(num_classes: int, **roi_overrides: Any) -> DetectionModel:
+    """The tiny detector as a model (``model.type = "detector"``): loss(batch), predict(batch)."""
+    return DetectionModel(DetectorModelConfig(detector=tiny_config(**roi_overrides)), num_classes)
 
 
 def make_batch(images: torch.Tensor, targets: list[Targets]) -> Batch:

@@ -37,5 +37,5 @@ def test_anchors_are_cached_per_size() -> None:
 def test_anchor_sizes_follow_levels() -> None:
     assert anchor_sizes_for_levels([32, 64, 128, 256, 512], ["p3", "p4", "p5", "p6"]) == [64, 128, 256, 512]
     assert anchor_sizes_for_levels([8, 16, 32, 64], ["p3", "p4", "p5", "p6"]) == [8, 16, 32, 64]
-    with pytest.raises(ConfigError, match="model.rpn.anchor_sizes"):
+    with pytest.raises(ConfigError, match="model.detector.rpn.anchor_sizes"):
         anchor_sizes_for_levels([32, 64], ["p2", "p3", "p4"])

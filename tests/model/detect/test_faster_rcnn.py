@@ -3,31 +3,28 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.model.detect.conftest import make_batch, tiny_config
+from tests.model.detect.conftest import make_batch, tiny_config, tiny_model
 from vis4d.common.structures import Batch, Targets
-from vis4d.config.schema import BackboneConfig, FasterRCNNConfig
-from vis4d.model.base import Vis4DModel
+from vis4d.config.schema import BackboneConfig, DetectorModelConfig
+from vis4d.model.detect.base import FeatureLevel
 from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.detection import DetectionModel
 
 NUM_CLASSES = 3
 
 
-def _build(cfg: FasterRCNNConfig) -> Vis4DModel:
-    """Build through the model table like the engine does."""
+def test_the_tables_build_a_detector_model_around_faster_rcnn() -> None:
+    """model.type = detector, model.detector.type = faster_rcnn, through the tables the engine uses."""
     from vis4d.model.build import build_model
 
-    return build_model(cfg, NUM_CLASSES)
-
-
-def test_registry_builds_faster_rcnn() -> None:
-    model = _build(tiny_config())
-    assert isinstance(model, FasterRCNN)
-    assert model.roi_feature_levels == ["p2", "p3", "p4", "p5"]
+    model = build_model(DetectorModelConfig(detector=tiny_config()), NUM_CLASSES)
+    assert isinstance(model, DetectionModel) and isinstance(model.detector, FasterRCNN)
+    assert model.detector.feature_levels == [FeatureLevel(f"p{k}", 2**k, 32) for k in (2, 3, 4, 5)]
 
 
 def test_losses_decrease_when_fitting_a_fixed_batch(tiny_batch: Batch) -> None:
     torch.manual_seed(0)
-    model = FasterRCNN(tiny_config(), NUM_CLASSES)
+    model = tiny_model(NUM_CLASSES)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     totals = []
@@ -45,10 +42,10 @@ def test_losses_decrease_when_fitting_a_fixed_batch(tiny_batch: Batch) -> None:
 
 def test_predict_returns_bounded_valid_detections(tiny_batch: Batch) -> None:
     torch.manual_seed(0)
-    cfg = tiny_config(score_thresh=0.0, detections_per_img=5)
-    model = FasterRCNN(cfg, NUM_CLASSES).eval()
+    model = tiny_model(NUM_CLASSES, score_thresh=0.0, detections_per_img=5).eval()
     with torch.no_grad():
-        features, detections = model.detect(tiny_batch)
+        features = model.detector.extract_features(tiny_batch.images)
+        detections = model.detector.detect(features, tiny_batch.image_sizes)
         predictions = model.predict(tiny_batch)
     assert list(features) == ["p2", "p3", "p4", "p5", "p6"]
     assert len(detections) == len(predictions) == 2
@@ -61,7 +58,7 @@ def test_predict_returns_bounded_valid_detections(tiny_batch: Batch) -> None:
 
 def test_batch_without_any_ground_truth_trains() -> None:
     torch.manual_seed(0)
-    model = FasterRCNN(tiny_config(), NUM_CLASSES).train()
+    model = tiny_model(NUM_CLASSES).train()
     batch = make_batch(torch.randn(2, 3, 64, 96), [Targets.empty(), Targets.empty()])
     losses = model.loss(batch)
     assert losses["rpn_box_loss"] == 0 and losses["roi_box_loss"] == 0
@@ -71,9 +68,9 @@ def test_batch_without_any_ground_truth_trains() -> None:
 
 def test_mobilenet_detector_pools_its_own_levels(tiny_batch: Batch) -> None:
     torch.manual_seed(0)
-    cfg = tiny_config().model_copy(update={"backbone": BackboneConfig(type="mobilenet_v3_small", fpn_channels=32)})
-    model = FasterRCNN(cfg, NUM_CLASSES)
-    assert model.roi_feature_levels == ["p3", "p4", "p5"]
+    detector = tiny_config().model_copy(update={"backbone": BackboneConfig(type="mobilenet_v3_small", fpn_channels=32)})
+    model = DetectionModel(DetectorModelConfig(detector=detector), NUM_CLASSES)
+    assert [level.name for level in model.detector.feature_levels] == ["p3", "p4", "p5"]
     losses = model.train().loss(tiny_batch)
     assert all(torch.isfinite(v) for v in losses.values())
     assert len(model.eval().predict(tiny_batch)) == 2
@@ -81,7 +78,7 @@ def test_mobilenet_detector_pools_its_own_levels(tiny_batch: Batch) -> None:
 
 def test_bfloat16_autocast_keeps_boxes_float32(tiny_batch: Batch) -> None:
     torch.manual_seed(0)
-    model = FasterRCNN(tiny_config(score_thresh=0.0), NUM_CLASSES)
+    model = tiny_model(NUM_CLASSES, score_thresh=0.0)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         losses = model.train().loss(tiny_batch)
         predictions = model.eval().predict(tiny_batch)

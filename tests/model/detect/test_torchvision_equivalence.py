@@ -55,7 +55,7 @@ def test_same_weights_give_same_detections_as_torchvision(tiny_batch: Batch) -> 
     ours.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
     with torch.no_grad():
         expected = theirs(list(tiny_batch.images))
-        predictions = ours.predict(tiny_batch)
+        predictions = ours(tiny_batch.images, tiny_batch.image_sizes)
     for prediction, reference in zip(predictions, expected, strict=True):
         assert prediction.boxes.shape[0] == reference["boxes"].shape[0] == 20  # detections_per_img
         torch.testing.assert_close(prediction.scores, reference["scores"], rtol=1e-4, atol=1e-5)

@@ -10,9 +10,8 @@ from vis4d.model.track.bytetrack import ByteTrack
 
 
 def _config(**tracker: object) -> ByteTrackModelConfig:
-    base = tiny_config(score_thresh=0.0)
     graph = IoUGraphConfig(**tracker) if tracker.get("type") == "iou" else ByteTrackConfig(**tracker)  # type: ignore[arg-type]
-    return ByteTrackModelConfig(backbone=base.backbone, rpn=base.rpn, roi_head=base.roi_head, tracker=graph)
+    return ByteTrackModelConfig(detector=tiny_config(score_thresh=0.0), tracker=graph)
 
 
 def _frames(video: str, count: int) -> list[Batch]:
@@ -51,7 +50,7 @@ def test_predictions_carry_the_detectors_own_detections() -> None:
         model.detector.roi_heads.cls_score.weight.normal_(std=0.5)
     batch = _frames("v", 1)[0]
     (pred,) = model.predict(batch)
-    (detected,) = model.detector.predict(batch)
+    (detected,) = model.detector(batch.images, batch.image_sizes)
     assert pred.detections is not None and pred.detections.track_ids is None
     assert torch.equal(pred.detections.boxes, detected.boxes) and torch.equal(pred.detections.scores, detected.scores)
     assert len(detected.boxes) >= len(pred.boxes)

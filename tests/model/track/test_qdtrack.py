@@ -7,6 +7,7 @@ from vis4d.common.errors import ConfigError
 from vis4d.common.structures import Batch, FrameMeta, FramePrediction, Targets
 from vis4d.config.schema import (
     BackboneConfig,
+    FasterRCNNDetectorConfig,
     IoUGraphConfig,
     QDTrackConfig,
     RoIHeadConfig,
@@ -21,11 +22,13 @@ H, W = 64, 96
 
 def tiny_cfg(**kw) -> QDTrackConfig:
     return QDTrackConfig(
-        backbone=BackboneConfig(type="resnet18", fpn_channels=32),
-        rpn=RPNConfig(
-            pre_nms_top_n_train=200, post_nms_top_n_train=100, pre_nms_top_n_test=100, post_nms_top_n_test=50
+        detector=FasterRCNNDetectorConfig(
+            backbone=BackboneConfig(type="resnet18", fpn_channels=32),
+            rpn=RPNConfig(
+                pre_nms_top_n_train=200, post_nms_top_n_train=100, pre_nms_top_n_test=100, post_nms_top_n_test=50
+            ),
+            roi_head=RoIHeadConfig(fc_dim=64, batch_size_per_image=64),
         ),
-        roi_head=RoIHeadConfig(fc_dim=64, batch_size_per_image=64),
         similarity_head=SimilarityHeadConfig(num_convs=1, conv_channels=32, norm_groups=8, fc_dim=64, embedding_dim=16),
         track_sampler=TrackSamplerConfig(batch_size_per_image=32),
         **kw,
@@ -83,17 +86,15 @@ class FixedDetections:
     def __init__(self, model: QDTrack) -> None:
         self.model = model
 
-    def __call__(self, batch: Batch):
-        features = self.model.detector.extract_features(batch.images)
-        dets = [
+    def __call__(self, features, image_sizes):
+        return [
             FramePrediction(
                 torch.tensor([[5.0, 5.0, 40.0, 50.0], [50.0, 10.0, 90.0, 40.0]]),
                 torch.tensor([0.95, 0.9]),
                 torch.tensor([0, 1]),
             )
-            for _ in batch.meta
+            for _ in image_sizes
         ]
-        return features, dets
 
 
 def one_hot_embeddings(features, boxes, image_sizes):
@@ -145,10 +146,10 @@ def test_registered_builder():
 class DetectionsWithAWeakOne(FixedDetections):
     """The two objects and a third detection at score 0.1, below the graph's obj_score_thr (0.5)."""
 
-    def __call__(self, batch: Batch):
-        features, dets = super().__call__(batch)
+    def __call__(self, features, image_sizes):
+        dets = super().__call__(features, image_sizes)
         weak = FramePrediction(torch.tensor([[10.0, 40.0, 30.0, 60.0]]), torch.tensor([0.1]), torch.tensor([1]))
-        return features, [
+        return [
             FramePrediction(
                 *(
                     torch.cat([a, b])

@@ -51,9 +51,9 @@ def test_a_hash_mismatch_keeps_nothing_and_says_where_to_put_the_file(tmp_path: 
 def test_offline_is_one_line_naming_the_url_and_the_cache_path(tmp_path: Path, torch_home: Path) -> None:
     missing = (tmp_path / "server" / "resnet18-f37072fd.pth").as_uri()  # nothing serves it
     with pytest.raises(ConfigError) as info:
-        fetch(resolve_source(missing, "model.backbone.weights"), progress=False)
+        fetch(resolve_source(missing, "model.detector.backbone.weights"), progress=False)
     message = str(info.value)
-    assert message.startswith(f"model.backbone.weights: cannot download {missing}")
+    assert message.startswith(f"model.detector.backbone.weights: cannot download {missing}")
     assert message.endswith(f"place the file by hand at {torch_home / 'hub' / 'checkpoints' / 'resnet18-f37072fd.pth'}")
     assert "\n" not in message
 

@@ -56,7 +56,7 @@ def test_torchvision_detector_maps_coco_categories_by_name(
     assert "categories: 2 of 3 from the checkpoint; dropped 78 the config does not list: bicycle," in err
     assert "zebra_crossing not in the checkpoint (left as initialised: train them)" in err
     assert "N/A" not in err.split("dropped")[1]
-    assert "model.roi_head.aligned" not in err  # the tiny config computes as torchvision does
+    assert "model.detector.roi_head.aligned" not in err  # the tiny config computes as torchvision does
 
 
 def test_imagenet_classifier_fills_the_backbone_and_strict_names_the_rest(torch_home: Path) -> None:
@@ -106,9 +106,8 @@ def _as_mmdet(state: dict[str, Tensor], track: bool) -> dict[str, Tensor]:
 
 
 def _tiny_qdtrack(num_classes: int) -> QDTrack:
-    base = tiny_config()
     cfg = QDTrackConfig(
-        backbone=base.backbone, rpn=base.rpn, roi_head=base.roi_head,
+        detector=tiny_config(),
         similarity_head=SimilarityHeadConfig(num_convs=2, conv_channels=32, norm_groups=4, fc_dim=64, embedding_dim=16),
     )  # fmt: skip
     return QDTrack(cfg, num_classes)
@@ -146,8 +145,8 @@ def test_mmdetection_v3_meta_and_convention_notes(tmp_path: Path, capsys: pytest
     torch.testing.assert_close(own[0], theirs[1])  # car was the checkpoint's second class
     torch.testing.assert_close(own[2], theirs[2])  # background
     err = capsys.readouterr().err
-    assert "model.roi_head.aligned = False (the checkpoint's: True)" in err
-    assert "model.roi_head.level_mapping = 'torchvision' (the checkpoint's: 'mmdet')" in err
+    assert "model.detector.roi_head.aligned = False (the checkpoint's: True)" in err
+    assert "model.detector.roi_head.level_mapping = 'torchvision' (the checkpoint's: 'mmdet')" in err
 
 
 def test_convert_writes_a_vis4d_file_that_keeps_its_categories(tmp_path: Path, torch_home: Path) -> None:
@@ -158,7 +157,7 @@ def test_convert_writes_a_vis4d_file_that_keeps_its_categories(tmp_path: Path, t
     assert convert_main(["torchvision://fasterrcnn_resnet50_fpn", str(output)]) == 0
     checkpoint = read_checkpoint(str(output))
     assert checkpoint.layout == "vis4d (from torchvision detection)"  # recorded by convert
-    assert len(checkpoint.categories or []) == 90 and checkpoint.conventions["model.roi_head.aligned"] is False
+    assert len(checkpoint.categories or []) == 90 and checkpoint.conventions["model.detector.roi_head.aligned"] is False
     model = FasterRCNN(tiny_config(), 2)
     load_weights(model, str(output), ["person", "car"])
 

@@ -97,10 +97,11 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
 
     root = Path(__file__).resolve().parents[3]
     config = load_config(root / "configs" / "experiments" / "bytetrack" / "bytetrack_faster_rcnn_R_50_FPN_coco.toml")
-    config = config.model_copy(
-        update={"model": config.model.model_copy(update={"roi_head": config.model.roi_head.model_copy(
-            update={"detections_per_img": 1000})})}  # no cap: the two keep their detections of all classes
-    )  # fmt: skip
+    detector = config.model.detector
+    # No cap: the two keep their detections of all classes.
+    roi_head = detector.roi_head.model_copy(update={"detections_per_img": 1000})
+    detector = detector.model_copy(update={"roi_head": roi_head})
+    config = config.model_copy(update={"model": config.model.model_copy(update={"detector": detector})})
     backbone = _resnet_fpn_extractor(models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d), 3)
     theirs = TorchvisionFasterRCNN(backbone, num_classes=91, box_detections_per_img=100_000).eval()
     overwrite_eps(theirs, 0.0)
@@ -109,14 +110,14 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
     theirs.load_state_dict(weights)
     torch.save(_legacy_names(weights), cache_dir(torch_home) / "fasterrcnn_resnet50_fpn_coco-258fb6c6.pth")
 
-    ours = FasterRCNN(config.model, len(config.categories)).eval()
+    ours = FasterRCNN(config.model.detector, len(config.categories)).eval()
     load_weights(ours, "torchvision://fasterrcnn_resnet50_fpn", config.categories, strict=True, config=config)
     folder = root / "assets" / "bdd100k_sample" / "images" / "b1c66a42-6f7d68ca"
     store = load_image_folder(ImageFolderDatasetConfig(root=str(folder)), config.categories)
     batch = make_collate(config.test_handler)([FrameDataset(store, config.test_handler, config.categories, False)[0]])
     assert batch.meta[0].input_hw == (749, 1333)  # torchvision's floor(720 * 1333 / 1280) x 1333
     with torch.no_grad():
-        (prediction,) = ours.predict(batch)
+        (prediction,) = ours(batch.images, batch.image_sizes)
         (expected,) = theirs([decode_image(batch.meta[0].image_path).float() / 255])
     coco = [c for c in models.get_weight("FasterRCNN_ResNet50_FPN_Weights.COCO_V1").meta["categories"]]
     wanted = torch.tensor([coco.index(name) for name in config.categories])

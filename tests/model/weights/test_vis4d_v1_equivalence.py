@@ -116,10 +116,10 @@ def test_published_qdtrack_computes_what_vis4d_1_0_computes(
     detections: list[FramePrediction] = []
     detect = model.detector.detect
 
-    def recording_detect(batch: Any) -> Any:
-        features, found = detect(batch)
+    def recording_detect(features: Any, image_sizes: Any) -> Any:
+        found = detect(features, image_sizes)
         detections.extend(found)
-        return features, found
+        return found
 
     model.detector.detect = recording_detect  # type: ignore[method-assign]
     expected = json.loads((FIXTURE / "outputs.json").read_text())

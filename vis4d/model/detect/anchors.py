@@ -81,7 +81,7 @@ class AnchorGenerator(nn.Module):
 
 
 def anchor_sizes_for_levels(anchor_sizes: list[int], levels: list[str]) -> list[float]:
-    """Pick one anchor size per FPN level from ``model.rpn.anchor_sizes``.
+    """Pick one anchor size per FPN level from ``model.detector.rpn.anchor_sizes``.
 
     The list either has one entry per level the backbone returns, or five
     entries for ``p2``-``p6`` of which the backbone's levels are taken (a
@@ -92,5 +92,6 @@ def anchor_sizes_for_levels(anchor_sizes: list[int], levels: list[str]) -> list[
     if len(anchor_sizes) == 5:
         return [float(anchor_sizes[int(level[1:]) - 2]) for level in levels]
     raise ConfigError(
-        f"model.rpn.anchor_sizes: expected {len(levels)} sizes (levels {levels}) or 5 (p2-p6), got {len(anchor_sizes)}"
+        f"model.detector.rpn.anchor_sizes: expected {len(levels)} sizes (levels {levels}) or 5 (p2-p6), "
+        f"got {len(anchor_sizes)}"
     )

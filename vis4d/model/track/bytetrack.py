@@ -1,4 +1,4 @@
-"""ByteTrack as a model: a Faster R-CNN whose detections a motion tracker associates (no appearance).
+"""ByteTrack as a model: a detector whose detections a motion tracker associates (no appearance).
 
 Training trains the detector only (the tracker has no parameters); inference
 detects and hands each frame's detections to the tracker graph of
@@ -15,7 +15,7 @@ from torch import Tensor
 from vis4d.common.structures import Batch, FramePrediction
 from vis4d.config.schema import ByteTrackModelConfig
 from vis4d.model.base import Vis4DModel
-from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.detectors import build_detector
 from vis4d.model.track.graphs import build_graph
 from vis4d.model.track.video import VideoTracker, with_detections
 
@@ -26,17 +26,19 @@ class ByteTrack(Vis4DModel):
     def __init__(self, cfg: ByteTrackModelConfig, num_classes: int) -> None:
         super().__init__()
         self.cfg = cfg
-        self.detector = FasterRCNN(cfg, num_classes)
+        self.detector = build_detector(cfg.detector, num_classes, pretrained=cfg.weights is not None)
         self.tracker = VideoTracker(build_graph(cfg.tracker))
 
     def loss(self, batch: Batch) -> dict[str, Tensor]:
         """The detector's losses."""
-        return self.detector.loss(batch)
+        losses, _ = self.detector.losses(self.detector.extract_features(batch.images), batch.image_sizes,
+                                         batch.targets)  # fmt: skip
+        return losses
 
     @torch.no_grad()
     def predict(self, batch: Batch) -> list[FramePrediction]:
         """Detect, then track each image in order: the tracked detections, with the detector's own ``detections``."""
-        detections = self.detector.predict(batch)
+        detections = self.detector.detect(self.detector.extract_features(batch.images), batch.image_sizes)
         graph = self.tracker.graph
         return [
             with_detections(

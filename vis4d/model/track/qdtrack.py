@@ -1,9 +1,11 @@
-"""QDTrack: Faster R-CNN + a quasi-dense similarity head + a tracker graph.
+"""QDTrack: a detector + a quasi-dense similarity head + a tracker graph.
 
 Training (``loss``) pairs each key image with its reference image
 (``batch.refs[0]``, same video, a few frames away): the detector learns on
-the key frames, and RoIs sampled quasi-densely on both frames are embedded
-and compared all-to-all by the contrastive and auxiliary losses.
+the key frames, and RoIs sampled quasi-densely on both frames (among the
+boxes the detector proposes: Faster R-CNN's RPN proposals) are embedded and
+compared all-to-all by the contrastive and auxiliary losses. The detector is
+any :class:`~vis4d.model.detect.base.Detector` (``model.detector``).
 
 Inference (``predict``) detects, embeds the detections and runs the tracker
 graph image by image in the batch's order (:class:`~vis4d.model.track.video.VideoTracker`:
@@ -22,7 +24,8 @@ from vis4d.common.errors import ConfigError
 from vis4d.common.structures import Batch, FramePrediction
 from vis4d.config.schema import QDTrackConfig
 from vis4d.model.base import Vis4DModel
-from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.detect.base import RoIPooling
+from vis4d.model.detectors import build_detector
 from vis4d.model.track.graphs import TrackerGraph, build_graph
 from vis4d.model.track.losses import qdtrack_losses
 from vis4d.model.track.sampling import sample_track_rois_batch
@@ -38,13 +41,20 @@ class QDTrack(Vis4DModel):
     def __init__(self, cfg: QDTrackConfig, num_classes: int) -> None:
         super().__init__()
         self.cfg = cfg
-        self.detector = FasterRCNN(cfg, num_classes)
-        self.similarity_head = SimilarityHead(
-            cfg.similarity_head,
-            in_channels=cfg.backbone.fpn_channels,
-            featmap_names=self.detector.roi_feature_levels,
-            pooling=cfg.roi_head,
+        self.detector = build_detector(cfg.detector, num_classes, pretrained=cfg.weights is not None)
+        levels = self.detector.feature_levels
+        if len({level.channels for level in levels}) != 1:
+            raise ConfigError(f"model.detector ({cfg.detector.type}): QDTrack's similarity head pools every level "
+                              f"with one set of weights, but the levels have {[lv.channels for lv in levels]} "
+                              "channels")  # fmt: skip
+        own = self.detector.roi_pooling
+        head = cfg.similarity_head
+        pooling = RoIPooling(
+            own.sampling_ratio if head.sampling_ratio is None else head.sampling_ratio,
+            own.aligned if head.aligned is None else head.aligned,
+            own.level_mapping if head.level_mapping is None else head.level_mapping,
         )
+        self.similarity_head = SimilarityHead(head, levels[0].channels, [level.name for level in levels], pooling)
         self.graph: TrackerGraph = build_graph(cfg.tracker)
         self.tracker = VideoTracker(self.graph)
 
@@ -59,16 +69,12 @@ class QDTrack(Vis4DModel):
         if len(ref) != len(batch):
             raise ValueError(f"reference batch has {len(ref)} images, key batch {len(batch)}")
         key_features, ref_features = self._key_and_ref_features(batch.images, ref.images)
-        detector = self.detector
-
-        key_proposals, rpn_losses = detector.rpn(key_features, batch.image_sizes, batch.targets)
-        _, roi_losses = detector.roi_heads(key_features, key_proposals, batch.image_sizes, batch.targets)
-        with torch.no_grad():
-            ref_proposals, _ = detector.rpn(ref_features, ref.image_sizes, None)
+        detector_losses, key_proposals = self.detector.losses(key_features, batch.image_sizes, batch.targets)
+        ref_proposals = self.detector.proposals(ref_features, ref.image_sizes)
 
         sampler_cfg = self.cfg.track_sampler
-        key_samples = sample_track_rois_batch([p.detach() for p in key_proposals], batch.targets, sampler_cfg)
-        ref_samples = sample_track_rois_batch([p.detach() for p in ref_proposals], ref.targets, sampler_cfg)
+        key_samples = sample_track_rois_batch(key_proposals, batch.targets, sampler_cfg)
+        ref_samples = sample_track_rois_batch(ref_proposals, ref.targets, sampler_cfg)
         # Key side: positive RoIs only (a background key RoI has no partner to be pulled towards);
         # reference side: positives and negatives, the negatives being what the key must be unlike.
         key_embeds = self.similarity_head(key_features, [s.positive_boxes for s in key_samples], batch.image_sizes)
@@ -80,7 +86,7 @@ class QDTrack(Vis4DModel):
             [s.track_ids for s in ref_samples],
             self.cfg.track_loss,
         )
-        return {**rpn_losses, **roi_losses, **track_losses}
+        return {**detector_losses, **track_losses}
 
     def _key_and_ref_features(self, key_images: Tensor, ref_images: Tensor) -> tuple[Features, Features]:
         """Backbone features of both views; one backbone pass when the padded sizes agree."""
@@ -101,7 +107,8 @@ class QDTrack(Vis4DModel):
         detector's own ``detections`` (before the graph's score threshold) for
         detection AP.
         """
-        features, detections = self.detector.detect(batch)
+        features = self.detector.extract_features(batch.images)
+        detections = self.detector.detect(features, batch.image_sizes)
         candidates, embeddings = self.embed_candidates(features, detections, batch.image_sizes)
         return [
             with_detections(self.tracker(meta, det, embeds), all_det)

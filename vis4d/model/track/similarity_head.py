@@ -1,7 +1,8 @@
 """QDTrack's similarity (embedding) head: one embedding vector per box.
 
-RoIAlign pools each box from the detector's FPN levels (the same levels the
-box head uses, so the two heads see the same evidence), then
+RoIAlign pools each box from the detector's feature levels (a two-stage
+detector's: the levels and RoIAlign options its box head uses, so the two
+heads see the same evidence), then
 ``num_convs`` 3x3 convs with GroupNorm + ReLU, ``num_fcs`` FC + ReLU and a
 final linear layer produce a ``embedding_dim`` vector. The output is left
 unnormalised: training uses dot products (and cosine for the auxiliary
@@ -17,7 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from vis4d.common.errors import ConfigError
-from vis4d.config.schema import RoIHeadConfig, SimilarityHeadConfig
+from vis4d.config.schema import SimilarityHeadConfig
+from vis4d.model.detect.base import RoIPooling
 from vis4d.model.detect.pooler import RoIPooler
 
 
@@ -29,7 +31,7 @@ class SimilarityHead(nn.Module):
         cfg: SimilarityHeadConfig,
         in_channels: int,
         featmap_names: Sequence[str],
-        pooling: RoIHeadConfig | None = None,
+        pooling: RoIPooling | None = None,
     ) -> None:
         super().__init__()
         if cfg.norm_groups > 0 and cfg.num_convs > 0 and cfg.conv_channels % cfg.norm_groups != 0:
@@ -40,8 +42,8 @@ class SimilarityHead(nn.Module):
         if not featmap_names:
             raise ConfigError("SimilarityHead needs at least one feature map name to pool from")
         self.embedding_dim = cfg.embedding_dim
-        # RoIAlign as the box head does it (sampling, alignment, level mapping), at this head's output size.
-        pooling = pooling or RoIHeadConfig()
+        # RoIAlign as the detector pools boxes (sampling, alignment, level mapping), at this head's output size.
+        pooling = pooling or RoIPooling()
         self.roi_align = RoIPooler(
             featmap_names, cfg.pooler_size, pooling.sampling_ratio, pooling.aligned, pooling.level_mapping
         )

@@ -36,7 +36,7 @@ def _torchvision_entries() -> list[KnownWeights]:
             metric = ", ".join(f"{key} {value}" for key, value in values.items())
             default = weights == enum.DEFAULT
             name = f"torchvision://{builder}" if default else f"torchvision://{weights}"
-            use = "model.weights (detector)" if builder in TORCHVISION_DETECTORS else "model.backbone.weights"
+            use = "model.weights (detector)" if builder in TORCHVISION_DETECTORS else "model.detector.backbone.weights"
             entries.append(KnownWeights(name, weights.meta.get("_file_size"), f"{dataset}: {metric}", use))
     return entries
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from vis4d.common.errors import ConfigError
 from vis4d.model.backbones import FPNBackbone
+from vis4d.model.detect.base import Detector
 from vis4d.model.weights.checkpoint import Checkpoint, load_into, read_state, report
 from vis4d.model.weights.download import fetch
 from vis4d.model.weights.layouts import to_vis4d
@@ -44,7 +45,7 @@ def load_weights(
     state, meta = read_state(path, option)
     checkpoint = to_vis4d(state, meta, path.name, option)
     notes = load_into(model, checkpoint, categories, strict, option)
-    notes += convention_notes(config if config is not None else _ModelOnly(getattr(model, "cfg", None)), checkpoint)
+    notes += convention_notes(config if config is not None else _ModelOnly(model), checkpoint)
     if shown is None:
         shown = f"{source.url}, cached at {path}" if source.url else str(path)
         shown = shown if name in (str(path), source.url) else f"{name} = {shown}"
@@ -60,7 +61,7 @@ def load_recipe_weights(model: nn.Module, config: Any) -> None:
     tracker from a detector). Nothing is loaded in a model's constructor, so
     only training from the recipe ever reads these.
     """
-    backbone_weights = config.model.backbone.weights
+    backbone_weights = config.model.detector.backbone.weights
     if backbone_weights is not None:
         for module in model.modules():
             if isinstance(module, FPNBackbone):
@@ -70,10 +71,16 @@ def load_recipe_weights(model: nn.Module, config: Any) -> None:
 
 
 class _ModelOnly:
-    """A stand-in config with just the ``model`` section, for loads outside a run."""
+    """A stand-in config with just the ``model`` section, for loads outside a run (into a model or a detector)."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def __init__(self, module: nn.Module) -> None:
+        cfg = getattr(module, "cfg", None)
+        self.model = _Section(detector=cfg) if isinstance(module, Detector) else cfg
+
+
+class _Section:
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
 
 
 def convention_notes(config: Any, checkpoint: Checkpoint) -> list[str]:
@@ -99,7 +106,7 @@ def load_backbone_weights(backbone: FPNBackbone, name: str) -> None:
     ImageNet classifier loads into the body (its classifier dropped); a
     detection checkpoint of any known layout loads body and FPN.
     """
-    option = "model.backbone.weights"
+    option = "model.detector.backbone.weights"
     checkpoint = read_checkpoint(name, option)
     state = {k.removeprefix("backbone."): v for k, v in checkpoint.state_dict.items() if k.startswith("backbone.")}
     if not state:

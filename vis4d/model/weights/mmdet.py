@@ -30,12 +30,12 @@ from torch import Tensor
 from vis4d.model.weights.checkpoint import Checkpoint
 
 CONVENTIONS = {
-    "model.rpn.anchor_style": "mmdet",
-    "model.rpn.clamp_both": True,
-    "model.roi_head.aligned": True,
-    "model.roi_head.sampling_ratio": 0,
-    "model.roi_head.level_mapping": "mmdet",
-    "model.roi_head.clamp_both": True,
+    "model.detector.rpn.anchor_style": "mmdet",
+    "model.detector.rpn.clamp_both": True,
+    "model.detector.roi_head.aligned": True,
+    "model.detector.roi_head.sampling_ratio": 0,
+    "model.detector.roi_head.level_mapping": "mmdet",
+    "model.detector.roi_head.clamp_both": True,
 }
 # Track heads: the official QDTrack (old code; new code: track_head.track_head.), mmtracking.
 _EMBED_HEADS = ("roi_head.track_head.", "track_head.track_head.", "track_head.embed_head.", "track_head.")

@@ -1,7 +1,7 @@
 """Where a weights name points: a local file, or a URL and the file it is cached as.
 
 Accepted wherever vis4d takes weights (``--weights``, ``model.weights``,
-``model.backbone.weights``):
+``model.detector.backbone.weights``):
 
 * a local path;
 * ``http(s)://...`` (or ``file://...``, for a mirror on a shared disk);

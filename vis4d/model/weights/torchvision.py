@@ -32,12 +32,12 @@ _DETECTION_RENAMES = {
 }
 # The config values a torchvision detector computes with (its GeneralizedRCNNTransform and heads).
 DETECTION_CONVENTIONS = {
-    "model.rpn.anchor_style": "torchvision",
-    "model.rpn.clamp_both": False,
-    "model.roi_head.aligned": False,
-    "model.roi_head.sampling_ratio": 2,
-    "model.roi_head.level_mapping": "torchvision",
-    "model.roi_head.clamp_both": False,
+    "model.detector.rpn.anchor_style": "torchvision",
+    "model.detector.rpn.clamp_both": False,
+    "model.detector.roi_head.aligned": False,
+    "model.detector.roi_head.sampling_ratio": 2,
+    "model.detector.roi_head.level_mapping": "torchvision",
+    "model.detector.roi_head.clamp_both": False,
     "test_handler.channel_order": "RGB",
 }
 
@@ -97,7 +97,7 @@ def convert_detection(
     named = [c for c in categories if c != "__background__"] if categories else None
     conventions = dict(DETECTION_CONVENTIONS)
     if file_name in _EPS_ZERO_FILES:
-        conventions["model.backbone.norm_eps"] = 0.0
+        conventions["model.detector.backbone.norm_eps"] = 0.0
     return Checkpoint(converted, "torchvision detection", named, conventions)
 
 

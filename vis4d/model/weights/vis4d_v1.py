@@ -90,12 +90,12 @@ def convert(state: dict[str, Tensor], meta: dict[str, Any], file_name: str) -> C
 # How Vis4D 1.0's Faster R-CNN computes (its zoo configs), as vis4d config values; its BDD100K models also
 # read BGR images (test_handler.channel_order = "BGR").
 CONVENTIONS: dict[str, Any] = {
-    "model.rpn.anchor_style": "mmdet",
-    "model.rpn.min_size": 0.0,
-    "model.rpn.clamp_both": True,
-    "model.roi_head.aligned": True,
-    "model.roi_head.sampling_ratio": 0,
-    "model.roi_head.level_mapping": "vis4d",
-    "model.roi_head.min_size": 0.0,
-    "model.roi_head.clamp_both": True,
+    "model.detector.rpn.anchor_style": "mmdet",
+    "model.detector.rpn.min_size": 0.0,
+    "model.detector.rpn.clamp_both": True,
+    "model.detector.roi_head.aligned": True,
+    "model.detector.roi_head.sampling_ratio": 0,
+    "model.detector.roi_head.level_mapping": "vis4d",
+    "model.detector.roi_head.min_size": 0.0,
+    "model.detector.roi_head.clamp_both": True,
 }
