@@ -84,6 +84,7 @@ def test_the_top_help_lists_every_option_in_the_specs_groups(capsys: pytest.Capt
         (["predict", "--max_epochs=3"], "--max_epochs only applies to train"),
         (["test", "--limit_predict_batches", "2"], "--limit_predict_batches only applies to predict"),
         (["train", "--nonsense", "1"], "unrecognized arguments: --nonsense 1 (see " + PROG + " train --help)"),
+        (["train", "--max_epoch", "2"], "unrecognized arguments: --max_epoch 2"),  # no abbreviations: a typo stops
         (["--config", "x.toml", "train"], "the action comes first"),
         (["fit", "--config", "x.toml"], "invalid choice: 'fit'"),
         ([], "ACTION"),

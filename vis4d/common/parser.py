@@ -10,13 +10,23 @@ instead, which each command's ``main`` prints as its other errors:
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from vis4d.common.errors import UsageError
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors are :class:`UsageError` (one line) rather than usage + exit."""
+    """``argparse.ArgumentParser`` whose errors are :class:`UsageError` (one line) rather than usage + exit.
+
+    Abbreviated options are refused: argparse would take ``--max_epoch 2`` as
+    ``--max_epochs 2``, and ``--limit_val 1`` as whichever option it is the
+    prefix of, so a typo could start hours of training; an option is spelled
+    out or it is an error.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Raise the parse error for the command's ``main`` to print."""

@@ -279,7 +279,6 @@ def resolve_run(args: argparse.Namespace) -> Run:
 
     check_trainer_options(merged_options, where)
     check_devices(merged_options, where)
-    _check_best_metric(launch)
     _check_action_options(args.action, launch)
     for key in ("work_dir", "cache_dir"):
         if getattr(launch, key):
@@ -305,6 +304,7 @@ def resolve_run(args: argparse.Namespace) -> Run:
     if args.action != "train" and launch.weights in (None, "best") and weights is not None:
         if weights.path.stem == "last":
             warn(f"no best.ckpt in {workspace.checkpoint_dir}; using last.ckpt")
+    _check_best_metric(launch)  # last of the checks: it reads the metric registry (SciPy, half a second)
     options = device_options(merged_options)
     num_workers = max(config.train_handler.num_workers, config.test_handler.num_workers)
     if options.get("strategy") == "ddp_spawn" and num_workers > 0:
