@@ -1,0 +1,148 @@
+"""The convolution blocks YOLOX is built from: conv + BatchNorm + activation, CSP layers, SPP, Focus.
+
+Every learned convolution is a :class:`ConvNormAct` whose BatchNorm follows
+its convolution as the next child, so
+:func:`vis4d.model.backbones._fold_conv_norm_pairs` can fold the norm into
+the convolution for inference. Channel counts follow the YOLOX paper: a
+block's hidden width is ``int(out_channels * expansion)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvStyle:
+    """What every convolution block of one model shares: activation, norm settings, depthwise 3x3s."""
+
+    activation: str = "silu"
+    norm_eps: float = 1e-3
+    norm_momentum: float = 0.03
+    depthwise: bool = False
+
+
+def _activation(name: str) -> nn.Module:
+    if name == "silu":
+        return nn.SiLU(inplace=True)
+    if name == "relu":
+        return nn.ReLU(inplace=True)
+    if name == "lrelu":
+        return nn.LeakyReLU(0.1, inplace=True)
+    raise ValueError(f"unknown activation {name!r}; expected silu, relu or lrelu")
+
+
+class ConvNormAct(nn.Module):
+    """Convolution (no bias, 'same' padding) -> BatchNorm -> activation."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel: int, stride: int, style: ConvStyle, groups: int = 1
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel, stride, padding=(kernel - 1) // 2, groups=groups, bias=False
+        )
+        self.bn: nn.Module = nn.BatchNorm2d(out_channels, eps=style.norm_eps, momentum=style.norm_momentum)
+        self.act = _activation(style.activation)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """conv, norm, activation."""
+        out: Tensor = self.act(self.bn(self.conv(x)))
+        return out
+
+
+class DepthwiseConv(nn.Module):
+    """Depthwise ``kernel`` x ``kernel`` convolution then pointwise 1x1, each with norm and activation (nano)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, style: ConvStyle) -> None:
+        super().__init__()
+        self.depthwise = ConvNormAct(in_channels, in_channels, kernel, stride, style, groups=in_channels)
+        self.pointwise = ConvNormAct(in_channels, out_channels, 1, 1, style)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """depthwise, then pointwise."""
+        out: Tensor = self.pointwise(self.depthwise(x))
+        return out
+
+
+def conv3x3(in_channels: int, out_channels: int, stride: int, style: ConvStyle) -> nn.Module:
+    """The model's 3x3 convolution block: plain, or depthwise-separable when ``style.depthwise``."""
+    if style.depthwise:
+        return DepthwiseConv(in_channels, out_channels, 3, stride, style)
+    return ConvNormAct(in_channels, out_channels, 3, stride, style)
+
+
+class Bottleneck(nn.Module):
+    """1x1 then 3x3 convolution, plus the input when ``shortcut`` (and the widths agree)."""
+
+    def __init__(self, channels: int, shortcut: bool, style: ConvStyle) -> None:
+        super().__init__()
+        self.conv1 = ConvNormAct(channels, channels, 1, 1, style)
+        self.conv2 = conv3x3(channels, channels, 1, style)
+        self.shortcut = shortcut
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The residual branch (plus ``x`` with a shortcut)."""
+        out: Tensor = self.conv2(self.conv1(x))
+        return out + x if self.shortcut else out
+
+
+class CSPLayer(nn.Module):
+    """Cross-stage partial layer: half the width through ``num_blocks`` bottlenecks, half around, then fused.
+
+    The two halves are concatenated main branch first, as in the reference.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, num_blocks: int, shortcut: bool, style: ConvStyle
+    ) -> None:
+        super().__init__()
+        hidden = int(out_channels * 0.5)
+        self.main_conv = ConvNormAct(in_channels, hidden, 1, 1, style)
+        self.short_conv = ConvNormAct(in_channels, hidden, 1, 1, style)
+        self.final_conv = ConvNormAct(2 * hidden, out_channels, 1, 1, style)
+        self.blocks = nn.Sequential(*(Bottleneck(hidden, shortcut, style) for _ in range(num_blocks)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Both branches of ``x``, concatenated and fused."""
+        main = self.blocks(self.main_conv(x))
+        out: Tensor = self.final_conv(torch.cat((main, self.short_conv(x)), dim=1))
+        return out
+
+
+class SPPBottleneck(nn.Module):
+    """Spatial pyramid pooling: max pools of 5, 9 and 13 pixels (stride 1) beside the input, fused by a 1x1."""
+
+    def __init__(self, in_channels: int, out_channels: int, style: ConvStyle, kernels: tuple[int, ...] = (5, 9, 13)):
+        super().__init__()
+        hidden = in_channels // 2
+        self.conv1 = ConvNormAct(in_channels, hidden, 1, 1, style)
+        self.pools = nn.ModuleList(nn.MaxPool2d(k, stride=1, padding=k // 2) for k in kernels)
+        self.conv2 = ConvNormAct(hidden * (len(kernels) + 1), out_channels, 1, 1, style)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Reduce, pool at every size, concatenate, fuse."""
+        x = self.conv1(x)
+        out: Tensor = self.conv2(torch.cat([x, *(pool(x) for pool in self.pools)], dim=1))
+        return out
+
+
+class Focus(nn.Module):
+    """Space-to-depth: every 2x2 pixel block becomes 4x the channels, then a 3x3 convolution.
+
+    The four sub-images are stacked top-left, bottom-left, top-right,
+    bottom-right, the reference's order, so its weights load unchanged.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, style: ConvStyle) -> None:
+        super().__init__()
+        self.conv = ConvNormAct(4 * in_channels, out_channels, 3, 1, style)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Halve the resolution into channels, then convolve."""
+        stacked = torch.cat((x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]), dim=1)
+        out: Tensor = self.conv(stacked)
+        return out

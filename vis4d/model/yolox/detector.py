@@ -1,0 +1,143 @@
+"""YOLOX (Ge et al., 2021) behind vis4d's detector interface.
+
+Images go through :class:`~vis4d.model.yolox.backbone.CSPDarknet` and
+:class:`~vis4d.model.yolox.backbone.PAFPN`; the neck's three levels (``p3``,
+``p4``, ``p5``, strides 8-32, all ``int(256 * width)`` channels) are the
+features trackers pool from. The head predicts per cell; decoding and
+selection are the pure functions of :mod:`vis4d.model.yolox.decode`.
+
+The model takes images as the data handler makes them: YOLOX's published
+weights expect raw 0-255 BGR pixels padded with 114 (Megvii, mmdetection,
+Vis4D 1.0) or ImageNet-normalised RGB (ByteTrack); that is data handling, not
+the model's business. Boxes in and out are in input pixels.
+
+Training: :meth:`YOLOX.losses` assigns targets with SimOTA and returns the
+IoU, objectness and class losses (:mod:`vis4d.model.yolox.losses`), plus the
+L1 loss once :meth:`YOLOX.enable_l1_loss` switched it on; the proposals it
+returns for trackers are the model's detections under the looser
+``proposals`` settings, as Vis4D 1.0's QDTrack-YOLOX samples its embedding
+RoIs from them.
+
+Speed (as Faster R-CNN): channels-last weights and maps, NNPACK for the large
+3x3 convolutions at CPU inference (:mod:`vis4d.model.cpu_conv`) and, for
+test and predict, batch norm folded into the convolutions.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor
+
+from vis4d.common.errors import ConfigError
+from vis4d.common.structures import FramePrediction, Targets
+from vis4d.config.yolox_schema import YOLOXConfig
+from vis4d.model.backbones import _fold_conv_norm_pairs
+from vis4d.model.cpu_conv import use_cpu_convs
+from vis4d.model.detect.base import Detector, FeatureLevel
+from vis4d.model.detect.box_coder import ImageSizes
+from vis4d.model.yolox.backbone import PAFPN, CSPDarknet
+from vis4d.model.yolox.blocks import ConvStyle
+from vis4d.model.yolox.decode import SelectionSettings, decode_boxes, grid_priors, select_detections
+from vis4d.model.yolox.head import DecoupledHead, HeadOutput
+from vis4d.model.yolox.losses import yolox_losses
+from vis4d.model.yolox.simota import SimOTASettings
+
+STRIDES = (8, 16, 32)
+LEVELS = ("p3", "p4", "p5")
+
+
+class YOLOX(Detector):
+    """CSPDarknet + PAFPN + decoupled head; see the module docstring."""
+
+    def __init__(self, cfg: YOLOXConfig, num_classes: int) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ConfigError(f"categories: a detector needs at least one category, got {num_classes}")
+        self.cfg = cfg
+        self.num_classes = num_classes
+        depth, width, depthwise = cfg.multipliers()
+        style = ConvStyle(cfg.activation, cfg.norm_eps, cfg.norm_momentum, depthwise)
+        channels = int(256 * width)
+        self.backbone = CSPDarknet(depth, width, style)
+        self.neck = PAFPN(self.backbone.channels, channels, depth, style)
+        self.head = DecoupledHead(channels, num_classes, len(STRIDES), style, cfg.prior_prob)
+        self.feature_levels = [FeatureLevel(name, s, channels) for name, s in zip(LEVELS, STRIDES, strict=True)]
+        self.l1_loss_enabled = cfg.l1_loss
+        self.assigner = SimOTASettings(cfg.center_radius, cfg.candidate_top_k, cfg.iou_cost_weight)
+        self.test_selection = SelectionSettings(
+            cfg.score_threshold, cfg.nms_iou, cfg.class_agnostic_nms, cfg.pre_nms_top_k, cfg.max_detections
+        )
+        p = cfg.proposals
+        self.proposal_selection = SelectionSettings(p.score_threshold, p.nms_iou, False, p.pre_nms_top_k,
+                                                    p.max_proposals)  # fmt: skip
+        use_cpu_convs(self)  # NNPACK for the large 3x3 convolutions of CPU inference
+        self.to(memory_format=torch.channels_last)
+
+    def enable_l1_loss(self, enabled: bool = True) -> None:
+        """Add (or drop) the L1 loss on raw box offsets: the reference's switch for the last epochs."""
+        self.l1_loss_enabled = enabled
+
+    def extract_features(self, images: Tensor) -> OrderedDict[str, Tensor]:
+        """The neck's maps ``p3``-``p5`` (channels-last) of images (B, 3, H, W), H and W divisible by 32."""
+        levels = self.neck(*self.backbone(images.contiguous(memory_format=torch.channels_last)))
+        return OrderedDict(zip(LEVELS, levels, strict=True))
+
+    def _predict(self, features: OrderedDict[str, Tensor]) -> tuple[HeadOutput, Tensor, Tensor, Tensor]:
+        """Head outputs, decoded boxes (B, N, 4), and the cells and strides they were decoded with."""
+        head = self.head(list(features.values()))
+        cells, strides = grid_priors(head.sizes, STRIDES, head.box_offsets.device)
+        return head, decode_boxes(head.box_offsets, cells, strides), cells, strides
+
+    def _select(
+        self, head: HeadOutput, boxes: Tensor, image_sizes: ImageSizes, settings: SelectionSettings
+    ) -> list[FramePrediction]:
+        probs = head.class_logits.float().sigmoid()
+        selected = select_detections(boxes, probs, head.objectness_logits.float().sigmoid(), settings)
+        predictions = []
+        for image, (image_boxes, scores, classes) in enumerate(selected):
+            if self.cfg.clip_boxes:
+                height, width = image_sizes[image][0], image_sizes[image][1]
+                image_boxes = torch.stack(
+                    (
+                        image_boxes[:, 0].clamp(min=0, max=width),
+                        image_boxes[:, 1].clamp(min=0, max=height),
+                        image_boxes[:, 2].clamp(min=0, max=width),
+                        image_boxes[:, 3].clamp(min=0, max=height),
+                    ),
+                    dim=1,
+                )
+            predictions.append(FramePrediction(image_boxes, scores, classes))
+        return predictions
+
+    def detect(self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes) -> list[FramePrediction]:
+        """Per-image detections (input pixels), best first, under the test settings."""
+        head, boxes, _, _ = self._predict(features)
+        return self._select(head, boxes, image_sizes, self.test_selection)
+
+    def losses(
+        self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes, targets: list[Targets]
+    ) -> tuple[dict[str, Tensor], list[Tensor]]:
+        """SimOTA losses of a batch, and the detached proposals (the ``proposals`` settings' detections)."""
+        head, boxes, cells, strides = self._predict(features)
+        losses = yolox_losses(head, boxes, cells, strides, targets, self.assigner, self.cfg.iou_loss_weight,
+                              self.l1_loss_enabled)  # fmt: skip
+        with torch.no_grad():
+            detached = HeadOutput(
+                head.class_logits.detach(), head.box_offsets.detach(), head.objectness_logits.detach(), head.sizes
+            )
+            proposals = [p.boxes for p in self._select(detached, boxes.detach(), image_sizes, self.proposal_selection)]
+        return losses, proposals
+
+    @torch.no_grad()
+    def proposals(self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes) -> list[Tensor]:
+        """The boxes :meth:`losses` returns for trackers, without losses (reference frames)."""
+        head, boxes, _, _ = self._predict(features)
+        return [p.boxes for p in self._select(head, boxes, image_sizes, self.proposal_selection)]
+
+    def fold_batch_norm(self) -> int:
+        """Fold every batch norm into its convolution (inference only: call ``eval()`` first); returns how many."""
+        if self.training:
+            raise RuntimeError("fold_batch_norm is for inference: call model.eval() first")
+        return _fold_conv_norm_pairs(self)
