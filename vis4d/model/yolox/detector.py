@@ -36,7 +36,7 @@ from vis4d.config.yolox_schema import YOLOXConfig
 from vis4d.model.backbones import _fold_conv_norm_pairs
 from vis4d.model.cpu_conv import use_cpu_convs
 from vis4d.model.detect.base import Detector, FeatureLevel
-from vis4d.model.detect.box_coder import ImageSizes
+from vis4d.model.detect.box_coder import ImageSizes, clip_boxes, image_size_tensor
 from vis4d.model.yolox.backbone import PAFPN, CSPDarknet
 from vis4d.model.yolox.blocks import ConvStyle
 from vis4d.model.yolox.decode import SelectionSettings, decode_boxes, grid_priors, select_detections
@@ -95,19 +95,11 @@ class YOLOX(Detector):
     ) -> list[FramePrediction]:
         probs = head.class_logits.float().sigmoid()
         selected = select_detections(boxes, probs, head.objectness_logits.float().sigmoid(), settings)
+        sizes = image_size_tensor(image_sizes, boxes.device) if self.cfg.clip_boxes else None
         predictions = []
         for image, (image_boxes, scores, classes) in enumerate(selected):
-            if self.cfg.clip_boxes:
-                height, width = image_sizes[image][0], image_sizes[image][1]
-                image_boxes = torch.stack(
-                    (
-                        image_boxes[:, 0].clamp(min=0, max=width),
-                        image_boxes[:, 1].clamp(min=0, max=height),
-                        image_boxes[:, 2].clamp(min=0, max=width),
-                        image_boxes[:, 3].clamp(min=0, max=height),
-                    ),
-                    dim=1,
-                )
+            if sizes is not None:  # after NMS, as Vis4D 1.0 clips
+                image_boxes = clip_boxes(image_boxes, sizes[image, 0], sizes[image, 1])
             predictions.append(FramePrediction(image_boxes, scores, classes))
         return predictions
 
