@@ -79,6 +79,11 @@ class YOLOXConfig(StrictModel):
     center_radius: PositiveFloat = Field(
         default=2.5, description="SimOTA: anchors within this many strides of a box centre are candidates."
     )
+    candidate_region: Literal["box_or_centre", "centre"] = Field(
+        default="box_or_centre",
+        description="SimOTA candidates: cells inside a box or near its centre (yolox 0.3.0, mmdetection), or near "
+        "its centre only (Megvii's later code, with center_radius 1.5).",
+    )
     candidate_top_k: PositiveInt = Field(
         default=10, description="SimOTA: the sum of a box's best this-many IoUs sets how many anchors it takes."
     )

@@ -18,9 +18,12 @@ returns for trackers are the model's detections under the looser
 ``proposals`` settings, as Vis4D 1.0's QDTrack-YOLOX samples its embedding
 RoIs from them.
 
-Speed (as Faster R-CNN): channels-last weights and maps, NNPACK for the large
-3x3 convolutions at CPU inference (:mod:`vis4d.model.cpu_conv`) and, for
-test and predict, batch norm folded into the convolutions.
+Speed: channels-last weights and maps and, for test and predict, batch norm
+folded into the convolutions. NNPACK's fast 3x3 convolutions
+(:mod:`vis4d.model.cpu_conv`), which speed up Faster R-CNN's 256-channel FPN,
+are not used: on YOLOX-s at 640x640 they made inference slower (CSPDarknet's
+3x3 convolutions are narrow, 32-256 channels) and their rounding moved
+scores further from the reference's.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from vis4d.common.errors import ConfigError
 from vis4d.common.structures import FramePrediction, Targets
 from vis4d.config.yolox_schema import YOLOXConfig
 from vis4d.model.backbones import _fold_conv_norm_pairs
-from vis4d.model.cpu_conv import use_cpu_convs
 from vis4d.model.detect.base import Detector, FeatureLevel
 from vis4d.model.detect.box_coder import ImageSizes, clip_boxes, image_size_tensor
 from vis4d.model.yolox.backbone import PAFPN, CSPDarknet
@@ -65,14 +67,15 @@ class YOLOX(Detector):
         self.head = DecoupledHead(channels, num_classes, len(STRIDES), style, cfg.prior_prob)
         self.feature_levels = [FeatureLevel(name, s, channels) for name, s in zip(LEVELS, STRIDES, strict=True)]
         self.l1_loss_enabled = cfg.l1_loss
-        self.assigner = SimOTASettings(cfg.center_radius, cfg.candidate_top_k, cfg.iou_cost_weight)
+        self.assigner = SimOTASettings(
+            cfg.center_radius, cfg.candidate_top_k, cfg.iou_cost_weight, cfg.candidate_region == "centre"
+        )
         self.test_selection = SelectionSettings(
             cfg.score_threshold, cfg.nms_iou, cfg.class_agnostic_nms, cfg.pre_nms_top_k, cfg.max_detections
         )
         p = cfg.proposals
         self.proposal_selection = SelectionSettings(p.score_threshold, p.nms_iou, False, p.pre_nms_top_k,
                                                     p.max_proposals)  # fmt: skip
-        use_cpu_convs(self)  # NNPACK for the large 3x3 convolutions of CPU inference
         self.to(memory_format=torch.channels_last)
 
     def enable_l1_loss(self, enabled: bool = True) -> None:

@@ -50,10 +50,16 @@ class SimOTASettings:
     center_radius: float = 2.5
     top_k: int = 10
     iou_weight: float = 3.0
+    centre_only: bool = False  # candidates near a box centre only (Megvii's code after 0.3.0)
 
 
-def _candidates(centres: Tensor, strides: Tensor, gt_boxes: Tensor, radius: float) -> tuple[Tensor, Tensor]:
+def _candidates(
+    centres: Tensor, strides: Tensor, gt_boxes: Tensor, radius: float, centre_only: bool
+) -> tuple[Tensor, Tensor]:
     """Candidate cells (N,) and, per box and candidate, whether it is inside the box and near its centre (G, M).
+
+    With ``centre_only`` candidates are the cells near a box centre, and the
+    per-box relation is being near that box's centre.
 
     Box edges come from (centre, size) as the reference computes them, so a
     cell centre exactly on an edge is decided as there.
@@ -65,8 +71,11 @@ def _candidates(centres: Tensor, strides: Tensor, gt_boxes: Tensor, radius: floa
         low, high = centre[:, None] - half, centre[:, None] + half
         return ((centres[None] - low > 0) & (high - centres[None] > 0)).all(dim=-1)
 
-    inside = within(0.5 * size[:, None])
     near = within(radius * strides[None])
+    if centre_only:
+        candidates = near.any(dim=0)
+        return candidates, near[:, candidates]
+    inside = within(0.5 * size[:, None])
     candidates = inside.any(dim=0) | near.any(dim=0)
     return candidates, (inside & near)[:, candidates]
 
@@ -102,7 +111,7 @@ def simota_assign(
     if gt_boxes.shape[0] == 0:
         return Assignment(foreground, empty, boxes.new_zeros(0))
     gt_boxes = gt_boxes.float()
-    candidates, centred = _candidates(centres, strides, gt_boxes, settings.center_radius)
+    candidates, centred = _candidates(centres, strides, gt_boxes, settings.center_radius, settings.centre_only)
     index = torch.nonzero(candidates).squeeze(1)
     if index.numel() == 0:
         return Assignment(foreground, empty, boxes.new_zeros(0))
