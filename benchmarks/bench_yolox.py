@@ -112,7 +112,9 @@ def main() -> None:
         _compare_inference(ours, theirs, image, args.iters, exp)
 
 
-def _compare_train(ours: YOLOX, theirs: torch.nn.Module, images: torch.Tensor, targets: list[Targets], iters: int) -> None:
+def _compare_train(
+    ours: YOLOX, theirs: torch.nn.Module, images: torch.Tensor, targets: list[Targets], iters: int
+) -> None:
     labels = _megvii_labels(targets)
     sizes = [tuple(images.shape[-2:])] * len(targets)
     ours.train().enable_l1_loss()

@@ -4,8 +4,8 @@ Until the data handler has the options (channel order, raw 0-255 pixels,
 letterbox resize padded with 114 at the bottom/right, the references' rounding
 of the resized size and OpenCV's bilinear resize of 8-bit images), the
 fixture tests make their inputs with these functions: each returns the image
-tensor (1, 3, H, W) and the resize ratio that maps input pixels back to the
-original (``original = input / ratio``).
+tensor (1, 3, H, W) and the resize ratio (x, y) that maps input pixels back to
+the original (``original = input / ratio``).
 
 * Megvii (``yolox`` 0.3.0 ``ValTransform(legacy=False)``): BGR, ratio
   ``min(H / h, W / w)``, size ``floor(side * ratio)``, ``cv2.resize``
@@ -35,6 +35,9 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 PAD_VALUE = 114
 
 
+Ratio = tuple[float, float]
+
+
 def _letterbox(bgr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float]:
     """Megvii's/ByteTrack's resize into an (H, W) canvas of 114: (float32 HWC BGR image, ratio)."""
     ratio = min(size[0] / bgr.shape[0], size[1] / bgr.shape[1])
@@ -44,26 +47,29 @@ def _letterbox(bgr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, floa
     return canvas.astype(np.float32), ratio
 
 
-def megvii_input(path: str | Path, size: tuple[int, int]) -> tuple[Tensor, float]:
-    """Megvii's test input: BGR, raw 0-255, letterboxed with 114."""
+def megvii_input(path: str | Path, size: tuple[int, int]) -> tuple[Tensor, Ratio]:
+    """Megvii's test input: BGR, raw 0-255, letterboxed with 114; boxes map back by the one ratio."""
     image, ratio = _letterbox(cv2.imread(str(path)), size)
-    return torch.from_numpy(image.transpose(2, 0, 1).copy())[None], ratio
+    return torch.from_numpy(image.transpose(2, 0, 1).copy())[None], (ratio, ratio)
 
 
-def bytetrack_input(path: str | Path, size: tuple[int, int]) -> tuple[Tensor, float]:
+def bytetrack_input(path: str | Path, size: tuple[int, int]) -> tuple[Tensor, Ratio]:
     """ByteTrack's test input: Megvii's letterbox, then RGB, /255, ImageNet mean and std."""
     image, ratio = _letterbox(cv2.imread(str(path)), size)
     image = (image[:, :, ::-1] / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-    return torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32).copy())[None], ratio
+    return torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32).copy())[None], (ratio, ratio)
 
 
 def vis4d_v1_input(
     path: str | Path, size: tuple[int, int], backend: str = "cv2", square: bool = True
-) -> tuple[Tensor, float]:
-    """Vis4D 1.0's YOLOX test input: BGR, rounded resize (cv2 or torch bilinear), padded with 114, raw values."""
+) -> tuple[Tensor, Ratio]:
+    """Vis4D 1.0's YOLOX test input: BGR, rounded resize (cv2 or torch bilinear), padded with 114, raw values.
+
+    Vis4D 1.0 maps boxes back per axis, by resized / original size.
+    """
     bgr = cv2.imread(str(path))
-    ratio = min(size[0] / bgr.shape[0], size[1] / bgr.shape[1])
-    height, width = int(bgr.shape[0] * ratio + 0.5), int(bgr.shape[1] * ratio + 0.5)
+    scale = min(size[0] / bgr.shape[0], size[1] / bgr.shape[1])
+    height, width = int(bgr.shape[0] * scale + 0.5), int(bgr.shape[1] * scale + 0.5)
     if backend == "cv2":
         image = torch.from_numpy(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32))
         image = image.permute(2, 0, 1)[None]
@@ -73,4 +79,4 @@ def vis4d_v1_input(
     side_h, side_w = (max(height, width),) * 2 if square else (height, width)
     pad_h, pad_w = math.ceil(side_h / 32) * 32, math.ceil(side_w / 32) * 32
     image = F.pad(image, (0, pad_w - width, 0, pad_h - height), value=PAD_VALUE)
-    return image.contiguous(), ratio
+    return image.contiguous(), (width / bgr.shape[1], height / bgr.shape[0])

@@ -48,16 +48,18 @@ def write_published(
     torch.save({wrap: state}, cache_dir(torch_home) / file_name)
 
 
-def original_pixels(prediction: FramePrediction, ratio: float) -> dict[str, np.ndarray]:
-    """Detections (best first) with boxes divided by the resize ratio, as the references report them."""
+def original_pixels(prediction: FramePrediction, ratio: tuple[float, float]) -> dict[str, np.ndarray]:
+    """Detections (best first) with boxes divided by the resize ratio (x, y), as the references report them."""
     order = np.argsort(-prediction.scores.numpy(), kind="stable")
     return {
-        "boxes": prediction.boxes.numpy()[order] / ratio,
+        "boxes": prediction.boxes.numpy()[order] / np.array([ratio[0], ratio[1], ratio[0], ratio[1]]),
         "scores": prediction.scores.numpy()[order],
         "class_ids": prediction.class_ids.numpy()[order],
     }
 
 
-def assert_same_detections(ours: FramePrediction, ratio: float, theirs: dict[str, Any], where: str) -> None:
+def assert_same_detections(
+    ours: FramePrediction, ratio: tuple[float, float], theirs: dict[str, Any], where: str
+) -> None:
     """Same detections: boxes within 0.5 original pixels, scores within 1e-3, equal classes."""
     _compare(original_pixels(ours, ratio), theirs, where)

@@ -50,6 +50,7 @@ SPP_GAIN = SILU_GAIN / 16
 RESIDUAL_SCALE = 0.3
 PREDICTOR_BIAS = {"cls": -1.0, "obj": -12.0}
 PREDICTOR_GAIN = {"cls": 1.0, "reg": 0.04, "obj": 25.0}
+OBJECTNESS = (PREDICTOR_GAIN["obj"], PREDICTOR_BIAS["obj"])  # (gain, bias) of the objectness predictor
 
 
 def _centred(shape: tuple[int, ...], gain: float, generator: torch.Generator) -> torch.Tensor:
@@ -60,7 +61,12 @@ def _centred(shape: tuple[int, ...], gain: float, generator: torch.Generator) ->
 
 
 def tensor_for(
-    key: str, shape: Iterable[int], dtype: torch.dtype = torch.float32, seed: int = 0, input_std: float = 20.0
+    key: str,
+    shape: Iterable[int],
+    dtype: torch.dtype = torch.float32,
+    seed: int = 0,
+    input_std: float = 20.0,
+    objectness: tuple[float, float] = OBJECTNESS,
 ) -> torch.Tensor:
     """The tensor of ``key`` (see the module docstring for the rules)."""
     shape = tuple(int(s) for s in shape)
@@ -81,8 +87,8 @@ def tensor_for(
             noise = 0.01 * torch.randn(shape, generator=generator)
             if role == "reg":
                 return (noise + torch.tensor([0.0, 0.0, 1.0, 1.0])).to(dtype)
-            return (noise + PREDICTOR_BIAS[role]).to(dtype)
-        return _centred(shape, PREDICTOR_GAIN[role], generator).to(dtype)
+            return (noise + (objectness[1] if role == "obj" else PREDICTOR_BIAS[role])).to(dtype)
+        return _centred(shape, objectness[0] if role == "obj" else PREDICTOR_GAIN[role], generator).to(dtype)
     if key.endswith("bias") or len(shape) < 2:
         return (0.01 * torch.randn(shape, generator=generator)).to(dtype)
     gain = SILU_GAIN
@@ -94,9 +100,13 @@ def tensor_for(
 
 
 def state_dict_for(
-    shapes: dict[str, tuple[tuple[int, ...], str]], seed: int = 0, input_std: float = 20.0
+    shapes: dict[str, tuple[tuple[int, ...], str]],
+    seed: int = 0,
+    input_std: float = 20.0,
+    objectness: tuple[float, float] = OBJECTNESS,
 ) -> dict[str, torch.Tensor]:
     """A whole state dict from ``{key: (shape, dtype name)}`` (a fixture's ``keys.json``)."""
     return {
-        key: tensor_for(key, shape, getattr(torch, dtype), seed, input_std) for key, (shape, dtype) in shapes.items()
+        key: tensor_for(key, shape, getattr(torch, dtype), seed, input_std, objectness)
+        for key, (shape, dtype) in shapes.items()
     }

@@ -1,6 +1,6 @@
 """mmdetection's YOLOX checkpoints and Vis4D 1.0's (its YOLOX and QDTrack-YOLOX), in vis4d's names.
 
-mmdetection (2.x and 3.x alike): ``backbone.stem`` and ``backbone.stage1``-
+mmdetection (2.x and 3.x alike; mmtracking keeps it under ``detector.``): ``backbone.stem`` and ``backbone.stage1``-
 ``stage4`` (vis4d's ``dark2``-``dark5``), the neck's ``reduce_layers``,
 ``top_down_blocks``, ``downsamples``, ``bottom_up_blocks`` (each two entries,
 coarse to fine top-down, fine to coarse bottom-up) and ``out_convs``, and the
@@ -56,8 +56,8 @@ EMA_PREFIX = "ema_model."
 
 
 def is_mmdet_yolox(state: dict[str, Tensor]) -> bool:
-    """The YOLOX head of mmdetection: ``bbox_head.multi_level_conv_obj``."""
-    return any(k.startswith("bbox_head.multi_level_conv_obj.") for k in state)
+    """The YOLOX head of mmdetection (``bbox_head.multi_level_conv_obj``), or of mmtracking (under ``detector.``)."""
+    return any(k.removeprefix("detector.").startswith("bbox_head.multi_level_conv_obj.") for k in state)
 
 
 def is_vis4d_v1_yolox(state: dict[str, Tensor]) -> bool:
@@ -88,7 +88,13 @@ def _v1_to_mmdet(key: str) -> str:
 
 
 def convert(state: dict[str, Tensor], meta: dict[str, Any], file_name: str) -> Checkpoint:
-    """The keys of mmdetection's YOLOX -> vis4d keys; classes from the file's meta (COCO's 80 for an 80-row head)."""
+    """The keys of mmdetection's YOLOX -> vis4d keys; classes from the file's meta (COCO's 80 for an 80-row head).
+
+    mmdetection's EMA hook also saves its averages as buffers named
+    ``ema_<key with underscores>``; the model's own keys hold the weights
+    mmdetection tests with, so the ``ema_`` copies are left out.
+    """
+    state = {k.removeprefix("detector."): v for k, v in state.items() if not k.startswith("ema_")}
     converted = {rename(key): value for key, value in state.items()}
     rows = head_rows(converted)
     categories = mmdet.categories(meta, file_name, rows or 0) or (coco_categories() if rows == 80 else None)
