@@ -14,6 +14,7 @@ from vis4d.common.structures import Targets
 from vis4d.config.yolox_schema import YOLOXConfig
 from vis4d.model.detect.base import Detector, FeatureLevel
 from vis4d.model.weights import megvii
+from vis4d.model.yolox.blocks import ConvNormAct
 from vis4d.model.yolox.detector import YOLOX
 
 
@@ -72,8 +73,12 @@ def test_folding_batch_norm_keeps_the_outputs() -> None:
         assert model.fold_batch_norm() == sum(1 for m in model.modules() if isinstance(m, nn.Conv2d)) - 9
         after = model.head(list(model.extract_features(images).values()))
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert all(m.fused for m in model.modules() if isinstance(m, ConvNormAct))  # conv + activation as one primitive
     torch.testing.assert_close(after.class_logits, before.class_logits, atol=1e-3, rtol=1e-4)
     torch.testing.assert_close(after.box_offsets, before.box_offsets, atol=1e-3, rtol=1e-4)
+    with torch.enable_grad():  # the plain path (training, export): the same numbers
+        plain = model.head(list(model.extract_features(images).values()))
+    torch.testing.assert_close(plain.class_logits.detach(), after.class_logits, atol=1e-4, rtol=1e-5)
 
 
 def test_training_fits_a_fixed_batch() -> None:
@@ -127,8 +132,9 @@ def test_detection_traces_for_any_image_size() -> None:
         warnings.simplefilter("ignore")
         expected = graph(*other)
         traced = torch.jit.trace(graph, example, check_trace=False)  # type: ignore[no-untyped-call]
+        # The graph holds plain convolutions and activations, eager inference fused ones: float rounding apart.
         for ours, theirs in zip(traced(*other), expected, strict=True):
-            torch.testing.assert_close(ours, theirs)
+            torch.testing.assert_close(ours, theirs, atol=1e-3, rtol=1e-4)
         buffer = io.BytesIO()
         torch.onnx.export(graph, example, buffer, input_names=["image", "image_size"], opset_version=17,
                           dynamic_axes={"image": {2: "height", 3: "width"}}, dynamo=False)  # fmt: skip
