@@ -5,7 +5,7 @@ import torch
 
 from vis4d.config.yolox_schema import YOLOX_SIZES, YOLOXConfig
 from vis4d.model.yolox.backbone import PAFPN, CSPDarknet
-from vis4d.model.yolox.blocks import ConvStyle, DepthwiseConv, Focus
+from vis4d.model.yolox.blocks import ConvStyle, DepthwiseConv, Focus, SPPBottleneck
 from vis4d.model.yolox.detector import YOLOX
 
 # Parameters (millions) of the published models with 80 classes: the YOLOX paper's and Megvii's README.
@@ -50,3 +50,14 @@ def test_explicit_multipliers_override_the_size() -> None:
         YOLOXConfig(size="xl")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         YOLOXConfig(nms_threshold=0.5)  # type: ignore[call-arg]
+
+
+def test_chained_pools_equal_the_spp_windows() -> None:
+    spp = SPPBottleneck(8, 8, ConvStyle())
+    pooled = {}
+    spp.conv2.register_forward_hook(lambda _m, inputs, _o: pooled.update(x=inputs[0]))
+    x = torch.randn(2, 8, 11, 13)
+    spp(x)
+    hidden = spp.conv1(x)
+    direct = [torch.nn.functional.max_pool2d(hidden, k, 1, k // 2) for k in (5, 9, 13)]
+    torch.testing.assert_close(pooled["x"], torch.cat([hidden, *direct], dim=1), rtol=0, atol=0)
