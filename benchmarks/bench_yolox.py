@@ -26,10 +26,9 @@ it, with vis4d on the path::
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
+import paired  # benchmarks/paired.py, beside this script
 import torch
 from yolox.exp import get_exp
 from yolox.utils import fuse_model, postprocess
@@ -57,31 +56,6 @@ def _megvii_labels(targets: list[Targets]) -> torch.Tensor:
         size = t.boxes[:, 2:] - t.boxes[:, :2]
         labels[i, : len(t.boxes)] = torch.cat((t.class_ids[:, None].float(), t.boxes[:, :2] + 0.5 * size, size), 1)
     return labels
-
-
-def _timed(step: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
-def _compare(name: str, ours: Callable[[], object], theirs: Callable[[], object], iters: int, label: str) -> None:
-    ours_times, theirs_times = [], []
-    for iteration in range(iters + 1):  # iteration 0 warms up
-        if iteration % 2 == 0:
-            t_ours, t_theirs = _timed(ours), _timed(theirs)
-        else:
-            t_theirs, t_ours = _timed(theirs), _timed(ours)
-        if iteration > 0:
-            ours_times.append(t_ours)
-            theirs_times.append(t_theirs)
-    ours_median, theirs_median = statistics.median(ours_times), statistics.median(theirs_times)
-    pair_ratio = statistics.median(o / t for o, t in zip(ours_times, theirs_times, strict=True))
-    print(
-        f"{name}: vis4d {ours_median:.3f} s, {label} {theirs_median:.3f} s, ratio of medians "
-        f"{ours_median / theirs_median:.3f}, median pair ratio {pair_ratio:.3f}  "
-        f"(runs vis4d {[round(t, 3) for t in ours_times]}, {label} {[round(t, 3) for t in theirs_times]})"
-    )
 
 
 def main() -> None:
@@ -130,8 +104,8 @@ def _compare_train(
         theirs.zero_grad(set_to_none=True)
         theirs(images, labels)["total_loss"].backward()
 
-    _compare(f"train step (batch {len(targets)}, {images.shape[2]}x{images.shape[3]}, L1 on)", ours_step,
-             theirs_step, iters, "megvii")  # fmt: skip
+    name = f"train step (batch {len(targets)}, {images.shape[2]}x{images.shape[3]}, L1 on)"
+    paired.compare(name, ours_step, theirs_step, iters, "megvii")
 
 
 def _compare_inference(ours: YOLOX, theirs: torch.nn.Module, image: torch.Tensor, iters: int, exp: object) -> None:
@@ -152,8 +126,8 @@ def _compare_inference(ours: YOLOX, theirs: torch.nn.Module, image: torch.Tensor
         return run
 
     name = f"inference (1 image, {image.shape[2]}x{image.shape[3]})"
-    _compare(name, ours_test, theirs_test(theirs), iters, "megvii")
-    _compare(name, ours_test, theirs_test(fuse_model(theirs)), iters, "megvii --fuse")
+    paired.compare(name, ours_test, theirs_test(theirs), iters, "megvii")
+    paired.compare(name, ours_test, theirs_test(fuse_model(theirs)), iters, "megvii --fuse")
 
 
 if __name__ == "__main__":
