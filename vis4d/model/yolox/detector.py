@@ -94,11 +94,11 @@ class YOLOX(Detector):
         return head, decode_boxes(head.box_offsets, cells, strides), cells, strides
 
     def _select(
-        self, head: HeadOutput, boxes: Tensor, image_sizes: ImageSizes, settings: SelectionSettings
+        self, head: HeadOutput, boxes: Tensor, image_sizes: ImageSizes, settings: SelectionSettings, clip: bool
     ) -> list[FramePrediction]:
         probs = head.class_logits.float().sigmoid()
         selected = select_detections(boxes, probs, head.objectness_logits.float().sigmoid(), settings)
-        sizes = image_size_tensor(image_sizes, boxes.device) if self.cfg.clip_boxes else None
+        sizes = image_size_tensor(image_sizes, boxes.device) if clip else None
         predictions = []
         for image, (image_boxes, scores, classes) in enumerate(selected):
             if sizes is not None:  # after NMS, as Vis4D 1.0 clips
@@ -109,12 +109,16 @@ class YOLOX(Detector):
     def detect(self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes) -> list[FramePrediction]:
         """Per-image detections (input pixels), best first, under the test settings."""
         head, boxes, _, _ = self._predict(features)
-        return self._select(head, boxes, image_sizes, self.test_selection)
+        return self._select(head, boxes, image_sizes, self.test_selection, self.cfg.clip_boxes)
 
     def losses(
         self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes, targets: list[Targets]
     ) -> tuple[dict[str, Tensor], list[Tensor]]:
-        """SimOTA losses of a batch, and the detached proposals (the ``proposals`` settings' detections)."""
+        """SimOTA losses of a batch, and the detached proposals (the ``proposals`` settings' detections).
+
+        Proposals are never clipped to the image: Vis4D 1.0's QDTrack-YOLOX
+        samples its embedding RoIs from its unclipped training detections.
+        """
         head, boxes, cells, strides = self._predict(features)
         losses = yolox_losses(head, boxes, cells, strides, targets, self.assigner, self.cfg.iou_loss_weight,
                               self.l1_loss_enabled)  # fmt: skip
@@ -122,14 +126,15 @@ class YOLOX(Detector):
             detached = HeadOutput(
                 head.class_logits.detach(), head.box_offsets.detach(), head.objectness_logits.detach(), head.sizes
             )
-            proposals = [p.boxes for p in self._select(detached, boxes.detach(), image_sizes, self.proposal_selection)]
+            selected = self._select(detached, boxes.detach(), image_sizes, self.proposal_selection, clip=False)
+        proposals = [p.boxes for p in selected]
         return losses, proposals
 
     @torch.no_grad()
     def proposals(self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes) -> list[Tensor]:
         """The boxes :meth:`losses` returns for trackers, without losses (reference frames)."""
         head, boxes, _, _ = self._predict(features)
-        return [p.boxes for p in self._select(head, boxes, image_sizes, self.proposal_selection)]
+        return [p.boxes for p in self._select(head, boxes, image_sizes, self.proposal_selection, clip=False)]
 
     def fold_batch_norm(self) -> int:
         """Fold every batch norm into its convolution (inference only: call ``eval()`` first); returns how many.
