@@ -19,7 +19,9 @@ boxes keeps the cheapest. That is Megvii's ``get_assignments`` (``yolox``
 * every box's ``k`` cheapest cells are the first ``k`` of one top-``top_k``
   call over all boxes (``k <= top_k`` always), instead of one call per box.
 
-Logs are clamped at -100 as ``binary_cross_entropy`` clamps them.
+Logs are clamped at -100 as ``binary_cross_entropy`` clamps them. Megvii's
+code after 0.3.0 takes only the cells near a box centre as candidates
+(``centre_only``, with a 1.5-stride radius); the rest is the same.
 """
 
 from __future__ import annotations
