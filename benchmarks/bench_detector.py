@@ -26,10 +26,10 @@ inference pass.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
+import paired  # benchmarks/paired.py, beside this script
 import torch
 from torch.nn import functional as F
 from torchvision.models.detection import FasterRCNN as TorchvisionFasterRCNN
@@ -108,22 +108,7 @@ def _timed(step: Callable[[], None], device: torch.device) -> float:
 
 
 def _compare(name: str, ours: Callable[[], None], theirs: Callable[[], None], iters: int, device: torch.device) -> None:
-    ours_times, theirs_times = [], []
-    for iteration in range(iters + 1):  # iteration 0 warms up
-        first, second = (ours, theirs) if iteration % 2 == 0 else (theirs, ours)
-        t_first, t_second = _timed(first, device), _timed(second, device)
-        t_ours, t_theirs = (t_first, t_second) if first is ours else (t_second, t_first)
-        if iteration > 0:
-            ours_times.append(t_ours)
-            theirs_times.append(t_theirs)
-    ours_median, theirs_median = statistics.median(ours_times), statistics.median(theirs_times)
-    # Back-to-back pairs see the same machine load; their ratio is steadier than a ratio of medians.
-    pair_ratio = statistics.median(o / t for o, t in zip(ours_times, theirs_times, strict=True))
-    print(
-        f"{name}: vis4d {ours_median:.3f} s, torchvision {theirs_median:.3f} s, "
-        f"ratio of medians {ours_median / theirs_median:.3f}, median pair ratio {pair_ratio:.3f}  "
-        f"(runs vis4d {[round(t, 3) for t in ours_times]}, torchvision {[round(t, 3) for t in theirs_times]})"
-    )
+    paired.compare(name, ours, theirs, iters, "torchvision", lambda step: _timed(step, device))
 
 
 def main() -> None:

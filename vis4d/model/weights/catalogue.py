@@ -51,6 +51,8 @@ def known_weights() -> list[KnownWeights]:
 MMDET_R50_1X = "mmdet://faster_rcnn/faster_rcnn_r50_fpn_1x_coco/faster_rcnn_r50_fpn_1x_coco_20200130-047c8118.pth"
 MMDET_R101_1X = "mmdet://faster_rcnn/faster_rcnn_r101_fpn_1x_coco/faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth"
 QDTRACK_BDD100K = "bdd100k://mot/models/qdtrack-frcnn_r50_fpn_12e_mot_bdd100k.pth"
+VIS4D_QDTRACK_YOLOX_BDD100K = "https://dl.cv.ethz.ch/vis4d/qdtrack/qdtrack_yolox_x_25e_bdd100k_c14af2.pt"
+MEGVII_RELEASE = "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/"
 VIS4D_QDTRACK_BDD100K = "https://dl.cv.ethz.ch/vis4d/qdtrack/qdtrack_frcnn_r50_fpn_augs_1x_bdd100k_456b1e.pt"
 OTHER_ZOOS: tuple[KnownWeights, ...] = (
     KnownWeights(MMDET_R50_1X, None, "COCO (mmdetection): box AP 37.4", "model.weights (detector)"),
@@ -66,3 +68,60 @@ OTHER_ZOOS: tuple[KnownWeights, ...] = (
         VIS4D_QDTRACK_BDD100K, None, "BDD100K MOT (Vis4D 1.0 QDTrack): mMOTA-val 37.7, mIDF1 52.7", "model.weights"
     ),
 )
+
+
+def megvii_url(size: str) -> str:
+    """URL of Megvii's COCO YOLOX release checkpoint of ``size`` (nano, tiny, s, m, l, x)."""
+    return f"{MEGVII_RELEASE}yolox_{size}.pth"
+
+
+# Megvii's YOLOX release (COCO val2017 box AP as its README reports, test sizes 416 for nano/tiny, 640 otherwise).
+_MEGVII_AP = {"nano": 25.8, "tiny": 32.8, "s": 40.5, "m": 46.9, "l": 49.7, "x": 51.1}
+# mmdetection's YOLOX (its metafile's box AP).
+_MMDET_YOLOX = {
+    "tiny": ("yolox_tiny_8x8_300e_coco_20211124_171234-b4047906.pth", 32.0),
+    "s": ("yolox_s_8x8_300e_coco_20211121_095711-4592a793.pth", 40.5),
+    "l": ("yolox_l_8x8_300e_coco_20211126_140236-d3bd2b23.pth", 49.4),
+    "x": ("yolox_x_8x8_300e_coco_20211126_140254-1ef88d67.pth", 50.9),
+}
+# ByteTrack's YOLOX person detectors, on Google Drive only: file name -> (page, what the README reports).
+BYTETRACK_PAGES: dict[str, tuple[str, str]] = {
+    "bytetrack_x_mot17.pth.tar": ("1P4mY0Yyd3PPTybgZkjMYhFri88nTmJX5", "MOT17 test MOTA 80.3, IDF1 77.3 (paper)"),
+    "bytetrack_l_mot17.pth.tar": ("1XwfUuCBF4IgWBWK2H7oOhQgEj9Mrb3rz", "MOT17 train MOTA 88.7, IDF1 80.7"),
+    "bytetrack_m_mot17.pth.tar": ("11Zb0NN_Uu7JwUd9e6Nk8o2_EUfxWqsun", "MOT17 train MOTA 87.0, IDF1 80.1"),
+    "bytetrack_s_mot17.pth.tar": ("1uSmhXzyV1Zvb4TJJCzpsZOIcw7CCJLxj", "MOT17 train MOTA 79.2, IDF1 74.3"),
+    "bytetrack_tiny_mot17.pth.tar": ("1LFAl14sql2Q5Y9aNFsX_OqsnIzUD_1ju", "MOT17 train MOTA 77.1, IDF1 71.5"),
+    "bytetrack_nano_mot17.pth.tar": ("1AoN2AxzVwOLM0gJ15bcwqZUpFjlDV1dX", "MOT17 train MOTA 69.0, IDF1 66.3"),
+    "bytetrack_x_mot20.pth.tar": ("1HX2_JpMOjOIj1Z9rJjoet9XNy_cCAs5U", "MOT20 test MOTA 77.8, IDF1 75.2 (paper)"),
+}
+
+
+def bytetrack_page(file_name: str) -> str | None:
+    """The Google Drive page of a ByteTrack checkpoint (None if ByteTrack published no file of that name)."""
+    entry = BYTETRACK_PAGES.get(file_name)
+    return None if entry is None else f"https://drive.google.com/file/d/{entry[0]}/view"
+
+
+def _yolox_entries() -> tuple[KnownWeights, ...]:
+    megvii = [
+        KnownWeights(megvii_url(size), None, f"COCO (Megvii): box AP {ap}", f"model.weights (yolox {size})")
+        for size, ap in _MEGVII_AP.items()
+    ]
+    mmdet = [
+        KnownWeights(f"mmdet://yolox/{file.split('_2021')[0]}/{file}", None, f"COCO (mmdetection): box AP {ap}",
+                     f"model.weights (yolox {size})")  # fmt: skip
+        for size, (file, ap) in _MMDET_YOLOX.items()
+    ]
+    bytetrack = [
+        KnownWeights(f"bytetrack://{file}", None, f"{figures}; person only, by hand from {bytetrack_page(file)}",
+                     f"model.weights (yolox {file.split('_')[1]})")  # fmt: skip
+        for file, (_, figures) in BYTETRACK_PAGES.items()
+    ]
+    vis4d = KnownWeights(
+        VIS4D_QDTRACK_YOLOX_BDD100K, None, "BDD100K MOT (Vis4D 1.0 QDTrack-YOLOX-x): mMOTA-val 42.3, mIDF1 55.1",
+        "model.weights (qdtrack, yolox x)",
+    )  # fmt: skip
+    return (*megvii, *mmdet, *bytetrack, vis4d)
+
+
+OTHER_ZOOS += _yolox_entries()

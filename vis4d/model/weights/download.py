@@ -55,6 +55,13 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
 
 def fetch(source: WeightsSource, progress: bool | None = None) -> Path:
     """The local file of ``source``, downloading a remote one into the cache first if it is not there (whole)."""
+    if source.page is not None:
+        if source.path.is_file():
+            return source.path
+        raise ConfigError(
+            f"{source.option}: {source.name} is published behind a web page, not at a direct URL: download it from "
+            f"{source.page} and place it at {source.path}"
+        )
     if source.url is None:
         if source.path.is_dir():
             raise ConfigError(f"{source.option}: {source.name} is a directory, expected a checkpoint file")

@@ -9,7 +9,10 @@ layout that claims it. The layouts, in the order they are tried:
 * the mmdetection family (:mod:`vis4d.model.weights.mmdet`): ``neck.lateral_convs``, ``rpn_head.rpn_conv``,
   ``roi_head.bbox_head``, with the official QDTrack's and mmtracking's track heads;
 * ``vis4d 1.0`` (:mod:`vis4d.model.weights.vis4d_v1`);
-* ``vis4d``: this package's own names (``rpn.head.predictor``, ``roi_heads.fcs``, ``similarity_head``).
+* YOLOX: Megvii's and ByteTrack's (:mod:`~vis4d.model.weights.megvii`), mmdetection's and Vis4D 1.0's
+  (:mod:`~vis4d.model.weights.yolox_mmdet`);
+* ``vis4d``: this package's own names (``rpn.head.predictor``, ``roi_heads.fcs``, ``similarity_head``; YOLOX's
+  ``head.obj_preds``).
 
 Anything else is refused with one line naming the first keys, so a wrong
 file never half-loads silently.
@@ -24,11 +27,12 @@ from typing import Any
 from torch import Tensor
 
 from vis4d.common.errors import ConfigError
-from vis4d.model.weights import mmdet, torchvision, vis4d_v1
+from vis4d.model.weights import megvii, mmdet, torchvision, vis4d_v1, yolox_mmdet
 from vis4d.model.weights.checkpoint import Checkpoint
 
 _WRAPPERS = ("model.", "module.")
 _VIS4D_KEYS = ("backbone.body.", "backbone.fpn.", "rpn.head.predictor.", "roi_heads.", "similarity_head.")
+_VIS4D_YOLOX_KEYS = ("head.obj_preds.",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +53,7 @@ def _strip_wrappers(state: dict[str, Tensor]) -> dict[str, Tensor]:
 
 
 def _is_vis4d(state: dict[str, Tensor]) -> bool:
-    return any(key.removeprefix("detector.").startswith(_VIS4D_KEYS) for key in state)
+    return any(key.removeprefix("detector.").startswith(_VIS4D_KEYS + _VIS4D_YOLOX_KEYS) for key in state)
 
 
 def _convert_vis4d(state: dict[str, Tensor], meta: dict[str, Any], file_name: str) -> Checkpoint:
@@ -77,6 +81,9 @@ LAYOUTS: tuple[Layout, ...] = (
     ),  # fmt: skip
     Layout("mmdetection", mmdet.is_mmdet, mmdet.convert),
     Layout("vis4d 1.0", vis4d_v1.is_vis4d_v1, vis4d_v1.convert),
+    Layout("Megvii/ByteTrack YOLOX", megvii.is_megvii, megvii.convert),
+    Layout("mmdetection YOLOX", yolox_mmdet.is_mmdet_yolox, yolox_mmdet.convert),
+    Layout("vis4d 1.0 YOLOX", yolox_mmdet.is_vis4d_v1_yolox, yolox_mmdet.convert_vis4d_v1),
     Layout("vis4d", _is_vis4d, _convert_vis4d),
 )
 

@@ -12,7 +12,12 @@ Accepted wherever vis4d takes weights (``--weights``, ``model.weights``,
   ``https://download.openmmlab.com/mmdetection/v2.0/`` (as Vis4D 1.0 and
   mmcv resolve it);
 * ``bdd100k://PATH``: a checkpoint of the BDD100K model zoo, under
-  ``https://dl.cv.ethz.ch/bdd100k/``.
+  ``https://dl.cv.ethz.ch/bdd100k/``;
+* ``bytetrack://FILE``: one of ByteTrack's published YOLOX checkpoints
+  (``bytetrack_x_mot17.pth.tar``, ...). They are on Google Drive behind a web
+  page, not at a direct URL: the file is placed in the cache by hand, and
+  until it is there the error says which page to download it from and the
+  exact path to put it at.
 
 Downloaded files live in torch.hub's cache, ``$TORCH_HOME/hub/checkpoints/``
 (``~/.cache/torch`` by default), under the URL's file name, exactly where
@@ -34,7 +39,7 @@ from vis4d.common.errors import ConfigError
 MMDET_URL = "https://download.openmmlab.com/mmdetection/v2.0/"
 BDD100K_URL = "https://dl.cv.ethz.ch/bdd100k/"
 URL_SCHEMES = ("http://", "https://", "file://")
-NAME_SCHEMES = ("torchvision://", "mmdet://", "bdd100k://")
+NAME_SCHEMES = ("torchvision://", "mmdet://", "bdd100k://", "bytetrack://")
 # A file name ending in "-<hex>.ext" carries the first hex digits of its SHA-256 (torchvision's and mmdetection's
 # files). torch.hub's own rule takes the *first* "-<hex>." anywhere in the name, which misreads mmdetection names
 # such as "..._bbox_mAP-0.384_..._210434-a5d8aa15.pth" as hash "0"; anchored at the end, with at least six digits,
@@ -50,6 +55,7 @@ class WeightsSource:
     path: Path  # the local file (for remote weights: its place in the cache)
     url: str | None = None  # None for local files
     option: str = "--weights"  # the setting that named it, for messages
+    page: str | None = None  # files published behind a web page: where to download them by hand
 
     @property
     def hash_prefix(self) -> str | None:
@@ -99,6 +105,8 @@ def resolve_source(name: str, option: str = "--weights") -> WeightsSource:
         return _remote(name, MMDET_URL + name.removeprefix("mmdet://").lstrip("/"), option)
     if name.startswith("bdd100k://"):
         return _remote(name, BDD100K_URL + name.removeprefix("bdd100k://").lstrip("/"), option)
+    if name.startswith("bytetrack://"):
+        return _by_hand(name, option)
     if name.startswith(URL_SCHEMES):
         return _remote(name, name, option)
     if "://" in name:
@@ -136,3 +144,15 @@ def check_checkpoint_file(path: Path, option: str) -> None:
     except UnicodeDecodeError:
         kind = "not a PyTorch checkpoint"
     raise ConfigError(f"{option}: {path} is {kind}, expected a PyTorch checkpoint (.ckpt or .pth from torch.save)")
+
+
+def _by_hand(name: str, option: str) -> WeightsSource:
+    """A ByteTrack checkpoint: its place in the cache and the page it is downloaded from."""
+    from vis4d.model.weights.catalogue import BYTETRACK_PAGES, bytetrack_page
+
+    file_name = name.removeprefix("bytetrack://").strip("/")
+    page = bytetrack_page(file_name)
+    if page is None:
+        known = ", ".join(BYTETRACK_PAGES)
+        raise ConfigError(f"{option}: {name}: ByteTrack published no file {file_name!r}; known: {known}")
+    return WeightsSource(name, hub_checkpoint_dir() / file_name, option=option, page=page)

@@ -1,0 +1,1 @@
+"""YOLOX: CSPDarknet + PAFPN backbone, decoupled head, SimOTA assignment and losses."""
