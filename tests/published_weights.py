@@ -76,6 +76,44 @@ def _torchvision(builder: str) -> Callable[[], dict[str, Any]]:
     return make
 
 
+def to_megvii(key: str) -> str:
+    """A vis4d YOLOX key under Megvii's name (the inverse of :func:`vis4d.model.weights.megvii.rename`)."""
+    from vis4d.model.weights import megvii
+
+    key = key.replace(".depthwise.", ".dconv.").replace(".pointwise.", ".pconv.")
+    match = re.match(r"^((?:backbone\.dark[234]\.1|backbone\.dark5\.2|neck\.(?:top_down|bottom_up)_p\d))\."
+                     r"(main_conv|short_conv|final_conv|blocks)\.", key)  # fmt: skip
+    if match:
+        parts = {v: k for k, v in megvii._CSP_PARTS.items()}
+        key = f"{match.group(1)}.{parts[match.group(2)]}.{key[match.end() :]}"
+    if key.startswith("neck.out_convs."):
+        return "head.stems." + key.removeprefix("neck.out_convs.")
+    if key.startswith("neck."):
+        part, rest = key.removeprefix("neck.").split(".", 1)
+        names = {v: k for k, v in megvii._NECK.items()}
+        return f"backbone.{names.get(part, part)}.{rest}"
+    if key.startswith("backbone."):
+        return "backbone.backbone." + key.removeprefix("backbone.")
+    return key
+
+
+def _megvii(size: str) -> Callable[[], dict[str, Any]]:
+    """Megvii's COCO release file of YOLOX-``size``: ``{"model": state}`` under its names, 80 classes."""
+
+    def make() -> dict[str, Any]:
+        from vis4d.config.yolox_schema import YOLOXConfig
+        from vis4d.model.weights.megvii import rename
+        from vis4d.model.yolox.detector import YOLOX
+
+        torch.manual_seed(0)
+        ours = YOLOX(YOLOXConfig(size=size), 80).state_dict()  # type: ignore[arg-type]
+        state = {to_megvii(key): value.contiguous() for key, value in ours.items()}
+        assert all(rename(key) == own for key, own in zip(state, ours, strict=True))
+        return {"model": state, "start_epoch": 300}
+
+    return make
+
+
 MAKERS: dict[str, Callable[[], dict[str, Any]]] = {
     VIS4D_V1_QDTRACK: vis4d_v1_checkpoint,
     OFFICIAL_QDTRACK: official_qdtrack_checkpoint,
@@ -83,6 +121,8 @@ MAKERS: dict[str, Callable[[], dict[str, Any]]] = {
     "torchvision://ResNet50_Weights.IMAGENET1K_V1": _torchvision("resnet50"),
     "torchvision://resnet50": _torchvision("resnet50"),
     "torchvision://resnet18": _torchvision("resnet18"),
+    **{f"https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_{size}.pth": _megvii(size)
+       for size in ("nano", "tiny", "s", "m", "l", "x")},  # fmt: skip
 }
 
 

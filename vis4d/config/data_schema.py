@@ -134,6 +134,16 @@ class ResizeConfig(StrictModel):
         description="Low-pass before shrinking. Off: plain bilinear on float pixels, as torchvision's and "
         "mmdetection's detectors resize (use it to run their weights exactly).",
     )
+    backend: Literal["torch", "opencv"] = Field(
+        default="torch",
+        description="torch (with antialias as set), or OpenCV's bilinear resize of the 8-bit image, as YOLOX's, "
+        "ByteTrack's and Vis4D 1.0's YOLOX test pipelines resize (cv2.resize, INTER_LINEAR).",
+    )
+    box_scale: Literal["per_axis", "ratio"] = Field(
+        default="per_axis",
+        description="How boxes map between original and input pixels: per axis by resized / original size, or "
+        "by the one resize ratio (YOLOX's and ByteTrack's letterbox, whose rounded size differs slightly).",
+    )
 
 
 class FlipConfig(StrictModel):
@@ -189,6 +199,22 @@ class HandlerConfig(StrictModel):
         "QDTrack was trained on BGR.",
     )
     pad_divisor: PositiveInt = Field(default=32, description="Pad batches to a multiple of this (height, width).")
+    pad_value: float | None = Field(
+        default=None,
+        ge=0,
+        le=255,
+        allow_inf_nan=False,
+        description="Pixel value (0-255, before mean and std) of the padding; default: the mean (0 after "
+        "normalisation). YOLOX's published models were trained with 114.",
+    )
+    pad_to: ImageShape | None = Field(
+        default=None,
+        description="Pad every image to at least this (height, width), the image at the top-left: YOLOX's and "
+        "ByteTrack's fixed test canvas (640x640, 800x1440).",
+    )
+    pad_square: bool = Field(
+        default=False, description="Pad the shorter side to the longer one first (Vis4D 1.0's YOLOX COCO pipeline)."
+    )
     batch_size: PositiveInt = Field(default=2, description="Frames per batch (per device), key frames in training.")
     num_workers: NonNegativeInt = Field(default=0, description="Data loader worker processes; 0 loads in-process.")
     shuffle: bool | None = Field(default=None, description="Default: shuffle for training, not for testing.")

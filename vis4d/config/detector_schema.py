@@ -2,6 +2,7 @@
 
 ``faster_rcnn``: a torchvision backbone with an FPN, the region proposal
 network and the RoI box head (defaults: the QDTrack paper's BDD100K recipe).
+``yolox``: CSPDarknet + PAFPN + decoupled head (:mod:`vis4d.config.yolox_schema`).
 A new detector adds its config class here (or in its own module) and one
 member to :data:`DetectorConfig`.
 """
@@ -29,6 +30,7 @@ from vis4d.config.fields import (
     not_above,
     positive_numbers,
 )
+from vis4d.config.yolox_schema import YOLOXConfig
 
 
 class BackboneConfig(StrictModel):
@@ -149,4 +151,4 @@ class FasterRCNNDetectorConfig(StrictModel):
     roi_head: RoIHeadConfig = Field(default=RoIHeadConfig(), description="Box classification and regression head.")
 
 
-DetectorConfig = Annotated[FasterRCNNDetectorConfig, Field(discriminator="type")]
+DetectorConfig = Annotated[FasterRCNNDetectorConfig | YOLOXConfig, Field(discriminator="type")]

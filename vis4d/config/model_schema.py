@@ -70,7 +70,7 @@ class ModelFields(StrictModel):
         "empty or none: no weights.",
     )
     detector: DetectorConfig = Field(
-        default=FasterRCNNDetectorConfig(), description="The detector; pick one by its type (faster_rcnn)."
+        default=FasterRCNNDetectorConfig(), description="The detector; pick one by its type (faster_rcnn, yolox)."
     )
     optimizer: OptimizerConfig = Field(default=OptimizerConfig(), description="Optimizer of all parameters.")
     lr_scheduler: LRSchedulerConfig = Field(default=LRSchedulerConfig(), description="Learning-rate schedule.")

@@ -63,6 +63,7 @@ from vis4d.config.model_schema import (
     TrackLossConfig,
     TrackSamplerConfig,
 )
+from vis4d.config.yolox_schema import YOLOXConfig, YOLOXProposalConfig
 
 __all__ = [
     "BDD100KDatasetConfig",
@@ -103,6 +104,8 @@ __all__ = [
     "TrackSamplerConfig",
     "TrackerGraphConfig",
     "TransformConfig",
+    "YOLOXConfig",
+    "YOLOXProposalConfig",
 ]
 
 
@@ -195,5 +198,6 @@ class Config(StrictModel):
         if self.model.name:
             return self.model.name
         if self.model.type == "detector":  # named after the detector it is
-            return {"faster_rcnn": "FasterRCNN"}.get(self.model.detector.type, self.model.detector.type)
+            kind = self.model.detector.type
+            return {"faster_rcnn": "FasterRCNN", "yolox": "YOLOX"}.get(kind, kind)
         return {"qdtrack": "QDTrack", "bytetrack": "ByteTrack"}[self.model.type]

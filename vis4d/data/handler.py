@@ -101,12 +101,29 @@ class FrameDataset(Dataset[Sample]):
         return Sample(apply_transforms(views, self.transforms, rng, independent_photometric=self_reference))
 
 
-def _stack(views: Sequence[View], mean: torch.Tensor, std: torch.Tensor, pad_divisor: int, bgr: bool) -> Batch:
-    height = max(v.hw[0] for v in views)
-    width = max(v.hw[1] for v in views)
-    height = -(-height // pad_divisor) * pad_divisor
-    width = -(-width // pad_divisor) * pad_divisor
+@dataclasses.dataclass(frozen=True)
+class Padding:
+    """How a batch is padded: its size (:meth:`size`) and the pixel value (0-255, before normalisation)."""
+
+    divisor: int = 32
+    value: float | None = None  # None: the mean, i.e. 0 after normalisation
+    to: tuple[int, int] | None = None  # a fixed canvas, at least
+    square: bool = False
+
+    def size(self, height: int, width: int) -> tuple[int, int]:
+        """The padded size of a batch whose largest image is ``height`` x ``width``."""
+        if self.square:
+            height = width = max(height, width)
+        if self.to is not None:
+            height, width = max(height, self.to[0]), max(width, self.to[1])
+        return -(-height // self.divisor) * self.divisor, -(-width // self.divisor) * self.divisor
+
+
+def _stack(views: Sequence[View], mean: torch.Tensor, std: torch.Tensor, padding: Padding, bgr: bool) -> Batch:
+    height, width = padding.size(max(v.hw[0] for v in views), max(v.hw[1] for v in views))
     images = torch.zeros((len(views), 3, height, width), dtype=torch.float32)
+    if padding.value is not None:
+        images[:] = (padding.value - mean) / std
     for i, view in enumerate(views):
         h, w = view.hw
         image = view.image.flip(0) if bgr else view.image  # images decode as RGB
@@ -118,33 +135,38 @@ def collate(
     samples: Sequence[Sample],
     mean: tuple[float, float, float],
     std: tuple[float, float, float],
-    pad_divisor: int,
+    pad_divisor: int | Padding,
     channel_order: str = "RGB",
 ) -> Batch:
     """Normalise, pad and stack samples; reference view ``j`` of every sample goes to ``refs[j]``."""
     mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
     std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
     bgr = channel_order == "BGR"
-    batch = _stack([s.views[0] for s in samples], mean_t, std_t, pad_divisor, bgr)
+    padding = pad_divisor if isinstance(pad_divisor, Padding) else Padding(pad_divisor)
+    batch = _stack([s.views[0] for s in samples], mean_t, std_t, padding, bgr)
     num_refs = min(len(s.views) for s in samples) - 1
-    refs = [_stack([s.views[j] for s in samples], mean_t, std_t, pad_divisor, bgr) for j in range(1, num_refs + 1)]
+    refs = [_stack([s.views[j] for s in samples], mean_t, std_t, padding, bgr) for j in range(1, num_refs + 1)]
     if refs:
         # Key and reference images share one padded size so a model can run one backbone pass on both.
         height = max(b.images.shape[-2] for b in [batch, *refs])
         width = max(b.images.shape[-1] for b in [batch, *refs])
-        batch.images = _pad_to(batch.images, height, width)
+        fill = (padding.value - mean_t) / std_t if padding.value is not None else None
+        batch.images = _pad_to(batch.images, height, width, fill)
         for ref in refs:
-            ref.images = _pad_to(ref.images, height, width)
+            ref.images = _pad_to(ref.images, height, width, fill)
     batch.refs = refs
     return batch
 
 
-def _pad_to(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    return F.pad(images, (0, width - images.shape[-1], 0, height - images.shape[-2]))
+def _pad_to(images: torch.Tensor, height: int, width: int, fill: torch.Tensor | None) -> torch.Tensor:
+    padded = F.pad(images, (0, width - images.shape[-1], 0, height - images.shape[-2]))
+    if fill is not None:
+        padded[:, :, images.shape[-2] :, :] = fill
+        padded[:, :, :, images.shape[-1] :] = fill
+    return padded
 
 
 def make_collate(cfg: HandlerConfig) -> functools.partial[Batch]:
     """A picklable collate function for data loader workers."""
-    return functools.partial(
-        collate, mean=cfg.mean, std=cfg.std, pad_divisor=cfg.pad_divisor, channel_order=cfg.channel_order
-    )
+    padding = Padding(cfg.pad_divisor, cfg.pad_value, cfg.pad_to, cfg.pad_square)
+    return functools.partial(collate, mean=cfg.mean, std=cfg.std, pad_divisor=padding, channel_order=cfg.channel_order)

@@ -88,16 +88,30 @@ class Resize:
             return max(1, math.floor(image_hw[0] * scale)), max(1, math.floor(image_hw[1] * scale))
         return max(1, int(image_hw[0] * scale + 0.5)), max(1, int(image_hw[1] * scale + 0.5))
 
+    def ratio(self, image_hw: tuple[int, int], shape: tuple[int, int]) -> float:
+        """The single resize ratio of a letterbox (``box_scale = "ratio"``)."""
+        if self.cfg.edges:
+            return min(min(shape) / min(image_hw), max(shape) / max(image_hw))
+        return min(shape[0] / image_hw[0], shape[1] / image_hw[1])
+
     def apply(self, view: View, params: tuple[int, int]) -> View:  # noqa: D102
         old_h, old_w = view.hw
         new_h, new_w = self.output_hw((old_h, old_w), params)
         if (new_h, new_w) == (old_h, old_w):
             return view
-        if self.cfg.antialias:
+        if self.cfg.backend == "opencv":  # OpenCV's bilinear on the 8-bit HWC image (YOLOX's test pipelines)
+            import cv2
+
+            pixels = view.image.to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+            resized = cv2.resize(pixels, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+            image = torch.from_numpy(resized).permute(2, 0, 1)
+        elif self.cfg.antialias:
             image = TF.resize(view.image, [new_h, new_w], antialias=True)
         else:  # the detectors' own resize: bilinear on float pixels, nothing rounded to 8 bits
             image = TF.resize(view.image.float(), [new_h, new_w], antialias=False)
         sx, sy = new_w / old_w, new_h / old_h
+        if self.cfg.box_scale == "ratio" and self.cfg.keep_ratio:
+            sx = sy = self.ratio((old_h, old_w), params)
         boxes = view.targets.boxes * torch.tensor([sx, sy, sx, sy], dtype=view.targets.boxes.dtype)
         meta = dataclasses.replace(
             view.meta, scale=(view.meta.scale[0] * sx, view.meta.scale[1] * sy), input_hw=(new_h, new_w)

@@ -205,7 +205,7 @@ class FPNBackbone(nn.Module):
         """
         if self.training:
             raise RuntimeError("fold_batch_norm is for inference: call model.eval() first")
-        return _fold_conv_norm_pairs(self.body)
+        return fold_conv_norm_pairs(self.body)
 
     def freeze_stages(self, num_stages: int) -> None:
         """Stop training the stem and the first ``num_stages`` stages (0: nothing frozen).
@@ -231,7 +231,7 @@ class FPNBackbone(nn.Module):
 _BATCH_NORMS = (nn.BatchNorm2d, FrozenBatchNorm2d)
 
 
-def _fold_conv_norm_pairs(root: nn.Module) -> int:
+def fold_conv_norm_pairs(root: nn.Module) -> int:
     """Fold each batch norm into the convolution registered just before it in the same parent module.
 
     torchvision's ResNets and MobileNets register every batch norm right after

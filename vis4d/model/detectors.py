@@ -13,9 +13,11 @@ from typing import Any
 
 from vis4d.model.detect.base import Detector
 from vis4d.model.detect.faster_rcnn import FasterRCNN
+from vis4d.model.yolox.detector import YOLOX
 
 DETECTOR_TYPES: dict[str, Callable[[Any, int, bool], Detector]] = {
     "faster_rcnn": FasterRCNN,
+    "yolox": YOLOX,
 }
 
 

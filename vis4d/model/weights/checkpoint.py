@@ -23,6 +23,8 @@ from torch import Tensor, nn
 
 from vis4d.common.errors import ConfigError
 from vis4d.model.weights.sources import check_checkpoint_file
+from vis4d.model.weights.yolox_common import CLASS_ROWS as YOLOX_CLASS_ROWS
+from vis4d.model.weights.yolox_common import map_head_categories
 
 # Per-class rows of the box head: (key suffix, rows per class); the classifier has one more row, background, last.
 CLASSIFIER = "roi_heads.cls_score."
@@ -123,8 +125,14 @@ def load_into(
     state = dict(checkpoint.state_dict)
     notes: list[str] = []
     if checkpoint.categories is not None and list(checkpoint.categories) != list(categories):
-        head_own = {k.removeprefix(TRACKER_PREFIX): v for k, v in own.items() if CLASSIFIER in k or BOX_REGRESSOR in k}
-        missing, dropped = _map_categories(state, checkpoint.categories, categories, head_own)
+        if any(key.startswith(YOLOX_CLASS_ROWS) for key in state):  # one-stage: per-level class rows, no background
+            head_own = {k.removeprefix(TRACKER_PREFIX): v for k, v in own.items()
+                        if k.removeprefix(TRACKER_PREFIX).startswith(YOLOX_CLASS_ROWS)}  # fmt: skip
+            missing, dropped = map_head_categories(state, checkpoint.categories, categories, head_own)
+        else:
+            head_own = {k.removeprefix(TRACKER_PREFIX): v for k, v in own.items()
+                        if CLASSIFIER in k or BOX_REGRESSOR in k}  # fmt: skip
+            missing, dropped = _map_categories(state, checkpoint.categories, categories, head_own)
         kept = len(categories) - len(missing)
         note = f"categories: {kept} of {len(categories)} from the checkpoint"
         if dropped:

@@ -2,7 +2,7 @@
 
 Every learned convolution is a :class:`ConvNormAct` whose BatchNorm follows
 its convolution as the next child, so
-:func:`vis4d.model.backbones._fold_conv_norm_pairs` can fold the norm into
+:func:`vis4d.model.backbones.fold_conv_norm_pairs` can fold the norm into
 the convolution for inference. Once folded, :meth:`ConvNormAct.fuse_activation`
 lets CPU inference run convolution and activation as one oneDNN primitive
 (``torch.ops.mkldnn._convolution_pointwise``, the fused kernel PyTorch's own

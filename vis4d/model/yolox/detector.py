@@ -29,6 +29,7 @@ scores further from the reference's.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -36,8 +37,8 @@ from torch import Tensor
 from vis4d.common.errors import ConfigError
 from vis4d.common.structures import FramePrediction, Targets
 from vis4d.config.yolox_schema import YOLOXConfig
-from vis4d.model.backbones import _fold_conv_norm_pairs
-from vis4d.model.detect.base import Detector, FeatureLevel
+from vis4d.model.backbones import fold_conv_norm_pairs
+from vis4d.model.detect.base import Detector, FeatureLevel, RoIPooling
 from vis4d.model.detect.box_coder import ImageSizes, clip_boxes, image_size_tensor
 from vis4d.model.yolox.backbone import PAFPN, CSPDarknet
 from vis4d.model.yolox.blocks import ConvNormAct, ConvStyle
@@ -53,7 +54,8 @@ LEVELS = ("p3", "p4", "p5")
 class YOLOX(Detector):
     """CSPDarknet + PAFPN + decoupled head; see the module docstring."""
 
-    def __init__(self, cfg: YOLOXConfig, num_classes: int) -> None:
+    def __init__(self, cfg: YOLOXConfig, num_classes: int, pretrained: bool = False) -> None:
+        """``pretrained`` (whole-model weights will be loaded) changes nothing in YOLOX's layers."""
         super().__init__()
         if num_classes < 1:
             raise ConfigError(f"categories: a detector needs at least one category, got {num_classes}")
@@ -65,7 +67,7 @@ class YOLOX(Detector):
         self.backbone = CSPDarknet(depth, width, style)
         self.neck = PAFPN(self.backbone.channels, channels, depth, style)
         self.head = DecoupledHead(channels, num_classes, len(STRIDES), style, cfg.prior_prob)
-        self.feature_levels = [FeatureLevel(name, s, channels) for name, s in zip(LEVELS, STRIDES, strict=True)]
+        self._levels = [FeatureLevel(name, s, channels) for name, s in zip(LEVELS, STRIDES, strict=True)]
         self.l1_loss_enabled = cfg.l1_loss
         self.assigner = SimOTASettings(
             cfg.center_radius, cfg.candidate_top_k, cfg.iou_cost_weight, cfg.candidate_region == "centre"
@@ -77,6 +79,16 @@ class YOLOX(Detector):
         self.proposal_selection = SelectionSettings(p.score_threshold, p.nms_iou, False, p.pre_nms_top_k,
                                                     p.max_proposals)  # fmt: skip
         self.to(memory_format=torch.channels_last)
+
+    @property
+    def feature_levels(self) -> list[FeatureLevel]:
+        """The neck's three levels (strides 8, 16, 32; one width): what QDTrack-YOLOX pools from."""
+        return list(self._levels)
+
+    @property
+    def roi_pooling(self) -> RoIPooling:
+        """How Vis4D 1.0's QDTrack-YOLOX pools boxes from these levels: aligned, adaptive sampling, its mapping."""
+        return RoIPooling(sampling_ratio=0, aligned=True, level_mapping="vis4d")
 
     def enable_l1_loss(self, enabled: bool = True) -> None:
         """Add (or drop) the L1 loss on raw box offsets: the reference's switch for the last epochs."""
@@ -112,7 +124,7 @@ class YOLOX(Detector):
         return self._select(head, boxes, image_sizes, self.test_selection, self.cfg.clip_boxes)
 
     def losses(
-        self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes, targets: list[Targets]
+        self, features: OrderedDict[str, Tensor], image_sizes: ImageSizes, targets: Sequence[Targets]
     ) -> tuple[dict[str, Tensor], list[Tensor]]:
         """SimOTA losses of a batch, and the detached proposals (the ``proposals`` settings' detections).
 
@@ -120,7 +132,7 @@ class YOLOX(Detector):
         samples its embedding RoIs from its unclipped training detections.
         """
         head, boxes, cells, strides = self._predict(features)
-        losses = yolox_losses(head, boxes, cells, strides, targets, self.assigner, self.cfg.iou_loss_weight,
+        losses = yolox_losses(head, boxes, cells, strides, list(targets), self.assigner, self.cfg.iou_loss_weight,
                               self.l1_loss_enabled)  # fmt: skip
         with torch.no_grad():
             detached = HeadOutput(
@@ -144,7 +156,7 @@ class YOLOX(Detector):
         """
         if self.training:
             raise RuntimeError("fold_batch_norm is for inference: call model.eval() first")
-        folded = _fold_conv_norm_pairs(self)
+        folded = fold_conv_norm_pairs(self)
         for module in self.modules():
             if isinstance(module, ConvNormAct):
                 module.fuse_activation()
