@@ -99,7 +99,7 @@ class BoTSORTGraph(ByteTrackGraph):
     def update(self, rows: IntArray, dets: Detections) -> None:
         """ByteTrack's update; high-score detections also refresh the track's embedding."""
         super().update(rows, dets)
-        if dets.embeddings is None:
+        if dets.embeddings is None or len(rows) == 0:
             return
         high = dets.scores > self.cfg.track_high_thresh  # low detections carry no embedding in the reference
         rows, new = rows[high], _normalized(dets.embeddings[high])

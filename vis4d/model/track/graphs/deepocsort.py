@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vis4d.model.track import matching
 from vis4d.model.track.cmc import CameraMotion
 from vis4d.model.track.context import FrameContext
 from vis4d.model.track.graphs.base import Detections, FloatArray, IntArray
@@ -58,6 +59,8 @@ def _unit(vectors: FloatArray) -> FloatArray:
 
 def _move_points(affine: FloatArray, points: FloatArray) -> FloatArray:
     """(N, 2k) x/y pairs mapped by the 2 x 3 affine matrix."""
+    if points.size == 0:
+        return points
     pairs = points.reshape(len(points), -1, 2)
     return np.asarray((pairs @ affine[:, :2].T + affine[:, 2]).reshape(points.shape))
 
@@ -122,7 +125,7 @@ class DeepOCSORTGraph(OCSORTGraph):
     def first_association(self, dets: Detections) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         """IoU + OCM term + adaptively weighted appearance, in SORT's matching."""
         cfg, store = self.cfg, self.store
-        overlap = self.similarity(dets.boxes, self._predicted)
+        overlap = matching.iou(dets.boxes, self._predicted)
         if len(store) == 0:
             return sort_assignment(overlap, cfg.iou_thresh)
         previous = self.previous_observations(np.arange(len(store)))
@@ -142,7 +145,7 @@ class DeepOCSORTGraph(OCSORTGraph):
     def update(self, rows: IntArray, dets: Detections) -> None:
         """OC-SORT's update, then the dynamic appearance update."""
         super().update(rows, dets)
-        if dets.embeddings is None:
+        if dets.embeddings is None or len(rows) == 0:
             return
         alpha = self._alpha(dets.scores)[:, None]
         mixed = alpha * self.store["embedding"][rows] + (1 - alpha) * _unit(dets.embeddings)

@@ -124,8 +124,12 @@ class OCSORTGraph(SortGraph):
         return Association.concat(parts, high[free_dets])
 
     def first_association(self, dets: Detections) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-        """IoU plus the OCM direction term, in SORT's matching; ``dets`` are the high ones."""
-        overlap = self.similarity(dets.boxes, self._predicted)
+        """IoU plus the OCM direction term, in SORT's matching; ``dets`` are the high ones.
+
+        Always IoU, whatever ``asso_func`` says: the authors' ``associate`` computes
+        ``iou_batch``; ``asso_func`` serves the BYTE and recovery stages only.
+        """
+        overlap = matching.iou(dets.boxes, self._predicted)
         if len(self.store) == 0:
             return sort_assignment(overlap, self.cfg.iou_thresh)
         tracks = np.arange(len(self.store))
