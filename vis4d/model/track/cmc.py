@@ -28,12 +28,13 @@ tracked (at most 4), and when the fit fails.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+Grey = npt.NDArray[Any]  # a 2-d uint8 image (OpenCV's stubs type images loosely)
 CMCMethod = Literal["sparse_flow", "ecc", "none"]
 
 
@@ -45,8 +46,8 @@ class CameraMotion:
             raise ValueError(f"unknown camera motion method {method!r}; known: sparse_flow, ecc, none")
         self.method = method
         self.downscale = max(1, int(downscale))
-        self._previous: npt.NDArray[np.uint8] | None = None
-        self._previous_corners: npt.NDArray[np.float32] | None = None
+        self._previous: Grey | None = None
+        self._previous_corners: npt.NDArray[Any] | None = None
 
     def reset(self) -> None:
         """Forget the previous frame (a new video)."""
@@ -70,7 +71,7 @@ class CameraMotion:
             return self._ecc(grey)
         return self._sparse_flow(grey)
 
-    def _sparse_flow(self, grey: npt.NDArray[np.uint8]) -> FloatArray:
+    def _sparse_flow(self, grey: Grey) -> FloatArray:
         import cv2
 
         corners = cv2.goodFeaturesToTrack(
@@ -93,16 +94,16 @@ class CameraMotion:
         affine[:, 2] *= self.downscale
         return affine
 
-    def _ecc(self, grey: npt.NDArray[np.uint8]) -> FloatArray:
+    def _ecc(self, grey: Grey) -> FloatArray:
         import cv2
 
         previous, self._previous = self._previous, grey
         if previous is None:
             return np.eye(2, 3)
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 5000, 1e-6)
-        warp = np.eye(2, 3, dtype=np.float32)
+        warp: npt.NDArray[Any] = np.eye(2, 3, dtype=np.float32)
         try:
-            _, warp = cv2.findTransformECC(previous, grey, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
+            _, warp = cv2.findTransformECC(previous, grey, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)  # type: ignore[call-overload]
         except cv2.error:
             return np.eye(2, 3)
         affine = np.asarray(warp, dtype=np.float64)

@@ -116,7 +116,7 @@ def test_same_boxes_and_id_partition_as_the_authors(tracker: str, index: int) ->
 
 @pytest.mark.parametrize("name", [s["name"] for s in DETECTIONS["sequences"] if s.get("images")])
 def test_camera_motion_is_botsorts_gmc(name: str) -> None:
-    """Our sparse-flow estimate on the real frames equals BoT-SORT's GMC on them (stored with Deep OC-SORT's fixture)."""
+    """Our sparse-flow estimate on the real frames is BoT-SORT's GMC on them (stored with Deep OC-SORT's fixture)."""
     expected = reference("deepocsort")["camera_motion"][name]
     camera = CameraMotion("sparse_flow")
     images = frames(name)

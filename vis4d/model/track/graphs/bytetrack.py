@@ -68,7 +68,7 @@ class ByteTrackGraph(MotionTracker):
     """Stateful ByteTrack association for one video at a time (see the module docstring)."""
 
     kalman_state = "xyah"
-    lost_velocity = (7,)  # velocity entries a lost track's prediction zeroes first
+    lost_velocity: tuple[int, ...] = (7,)  # velocity entries a lost track's prediction zeroes first
     output_unconfirmed = False  # whether tracks in their first frame are output
 
     def __init__(self, cfg: object) -> None:

@@ -45,11 +45,11 @@ def adaptive_weight(similarity: FloatArray, weight: float, max_gap: float) -> Fl
     """(D, T) appearance weights: ``weight`` + half the best-to-second gap of each row and of each column."""
     out = np.full_like(similarity, weight)
     if similarity.shape[1] >= 2:
-        top = -np.sort(-similarity, axis=1)
-        out += np.minimum(top[:, 0] - top[:, 1], max_gap)[:, None] / 2
+        top = np.partition(-similarity, 1, axis=1)  # [:, 0] the best (negated), [:, 1] the second
+        out += np.minimum(top[:, 1] - top[:, 0], max_gap)[:, None] / 2
     if similarity.shape[0] >= 2:
-        top = -np.sort(-similarity, axis=0)
-        out += np.minimum(top[0] - top[1], max_gap)[None, :] / 2
+        top = np.partition(-similarity, 1, axis=0)
+        out += np.minimum(top[1] - top[0], max_gap)[None, :] / 2
     return np.asarray(out)
 
 

@@ -113,9 +113,9 @@ class IoUGraph:
     def _match(self, iou: npt.NDArray[np.float32], threshold: float) -> tuple[IntArray, IntArray]:
         """Row and column indices of matched pairs, each with IoU >= ``threshold`` (the kit's matching)."""
         if self.cfg.matching == "hungarian":
-            rows, cols = matching.assign_full(1.0 - iou)
+            rows, cols = matching.assign_full(np.asarray(1.0 - iou, dtype=np.float64))
         else:
-            rows, cols = matching.greedy(iou, threshold)
+            rows, cols = matching.greedy(np.asarray(iou, dtype=np.float64), threshold)
         good = iou[rows, cols] >= threshold
         return rows[good], cols[good]
 

@@ -105,7 +105,7 @@ class SortGraph(MotionTracker):
         store["hit_streak"][store["since_update"] > 0] = 0
         store["since_update"] += 1
         predicted = self.track_boxes(np.arange(len(store)))
-        valid = ~np.isnan(predicted).any(axis=1)
+        valid = np.asarray(~np.isnan(predicted).any(axis=1), dtype=bool)
         if not valid.all():
             store.keep(valid)
         self._predicted = predicted[valid]
