@@ -40,12 +40,11 @@ def confident(model: torch.nn.Module) -> None:
 
 
 def model_config(tracker: str, **options: object) -> ByteTrackModelConfig:
-    base = tiny_config(score_thresh=0.0)
     thresholds = {"track_high_thresh": 0.02, "new_track_thresh": 0.03} if tracker in ("bytetrack", "botsort") else {}
     if tracker in ("ocsort", "deepocsort"):
         thresholds = {"track_high_thresh": 0.02, "track_low_thresh": 0.01, "min_hits": 1}
     graph = TRACKER_CONFIGS[tracker].model_validate({"type": tracker, **thresholds, **options})
-    return ByteTrackModelConfig(backbone=base.backbone, rpn=base.rpn, roi_head=base.roi_head, tracker=graph)
+    return ByteTrackModelConfig(detector=tiny_config(score_thresh=0.0), tracker=graph)
 
 
 @pytest.mark.parametrize("tracker", ["bytetrack", "sort", "ocsort", "botsort", "deepocsort", "iou"])
@@ -107,10 +106,9 @@ def test_reid_by_name_gives_the_tracker_embeddings(tmp_path: Path, monkeypatch: 
 
 
 def test_qdtrack_feeds_its_embedding_head_to_botsort() -> None:
-    base = tiny_config(score_thresh=0.0)
     graph = TRACKER_CONFIGS["botsort"].model_validate({"type": "botsort", "track_high_thresh": 0.02,
                                                        "new_track_thresh": 0.03, "cmc_method": "none"})  # fmt: skip
-    cfg = QDTrackConfig(backbone=base.backbone, rpn=base.rpn, roi_head=base.roi_head, tracker=graph)
+    cfg = QDTrackConfig(detector=tiny_config(score_thresh=0.0), tracker=graph)
     torch.manual_seed(0)
     model = build_model(cfg, 3).eval()
     confident(model)
