@@ -136,6 +136,11 @@ def embedding_distance(embeddings1: FloatArray, embeddings2: FloatArray) -> Floa
     return np.asarray(np.maximum(0.0, 1.0 - cosine))
 
 
+def unit_rows(vectors: FloatArray) -> FloatArray:
+    """Each row divided by its L2 norm (appearance embeddings)."""
+    return np.asarray(vectors / np.linalg.norm(vectors, axis=-1, keepdims=True))
+
+
 def fuse_score(iou_distance: FloatArray, scores: FloatArray) -> FloatArray:
     """``1 - IoU * score`` from ``1 - IoU`` (rows: tracks, columns: detections with ``scores``)."""
     return np.asarray(1.0 - (1.0 - iou_distance) * scores[None, :])

@@ -39,10 +39,6 @@ from vis4d.model.track.graphs.bytetrack import ByteTrackGraph
 from vis4d.model.track.store import Column
 
 
-def _normalized(embeddings: FloatArray) -> FloatArray:
-    return np.asarray(embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True))
-
-
 class BoTSORTGraph(ByteTrackGraph):
     """Stateful BoT-SORT association for one video at a time (see the module docstring)."""
 
@@ -102,11 +98,12 @@ class BoTSORTGraph(ByteTrackGraph):
         if dets.embeddings is None or len(rows) == 0:
             return
         high = dets.scores > self.cfg.track_high_thresh  # low detections carry no embedding in the reference
-        rows, new = rows[high], _normalized(dets.embeddings[high])
+        rows, new = rows[high], matching.unit_rows(dets.embeddings[high])
         momentum = self.cfg.embedding_momentum
-        self.store["embedding"][rows] = _normalized(momentum * self.store["embedding"][rows] + (1 - momentum) * new)
+        mixed = momentum * self.store["embedding"][rows] + (1 - momentum) * new
+        self.store["embedding"][rows] = matching.unit_rows(mixed)
 
     def new_track_columns(self, dets: Detections) -> dict[str, FloatArray | IntArray | float | int | bool]:
         """ByteTrack's new tracks, each with its detection's normalised embedding."""
-        embeddings = _normalized(dets.embeddings) if dets.embeddings is not None else 0.0
+        embeddings = matching.unit_rows(dets.embeddings) if dets.embeddings is not None else 0.0
         return {**super().new_track_columns(dets), "embedding": embeddings}

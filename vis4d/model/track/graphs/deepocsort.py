@@ -53,10 +53,6 @@ def adaptive_weight(similarity: FloatArray, weight: float, max_gap: float) -> Fl
     return np.asarray(out)
 
 
-def _unit(vectors: FloatArray) -> FloatArray:
-    return np.asarray(vectors / np.linalg.norm(vectors, axis=-1, keepdims=True))
-
-
 def _move_points(affine: FloatArray, points: FloatArray) -> FloatArray:
     """(N, 2k) x/y pairs mapped by the 2 x 3 affine matrix."""
     if points.size == 0:
@@ -131,7 +127,7 @@ class DeepOCSORTGraph(OCSORTGraph):
         previous = self.previous_observations(np.arange(len(store)))
         gain = overlap + direction_gain(dets.boxes, dets.scores, previous, store["velocity"]) * cfg.inertia
         if dets.embeddings is not None and len(dets) > 0:
-            similarity = _unit(dets.embeddings) @ store["embedding"].T
+            similarity = matching.unit_rows(dets.embeddings) @ store["embedding"].T
             weight = cfg.w_association_emb
             gain = gain + similarity * (weight if cfg.aw_off else adaptive_weight(similarity, weight, cfg.aw_param))
         return sort_assignment(overlap, cfg.iou_thresh, gain)
@@ -148,10 +144,10 @@ class DeepOCSORTGraph(OCSORTGraph):
         if dets.embeddings is None or len(rows) == 0:
             return
         alpha = self._alpha(dets.scores)[:, None]
-        mixed = alpha * self.store["embedding"][rows] + (1 - alpha) * _unit(dets.embeddings)
-        self.store["embedding"][rows] = _unit(mixed)
+        mixed = alpha * self.store["embedding"][rows] + (1 - alpha) * matching.unit_rows(dets.embeddings)
+        self.store["embedding"][rows] = matching.unit_rows(mixed)
 
     def new_track_columns(self, dets: Detections) -> dict[str, FloatArray | IntArray | float | int | bool]:
         """OC-SORT's new tracks with their detections' normalised embeddings."""
-        embeddings = _unit(dets.embeddings) if dets.embeddings is not None else 0.0
+        embeddings = matching.unit_rows(dets.embeddings) if dets.embeddings is not None else 0.0
         return {**super().new_track_columns(dets), "embedding": embeddings}
