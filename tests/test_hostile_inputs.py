@@ -298,11 +298,11 @@ def _tracker_override(text: str) -> Case:
 TRACKER_RANGES = [
     _tracker_override(text)
     for text in (
-        "model.tracker.init_score_thr=1.5",
-        "model.tracker.memo_momentum=2",
+        "model.tracker.new_track_thresh=1.5",
+        "model.tracker.embedding_momentum=2",
         "model.similarity_head.pooler_size=0",
         "model.track_sampler.positive_fraction=-1",
-        "model.tracker.type=iou,model.tracker.low_score_thr=0.9",
+        "model.tracker.type=iou,model.tracker.track_low_thresh=0.9",
         "train_handler.reference.num_ref=0",
     )
 ]

@@ -242,11 +242,12 @@ def test_unknown_key_in_file_suggests_close_key(tmp_path: Path) -> None:
 
 
 def test_unknown_key_in_chosen_union_variant(tmp_path: Path) -> None:
-    text = TOML.replace('matching = "greedy"', 'matching = "greedy"\nmemo_frame = 3')
+    text = TOML.replace('matching = "greedy"', 'matching = "greedy"\ntrack_bufer = 3')
     path = write(tmp_path / "c.toml", text)
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert message(info) == f"{path}: unknown key 'model.tracker.memo_frame'; did you mean 'model.tracker.memo_frames'?"
+    expected = "unknown key 'model.tracker.track_bufer'; did you mean 'model.tracker.track_buffer'?"
+    assert message(info) == f"{path}: {expected}"
 
 
 def test_unknown_model_type(tmp_path: Path) -> None:

@@ -140,9 +140,15 @@ def test_apply_overrides_follows_the_chosen_type_variant() -> None:
 
 
 def test_apply_overrides_new_union_section_keeps_default_type() -> None:
+    result = apply_overrides(raw_qdtrack(), [("model.tracker.match_score_thresh", 0.6)])
+    assert result["model"]["tracker"] == {"type": "qdtrack", "match_score_thresh": 0.6}
+    assert Config.model_validate(result).model.tracker.match_score_thresh == 0.6  # type: ignore[union-attr]
+
+
+def test_an_earlier_tracker_option_name_is_accepted_on_the_command_line() -> None:
+    """``--cfg-options model.tracker.match_score_thr=0.6`` still works: validation reads it as the current name."""
     result = apply_overrides(raw_qdtrack(), [("model.tracker.match_score_thr", 0.6)])
-    assert result["model"]["tracker"] == {"type": "qdtrack", "match_score_thr": 0.6}
-    assert Config.model_validate(result).model.tracker.match_score_thr == 0.6  # type: ignore[union-attr]
+    assert Config.model_validate(result).model.tracker.match_score_thresh == 0.6  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -176,7 +182,7 @@ def test_dotted_paths_depend_on_the_raw_variant() -> None:
     assert "model.similarity_head.embedding_dim" in paths
     assert "train.0.annotations" in paths
     assert "train_handler.transforms.0.shape" in paths
-    assert "model.tracker.memo_momentum" in paths
+    assert "model.tracker.embedding_momentum" in paths
     assert "model.tracker.matching" not in paths
     raw["model"]["type"] = "detector"
     assert not any(path.startswith("model.tracker") for path in dotted_paths(Config, raw))
@@ -189,8 +195,8 @@ def test_close_keys_prefers_the_one_clear_match() -> None:
 
 
 def test_switching_type_drops_the_old_types_fields() -> None:
-    raw = {"model": {"type": "qdtrack", "tracker": {"type": "qdtrack", "init_score_thr": 0.9}}}
+    raw = {"model": {"type": "qdtrack", "tracker": {"type": "qdtrack", "new_track_thresh": 0.9}}}
     out = apply_overrides(raw, parse_cfg_options("model.tracker.type=iou,model.tracker.matching=greedy"))
     assert out["model"]["tracker"] == {"type": "iou", "matching": "greedy"}
     same = apply_overrides(raw, parse_cfg_options("model.tracker.type=qdtrack"))
-    assert same["model"]["tracker"]["init_score_thr"] == 0.9
+    assert same["model"]["tracker"]["new_track_thresh"] == 0.9

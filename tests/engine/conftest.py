@@ -88,8 +88,8 @@ batch_size_per_image = 16
 
 [model.tracker]
 type = "qdtrack"
-init_score_thr = 0.0
-obj_score_thr = 0.0
+new_track_thresh = 0.0
+track_high_thresh = 0.0
 
 [train_handler.reference]
 num_ref = 1

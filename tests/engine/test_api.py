@@ -89,3 +89,30 @@ def test_bad_calls_are_one_line_errors(tracker: Tracker, tmp_path: Path) -> None
         tracker.update(np.zeros((4, 4)))
     with pytest.raises(ConfigError, match="not found"):
         list(tracker.track(tmp_path / "missing"))
+
+
+TRACKER_OPTIONS = {
+    "bytetrack": "model.tracker.track_high_thresh=0.3",
+    "sort": "model.tracker.min_hits=1",
+    "ocsort": "model.tracker.track_high_thresh=0.3,model.tracker.min_hits=1",
+    "botsort": "model.tracker.track_high_thresh=0.3",
+    "deepocsort": "model.tracker.track_high_thresh=0.3,model.tracker.min_hits=1",
+    "iou": "model.tracker.track_high_thresh=0.3",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRACKER_OPTIONS))
+def test_every_tracker_tracks_frame_by_frame(name: str) -> None:
+    """``update`` frame by frame gives what tracking the folder gives, for every tracker (camera motion included)."""
+    options = f"model.tracker.type={name},{TRACKER_OPTIONS[name]}"
+    tracker = Tracker.from_config(ZOO / "config.yaml", weights=str(ZOO / "model.pt"), device="cpu", cfg_options=options)
+    assert type(tracker.model.tracker.graph).__name__.lower().startswith(name[:4])  # type: ignore[union-attr]
+    folder = FRAMES / "b1c66a42-6f7d68ca"
+    from_folder = list(tracker.track(folder))
+    tracker.reset()
+    images = [decode_image(str(path)).permute(1, 2, 0).numpy() for path in sorted(folder.glob("*.jpg"))]
+    streamed = [tracker.update(image) for image in images]
+    for frame, reference in zip(streamed, from_folder, strict=True):
+        np.testing.assert_allclose(frame.boxes, reference.boxes, atol=1e-3)
+    assert _first_seen_order(streamed) == _first_seen_order(from_folder)
+    assert sum(len(f.boxes) for f in streamed) > 0

@@ -57,8 +57,8 @@ embedding_dim = 16
 norm_groups = 4
 [model.tracker]
 type = "qdtrack"
-init_score_thr = 0.0
-obj_score_thr = 0.0
+new_track_thresh = 0.0
+track_high_thresh = 0.0
 [[test]]
 type = "bdd100k"
 name = "sample"
@@ -221,7 +221,7 @@ def test_a_frame_without_detections_gives_empty_outputs(exported: dict[str, Path
 
 
 def test_the_tracker_section_may_differ_from_the_exported_one(exported: dict[str, Path]) -> None:
-    cfg = load_config(exported["config"], "model.tracker.obj_score_thr=0.3,model.optimizer.lr=0.5")
+    cfg = load_config(exported["config"], "model.tracker.track_high_thresh=0.3,model.optimizer.lr=0.5")
     model = load_exported(exported["onnxruntime"], "onnxruntime", cfg.model, cfg.categories, "cfg")
     assert model.meta["embedding_dim"] == "16" and model.meta["model_type"] == "qdtrack"
 

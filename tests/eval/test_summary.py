@@ -29,5 +29,5 @@ def test_summary_line_is_in_percent_with_its_conventions() -> None:
                                 "mIDF1": 0.25, "mHOTA": 0.125, "MOTA": 0.6, "IDSW": 7})  # fmt: skip
     assert line == (
         "AP 41.2  AP50 -  AP75 30.0  mMOTA 50.0  mIDF1 25.0  mHOTA 12.5  IDSW 7  (ratios in %; AP of the tracker's "
-        "output (scores >= obj_score_thr); mMOTA/mIDF1/mHOTA: mean over classes)"
+        "output (scores >= track_high_thresh); mMOTA/mIDF1/mHOTA: mean over classes)"
     )

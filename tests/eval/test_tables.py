@@ -59,6 +59,6 @@ def test_titles_state_the_convention_and_which_boxes_ap_is_of() -> None:
     track_title = next(line for line in lines if line.startswith("Tracking"))
     assert "ratios in %, counts as integers" in track_title and "mean: over classes with ground truth" in track_title
     for det_boxes, said in (("detector", "of the detector's output, before the tracker"),
-                            ("tracker", "of the tracker's output (scores >= obj_score_thr)")):  # fmt: skip
+                            ("tracker", "of the tracker's output (scores >= track_high_thresh)")):  # fmt: skip
         first = format_metrics_table({**metrics, "summary": {"det_boxes": det_boxes}}).splitlines()[0]
         assert first == f"Detection (COCO AP) {said}; ratios in %"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from vis4d.config.detector_schema import (
     DetectorConfig,
@@ -21,7 +21,6 @@ from vis4d.config.detector_schema import (
 from vis4d.config.fields import (
     AddGroundTruth,
     FiniteFloat,
-    IoUThreshold,
     NonNegativeFloat,
     NonNegativeInt,
     NonNegativeInts,
@@ -29,10 +28,14 @@ from vis4d.config.fields import (
     PositiveFloat,
     PositiveInt,
     Probability,
-    ScoreThreshold,
     StrictModel,
     WeightsName,
-    not_above,
+)
+from vis4d.config.tracker_schema import (
+    ByteTrackConfig,
+    MotionTrackerConfig,
+    QDTrackGraphConfig,
+    TrackerGraphConfig,
 )
 
 
@@ -125,102 +128,6 @@ class TrackLossConfig(StrictModel):
     softmax_temperature: FiniteFloat = Field(default=-1.0, description="Positive: divide logits by it; <= 0: none.")
 
 
-class QDTrackGraphConfig(StrictModel):
-    """The QDTrack tracker graph (defaults: the paper's BDD100K setting)."""
-
-    type: Literal["qdtrack"] = Field(default="qdtrack", description="Selects this tracker: appearance matching.")
-    init_score_thr: ScoreThreshold = Field(default=0.8, description="Unmatched detections above this start a track.")
-    obj_score_thr: ScoreThreshold = Field(
-        default=0.5, description="Detections above this may take a track's id; those below are backdrop candidates."
-    )
-    match_score_thr: ScoreThreshold = Field(default=0.5, description="Least association score of a match.")
-    memo_tracklet_frames: NonNegativeInt = Field(default=10, description="Frames a track is kept while unseen.")
-    memo_backdrop_frames: NonNegativeInt = Field(default=1, description="Frames a backdrop is kept in memory.")
-    memo_momentum: Probability = Field(
-        default=0.8, description="A matched track's embedding becomes momentum * old + (1 - momentum) * new."
-    )
-    nms_conf_thr: ScoreThreshold = Field(
-        default=0.5, description="A low-score detection matching a track above this is a duplicate and dropped."
-    )
-    nms_backdrop_iou_thr: IoUThreshold = Field(
-        default=0.3, description="A low-score detection overlapping any better one more than this is dropped."
-    )
-    nms_class_iou_thr: IoUThreshold = Field(
-        default=0.7, description="A detection overlapping a better one of its class more than this is dropped."
-    )
-    with_cats: bool = Field(default=True, description="Match only detections and tracks of the same class.")
-    match_metric: Literal["bisoftmax", "softmax", "cosine"] = Field(
-        default="bisoftmax", description="Association score of embeddings: bi-directional softmax, softmax or cosine."
-    )
-    nms_across_classes: bool = Field(
-        default=False,
-        description="Duplicate removal compares detections of all classes (the original QDTrack code, Vis4D 1.0), "
-        "not only those of the same class.",
-    )
-
-
-class IoUGraphConfig(StrictModel):
-    """Motion-only tracker: IoU association, ByteTrack-style two-stage matching."""
-
-    type: Literal["iou"] = Field(default="iou", description="Selects this tracker: IoU matching, no appearance.")
-    matching: Literal["hungarian", "greedy"] = Field(
-        default="hungarian", description="Optimal assignment on 1 - IoU, or pairs taken by decreasing IoU."
-    )
-    high_score_thr: ScoreThreshold = Field(default=0.5, description="Detections above this are matched first.")
-    low_score_thr: ScoreThreshold = Field(default=0.1, description="Lower ones above this match leftover tracks.")
-    init_score_thr: ScoreThreshold = Field(default=0.6, description="Unmatched detections above this start a track.")
-    match_iou_thr: IoUThreshold = Field(default=0.3, description="First stage: least IoU of a match.")
-    second_match_iou_thr: IoUThreshold = Field(default=0.5, description="Second stage: least IoU of a match.")
-    memo_frames: NonNegativeInt = Field(default=30, description="Frames a track is kept while unseen.")
-    with_cats: bool = Field(default=True, description="Match only detections and tracks of the same class.")
-
-    @field_validator("low_score_thr")
-    @classmethod
-    def _low_below_high(cls, value: float, info: ValidationInfo) -> float:
-        """The second stage matches the detections between the two thresholds: low must not exceed high."""
-        return not_above(value, info, "high_score_thr")
-
-
-class ByteTrackConfig(StrictModel):
-    """ByteTrack: Kalman motion, IoU association of high then low-score detections (the reference's defaults)."""
-
-    type: Literal["bytetrack"] = Field(default="bytetrack", description="Selects this tracker: Kalman + IoU.")
-    track_thresh: float = Field(default=0.5, ge=0, le=1, description="High detections score above this.")
-    low_thresh: float = Field(
-        default=0.1, ge=0, le=1, description="Low detections score above this (and below track_thresh)."
-    )
-    new_track_thresh: float | None = Field(
-        default=None, ge=0, le=1, description="Score a detection needs to start a track; default track_thresh + 0.1."
-    )
-    match_thresh: float = Field(
-        default=0.8, ge=0, le=1, description="First association: largest 1 - IoU (x score) matched."
-    )
-    second_match_thresh: float = Field(default=0.5, ge=0, le=1, description="Low detections: largest 1 - IoU matched.")
-    unconfirmed_match_thresh: float = Field(
-        default=0.7, ge=0, le=1, description="Tracks started last frame: largest cost matched."
-    )
-    track_buffer: int = Field(default=30, ge=0, description="Frames (at 30 fps) a lost track is kept for re-finding.")
-    frame_rate: float = Field(default=30.0, gt=0, description="The video's frame rate; scales track_buffer.")
-    fuse_score: bool = Field(
-        default=True, description="Multiply IoU by the detection score in matching (off for MOT20)."
-    )
-    duplicate_thresh: float = Field(
-        default=0.15, ge=0, le=1, description="A lost track with 1 - IoU below this to a tracked one is a duplicate."
-    )
-    pixel_offset: float = Field(
-        default=1.0, ge=0, description="IoU counts both end pixels (1, the reference's cython_bbox) or not (0)."
-    )
-
-    @field_validator("low_thresh")
-    @classmethod
-    def _low_below_high(cls, value: float, info: ValidationInfo) -> float:
-        """Low detections score between low_thresh and track_thresh: low must not exceed it."""
-        return not_above(value, info, "track_thresh")
-
-
-TrackerGraphConfig = Annotated[QDTrackGraphConfig | IoUGraphConfig | ByteTrackConfig, Field(discriminator="type")]
-
-
 class QDTrackConfig(ModelFields):
     """QDTrack: a detector + quasi-dense similarity head + tracker graph."""
 
@@ -229,11 +136,10 @@ class QDTrackConfig(ModelFields):
     track_sampler: TrackSamplerConfig = Field(default=TrackSamplerConfig(), description="RoIs for the embedding loss.")
     track_loss: TrackLossConfig = Field(default=TrackLossConfig(), description="Weights and margins of the losses.")
     tracker: TrackerGraphConfig = Field(
-        default=QDTrackGraphConfig(), description="Association at inference; pick one by its type."
+        default=QDTrackGraphConfig(),
+        description="Association at inference; pick one by its type (botsort and deepocsort use the embedding "
+        "head's embeddings unless tracker.reid names another model).",
     )
-
-
-MotionTrackerConfig = Annotated[ByteTrackConfig | IoUGraphConfig, Field(discriminator="type")]
 
 
 class ByteTrackModelConfig(ModelFields):
@@ -241,7 +147,9 @@ class ByteTrackModelConfig(ModelFields):
 
     type: Literal["bytetrack"] = Field(default="bytetrack", description="Selects this model: detector + motion.")
     tracker: MotionTrackerConfig = Field(
-        default=ByteTrackConfig(), description="Association at inference: bytetrack or iou."
+        default=ByteTrackConfig(),
+        description="Association at inference: bytetrack, sort, ocsort, botsort, deepocsort or iou (appearance "
+        "for botsort/deepocsort from tracker.reid).",
     )
 
 

@@ -244,6 +244,9 @@ def child_schema(annotation: Any, container: Any, part: str) -> ChildSchema | No
     if models is not None:
         for model in models:
             field = model.model_fields.get(part)
+            renamed: dict[str, str] = getattr(model, "RENAMED", {})  # tracker sections: earlier option names
+            if field is None and part in renamed:  # validation reads it as the current name
+                field = model.model_fields.get(renamed[part])
             if field is not None:
                 default = None if field.default is PydanticUndefined else field.default
                 annotation = field.annotation

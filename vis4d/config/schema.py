@@ -48,26 +48,36 @@ from vis4d.config.detector_schema import (
 )
 from vis4d.config.fields import PlainName, StrictModel, is_no_weights
 from vis4d.config.model_schema import (
-    ByteTrackConfig,
     ByteTrackModelConfig,
     DetectorModelConfig,
-    IoUGraphConfig,
     LRSchedulerConfig,
     ModelConfig,
     ModelFields,
     OptimizerConfig,
     QDTrackConfig,
-    QDTrackGraphConfig,
     SimilarityHeadConfig,
-    TrackerGraphConfig,
     TrackLossConfig,
     TrackSamplerConfig,
+)
+from vis4d.config.tracker_schema import (
+    TRACKER_CONFIGS,
+    BoTSORTConfig,
+    ByteTrackConfig,
+    DeepOCSORTConfig,
+    IoUGraphConfig,
+    MotionTrackerConfig,
+    OCSORTConfig,
+    QDTrackGraphConfig,
+    SORTConfig,
+    TrackerGraphConfig,
 )
 from vis4d.config.yolox_schema import YOLOXConfig, YOLOXProposalConfig
 
 __all__ = [
+    "TRACKER_CONFIGS",
     "BDD100KDatasetConfig",
     "BackboneConfig",
+    "BoTSORTConfig",
     "ByteTrackConfig",
     "ByteTrackModelConfig",
     "COCODatasetConfig",
@@ -75,6 +85,7 @@ __all__ = [
     "CropConfig",
     "DatasetBase",
     "DatasetConfig",
+    "DeepOCSORTConfig",
     "DetectorConfig",
     "DetectorModelConfig",
     "FasterRCNNDetectorConfig",
@@ -87,11 +98,14 @@ __all__ = [
     "MOTChallengeDatasetConfig",
     "ModelConfig",
     "ModelFields",
+    "MotionTrackerConfig",
+    "OCSORTConfig",
     "OptimizerConfig",
     "PhotometricConfig",
     "QDTrackConfig",
     "QDTrackGraphConfig",
     "RPNConfig",
+    "SORTConfig",
     "ReferenceConfig",
     "ResizeConfig",
     "RoIHeadConfig",

@@ -49,6 +49,8 @@ class Tracker:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
         self.model.fold_batch_norm()  # in place: this model is for inference from now on
+        handler = config.test_handler
+        self.model.set_input_normalization(handler.mean, handler.std, handler.channel_order)
         self._transforms = build_transforms(config.test_handler.transforms)
         self._collate = make_collate(config.test_handler)
         self._stream_frames = 0
@@ -65,7 +67,7 @@ class Tracker:
         """Build the config's model and load ``weights`` (a path, URL or name; default: the config's model.weights).
 
         ``cfg_options`` overrides config values as on the command line
-        (``"model.tracker.track_thresh=0.6,test_handler.batch_size=4"``).
+        (``"model.tracker.track_high_thresh=0.6,test_handler.batch_size=4"``).
         Loading is ``--weights``'s: any supported checkpoint layout, categories
         mapped by name, ``strict`` as ``--strict``.
         """

@@ -177,7 +177,9 @@ def launch(run: Run) -> int:
     _quiet_lightning()
     if launch_options.seed is not None:
         pl.seed_everything(launch_options.seed, workers=True, verbose=False)
-    module = Vis4DModule(build_run_model(run), config.model.optimizer, config.model.lr_scheduler, config.categories)
+    model = build_run_model(run)
+    model.set_input_normalization(config.test_handler.mean, config.test_handler.std, config.test_handler.channel_order)
+    module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler, config.categories)
     work_dir = Path(launch_options.work_dir)
     cache_dir = Path(launch_options.cache_dir) if launch_options.cache_dir else work_dir / ".cache" / "datasets"
     # An unseeded run still gets one fixed data order per run directory, so --resume continues it.

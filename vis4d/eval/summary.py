@@ -8,7 +8,7 @@ them, under names that say what they are:
 * ``AP``, ``AP50``, ``AP75``: COCO box AP, and ``det_boxes`` says of which
   boxes: ``"detector"`` (a tracking model's detector output, before the
   tracker: the AP tracking papers report), ``"tracker"`` (the boxes the
-  tracker output, scores >= ``obj_score_thr``: a capped AP) or
+  tracker output, scores >= ``track_high_thresh``: a capped AP) or
   ``"predictions"`` (a detector's output, or a file scored by ``vis4d eval``);
 * for every tracking metric computed, its headline fields
   (:mod:`vis4d.eval.registry`): ``mMOTA``, ``mIDF1``, ``mHOTA`` (``mTETA``
@@ -33,7 +33,7 @@ DetBoxes = Literal["detector", "tracker", "predictions"]
 # What each det_boxes value means, for table titles and the validation line.
 DET_BOXES_LABELS: dict[str, str] = {
     "detector": "the detector's output, before the tracker",
-    "tracker": "the tracker's output (scores >= obj_score_thr)",
+    "tracker": "the tracker's output (scores >= track_high_thresh)",
     "predictions": "the predictions",
 }
 

@@ -15,6 +15,7 @@ Trackers keep their state inside the model, keyed by video: ``predict`` reads
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 from torch import Tensor, nn
 
@@ -34,6 +35,14 @@ class Vis4DModel(nn.Module, ABC):
 
     def reset_tracking(self) -> None:
         """Forget all tracker state (no-op for detectors)."""
+
+    def set_input_normalization(self, mean: Sequence[float], std: Sequence[float], channel_order: str) -> None:
+        """How the data handler normalised the input images; trackers that read pixels undo it (no-op otherwise)."""
+        from vis4d.model.track.context import Normalization
+
+        tracker = getattr(self, "tracker", None)
+        if tracker is not None and hasattr(tracker, "normalization"):
+            tracker.normalization = Normalization(tuple(mean), tuple(std), channel_order)  # type: ignore[arg-type]
 
     def fold_batch_norm(self) -> int:
         """Fold the backbones' batch norms into their convolutions for faster inference; returns how many.

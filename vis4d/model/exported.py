@@ -29,6 +29,7 @@ from vis4d.common.errors import ConfigError
 from vis4d.common.structures import Batch, FrameMeta, FramePrediction
 from vis4d.model.base import Vis4DModel
 from vis4d.model.export import EXPORT_FORMAT_VERSION, TORCHSCRIPT_METADATA, graph_config
+from vis4d.model.track.context import FrameContext
 from vis4d.model.track.graphs import build_graph
 from vis4d.model.track.video import VideoTracker, with_detections
 
@@ -141,7 +142,8 @@ class ExportedModel(Vis4DModel):
         self.runner = runner
         self.meta = meta
         tracker_config = getattr(model_config, "tracker", None)
-        self.tracker = VideoTracker(build_graph(tracker_config)) if tracker_config is not None else None
+        reid = getattr(tracker_config, "reid", None)
+        self.tracker = VideoTracker(build_graph(tracker_config), reid) if tracker_config is not None else None
 
     def loss(self, batch: Batch) -> dict[str, Tensor]:
         """Exported graphs hold no training code: refused."""
@@ -151,21 +153,30 @@ class ExportedModel(Vis4DModel):
     def predict(self, batch: Batch) -> list[FramePrediction]:
         """Each image through the graph (unpadded size as an input), then through the tracker, in order."""
         predictions = []
-        for index, meta in enumerate(batch.meta):
+        contexts = self.tracker.contexts(batch) if self.tracker is not None else [None] * len(batch)
+        for index, (meta, context) in enumerate(zip(batch.meta, contexts, strict=True)):
             size = torch.tensor(meta.input_hw, dtype=torch.int64)
             outputs = [out.to(batch.images.device) for out in self.runner(batch.images[index : index + 1], size)]
             detections = FramePrediction(outputs[0], outputs[1], outputs[2].to(torch.int64))
-            predictions.append(self._track(meta, detections, outputs[3] if len(outputs) > 3 else None))
+            predictions.append(self._track(meta, detections, outputs[3] if len(outputs) > 3 else None, context))
         return predictions
 
-    def _track(self, meta: FrameMeta, detections: FramePrediction, embeddings: Tensor | None) -> FramePrediction:
+    def _track(
+        self, meta: FrameMeta, detections: FramePrediction, embeddings: Tensor | None, context: FrameContext | None
+    ) -> FramePrediction:
         """The tracker's output on the graph's candidates, as the PyTorch model computes it (detectors: as is)."""
         if self.tracker is None:
             return detections
-        graph = self.tracker.graph
-        keep = graph.candidates(detections.boxes, detections.scores, detections.class_ids)
-        candidate_embeddings = embeddings[keep] if embeddings is not None and graph.needs_embeddings else None
-        return with_detections(self.tracker(meta, detections.select(keep), candidate_embeddings), detections)
+        tracker = self.tracker
+        keep = tracker.graph.candidates(detections.boxes, detections.scores, detections.class_ids)
+        candidates = detections.select(keep)
+        if tracker.reid_name is not None:
+            embeddings = tracker.appearance(candidates, context)
+        elif embeddings is not None and tracker.uses_embeddings:
+            embeddings = embeddings[keep]
+        else:
+            embeddings = None
+        return with_detections(tracker(meta, candidates, embeddings, context), detections)
 
     def reset_tracking(self) -> None:
         """Forget all tracker state."""

@@ -70,7 +70,7 @@ def test_flatten_metrics_keeps_scalars_of_det_and_the_track_mean() -> None:
 def tracker_outputs(with_detections: bool) -> list[FrameOutput]:
     """A tracker that outputs only the cars: its threshold dropped the pedestrians, which the detector found.
 
-    The detector's own detections hold every box, the pedestrians at score 0.3 (below an obj_score_thr).
+    The detector's own detections hold every box, the pedestrians at score 0.3 (below an track_high_thresh).
     """
     gt = ground_truth()
     outputs = []

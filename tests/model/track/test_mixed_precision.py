@@ -50,7 +50,7 @@ def test_qdtrack_trains_under_autocast(dtype: torch.dtype) -> None:
 def test_qdtrack_tracks_under_autocast(dtype: torch.dtype) -> None:
     torch.manual_seed(0)
     # An untrained detector scores everything low: thresholds at 0 so the graph has tracks to keep.
-    graph = QDTrackGraphConfig(init_score_thr=0.0, obj_score_thr=0.0, match_score_thr=0.0)
+    graph = QDTrackGraphConfig(new_track_thresh=0.0, track_high_thresh=0.0, match_score_thresh=0.0)
     cfg = tiny_cfg(tracker=graph)
     cfg = cfg.model_copy(
         update={"detector": cfg.detector.model_copy(update={"roi_head": RoIHeadConfig(fc_dim=64, score_thresh=0.0)})}

@@ -144,7 +144,7 @@ def test_registered_builder():
 
 
 class DetectionsWithAWeakOne(FixedDetections):
-    """The two objects and a third detection at score 0.1, below the graph's obj_score_thr (0.5)."""
+    """The two objects and a third detection at score 0.1, below the graph's track_high_thresh (0.5)."""
 
     def __call__(self, features, image_sizes):
         dets = super().__call__(features, image_sizes)

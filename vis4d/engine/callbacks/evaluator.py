@@ -7,7 +7,7 @@ evaluators in :mod:`vis4d.eval` do the rest.
 
 A tracking model's outputs carry its detector's own detections: detection AP
 is computed on those (what the QDTrack papers report; the tracker keeps only
-detections above ``obj_score_thr``, which would cap AP and AR), tracking
+detections above ``track_high_thresh``, which would cap AP and AR), tracking
 metrics on the tracked boxes. ``metrics.json`` says which in its
 ``summary`` (:mod:`vis4d.eval.summary`), and so do the table and the
 validation line.

@@ -1,8 +1,11 @@
 """ByteTrack as a model: a detector whose detections a motion tracker associates (no appearance).
 
 Training trains the detector only (the tracker has no parameters); inference
-detects and hands each frame's detections to the tracker graph of
-``model.tracker`` (``bytetrack`` by default, or the plain ``iou`` tracker).
+detects and hands each frame's detections to the tracker of ``model.tracker``
+(``bytetrack`` by default; ``sort``, ``ocsort``, ``botsort``, ``deepocsort``
+or the plain ``iou`` tracker), with the frame's pixels for the trackers that
+compensate camera motion, and appearance from ``model.tracker.reid`` where
+it names a re-identification network.
 With ``model.weights`` a published detector (say COCO's, from torchvision)
 tracks real footage without any training.
 """
@@ -27,7 +30,7 @@ class ByteTrack(Vis4DModel):
         super().__init__()
         self.cfg = cfg
         self.detector = build_detector(cfg.detector, num_classes, pretrained=cfg.weights is not None)
-        self.tracker = VideoTracker(build_graph(cfg.tracker))
+        self.tracker = VideoTracker(build_graph(cfg.tracker), getattr(cfg.tracker, "reid", None))
 
     def loss(self, batch: Batch) -> dict[str, Tensor]:
         """The detector's losses."""
@@ -39,13 +42,13 @@ class ByteTrack(Vis4DModel):
     def predict(self, batch: Batch) -> list[FramePrediction]:
         """Detect, then track each image in order: the tracked detections, with the detector's own ``detections``."""
         detections = self.detector.detect(self.detector.extract_features(batch.images), batch.image_sizes)
-        graph = self.tracker.graph
-        return [
-            with_detections(
-                self.tracker(meta, det.select(graph.candidates(det.boxes, det.scores, det.class_ids)), None), det
-            )
-            for meta, det in zip(batch.meta, detections, strict=True)
-        ]
+        tracker = self.tracker
+        outputs = []
+        for meta, det, context in zip(batch.meta, detections, tracker.contexts(batch), strict=True):
+            candidates = det.select(tracker.graph.candidates(det.boxes, det.scores, det.class_ids))
+            embeddings = tracker.appearance(candidates, context)
+            outputs.append(with_detections(tracker(meta, candidates, embeddings, context), det))
+        return outputs
 
     def reset_tracking(self) -> None:
         """Forget all tracker state."""

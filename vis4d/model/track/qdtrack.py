@@ -26,6 +26,7 @@ from vis4d.config.schema import QDTrackConfig
 from vis4d.model.base import Vis4DModel
 from vis4d.model.detect.base import RoIPooling
 from vis4d.model.detectors import build_detector
+from vis4d.model.track.context import FrameContext
 from vis4d.model.track.graphs import TrackerGraph, build_graph
 from vis4d.model.track.losses import qdtrack_losses
 from vis4d.model.track.sampling import sample_track_rois_batch
@@ -56,7 +57,7 @@ class QDTrack(Vis4DModel):
         )
         self.similarity_head = SimilarityHead(head, levels[0].channels, [level.name for level in levels], pooling)
         self.graph: TrackerGraph = build_graph(cfg.tracker)
-        self.tracker = VideoTracker(self.graph)
+        self.tracker = VideoTracker(self.graph, getattr(cfg.tracker, "reid", None))
 
     # ------------------------------------------------------------------ training
     def loss(self, batch: Batch) -> dict[str, Tensor]:
@@ -109,24 +110,35 @@ class QDTrack(Vis4DModel):
         """
         features = self.detector.extract_features(batch.images)
         detections = self.detector.detect(features, batch.image_sizes)
-        candidates, embeddings = self.embed_candidates(features, detections, batch.image_sizes)
+        contexts = self.tracker.contexts(batch)
+        candidates, embeddings = self.embed_candidates(features, detections, batch.image_sizes, contexts)
         return [
-            with_detections(self.tracker(meta, det, embeds), all_det)
-            for meta, det, embeds, all_det in zip(batch.meta, candidates, embeddings, detections, strict=True)
+            with_detections(self.tracker(meta, det, embeds, context), all_det)
+            for meta, det, embeds, all_det, context in zip(
+                batch.meta, candidates, embeddings, detections, contexts, strict=True
+            )
         ]
 
     def embed_candidates(
-        self, features: Features, detections: list[FramePrediction], image_sizes: list[tuple[int, int]]
+        self,
+        features: Features,
+        detections: list[FramePrediction],
+        image_sizes: list[tuple[int, int]],
+        contexts: list[FrameContext | None] | None = None,
     ) -> tuple[list[FramePrediction], list[Tensor | None]]:
-        """The graph's candidates among each image's detections, and their embeddings (None without appearance).
+        """The tracker's candidates among each image's detections, and their embeddings (None without appearance).
 
         Only candidates are embedded: the similarity head costs ~0.23 GFLOP per
         detection (about eight times the box head per proposal), and the
-        duplicates the graph drops would never use theirs.
+        duplicates the tracker drops would never use theirs. With
+        ``model.tracker.reid`` the embeddings come from that network instead.
         """
         candidates = [det.select(self.graph.candidates(det.boxes, det.scores, det.class_ids)) for det in detections]
-        if not self.graph.needs_embeddings:
+        if not self.tracker.uses_embeddings:
             return candidates, [None] * len(candidates)
+        if self.tracker.reid_name is not None:
+            contexts = contexts if contexts is not None else [None] * len(candidates)
+            return candidates, [self.tracker.appearance(c, ctx) for c, ctx in zip(candidates, contexts, strict=True)]
         return candidates, list(self.similarity_head(features, [c.boxes for c in candidates], image_sizes))
 
     def reset_tracking(self) -> None:

@@ -125,3 +125,39 @@ def _yolox_entries() -> tuple[KnownWeights, ...]:
 
 
 OTHER_ZOOS += _yolox_entries()
+
+
+# Re-identification networks for the trackers' appearance (model.tracker.reid = "reid://NAME"): torchreid's model
+# zoo as boxmot mirrors it (file NAME.pt), on Google Drive only: name -> (file id, training set).
+REID_PAGES: dict[str, tuple[str, str]] = {
+    "osnet_x1_0_msmt17": ("112EMUfBPYeYg70w-syK6V6Mx8-Qb9Q1M", "MSMT17"),
+    "osnet_x1_0_market1501": ("1vduhq5DpN2q1g4fYEZfPI17MJeh9qyrA", "Market1501"),
+    "osnet_x1_0_dukemtmcreid": ("1QZO_4sNf4hdOKKKzKc-TZU9WW1v6zQbq", "DukeMTMC-reID"),
+    "osnet_x0_75_msmt17": ("1QEGO6WnJ-BmUzVPd3q9NoaO_GsPNlmWc", "MSMT17"),
+    "osnet_x0_5_msmt17": ("1UT3AxIaDvS2PdxzZmbkLmjtiqq7AIKCv", "MSMT17"),
+    "osnet_x0_25_msmt17": ("1sSwXSUlj4_tHZequ_iZ8w_Jh0VaRQMqF", "MSMT17"),
+    "osnet_x0_25_market1501": ("1z1UghYvOTtjx7kEoRfmqSMu-z62J6MAj", "Market1501"),
+    "osnet_x0_25_dukemtmcreid": ("1eumrtiXT4NOspjyEV4j8cHmlOaaCGk5l", "DukeMTMC-reID"),
+}
+
+
+def reid_page(name: str) -> str | None:
+    """The Google Drive page of a published re-identification network (None if there is no such name)."""
+    entry = REID_PAGES.get(name)
+    return None if entry is None else f"https://drive.google.com/file/d/{entry[0]}/view"
+
+
+def by_hand(name: str) -> tuple[str, str | None, list[str]]:
+    """A ``bytetrack://FILE`` or ``reid://NAME``: its file name in the cache, its page (None: unknown), known names."""
+    if name.startswith("reid://"):
+        key = name.removeprefix("reid://").strip("/")
+        return f"{key}.pt", reid_page(key), list(REID_PAGES)
+    file_name = name.removeprefix("bytetrack://").strip("/")
+    return file_name, bytetrack_page(file_name), list(BYTETRACK_PAGES)
+
+
+OTHER_ZOOS += tuple(
+    KnownWeights(f"reid://{name}", None, f"{data} person re-identification (OSNet, torchreid); by hand from "
+                 f"{reid_page(name)}", "model.tracker.reid (botsort, deepocsort)")  # fmt: skip
+    for name, (_, data) in REID_PAGES.items()
+)

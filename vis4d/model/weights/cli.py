@@ -31,8 +31,8 @@ def _list(args: argparse.Namespace) -> int:
         cached = "yes" if resolve_source(entry.name).path.is_file() else "no"
         print(f"{entry.name.ljust(width)}  {size:>9}  {cached:6}  {entry.trained_on}  ->  {entry.use}")
     print("\nAlso accepted: a local path, http(s)://..., mmdet://PATH, bdd100k://PATH, and any torchvision weights "
-          "enum member (torchvision://ResNet50_Weights.IMAGENET1K_V1). bytetrack:// files are placed in the cache "
-          "by hand: 'vis4d weights download NAME' says from where and to which path.")  # fmt: skip
+          "enum member (torchvision://ResNet50_Weights.IMAGENET1K_V1). bytetrack:// and reid:// files are placed in "
+          "the cache by hand: 'vis4d weights download NAME' says from where and to which path.")  # fmt: skip
     return 0
 
 

@@ -17,7 +17,11 @@ Accepted wherever vis4d takes weights (``--weights``, ``model.weights``,
   (``bytetrack_x_mot17.pth.tar``, ...). They are on Google Drive behind a web
   page, not at a direct URL: the file is placed in the cache by hand, and
   until it is there the error says which page to download it from and the
-  exact path to put it at.
+  exact path to put it at;
+* ``reid://NAME``: a re-identification network for the trackers
+  (``model.tracker.reid``, e.g. ``reid://osnet_x0_25_msmt17``), torchreid's
+  published OSNet weights, also on Google Drive pages only, placed the same
+  way as ``NAME.pt``.
 
 Downloaded files live in torch.hub's cache, ``$TORCH_HOME/hub/checkpoints/``
 (``~/.cache/torch`` by default), under the URL's file name, exactly where
@@ -39,7 +43,7 @@ from vis4d.common.errors import ConfigError
 MMDET_URL = "https://download.openmmlab.com/mmdetection/v2.0/"
 BDD100K_URL = "https://dl.cv.ethz.ch/bdd100k/"
 URL_SCHEMES = ("http://", "https://", "file://")
-NAME_SCHEMES = ("torchvision://", "mmdet://", "bdd100k://", "bytetrack://")
+NAME_SCHEMES = ("torchvision://", "mmdet://", "bdd100k://", "bytetrack://", "reid://")
 # A file name ending in "-<hex>.ext" carries the first hex digits of its SHA-256 (torchvision's and mmdetection's
 # files). torch.hub's own rule takes the *first* "-<hex>." anywhere in the name, which misreads mmdetection names
 # such as "..._bbox_mAP-0.384_..._210434-a5d8aa15.pth" as hash "0"; anchored at the end, with at least six digits,
@@ -105,7 +109,7 @@ def resolve_source(name: str, option: str = "--weights") -> WeightsSource:
         return _remote(name, MMDET_URL + name.removeprefix("mmdet://").lstrip("/"), option)
     if name.startswith("bdd100k://"):
         return _remote(name, BDD100K_URL + name.removeprefix("bdd100k://").lstrip("/"), option)
-    if name.startswith("bytetrack://"):
+    if name.startswith(("bytetrack://", "reid://")):
         return _by_hand(name, option)
     if name.startswith(URL_SCHEMES):
         return _remote(name, name, option)
@@ -147,12 +151,10 @@ def check_checkpoint_file(path: Path, option: str) -> None:
 
 
 def _by_hand(name: str, option: str) -> WeightsSource:
-    """A ByteTrack checkpoint: its place in the cache and the page it is downloaded from."""
-    from vis4d.model.weights.catalogue import BYTETRACK_PAGES, bytetrack_page
+    """A checkpoint published behind a web page (ByteTrack's, the ReID networks'): its place in the cache, its page."""
+    from vis4d.model.weights.catalogue import by_hand
 
-    file_name = name.removeprefix("bytetrack://").strip("/")
-    page = bytetrack_page(file_name)
+    file_name, page, known = by_hand(name)
     if page is None:
-        known = ", ".join(BYTETRACK_PAGES)
-        raise ConfigError(f"{option}: {name}: ByteTrack published no file {file_name!r}; known: {known}")
+        raise ConfigError(f"{option}: {name}: no published file {file_name!r} is known; known: {', '.join(known)}")
     return WeightsSource(name, hub_checkpoint_dir() / file_name, option=option, page=page)

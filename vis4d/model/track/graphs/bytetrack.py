@@ -5,8 +5,8 @@ The algorithm is that of the reference tracker (ifzhang/ByteTrack,
 track ids on the same detections (a test checks it against the reference's
 output). Per frame:
 
-1. Detections split into high (score > ``track_thresh``) and low
-   (``low_thresh`` < score < ``track_thresh``); others are ignored.
+1. Detections split into high (score > ``track_high_thresh``) and low
+   (``track_low_thresh`` < score < ``track_high_thresh``); others are ignored.
 2. Activated tracks and lost tracks are predicted one frame ahead (a lost
    track's height velocity is zeroed first) and matched to the high
    detections on ``1 - IoU`` (times the detection score unless
@@ -19,247 +19,215 @@ output). Per frame:
    match a remaining high detection (below ``unconfirmed_match_thresh``),
    else they are removed; they are not motion-predicted.
 5. Remaining high detections scoring at least ``new_track_thresh``
-   (``track_thresh + 0.1`` by default) start tracks; a new track is output
-   from its second frame on (in a video's first frame at once).
+   (``track_high_thresh + 0.1`` by default) start tracks; a new track is
+   output from its second frame on (in a video's first frame at once).
 6. Lost tracks unseen for more than ``track_buffer * frame_rate / 30``
    frames are removed; a lost track on top of a tracked one (``1 - IoU``
    below ``duplicate_thresh``) is dropped unless it is strictly older.
 
-Assignments are thresholded global optima: ``linear_sum_assignment`` on the
-cost matrix extended with a ``threshold / 2`` cost for leaving a row or
-column unmatched, which is what the reference's ``lap.lapjv(extend_cost=True,
-cost_limit=...)`` solves. IoU counts both end pixels (``pixel_offset=1``) as
-the reference's ``cython_bbox`` does. Reported boxes are the Kalman estimate
-after the update (:attr:`ByteTrackGraph.output_boxes`), scores the detections'.
-The graph counts frames itself (calls since :meth:`reset`), like the
-reference; ids increase across videos and are never reused.
+The reference keeps three Python lists (tracked, lost, removed); here the
+tracks are rows of the kit's track store, the list a track is on a column,
+and the rows are kept in the reference's list order (tracked list, then lost
+list) so that even the order of rows in every cost matrix is the reference's.
+One quirk of the reference is kept on purpose: a lost track removed for age
+stays on the lost list until the end of the next frame, and can be re-found
+then (the README of the test fixture has the details).
+
+Assignments are thresholded global optima (:func:`vis4d.model.track.matching.assign`,
+what the reference's ``lap.lapjv(extend_cost=True, cost_limit=...)`` solves).
+IoU counts both end pixels (``pixel_offset=1``) as the reference's
+``cython_bbox`` does. Reported boxes are the Kalman estimate after the update
+(``output_boxes``), scores the detections'. BoT-SORT
+(:mod:`vis4d.model.track.graphs.botsort`) is this tracker with other motion
+coordinates, camera motion and appearance.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Sequence
-
 import numpy as np
-import numpy.typing as npt
-import torch
-from scipy.optimize import linear_sum_assignment
-from torch import Tensor
 
-from vis4d.config.schema import ByteTrackConfig
-from vis4d.model.boxes import pairwise_iou
-from vis4d.model.track import motion
+from vis4d.model.track import matching
+from vis4d.model.track.graphs.base import Association, Detections, FloatArray, IntArray, MotionTracker
+from vis4d.model.track.motion import BoxKalman
+from vis4d.model.track.store import Column
 
-TRACKED, LOST, REMOVED = 1, 2, 3
-FloatArray = npt.NDArray[np.float64]
-
-
-@dataclasses.dataclass
-class _Track:
-    """One track's Kalman state and bookkeeping (the reference's ``STrack``)."""
-
-    track_id: int
-    mean: FloatArray
-    covariance: FloatArray
-    score: float
-    start_frame: int
-    frame_id: int  # the last frame it took a detection
-    state: int = TRACKED
-    activated: bool = False
-    det_index: int = -1  # the detection it took in the current frame
-
-    @property
-    def box(self) -> FloatArray:
-        """(4,) corners from the Kalman mean."""
-        corners: FloatArray = motion.xyah_to_xyxy(self.mean[None, :4])[0]
-        return corners
-
-    def take(self, box_xyah: FloatArray, score: float, frame_id: int, det_index: int) -> None:
-        """Kalman update with a detection; the track is tracked and activated from now on."""
-        self.mean, self.covariance = motion.update(self.mean, self.covariance, box_xyah)
-        self.score, self.frame_id, self.det_index = score, frame_id, det_index
-        self.state, self.activated = TRACKED, True
+TRACKED, LOST, REMOVED = 1, 2, 3  # a track's state
+ON_TRACKED, ON_LOST, GONE = 0, 1, 2  # the list a track is on
 
 
 def assign(cost: FloatArray, threshold: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     """Matches (row, col) in row order with each cost below ``threshold``, unmatched rows, unmatched cols.
 
-    The global optimum of the matrix extended by a ``threshold / 2`` cost for
-    every unmatched row and column (``lap.lapjv(extend_cost=True)``).
+    :func:`vis4d.model.track.matching.assign` as lists (the reference's ``linear_assignment``).
     """
-    rows, cols = cost.shape
-    if cost.size == 0:
-        return [], list(range(rows)), list(range(cols))
-    extended = np.zeros((rows + cols, rows + cols))
-    extended[:rows, :cols] = cost
-    extended[:rows, cols:] = threshold / 2
-    extended[rows:, :cols] = threshold / 2
-    row_index, col_index = linear_sum_assignment(extended)
-    match_of_row = np.full(rows, -1, dtype=np.int64)
-    real = (row_index < rows) & (col_index < cols)
-    match_of_row[row_index[real]] = col_index[real]
-    matches = [(i, int(match_of_row[i])) for i in range(rows) if match_of_row[i] >= 0]
-    matched_cols = {j for _, j in matches}
-    return matches, [i for i in range(rows) if match_of_row[i] < 0], [j for j in range(cols) if j not in matched_cols]
+    rows, cols, free_rows, free_cols = matching.assign(cost, threshold)
+    return list(zip(rows.tolist(), cols.tolist(), strict=True)), free_rows.tolist(), free_cols.tolist()
 
 
-def _joint(first: Iterable[_Track], second: Iterable[_Track]) -> list[_Track]:
-    """``first`` followed by the tracks of ``second`` whose id it lacks."""
-    out = list(first)
-    ids = {track.track_id for track in out}
-    return out + [track for track in second if track.track_id not in ids]
-
-
-def _without(tracks: Iterable[_Track], ids: set[int]) -> list[_Track]:
-    return [track for track in tracks if track.track_id not in ids]
-
-
-class ByteTrackGraph:
+class ByteTrackGraph(MotionTracker):
     """Stateful ByteTrack association for one video at a time (see the module docstring)."""
 
-    needs_embeddings = False
+    kalman_state = "xyah"
+    lost_velocity: tuple[int, ...] = (7,)  # velocity entries a lost track's prediction zeroes first
+    output_unconfirmed = False  # whether tracks in their first frame are output
 
-    def __init__(self, cfg: ByteTrackConfig) -> None:
-        self.cfg = cfg
-        self.next_id = 0
-        self.new_track_thresh = cfg.new_track_thresh if cfg.new_track_thresh is not None else cfg.track_thresh + 0.1
-        self.max_time_lost = int(cfg.frame_rate / 30.0 * cfg.track_buffer)
-        self.output_boxes: Tensor | None = None
-        self.reset()
+    def __init__(self, cfg: object) -> None:
+        self.kalman = BoxKalman(self.kalman_state)  # type: ignore[arg-type]
+        super().__init__(cfg)
+        high = self.cfg.track_high_thresh
+        self.new_track_thresh = self.cfg.new_track_thresh if self.cfg.new_track_thresh is not None else high + 0.1
+        self.max_time_lost = int(self.cfg.frame_rate / 30.0 * self.cfg.track_buffer)
+        self._lists = np.zeros(0, dtype=np.int8)  # the lists at the frame's start
+        self._pool = self._unconfirmed = np.zeros(0, dtype=np.int64)
+        self._removed_now = np.zeros(0, dtype=bool)
 
-    def reset(self) -> None:
-        """Forget all tracks (new video); ids keep increasing."""
-        self.frame_id = 0
-        self.tracked: list[_Track] = []
-        self.lost: list[_Track] = []
-        self.removed_ids: set[int] = set()
+    def columns(self) -> dict[str, Column]:
+        """Kalman state, bookkeeping of the reference's ``STrack`` and the list each track is on."""
+        return {
+            "id": Column(dtype=np.int64),
+            "mean": Column((8,)),
+            "cov": Column((8, 8)),
+            "score": Column(),
+            "state": Column(dtype=np.int8, default=TRACKED),
+            "activated": Column(dtype=np.bool_, default=False),
+            "start_frame": Column(dtype=np.int64),
+            "last_frame": Column(dtype=np.int64),  # the last frame the track took a detection
+            "det": Column(dtype=np.int64, default=-1),  # the detection it took in the current frame
+            "list": Column(dtype=np.int8, default=ON_TRACKED),
+            "removed_once": Column(dtype=np.bool_, default=False),  # its id is on the reference's removed list
+        }
 
-    def candidates(self, boxes: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
-        """(K,) bool: detections at or below ``low_thresh`` take part in nothing."""
-        return scores > self.cfg.low_thresh
+    def track_boxes(self, rows: IntArray) -> FloatArray:
+        """Corners of the Kalman means."""
+        return self.kalman.to_corners(self.store["mean"][rows])
 
-    def _cost(self, tracks: Sequence[_Track], boxes: FloatArray, scores: FloatArray | None) -> FloatArray:
-        """``1 - IoU`` of track boxes x detection boxes; with ``scores`` the reference's fused ``1 - IoU * score``."""
-        if not tracks or len(boxes) == 0:
-            return np.zeros((len(tracks), len(boxes)))
-        track_boxes = np.stack([track.box for track in tracks])
-        cost = np.asarray(1 - pairwise_iou(track_boxes, boxes, pixel_offset=self.cfg.pixel_offset), dtype=np.float64)
-        if scores is not None:
-            cost = 1 - (1 - cost) * scores[None, :]
-        return cost
+    def iou_distance(self, rows: IntArray, dets: Detections) -> FloatArray:
+        """``1 - IoU`` of track boxes x detection boxes, with the configured pixel offset."""
+        return 1.0 - matching.iou(self.track_boxes(rows), dets.boxes, self.cfg.pixel_offset)
 
-    def __call__(
-        self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
-    ) -> Tensor:
-        """Associate one frame's detections; returns (K,) int64 track ids, -1 = not output."""
-        cfg = self.cfg
-        self.frame_id += 1
-        frame = self.frame_id
-        given = boxes.detach().to("cpu", torch.float64).numpy().reshape(-1, 4)
-        det_xyah = motion.xyxy_to_xyah(given)
-        # The reference keeps (x1, y1, w, h) and rebuilds corners as x1 + w: the same up to the last bit.
-        det_boxes = np.concatenate([given[:, :2], given[:, :2] + (given[:, 2:] - given[:, :2])], axis=1)
-        det_scores = scores.detach().to("cpu", torch.float64).numpy().reshape(-1)
-        high = np.flatnonzero(det_scores > cfg.track_thresh)
-        low = np.flatnonzero((det_scores > cfg.low_thresh) & (det_scores < cfg.track_thresh))
-        fuse = det_scores if cfg.fuse_score else None
+    def distances(self, rows: IntArray, dets: Detections) -> FloatArray:
+        """The first and the unconfirmed association's cost: ``1 - IoU``, fused with the score unless MOT20."""
+        cost = self.iou_distance(rows, dets)
+        return matching.fuse_score(cost, dets.scores) if self.cfg.fuse_score and cost.size else cost
 
-        def take(track: _Track, det: int) -> None:
-            track.take(det_xyah[det], float(det_scores[det]), frame, int(det))
+    def predict(self) -> None:
+        """Activated and lost tracks (the pool) one frame ahead; lost ones lose their size velocity first."""
+        store = self.store
+        store["det"][:] = -1
+        self._lists = store["list"].copy()
+        self._removed_now = np.zeros(len(store), dtype=bool)
+        on_tracked = self._lists == ON_TRACKED
+        self._unconfirmed = np.flatnonzero(on_tracked & ~store["activated"])
+        self._pool = np.concatenate([np.flatnonzero(on_tracked & store["activated"]), np.flatnonzero(~on_tracked)])
+        means = store["mean"][self._pool]
+        means[np.ix_(store["state"][self._pool] != TRACKED, list(self.lost_velocity))] = 0
+        store["mean"][self._pool], store["cov"][self._pool] = self.kalman.predict(means, store["cov"][self._pool])
 
-        unconfirmed = [t for t in self.tracked if not t.activated]
-        pool = _joint([t for t in self.tracked if t.activated], self.lost)
-        self._predict(pool)
-        activated: list[_Track] = []
-        refound: list[_Track] = []
-        # First association: tracks and lost tracks with the high detections.
-        cost = self._cost(pool, det_boxes[high], None if fuse is None else fuse[high])
-        matches, free_pool, free_high = assign(cost, cfg.match_thresh)
-        for i, j in matches:
-            (activated if pool[i].state == TRACKED else refound).append(pool[i])
-            take(pool[i], high[j])
-        # Second association: the still-tracked leftovers with the low detections.
-        remaining = [pool[i] for i in free_pool if pool[i].state == TRACKED]
-        matches, free_remaining, _ = assign(self._cost(remaining, det_boxes[low], None), cfg.second_match_thresh)
-        for i, j in matches:
-            take(remaining[i], low[j])
-            activated.append(remaining[i])
-        newly_lost = [remaining[i] for i in free_remaining]
-        for track in newly_lost:
-            track.state = LOST
-        # Unconfirmed tracks: one chance against the high detections left.
+    def associate(self, dets: Detections) -> Association:
+        """High detections with the pool, low ones with still-tracked leftovers, then unconfirmed tracks."""
+        cfg, pool, unconfirmed = self.cfg, self._pool, self._unconfirmed
+        high = np.flatnonzero(dets.scores > cfg.track_high_thresh)
+        low = np.flatnonzero((dets.scores > cfg.track_low_thresh) & (dets.scores < cfg.track_high_thresh))
+        rows, cols, free_pool, free_high = self.match(self.distances(pool, dets.select(high)), cfg.match_thresh)
+        parts = [(high[cols], pool[rows])]
+        remaining = pool[free_pool][self.store["state"][pool[free_pool]] == TRACKED]
+        rows, cols, _, _ = self.match(self.iou_distance(remaining, dets.select(low)), cfg.second_match_thresh)
+        parts.append((low[cols], remaining[rows]))
         rest = high[free_high]
-        cost = self._cost(unconfirmed, det_boxes[rest], None if fuse is None else fuse[rest])
-        matches, free_unconfirmed, free_rest = assign(cost, cfg.unconfirmed_match_thresh)
-        for i, j in matches:
-            take(unconfirmed[i], rest[j])
-            activated.append(unconfirmed[i])
-        removed = [unconfirmed[i] for i in free_unconfirmed]
-        activated += self._start_tracks([int(rest[j]) for j in free_rest], det_xyah, det_scores)
-        removed += [t for t in self.lost if frame - t.frame_id > self.max_time_lost]
-        for track in removed:
-            track.state = REMOVED
-        self._update_lists(activated, refound, newly_lost, removed)
-        return self._outputs(len(det_boxes), boxes)
+        cost = self.distances(unconfirmed, dets.select(rest))
+        rows, cols, _, free_rest = self.match(cost, cfg.unconfirmed_match_thresh)
+        parts.append((rest[cols], unconfirmed[rows]))
+        return Association.concat(parts, rest[free_rest])
 
-    def _predict(self, tracks: Sequence[_Track]) -> None:
-        """One Kalman step for every track of the pool at once; non-tracked ones lose their height velocity."""
-        if not tracks:
-            return
-        means = np.asarray([t.mean.copy() for t in tracks])
-        for row, track in enumerate(tracks):
-            if track.state != TRACKED:
-                means[row][7] = 0
-        means, covariances = motion.predict(means, np.asarray([t.covariance for t in tracks]))
-        for track, mean, covariance in zip(tracks, means, covariances, strict=True):
-            track.mean, track.covariance = mean, covariance
+    def update(self, rows: IntArray, dets: Detections) -> None:
+        """Kalman update with the detections; the tracks are tracked and activated from now on."""
+        store = self.store
+        measured = self.kalman.to_state(dets.boxes)
+        store["mean"][rows], store["cov"][rows] = self.kalman.update(store["mean"][rows], store["cov"][rows], measured)
+        store["score"][rows] = dets.scores
+        store["last_frame"][rows] = self.frame_id
+        store["det"][rows] = dets.index
+        store["state"][rows] = TRACKED
+        store["activated"][rows] = True
 
-    def _start_tracks(self, dets: Sequence[int], det_xyah: FloatArray, det_scores: FloatArray) -> list[_Track]:
+    def mark_missed(self, rows: IntArray) -> None:
+        """Unmatched unconfirmed tracks are removed, unmatched tracked ones lost (lost ones stay lost)."""
+        store = self.store
+        unconfirmed = (self._lists[rows] == ON_TRACKED) & ~store["activated"][rows]
+        store["state"][rows[unconfirmed]] = REMOVED
+        self._removed_now[rows[unconfirmed]] = True
+        tracked = (self._lists[rows] == ON_TRACKED) & store["activated"][rows] & (store["state"][rows] == TRACKED)
+        store["state"][rows[tracked]] = LOST
+
+    def spawn(self, dets: Detections) -> None:
         """New tracks from detections scoring at least ``new_track_thresh``, ids in detection order."""
-        started = []
-        for det in dets:
-            if det_scores[det] < self.new_track_thresh:
-                continue
-            mean, covariance = motion.initiate(det_xyah[det])
-            track = _Track(self.next_id, mean, covariance, float(det_scores[det]), self.frame_id, self.frame_id)
-            track.activated, track.det_index = self.frame_id == 1, det
-            self.next_id += 1
-            started.append(track)
-        return started
+        dets = dets.select(dets.scores >= self.new_track_thresh)
+        self.store.append(len(dets), **self.new_track_columns(dets))
 
-    def _update_lists(
-        self, activated: list[_Track], refound: list[_Track], newly_lost: list[_Track], removed: list[_Track]
-    ) -> None:
-        """The reference's list updates, in its order (the old removed ids filter the lost list)."""
-        tracked = _joint(_joint([t for t in self.tracked if t.state == TRACKED], activated), refound)
-        lost = _without(self.lost, {t.track_id for t in tracked}) + newly_lost
-        lost = _without(lost, self.removed_ids)
-        self.removed_ids |= {t.track_id for t in removed}
-        self.tracked, self.lost = self._drop_duplicates(tracked, lost)
+    def new_track_columns(self, dets: Detections) -> dict[str, FloatArray | IntArray | float | int | bool]:
+        """The columns of tracks started from ``dets``."""
+        means, covariances = self.kalman.initiate(self.kalman.to_state(dets.boxes))
+        frame = self.frame_id
+        return {
+            "id": self.new_ids(len(dets)), "mean": means, "cov": covariances, "score": dets.scores,
+            "activated": frame == 1, "start_frame": frame, "last_frame": frame, "det": dets.index,
+        }  # fmt: skip
 
-    def _drop_duplicates(self, tracked: list[_Track], lost: list[_Track]) -> tuple[list[_Track], list[_Track]]:
+    def finish(self, dets: Detections) -> tuple[IntArray, FloatArray | None]:
+        """Expire lost tracks, update the lists in the reference's order, drop duplicates, output."""
+        self._update_lists()
+        self._drop_duplicates()
+        store = self.store
+        output = store["list"] == ON_TRACKED
+        if not self.output_unconfirmed:
+            output &= store["activated"]
+        rows = np.flatnonzero(output & (store["det"] >= 0))
+        ids = np.full(len(dets), -1, dtype=np.int64)
+        boxes = np.array(dets.boxes, copy=True)
+        ids[store["det"][rows]] = store["id"][rows]
+        boxes[store["det"][rows]] = self.track_boxes(rows)
+        return ids, boxes
+
+    def _update_lists(self) -> None:
+        """The reference's list updates: tracked = kept + new + re-found, lost = old lost + newly lost - removed."""
+        store, lists = self.store, self._lists
+        old = np.arange(len(store)) < len(lists)
+        was = np.full(len(store), GONE, dtype=np.int8)
+        was[: len(lists)] = lists
+        expired = (was == ON_LOST) & (self.frame_id - store["last_frame"] > self.max_time_lost)
+        store["state"][expired] = REMOVED
+        removed_now = expired
+        removed_now[: len(lists)] |= self._removed_now
+        tracked = store["state"] == TRACKED
+        new_list = np.full(len(store), GONE, dtype=np.int8)
+        group = np.zeros(len(store), dtype=np.int8)  # order within a list: kept, then new, then re-found
+        new_list[((was == ON_TRACKED) & tracked) | ~old] = ON_TRACKED
+        group[~old] = 1
+        refound = (was == ON_LOST) & tracked
+        new_list[refound], group[refound] = ON_TRACKED, 2
+        newly_lost = (was == ON_TRACKED) & (store["state"] == LOST)
+        stay_lost = (was == ON_LOST) & ~tracked
+        new_list[(stay_lost | newly_lost) & ~store["removed_once"]] = ON_LOST
+        group[newly_lost] = 1
+        store["removed_once"] |= removed_now
+        store["list"] = new_list
+        keep = np.flatnonzero(new_list != GONE)
+        store.keep(keep[np.lexsort((keep, group[keep], new_list[keep]))])
+
+    def _drop_duplicates(self) -> None:
         """A lost track on top of a tracked one (``1 - IoU`` < ``duplicate_thresh``): the younger of the two goes."""
-        if not tracked or not lost:
-            return tracked, lost
-        distance = self._cost(tracked, np.stack([t.box for t in lost]), None)
-        drop_tracked: set[int] = set()
-        drop_lost: set[int] = set()
-        for p, q in zip(*np.nonzero(distance < self.cfg.duplicate_thresh), strict=True):
-            age_p = tracked[p].frame_id - tracked[p].start_frame
-            age_q = lost[q].frame_id - lost[q].start_frame
-            (drop_lost if age_p > age_q else drop_tracked).add(int(q if age_p > age_q else p))
-        return (
-            [t for i, t in enumerate(tracked) if i not in drop_tracked],
-            [t for i, t in enumerate(lost) if i not in drop_lost],
-        )
-
-    def _outputs(self, num_dets: int, boxes: Tensor) -> Tensor:
-        """Ids per detection (the output tracks' detections of this frame) and their Kalman boxes."""
-        ids = np.full(num_dets, -1, dtype=np.int64)
-        refined = np.zeros((num_dets, 4))
-        for track in self.tracked:
-            if track.activated and track.frame_id == self.frame_id:
-                ids[track.det_index] = track.track_id
-                refined[track.det_index] = track.box
-        self.output_boxes = torch.from_numpy(refined).to(boxes.device, torch.float32)
-        return torch.from_numpy(ids).to(boxes.device)
+        store = self.store
+        tracked, lost = np.flatnonzero(store["list"] == ON_TRACKED), np.flatnonzero(store["list"] == ON_LOST)
+        if len(tracked) == 0 or len(lost) == 0:
+            return
+        boxes = self.track_boxes(lost)
+        distance = 1.0 - matching.iou(self.track_boxes(tracked), boxes, self.cfg.pixel_offset)
+        pairs_t, pairs_l = np.nonzero(distance < self.cfg.duplicate_thresh)
+        if len(pairs_t) == 0:
+            return
+        age = store["last_frame"] - store["start_frame"]
+        older_tracked = age[tracked[pairs_t]] > age[lost[pairs_l]]
+        drop = np.concatenate([lost[pairs_l[older_tracked]], tracked[pairs_t[~older_tracked]]])
+        keep = np.ones(len(store), dtype=bool)
+        keep[drop] = False
+        store.keep(keep)

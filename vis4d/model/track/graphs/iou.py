@@ -2,19 +2,20 @@
 
 Per frame:
 
-1. High-score detections (score >= ``high_score_thr``) are matched to all
+1. High-score detections (score >= ``track_high_thresh``) are matched to all
    remembered tracks by IoU with the tracks' last boxes; a pair is kept only
-   if its IoU >= ``match_iou_thr``.
-2. Low-score detections (``low_score_thr`` <= score < ``high_score_thr``) are
+   if its IoU >= ``iou_thresh``.
+2. Low-score detections (``track_low_thresh`` <= score < ``track_high_thresh``) are
    matched to the tracks left over by stage 1, keeping pairs with IoU >=
-   ``second_match_iou_thr``. This recovers objects whose score dropped (e.g.
+   ``second_iou_thresh``. This recovers objects whose score dropped (e.g.
    partially occluded) without letting low-score clutter start tracks.
-3. Unmatched high-score detections with score >= ``init_score_thr`` start new
+3. Unmatched high-score detections with score >= ``new_track_thresh`` start new
    tracks; ids increase monotonically and are never reused.
-4. Tracks unseen for more than ``memo_frames`` frames are removed.
+4. Tracks unseen for more than ``track_buffer`` frames are removed.
 
-Matching is optimal (``"hungarian"``: ``scipy.optimize.linear_sum_assignment``
-on 1 - IoU) or greedy (``"greedy"``: pairs taken by decreasing IoU). With
+Matching is the kit's (:mod:`vis4d.model.track.matching`): optimal
+(``"hungarian"``: the assignment minimising 1 - IoU) or greedy (``"greedy"``:
+pairs taken by decreasing IoU). With
 ``with_cats`` the IoU between different classes is treated as 0. Embeddings
 are accepted for interface compatibility and ignored.
 """
@@ -24,11 +25,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from vis4d.config.schema import IoUGraphConfig
 from vis4d.model.boxes import pairwise_iou
+from vis4d.model.track import matching
+from vis4d.model.track.context import FrameContext
 from vis4d.model.track.memory import BoxArray, IntArray, TrackMemory, detections_to_numpy
 
 
@@ -36,6 +38,8 @@ class IoUGraph:
     """Stateful IoU association for one video at a time."""
 
     needs_embeddings = False
+    uses_embeddings = False
+    needs_image = False
     output_boxes: Tensor | None = None
 
     def __init__(self, cfg: IoUGraphConfig) -> None:
@@ -48,24 +52,30 @@ class IoUGraph:
         self.tracks = TrackMemory.empty()
 
     def candidates(self, boxes: Tensor, scores: Tensor, class_ids: Tensor) -> Tensor:
-        """(K,) bool: detections scoring below ``low_score_thr`` take part in neither matching stage."""
-        return scores >= self.cfg.low_score_thr
+        """(K,) bool: detections scoring below ``track_low_thresh`` take part in neither matching stage."""
+        return scores >= self.cfg.track_low_thresh
 
     def __call__(
-        self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
+        self,
+        boxes: Tensor,
+        scores: Tensor,
+        class_ids: Tensor,
+        embeddings: Tensor | None,
+        frame_index: int,
+        context: FrameContext | None = None,
     ) -> Tensor:
         """Associate one frame's detections; returns (K,) int64 track ids, -1 = not output."""
         cfg = self.cfg
         boxes_np, scores_np, classes_np = detections_to_numpy(boxes, scores, class_ids)
         ids = np.full(len(boxes_np), -1, dtype=np.int64)
         # Forget tracks too old for this frame before matching: frame indices may skip.
-        tracks = self.tracks.prune(frame_index, cfg.memo_frames)
-        high = np.flatnonzero(scores_np >= cfg.high_score_thr)
-        low = np.flatnonzero((scores_np >= cfg.low_score_thr) & (scores_np < cfg.high_score_thr))
+        tracks = self.tracks.prune(frame_index, cfg.track_buffer)
+        high = np.flatnonzero(scores_np >= cfg.track_high_thresh)
+        low = np.flatnonzero((scores_np >= cfg.track_low_thresh) & (scores_np < cfg.track_high_thresh))
 
         free_tracks = np.arange(len(tracks))
         matched_high = np.zeros(len(high), dtype=bool)
-        for dets, threshold, is_first in ((high, cfg.match_iou_thr, True), (low, cfg.second_match_iou_thr, False)):
+        for dets, threshold, is_first in ((high, cfg.iou_thresh, True), (low, cfg.second_iou_thresh, False)):
             if len(dets) == 0 or len(free_tracks) == 0:
                 continue
             iou = self._class_aware_iou(boxes_np[dets], classes_np[dets], tracks, free_tracks)
@@ -75,7 +85,7 @@ class IoUGraph:
                 matched_high[det_rows] = True
             free_tracks = np.delete(free_tracks, track_rows)
 
-        new = high[~matched_high & (scores_np[high] >= cfg.init_score_thr)]
+        new = high[~matched_high & (scores_np[high] >= cfg.new_track_thresh)]
         ids[new] = np.arange(self.next_id, self.next_id + len(new))
         self.next_id += len(new)
 
@@ -88,7 +98,7 @@ class IoUGraph:
             classes_np[tracked],
             np.full(len(tracked), frame_index, dtype=np.int64),
         )
-        self.tracks = tracks.update(observed).prune(frame_index, cfg.memo_frames)
+        self.tracks = tracks.update(observed).prune(frame_index, cfg.track_buffer)
         return torch.from_numpy(ids).to(boxes.device)
 
     def _class_aware_iou(
@@ -101,27 +111,13 @@ class IoUGraph:
         return iou
 
     def _match(self, iou: npt.NDArray[np.float32], threshold: float) -> tuple[IntArray, IntArray]:
-        """Row and column indices of matched pairs, each with IoU >= ``threshold``."""
+        """Row and column indices of matched pairs, each with IoU >= ``threshold`` (the kit's matching)."""
         if self.cfg.matching == "hungarian":
-            rows, cols = linear_sum_assignment(1.0 - iou)
+            rows, cols = matching.assign_full(np.asarray(1.0 - iou, dtype=np.float64))
         else:
-            rows, cols = greedy_max_iou(iou, threshold)
+            rows, cols = matching.greedy(np.asarray(iou, dtype=np.float64), threshold)
         good = iou[rows, cols] >= threshold
         return rows[good], cols[good]
 
 
-def greedy_max_iou(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy matching: repeatedly take the highest-IoU pair whose row and column are both free."""
-    rows, cols = np.nonzero(iou >= threshold)
-    order = np.argsort(-iou[rows, cols], kind="stable")
-    row_taken = np.zeros(iou.shape[0], dtype=bool)
-    col_taken = np.zeros(iou.shape[1], dtype=bool)
-    out_rows: list[int] = []
-    out_cols: list[int] = []
-    for row, col in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
-        if row_taken[row] or col_taken[col]:
-            continue
-        row_taken[row] = col_taken[col] = True
-        out_rows.append(row)
-        out_cols.append(col)
-    return np.asarray(out_rows, dtype=np.int64), np.asarray(out_cols, dtype=np.int64)
+greedy_max_iou = matching.greedy  # the earlier name

@@ -3,11 +3,11 @@
 Per frame (Pang et al., CVPR 2021; the defaults are the paper's BDD100K and MOT17 settings):
 
 1. Detections are sorted by score (descending).
-2. Duplicate removal: a detection with score >= ``obj_score_thr`` is dropped
+2. Duplicate removal: a detection with score >= ``track_high_thresh`` is dropped
    when its IoU with a higher-scored detection *of the same class* (any class
-   when ``with_cats`` is off) exceeds ``nms_class_iou_thr``; a low-score
-   detection (< ``obj_score_thr``, a backdrop candidate) is dropped when its
-   IoU with *any* higher-scored detection exceeds ``nms_backdrop_iou_thr``.
+   when ``with_cats`` is off) exceeds ``nms_class_iou_thresh``; a low-score
+   detection (< ``track_high_thresh``, a backdrop candidate) is dropped when its
+   IoU with *any* higher-scored detection exceeds ``nms_backdrop_iou_thresh``.
 3. Association: the memory is the tracks plus the backdrops (recent
    low-score detections that absorb probability mass but never carry an
    id). Scores = (softmax over memory + softmax over detections) / 2 of the
@@ -15,21 +15,21 @@ Per frame (Pang et al., CVPR 2021; the defaults are the paper's BDD100K and MOT1
    first term only, "cosine" the cosine similarity), zeroed across classes
    when ``with_cats``.
 4. Greedy assignment in score order: each detection takes its best memory
-   row if the score exceeds ``match_score_thr`` and that row is a track. A
-   detection scoring above ``obj_score_thr`` takes the track's id and the
+   row if the score exceeds ``match_score_thresh`` and that row is a track. A
+   detection scoring above ``track_high_thresh`` takes the track's id and the
    track's column is zeroed for all other detections; a lower-scored one that
-   matches a track with score above ``nms_conf_thr`` is a duplicate of that
+   matches a track with score above ``nms_conf_thresh`` is a duplicate of that
    track and discarded (neither output nor backdrop).
-5. Unmatched detections scoring above ``init_score_thr`` start new tracks
+5. Unmatched detections scoring above ``new_track_thresh`` start new tracks
    (ids increase monotonically and are never reused, also across
    :meth:`QDTrackGraph.reset`). The remaining unmatched ones become
-   backdrops after NMS at ``nms_backdrop_iou_thr`` against higher-scored
-   detections, kept for ``memo_backdrop_frames`` frames.
+   backdrops after NMS at ``nms_backdrop_iou_thresh`` against higher-scored
+   detections, kept for ``backdrop_buffer`` frames.
 6. Matched tracks take the new box, class and frame; their embedding becomes
-   ``memo_momentum * old + (1 - memo_momentum) * new`` (the update as the
+   ``embedding_momentum * old + (1 - embedding_momentum) * new`` (the update as the
    method is published; note that the original QDTrack code weights the
-   *new* embedding by ``memo_momentum``). Tracks unseen for more than ``memo_tracklet_frames``
-   frames (``frame_index - last_frame > memo_tracklet_frames``) are removed.
+   *new* embedding by ``embedding_momentum``). Tracks unseen for more than ``track_buffer``
+   frames (``frame_index - last_frame > track_buffer``) are removed.
 
 Step 4 is inherently sequential (a detection's choice depends on the earlier
 ones) but runs on one small numpy matrix. The bookkeeping around it (boxes,
@@ -48,6 +48,7 @@ from torch import Tensor
 
 from vis4d.config.schema import QDTrackGraphConfig
 from vis4d.model.boxes import pairwise_iou
+from vis4d.model.track.context import FrameContext
 from vis4d.model.track.memory import BoxArray, IntArray, TrackMemory, detections_to_numpy
 
 DUPLICATE = -2  # internal id of low-score detections that duplicate a matched track
@@ -57,6 +58,8 @@ class QDTrackGraph:
     """Stateful QDTrack association for one video at a time."""
 
     needs_embeddings = True
+    uses_embeddings = True
+    needs_image = False
     output_boxes: Tensor | None = None
 
     def __init__(self, cfg: QDTrackGraphConfig) -> None:
@@ -90,7 +93,13 @@ class QDTrackGraph:
         return torch.from_numpy(keep).to(boxes.device)
 
     def __call__(
-        self, boxes: Tensor, scores: Tensor, class_ids: Tensor, embeddings: Tensor | None, frame_index: int
+        self,
+        boxes: Tensor,
+        scores: Tensor,
+        class_ids: Tensor,
+        embeddings: Tensor | None,
+        frame_index: int,
+        context: FrameContext | None = None,
     ) -> Tensor:
         """Associate one frame's detections; returns (K,) int64 track ids, -1 = not output.
 
@@ -116,8 +125,8 @@ class QDTrackGraph:
         scores_np = scores_np[order]
 
         # Forget what is too old for this frame first: frame indices may skip.
-        self.tracks = self.tracks.prune(frame_index, cfg.memo_tracklet_frames)
-        self.backdrops = self.backdrops.prune(frame_index, cfg.memo_backdrop_frames)
+        self.tracks = self.tracks.prune(frame_index, cfg.track_buffer)
+        self.backdrops = self.backdrops.prune(frame_index, cfg.backdrop_buffer)
         if len(detections) > 0 and not self.empty:
             memory = TrackMemory.concat(
                 [self.tracks.to_device_of(detections.embeddings), self.backdrops.to_device_of(detections.embeddings)]
@@ -125,7 +134,7 @@ class QDTrackGraph:
             match_scores = self._match_scores(detections, memory)
             detections.ids = self._greedy_assign(match_scores, memory.ids, scores_np)
 
-        new = np.flatnonzero((detections.ids == -1) & (scores_np > cfg.init_score_thr))
+        new = np.flatnonzero((detections.ids == -1) & (scores_np > cfg.new_track_thresh))
         detections.ids[new] = np.arange(self.next_id, self.next_id + len(new))
         self.next_id += len(new)
 
@@ -154,8 +163,8 @@ class QDTrackGraph:
     ) -> npt.NDArray[np.bool_]:
         """(K,) bool: detections (sorted by score) removed as duplicates of a higher-scored one."""
         cfg = self.cfg
-        low = scores < cfg.obj_score_thr
-        threshold = np.where(low, cfg.nms_backdrop_iou_thr, cfg.nms_class_iou_thr)
+        low = scores < cfg.track_high_thresh
+        threshold = np.where(low, cfg.nms_backdrop_iou_thresh, cfg.nms_class_iou_thresh)
         overlapping = iou_with_higher > threshold[:, None]
         if cfg.with_cats and not cfg.nms_across_classes:
             overlapping &= (class_ids[:, None] == class_ids[None, :]) | low[:, None]
@@ -191,7 +200,7 @@ class QDTrackGraph:
         best_confs = scores[np.arange(len(scores)), best_cols].tolist()
         best_cols_list = best_cols.tolist()
         memo_ids = memory_ids.tolist()
-        confident = (det_scores > cfg.obj_score_thr).tolist()
+        confident = (det_scores > cfg.track_high_thresh).tolist()
         taken = np.zeros(scores.shape[1], dtype=bool)
         any_taken = False
         ids = [-1] * len(scores)
@@ -201,12 +210,12 @@ class QDTrackGraph:
                 col = int(masked.argmax())
                 conf = float(masked[col])
             track_id = memo_ids[col]
-            if conf <= cfg.match_score_thr or track_id < 0:
+            if conf <= cfg.match_score_thresh or track_id < 0:
                 continue
             if confident[row]:
                 ids[row] = track_id
                 taken[col] = any_taken = True
-            elif conf > cfg.nms_conf_thr:
+            elif conf > cfg.nms_conf_thresh:
                 ids[row] = DUPLICATE
         return np.asarray(ids, dtype=np.int64)
 
@@ -215,14 +224,14 @@ class QDTrackGraph:
     ) -> None:
         """Update tracks with this frame's ids and add this frame's backdrops."""
         cfg = self.cfg
-        self.tracks = self.tracks.update(detections.select(detections.ids >= 0), cfg.memo_momentum)
+        self.tracks = self.tracks.update(detections.select(detections.ids >= 0), cfg.embedding_momentum)
         candidates = np.flatnonzero(detections.ids == -1)
         if len(candidates) > 0:
-            suppressed = (iou_with_higher[candidates] > cfg.nms_backdrop_iou_thr).any(axis=1)
+            suppressed = (iou_with_higher[candidates] > cfg.nms_backdrop_iou_thresh).any(axis=1)
             candidates = candidates[~suppressed]
         fresh = detections.select(candidates)  # their ids are -1: backdrops carry no id
         if len(self.backdrops) == 0:
             self.backdrops = fresh
             return
         backdrops = TrackMemory.concat([fresh, self.backdrops.to_device_of(detections.embeddings)])
-        self.backdrops = backdrops.select(frame_index - backdrops.last_frame < cfg.memo_backdrop_frames)
+        self.backdrops = backdrops.select(frame_index - backdrops.last_frame < cfg.backdrop_buffer)
