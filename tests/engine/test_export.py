@@ -212,6 +212,7 @@ def test_torchscript_runs_the_tracker_like_the_pytorch_model(exported: dict[str,
 def test_a_frame_without_detections_gives_empty_outputs(exported: dict[str, Path]) -> None:
     """No detection at all (score threshold 1): onnxruntime still runs the graph (its GroupNorm on zero boxes)."""
     cfg = load_config(exported["config"], "model.detector.roi_head.score_thresh=1.0")
+    torch.manual_seed(2)  # these weights trace with exactly one RoI on a level (an exporter special case, see pooler)
     wrapper = ExportableDetector(build_model(cfg.model, len(cfg.categories)))
     path = exported["tmp"] / "empty.onnx"
     export_model(wrapper, export_metadata(wrapper, cfg.model.model_dump(mode="json"), cfg.categories), path, "onnx")

@@ -97,7 +97,9 @@ class RoIPooler(nn.Module):
         for index, (feature, log2_stride) in enumerate(zip(maps, self.log2_strides, strict=True)):
             chosen = torch.where(level == index)[0]
             if tracing or len(chosen):
-                result[chosen] = self._align(feature, rois[chosen], log2_stride).to(result.dtype)
+                # index_copy, not ``result[chosen] = ...``: traced with one RoI on a level, the exporter would turn
+                # the latter into a reshape to that one RoI's shape, which fails on any other count.
+                result = result.index_copy(0, chosen, self._align(feature, rois[chosen], log2_stride).to(result.dtype))
         return result
 
     def _align(self, feature: Tensor, rois: Tensor, log2_stride: int) -> Tensor:
