@@ -13,11 +13,12 @@ command line calls), so torch and Lightning are imported once:
    test split, with prediction files;
 3. predict with ``--visualize`` on the synthetic test videos (the synthetic
    model knows only the synthetic shapes: it is shown on those alone);
-4. real footage: a published model (Vis4D 1.0's QDTrack trained on BDD100K)
-   tracks the real BDD100K frames of ``assets/bdd100k_sample``, when its
-   weights are in torch.hub's cache or can be downloaded now (the demo says
-   which, how large and how long); offline it asks the server once, with a
-   short timeout, and prints the command that fetches them instead.
+4. real footage: a published model (ByteTrack on Megvii's COCO YOLOX-s, the
+   fast path of docs/track-your-video.md) tracks the real BDD100K frames of
+   ``assets/bdd100k_sample``, when its weights are in torch.hub's cache or
+   can be downloaded now (the demo says which, how large and how long);
+   offline it asks the server once, with a short timeout, and prints the
+   command that fetches them instead.
 
 Without zoo weights the demo trains from scratch for the configured epochs
 (longer; figures then depend on how long it ran). ``--quick`` runs every step
@@ -39,9 +40,9 @@ ROOT = Path(__file__).absolute().parent.parent  # not resolved: a linked copy of
 CONFIG = "configs/experiments/qdtrack/qdtrack_R_18_FPN_synthetic.toml"
 ZOO_WEIGHTS = "zoo/qdtrack_r18_fpn_synthetic/model.pt"
 REAL_FRAMES = "assets/bdd100k_sample/images"
-REAL_CONFIG = "configs/experiments/qdtrack/qdtrack_R_50_FPN_bdd100k_vis4d_v1.toml"
-REAL_MODEL = "Vis4D 1.0's QDTrack R50-FPN trained on BDD100K (val mMOTA 37.7)"
-REAL_RUN = "qdtrack_r50_fpn_bdd100k_vis4d_v1"  # the config's model.name: its runs' folder
+REAL_CONFIG = "configs/experiments/bytetrack/bytetrack_yolox_s_coco.toml"
+REAL_MODEL = "ByteTrack on Megvii's COCO YOLOX-s (box AP 40.5; people and vehicles)"
+REAL_RUN = "bytetrack_yolox_s_coco"  # the config's model.name: its runs' folder
 
 
 def activation_line() -> str | None:

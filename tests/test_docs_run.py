@@ -349,14 +349,22 @@ def _setup(folder: Folder, argv: list[str]) -> None:
 
 
 def place_weights(command: str, folder: Folder) -> None:
-    """The published files the command's config names, in the folder's torch.hub cache (as if downloaded)."""
+    """The published files the command's config names, in the folder's torch.hub cache (as if downloaded).
+
+    ``make demo`` tracks real footage with the published model of its
+    ``REAL_CONFIG`` when the weights are in the cache: they are placed too.
+    """
     config = _config_of(shlex.split(command))
+    if command.startswith("make demo"):
+        from scripts.demo import REAL_CONFIG
+
+        config = Path(REAL_CONFIG)
     if config is None or not (folder.path / config).is_file():
         return
     from vis4d.config.load import load_config
 
     model = load_config(folder.path / config).model
-    for name in (model.weights, model.detector.backbone.weights):
+    for name in (model.weights, getattr(getattr(model.detector, "backbone", None), "weights", None)):
         if name is not None and "://" in name:
             place(name, folder.torch_home)
 
