@@ -86,6 +86,7 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
     from torchvision.ops.misc import FrozenBatchNorm2d
 
     from tests.model.weights.deterministic_weights import state_dict_for
+    from tests.model.weights.test_vis4d_v1_equivalence import _compare
     from vis4d.common.structures import to_original_coordinates
     from vis4d.config.load import load_config
     from vis4d.config.schema import ImageFolderDatasetConfig
@@ -96,14 +97,18 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
     from vis4d.model.weights import load_weights
 
     root = Path(__file__).resolve().parents[3]
-    config = load_config(root / "configs" / "experiments" / "bytetrack" / "bytetrack_faster_rcnn_R_50_FPN_coco.toml")
+    # The shipped config's input conventions (torchvision's GeneralizedRCNNTransform: shorter edge, longer-edge cap,
+    # floor, plain bilinear) at half its 800/1333 edges, for a quarter of the compute; torchvision is told the same.
+    config = load_config(root / "configs" / "experiments" / "bytetrack" / "bytetrack_faster_rcnn_R_50_FPN_coco.toml",
+                         "test_handler.transforms.0.shape=[400,666]")  # fmt: skip
     detector = config.model.detector
     # No cap: the two keep their detections of all classes.
     roi_head = detector.roi_head.model_copy(update={"detections_per_img": 1000})
     detector = detector.model_copy(update={"roi_head": roi_head})
     config = config.model_copy(update={"model": config.model.model_copy(update={"detector": detector})})
     backbone = _resnet_fpn_extractor(models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d), 3)
-    theirs = TorchvisionFasterRCNN(backbone, num_classes=91, box_detections_per_img=100_000).eval()
+    theirs = TorchvisionFasterRCNN(backbone, num_classes=91, box_detections_per_img=100_000, min_size=400,
+                                   max_size=666).eval()  # fmt: skip
     overwrite_eps(theirs, 0.0)
     shapes = {k: (tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in theirs.state_dict().items()}
     weights = state_dict_for(shapes, seed=3)
@@ -115,7 +120,7 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
     folder = root / "assets" / "bdd100k_sample" / "images" / "b1c66a42-6f7d68ca"
     store = load_image_folder(ImageFolderDatasetConfig(root=str(folder)), config.categories)
     batch = make_collate(config.test_handler)([FrameDataset(store, config.test_handler, config.categories, False)[0]])
-    assert batch.meta[0].input_hw == (749, 1333)  # torchvision's floor(720 * 1333 / 1280) x 1333
+    assert batch.meta[0].input_hw == (374, 666)  # torchvision's floor(720 * 666 / 1280) x 666
     with torch.no_grad():
         (prediction,) = ours(batch.images, batch.image_sizes)
         (expected,) = theirs([decode_image(batch.meta[0].image_path).float() / 255])
@@ -124,8 +129,16 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
     keep = torch.isin(expected["labels"], wanted)
     assert 0 < int(keep.sum()) == len(prediction.scores)
     order = torch.argsort(prediction.scores, descending=True)
-    torch.testing.assert_close(prediction.scores[order], expected["scores"][keep], atol=1e-3, rtol=0)
-    names = [config.categories[i] for i in prediction.class_ids[order].tolist()]
-    assert names == [coco[i] for i in expected["labels"][keep].tolist()]
-    boxes = to_original_coordinates(prediction.boxes[order], batch.meta[0])
-    torch.testing.assert_close(boxes, expected["boxes"][keep], atol=0.5, rtol=0)
+    ours_out = {
+        "boxes": to_original_coordinates(prediction.boxes[order], batch.meta[0]).numpy(),
+        "scores": prediction.scores[order].numpy(),
+        "class_ids": prediction.class_ids[order].numpy(),
+    }
+    theirs_out = {
+        "boxes": expected["boxes"][keep].numpy(),
+        "scores": expected["scores"][keep].numpy(),
+        "class_ids": [config.categories.index(coco[i]) for i in expected["labels"][keep].tolist()],
+    }
+    # Scores within 1e-3, classes equal, boxes within 0.5 px; detections whose scores tie within the tolerance may
+    # come in either order (the convolutions round differently), matched by class and nearest box.
+    _compare(ours_out, theirs_out, "the sample frame")

@@ -99,7 +99,7 @@ def test_bytetrack_files_are_placed_by_hand(torch_home: Path) -> None:
     assert "\n" not in message
     source.path.write_bytes(b"placed by hand")
     assert fetch(source) == source.path
-    with pytest.raises(ConfigError, match="no published file 'bytetrack_q_mot17.pth' is known; known: bytetrack_x_mot17"):
+    with pytest.raises(ConfigError, match="no published file 'bytetrack_q_mot17.pth' is known; known: "):
         resolve_source("bytetrack://bytetrack_q_mot17.pth")
 
 
