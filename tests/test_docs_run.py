@@ -11,8 +11,8 @@ Placeholders are real files the test creates where the command expects them
 (``frames/``, ``my_video.mp4``, ``labels/``, ``predictions.json``...), or, where
 a name cannot be a file, are replaced in the command's text (:data:`REPLACED`).
 Long commands keep their own options and get limits appended
-(:func:`limits`): training runs 2 steps on 128x224 inputs, test and predict
-one batch, benchmarks ``--quick``, the demo ``DEMO_ARGS=--quick``. A command
+(:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
+on one 128x224 image with 64 sampled RoIs per head, test and predict one batch, benchmarks ``--quick``, the demo ``DEMO_ARGS=--quick``. A command
 that needs something no CPU-only machine has is listed in :data:`NOT_RUN`
 with its reason; any other command that fails, or that a doc adds without it
 running, fails this test. The checks per command: exit code 0 and, for test
@@ -58,8 +58,12 @@ NOT_RUN = {
 # Placeholders that cannot be files where the command names them, replaced in its text (see _replace).
 REPLACED = ("CFG", "VERSION", "<version>", "RUN_DIR", "/path/to/model.ckpt", "/path/to/checkpoint.ckpt",
             "/path/to/resume.ckpt", "/path/to/folder")  # fmt: skip
-TRAIN_LIMITS = ["--max_steps", "2", "--limit_train_batches", "2", "--limit_val_batches", "1"]
+TRAIN_LIMITS = ["--max_steps", "1", "--limit_train_batches", "1", "--limit_val_batches", "1"]
 SMALL_TRAINING = "train_handler.batch_size=1,train_handler.num_workers=0,train_handler.transforms.0.shape=[128,224]"
+# Sampled RoIs per image of the heads that cost most in a training step whatever the image size (the BDD100K
+# recipes sample 512 and 256).
+SMALL_HEADS = {"faster_rcnn": "model.detector.roi_head.batch_size_per_image=64"}
+SMALL_TRACK_HEAD = "model.track_sampler.batch_size_per_image=64"
 
 
 def doc_commands(doc: Path) -> list[str]:
@@ -251,13 +255,21 @@ def _config_exp(command: str, folder: Folder) -> str | None:
     return load_config(folder.path / config).model_name if config is not None else None
 
 
-def _large_training_input(config: Path) -> bool:
-    """Whether the config trains on images larger than 400 px (the BDD100K recipes: 720x1296)."""
+def _small_training(config_path: Path) -> str | None:
+    """``--cfg-options`` that shrink a config training on images larger than 400 px (the BDD100K recipes: 720x1296):
+    one small image per batch, no loader workers, fewer sampled RoIs; None for configs that train small already."""
     from vis4d.config.load import load_config
 
-    transforms = load_config(config).train_handler.transforms
-    shapes = [getattr(t, "shape", None) for t in transforms]
-    return any(shape is not None and max(shape) > 400 for shape in shapes)
+    config = load_config(config_path)
+    shapes = [getattr(t, "shape", None) for t in config.train_handler.transforms]
+    if not any(shape is not None and max(shape) > 400 for shape in shapes):
+        return None
+    options = [SMALL_TRAINING]
+    if config.model.detector.type in SMALL_HEADS:
+        options.append(SMALL_HEADS[config.model.detector.type])
+    if config.model.type == "qdtrack":
+        options.append(SMALL_TRACK_HEAD)
+    return ",".join(options)
 
 
 def limits(action: str, words: list[str], cwd: Path) -> list[str]:
@@ -265,11 +277,12 @@ def limits(action: str, words: list[str], cwd: Path) -> list[str]:
     if action == "train":
         appended = [*TRAIN_LIMITS]
         if "--resume" in words:
-            appended[1] = "3"  # one step past the checkpoint it resumes
+            appended[1] = "2"  # one step past the checkpoint it resumes
         config = _config_of(words)
-        if config is not None and _large_training_input(cwd / config):  # 720p: train small, validate not at all
+        small = _small_training(cwd / config) if config is not None else None
+        if small is not None:  # 720p recipes: train small, validate not at all
             appended[appended.index("--limit_val_batches") + 1] = "0"
-            appended += ["--cfg-options", SMALL_TRAINING]
+            appended += ["--cfg-options", small]
         return appended
     if action in ("test", "predict") and "-h" not in words:
         return [f"--limit_{action}_batches", "1"]
