@@ -35,12 +35,15 @@ def load_config(path: str | Path, overrides: list[str] | str | None = None) -> C
     ``overrides`` is the option's text (``"a.b=1,c=[1,2]"``) or a list of such
     texts, applied in order. Every failure raises :class:`ConfigError`.
     """
-    raw = migrate_raw(load_raw_config(path), str(path))
-    texts = [overrides] if isinstance(overrides, str) else list(overrides or [])
-    pairs = [(migrate_key(key, "--cfg-options"), value) for text in texts for key, value in parse_cfg_options(text)]
-    if pairs:
-        raw = apply_overrides(raw, pairs)
-    return validate_config(raw, str(path))
+    try:
+        raw = migrate_raw(load_raw_config(path), str(path))
+        texts = [overrides] if isinstance(overrides, str) else list(overrides or [])
+        pairs = [(migrate_key(k, "--cfg-options"), value) for text in texts for k, value in parse_cfg_options(text)]
+        if pairs:
+            raw = apply_overrides(raw, pairs)
+        return validate_config(raw, str(path))
+    except RecursionError:  # the parsers, merging and validation recurse per nesting level
+        raise ConfigError(f"{path}: nested too deeply to be a config (thousands of levels of lists)") from None
 
 
 def load_raw_config(path: str | Path) -> dict[str, Any]:

@@ -172,6 +172,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             raise ConfigError(f"{file}: unsupported config format {suffix!r}; expected .toml, .json or .yaml")
     except json.JSONDecodeError as error:
         raise ConfigError(f"{file}:{error.lineno}:{error.colno}: malformed JSON: {error.msg}") from None
+    except RecursionError:  # Python's parser recurses per nesting level
+        raise ConfigError(f"{file}: nested too deeply to be a label config") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: malformed TOML: {error}") from None
     except ConfigError:

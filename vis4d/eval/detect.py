@@ -204,7 +204,10 @@ def coco_precision_recall(
     dt_area = dt_xywh[:, 2] * dt_xywh[:, 3]
     dt_outside = (dt_area[:, None] < AREA_RANGES[None, :, 0]) | (dt_area[:, None] > AREA_RANGES[None, :, 1])
     area_index = np.broadcast_to(np.arange(len(AREA_RANGES)), matched_gt.shape)
-    dt_ignored = np.where(dt_matched, gt_ignore[np.maximum(matched_gt, 0), area_index], dt_outside[:, None, :])
+    if len(gt_ignore):
+        dt_ignored = np.where(dt_matched, gt_ignore[np.maximum(matched_gt, 0), area_index], dt_outside[:, None, :])
+    else:  # no ground truth at all: nothing is matched, detections are ignored only outside an area range
+        dt_ignored = np.broadcast_to(dt_outside[:, None, :], matched_gt.shape)
     num_positive = np.stack(
         [np.bincount(gt_class[~gt_ignore[:, a]], minlength=num_classes) for a in range(len(AREA_RANGES))], axis=1
     ).astype(np.int64)

@@ -137,6 +137,8 @@ def read_scalabel_for_drawing(path: Path) -> list[DrawFrame]:
         except json.JSONDecodeError as error:
             where = f"line {error.lineno}, column {error.colno}"
             raise DataError(f"{file}: not valid JSON ({where}: {error.msg})") from error
+        except RecursionError:  # Python's parser recurses per nesting level
+            raise DataError(f"{file}: JSON nested too deeply to be a Scalabel file") from None
         except UnicodeDecodeError as error:
             raise DataError(f"{file}: not UTF-8 text ({error.reason}); expected Scalabel JSON") from error
         except OSError as error:

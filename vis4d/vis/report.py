@@ -231,6 +231,8 @@ def _read_metrics(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise DataError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from error
+    except RecursionError:  # Python's parser recurses per nesting level
+        raise DataError(f"{path}: JSON nested too deeply to be metrics") from None
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object of metrics")
     return data

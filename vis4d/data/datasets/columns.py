@@ -52,6 +52,8 @@ def read_json(path: Path) -> Any:
             return json.load(handle)
     except json.JSONDecodeError as error:
         raise MalformedFile(f"{path}:{error.lineno}:{error.colno}: malformed JSON: {error.msg}") from None
+    except RecursionError:  # Python's parser recurses per nesting level
+        raise MalformedFile(f"{path}: JSON nested too deeply to be a label file") from None
     except UnicodeDecodeError as error:
         raise MalformedFile(f"{path}: not UTF-8 text ({error.reason})") from None
     except OSError as error:

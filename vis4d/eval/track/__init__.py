@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from vis4d.common.errors import ConfigError
+from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric, View
 from vis4d.eval.track.clear import CLEAR
@@ -159,6 +159,9 @@ def evaluate_tracking(
     per_seq = [metric.compute(views[metric.view], options) for metric in chosen]
     categories = list(gt.categories)
     k = len(categories)
+    if k == 0:
+        raise DataError("tracking evaluation: the ground truth names no category (no boxes, no label config); "
+                        "nothing to evaluate")  # fmt: skip
     num_seq = gt.num_videos * k
     per_class = [_group(chosen, per_seq, np.arange(c, num_seq, k)) for c in range(k)]
     finals = [_finalize(chosen, raws) for raws in per_class]
