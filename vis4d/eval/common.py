@@ -127,8 +127,8 @@ def check_unique_track_ids(
         )
 
 
-def _combined_key(keys: tuple[npt.NDArray[np.int64], ...]) -> npt.NDArray[np.int64] | None:
-    """The key columns as one int64 in the same lexicographic order, if they are non-negative and it fits."""
+def _combined_key(keys: tuple[npt.NDArray[np.int64], ...]) -> tuple[npt.NDArray[np.int64], int] | None:
+    """The key columns as one int64 in the same lexicographic order and its span, if they are non-negative and fit."""
     combined = np.zeros(len(keys[0]), dtype=np.int64)
     span = 1
     for key in keys:
@@ -137,17 +137,53 @@ def _combined_key(keys: tuple[npt.NDArray[np.int64], ...]) -> npt.NDArray[np.int
             return None
         combined = combined * (high + 1) + key
         span *= high + 1
-    return combined
+    return combined, span
+
+
+_RADIX_BITS = 16  # numpy's stable sort is a radix sort for 16-bit integers: linear, and 5 to 10x a comparison sort
+_RADIX_MAX_PASSES = 3  # beyond that, one comparison sort is as fast
+
+
+def stable_argsort(keys: npt.NDArray[np.int64], span: int | None = None) -> npt.NDArray[np.int64]:
+    """``np.argsort(keys, kind="stable")`` of non-negative integers below ``span``, as a radix sort where it pays.
+
+    Least significant 16-bit digit first, each pass numpy's radix sort of a
+    ``uint16`` column (stable, so the passes compose): two passes for keys
+    below 2**32 cost about half of one comparison sort of random int64 keys.
+    The result is the same permutation.
+    """
+    if span is None:
+        span = int(keys.max()) + 1 if len(keys) else 1
+    passes = max(1, ((span - 1).bit_length() + _RADIX_BITS - 1) // _RADIX_BITS)
+    if passes > _RADIX_MAX_PASSES or len(keys) < 1 << 12:
+        return np.argsort(keys, kind="stable").astype(np.int64)
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable").astype(np.int64)
+    for shift in range(_RADIX_BITS, passes * _RADIX_BITS, _RADIX_BITS):
+        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+    return order
 
 
 def group_index(*keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
-    """Dense group id for each row of the given integer key columns (lexicographic order), and the group count."""
+    """Dense group id for each row of the given integer key columns (lexicographic order), and the group count.
+
+    Non-negative keys whose combined span is at most a few times the row
+    count are numbered with a flag array (no sort); larger spans are sorted
+    by :func:`stable_argsort`; only keys that do not fit one int64 take
+    ``np.lexsort``.
+    """
     n = len(keys[0])
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0
-    combined = _combined_key(keys)
-    if combined is not None:  # one int64 sorts three times faster than lexsort's passes over the columns
-        order = np.argsort(combined)
+    packed = _combined_key(keys)
+    if packed is not None:
+        combined, span = packed
+        if span <= 4 * n + 4096:
+            present = np.zeros(span, dtype=bool)
+            present[combined] = True
+            rank = np.cumsum(present) - 1
+            return rank[combined].astype(np.int64), int(rank[-1]) + 1
+        order = stable_argsort(combined, span)
         sorted_combined = combined[order]
         new = np.concatenate([[True], sorted_combined[1:] != sorted_combined[:-1]])
     else:
@@ -218,21 +254,13 @@ def _ordered_keys(group: npt.NDArray[np.int64], x: npt.NDArray[Any]) -> npt.NDAr
     return keys
 
 
-def _interval_starts_inside(
-    key_start: npt.NDArray[np.int64],
-    key_lo: npt.NDArray[np.int64],
-    key_hi: npt.NDArray[np.int64],
-    strict_lo: bool,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Pairs (query q, row r) with ``key_lo[q] <= key_start[r] < key_hi[q]`` (``<`` on the left if ``strict_lo``)."""
-    order = np.argsort(key_start, kind="stable")
-    sorted_start = key_start[order]
-    lo = np.searchsorted(sorted_start, key_lo, side="right" if strict_lo else "left")
-    counts = np.maximum(np.searchsorted(sorted_start, key_hi, side="left") - lo, 0)
+def _expand_ranges(lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For each range ``[lo[q], hi[q])`` (empty if ``hi <= lo``): (q, value) for every value in it, q ascending."""
+    counts = np.maximum(hi - lo, 0)
     total = int(counts.sum())
-    queries = np.repeat(np.arange(len(key_lo), dtype=np.int64), counts)
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return queries, order[np.repeat(lo, counts) + offsets].astype(np.int64)
+    queries = np.repeat(np.arange(len(lo), dtype=np.int64), counts)
+    values = np.arange(total, dtype=np.int64) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return queries, values
 
 
 def overlapping_pairs(
@@ -242,22 +270,37 @@ def overlapping_pairs(
 
     Every pair with positive IoU and nothing else, without forming all pairs of
     a group (a frame of 20 x 20 boxes has 400 pairs, about 25 of which
-    overlap). Two boxes' x-intervals overlap exactly when one starts inside the
-    other: ``a`` starts in ``[b.x1, b.x2)`` or ``b`` starts in ``(a.x1, a.x2)``
-    (disjoint cases). Each is a range of a sorted array, found by binary
-    search; the y-overlap is checked on the candidates. Coordinates compare
-    as float32 (the stores' type).
+    overlap). One sweep over both sets: the boxes with positive area, sorted
+    by (group, x1) together, and of two boxes whose x-intervals overlap, the
+    one later in that order starts inside the earlier one, in
+    ``[x1, x2)``: a range of the sorted starts found by one binary search per
+    box, whose members of the other set are a range of that set's sorted
+    rows (counted with a running sum). Each intersecting pair is found
+    exactly once; the y-overlap is checked on the candidates. Coordinates
+    compare as float32 (the stores' type), exactly.
     """
     a32, b32 = np.asarray(boxes_a, dtype=np.float32), np.asarray(boxes_b, dtype=np.float32)
-    ka = [_ordered_keys(group_a, a32[:, c]) for c in (0, 2)]
-    kb = [_ordered_keys(group_b, b32[:, c]) for c in (0, 2)]
-    jb, ia = _interval_starts_inside(ka[0], kb[0], kb[1], strict_lo=False)  # a starts inside b (or with it)
-    ia2, jb2 = _interval_starts_inside(kb[0], ka[0], ka[1], strict_lo=True)  # b starts strictly inside a
-    ia, jb = np.concatenate([ia, ia2]), np.concatenate([jb, jb2])
-    a_box, b_box = a32[ia], b32[jb]
-    overlap = (np.maximum(a_box[:, 1], b_box[:, 1]) < np.minimum(a_box[:, 3], b_box[:, 3])) & (
-        np.maximum(a_box[:, 0], b_box[:, 0]) < np.minimum(a_box[:, 2], b_box[:, 2])
-    )
+    rows_a = np.flatnonzero((a32[:, 2] > a32[:, 0]) & (a32[:, 3] > a32[:, 1]))  # no area: overlaps nothing
+    rows_b = np.flatnonzero((b32[:, 2] > b32[:, 0]) & (b32[:, 3] > b32[:, 1]))
+    num_a = len(rows_a)
+    group = np.concatenate([group_a[rows_a], group_b[rows_b]])
+    start = _ordered_keys(group, np.concatenate([a32[rows_a, 0], b32[rows_b, 0]]))
+    end = _ordered_keys(group, np.concatenate([a32[rows_a, 2], b32[rows_b, 2]]))
+    order = np.argsort(start, kind="stable")
+    after = np.searchsorted(start[order], end[order], side="left")  # sorted positions whose start < this box's end
+    is_b = order >= num_a
+    b_before = np.zeros(len(order) + 1, dtype=np.int64)  # b boxes among the first p sorted positions
+    np.cumsum(is_b, out=b_before[1:])
+    a_before = np.arange(len(order) + 1, dtype=np.int64) - b_before
+    position = np.arange(1, len(order) + 1)
+    a_pos, b_pos = np.flatnonzero(~is_b), np.flatnonzero(is_b)
+    # An a box meets the b boxes that start after it and before its end; a b box the a boxes likewise.
+    q_a, b_rank = _expand_ranges(b_before[position[a_pos]], b_before[after[a_pos]])
+    q_b, a_rank = _expand_ranges(a_before[position[b_pos]], a_before[after[b_pos]])
+    sorted_a, sorted_b = order[a_pos], order[b_pos] - num_a
+    ia = rows_a[np.concatenate([sorted_a[q_a], sorted_a[a_rank]])]
+    jb = rows_b[np.concatenate([sorted_b[b_rank], sorted_b[q_b]])]
+    overlap = np.maximum(a32[ia, 1], b32[jb, 1]) < np.minimum(a32[ia, 3], b32[jb, 3])
     ia, jb = ia[overlap], jb[overlap]
     order = np.argsort(ia * max(len(group_b), 1) + jb, kind="stable")
     return ia[order], jb[order]
