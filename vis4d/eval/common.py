@@ -248,10 +248,15 @@ def _ordered_keys(group: npt.NDArray[np.int64], x: npt.NDArray[Any]) -> npt.NDAr
     The bits are mapped to unsigned integers in the order of the numbers
     (exact: no rounding, equal values give equal keys).
     """
-    bits = (np.asarray(x, dtype=np.float32) + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: no -0.0
-    ordered = np.where(bits < 0, -(bits & 0x7FFFFFFF), bits) + (1 << 31)
-    keys: npt.NDArray[np.int64] = (group.astype(np.int64) << 32) + ordered
+    keys: npt.NDArray[np.int64] = (group.astype(np.int64) << 32) + ordered_float_bits(x)
     return keys
+
+
+def ordered_float_bits(x: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """float32 values as integers in ``[0, 2**32)`` in the same order, equal values equal (``-0.0 == 0.0``); no NaN."""
+    bits = (np.asarray(x, dtype=np.float32) + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: no -0.0
+    ordered: npt.NDArray[np.int64] = np.where(bits < 0, -(bits & 0x7FFFFFFF), bits) + (1 << 31)
+    return ordered
 
 
 def _expand_ranges(lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
