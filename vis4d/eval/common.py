@@ -259,7 +259,9 @@ def ordered_float_bits(x: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     return ordered
 
 
-def _expand_ranges(lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def _expand_ranges(
+    lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """For each range ``[lo[q], hi[q])`` (empty if ``hi <= lo``): (q, value) for every value in it, q ascending."""
     counts = np.maximum(hi - lo, 0)
     total = int(counts.sum())

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vis4d.data.store import AnnotationStore
-from vis4d.eval.accumulate import RECALL_THRESHOLDS, accumulate
+from vis4d.eval.accumulate import accumulate
 from vis4d.eval.common import (
     align_frames,
     check_categories,

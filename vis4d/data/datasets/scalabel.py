@@ -29,6 +29,7 @@ mapping, checks, sorting, track renumbering — is vectorised in
 
 from __future__ import annotations
 
+import itertools
 import logging
 import operator
 from collections.abc import Mapping, Sequence
@@ -36,10 +37,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from tqdm import tqdm
 
 from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
+from vis4d.data.datasets.parallel import map_files, parse_workers
 from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LabelConfig, LoadOptions, label_config_from_dict
 from vis4d.data.store import AnnotationStore
 
@@ -123,42 +126,73 @@ def _image_layout_is_flat(image_root: Path, video: str, name: str) -> bool:
     return not (image_root / video / name).exists() and (image_root / name).exists()
 
 
+_NO_BOX = (None, None, None, None)
+_NO_FLAGS = (False, False, False)
+
+
+def _codes(values: Sequence[Any], table: Mapping[Any, int]) -> npt.NDArray[np.int64]:
+    """Integer code of every value (``table[value]``), each distinct value looked up once."""
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _label_rows(labels: list[Any]) -> list[tuple[Any, ...]]:
+    """Every field of every label in one pass: (category, id, score, x1, y1, x2, y2, crowd, occluded, truncated).
+
+    One pass matters more than what it does: the labels of a parsed file are
+    fresh objects scattered over memory, and each further pass over them
+    costs a cache miss per label. Labels without ``box2d`` have ``None``
+    coordinates.
+    """
+    return [
+        (
+            label.get("category"), label.get("id"), label.get("score"),
+            *(_BOX_KEYS(box) if (box := label.get("box2d")) is not None else _NO_BOX),
+            *((attr.get("crowd", False), attr.get("occluded", False), attr.get("truncated", False))
+              if (attr := label.get("attributes")) else _NO_FLAGS),
+        )
+        for label in labels
+    ]  # fmt: skip
+
+
 def _label_columns(labels: list[Any], track_table: dict[str, int]) -> dict[str, Any]:
-    """Per-box columns of a file's labels (those with ``box2d``); raises on a malformed label."""
-    box_dicts = [label.get("box2d") for label in labels]
-    present = [box for box in box_dicts if box is not None]
-    if len(present) == len(labels):
-        has_box = np.ones(len(labels), dtype=bool)
-        boxed = labels
+    """Per-box columns of a file's labels (those with ``box2d``); raises on a malformed label.
+
+    The fields are read in one pass (:func:`_label_rows`) and transposed;
+    strings (categories, track ids) are resolved once per distinct value and
+    numbers converted to numpy arrays column by column.
+    """
+    rows = _label_rows(labels)
+    if not rows:
+        columns: list[tuple[Any, ...]] = [()] * 10
     else:
-        has_box = np.array([box is not None for box in box_dicts], dtype=bool)
-        boxed = [label for label, box in zip(labels, box_dicts, strict=True) if box is not None]
-    categories = list(map(_CATEGORY_KEY, boxed))
-    if not set(map(type, categories)) <= {str}:
+        columns = list(zip(*rows, strict=True))
+    has_box = np.array([x1 is not None for x1 in columns[3]], dtype=bool).reshape(-1)
+    if not has_box.all():
+        columns = [tuple(itertools.compress(column, has_box)) for column in columns]
+    categories, raw_ids, raw_scores = columns[0], columns[1], columns[2]
+    n = len(categories)
+    distinct = dict.fromkeys(categories)
+    if not all(type(name) is str for name in distinct):
         raise TypeError("category")
-    attributes = [label.get("attributes") or _EMPTY for label in boxed]
-    flags = np.array(
-        [(a.get("crowd", False), a.get("occluded", False), a.get("truncated", False)) for a in attributes], dtype=bool
-    ).reshape(-1, 3)
-    raw_scores = [label.get("score") for label in boxed]
-    missing = np.array([s is None for s in raw_scores], dtype=bool)
-    if missing.all():  # ground truth: no scores at all
-        scores = np.ones(len(boxed), dtype=np.float32)
+    category_index = {name: i for i, name in enumerate(distinct)}
+    names = np.array(list(distinct), dtype=np.str_)
+    if raw_scores.count(None) == n:  # ground truth: no scores at all
+        missing, scores = np.ones(n, dtype=bool), np.ones(n, dtype=np.float32)
     else:
-        scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
-    raw_ids = [label.get("id") for label in boxed]
+        missing = np.array([s is None for s in raw_scores], dtype=bool)
+        scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32).reshape(-1)
+    id_codes = {i: -1 if i is None else track_table.setdefault(str(i), len(track_table))
+                for i in dict.fromkeys(raw_ids)}  # fmt: skip
     return {
         "has_box": has_box,
-        "boxes": np.array(list(map(_BOX_KEYS, present)), dtype=np.float64).reshape(-1, 4),
-        "category_names": np.array(categories, dtype=np.str_),
-        "track_ids": np.array(
-            [-1 if i is None else track_table.setdefault(str(i), len(track_table)) for i in raw_ids], dtype=np.int64
-        ),
+        "boxes": np.stack([np.array(columns[c], dtype=np.float64).reshape(-1) for c in range(3, 7)], axis=1),
+        "category_names": names[_codes(categories, category_index)] if n else np.zeros(0, np.str_),
+        "track_ids": _codes(raw_ids, id_codes),
         "scores": scores,
         "missing_score": missing,
-        "crowd": flags[:, 0],
-        "occluded": flags[:, 1],
-        "truncated": flags[:, 2],
+        "crowd": np.array(columns[7], dtype=bool).reshape(-1),
+        "occluded": np.array(columns[8], dtype=bool).reshape(-1),
+        "truncated": np.array(columns[9], dtype=bool).reshape(-1),
     }
 
 
@@ -241,6 +275,29 @@ def parse_scalabel_frames(
     return raw, flat_layout
 
 
+_FileTask = tuple[Path, int, Path | None, tuple[int, int] | None, bool]
+_FileResult = tuple[RawColumns | None, list[str], bool | None, str]
+
+
+def _parse_file(task: _FileTask, flat_layout: bool | None = None) -> _FileResult:
+    """One file's columns, its track id strings (local code: position), its layout decision; or why it is malformed.
+
+    Track ids are coded per file so that files can be parsed independently
+    (in worker processes); :func:`parse_scalabel` maps the codes onto one
+    table in file order, which gives the codes a single table would.
+    """
+    file, source_id, root, default_size, need_scores = task
+    table: dict[str, int] = {}
+    try:
+        frames, size = _frames_and_size(read_json(file), file)
+        part, flat_layout = parse_scalabel_frames(
+            frames, file, source_id, root, size or default_size, table, flat_layout, need_scores
+        )
+    except MalformedFile as error:
+        return None, [], None, str(error)
+    return part, list(table), flat_layout, ""
+
+
 def parse_scalabel(
     annotations: str | Path,
     image_root: str | Path | None = None,
@@ -249,7 +306,12 @@ def parse_scalabel(
     progress: bool = True,
     need_scores: bool = False,
 ) -> RawColumns:
-    """Parse a Scalabel file or folder into raw columns (no mapping yet); ``need_scores``: every label needs one."""
+    """Parse a Scalabel file or folder into raw columns (no mapping yet); ``need_scores``: every label needs one.
+
+    Without an image root (evaluation), many files are parsed in worker
+    processes (:mod:`vis4d.data.datasets.parallel`); the image layout decision
+    (made on the first frame with a video, then kept) needs files in order.
+    """
     files = scalabel_files(annotations)
     root = None if image_root is None else Path(image_root).resolve()
     parts: list[RawColumns] = []
@@ -257,17 +319,20 @@ def parse_scalabel(
     track_table: dict[str, int] = {}
     flat_layout: bool | None = None
     show = progress and len(files) >= _PROGRESS_MIN_FILES
-    for source_id, file in enumerate(tqdm(files, desc="parsing labels", unit="file", disable=not show)):
-        try:
-            frames, size = _frames_and_size(read_json(file), file)
-            part, flat_layout = parse_scalabel_frames(
-                frames, file, source_id, root, size or default_size, track_table, flat_layout, need_scores
-            )
-        except MalformedFile as error:
+    tasks = [(file, source_id, root, default_size, need_scores) for source_id, file in enumerate(files)]
+    # With an image root, each file needs the layout decision of the files before it: one process, in order.
+    results = map_files(_parse_file, tasks, parse_workers(files)) if root is None else (
+        _parse_file(task, flat_layout) for task in tasks)  # fmt: skip
+    for part, keys, layout, problem in tqdm(results, total=len(files), desc="parsing labels", unit="file",
+                                            disable=not show):  # fmt: skip
+        if part is None:
             if on_malformed == "fail":
-                raise DataError(str(error)) from None
-            logger.warning("skipping malformed file: %s", error)
+                raise DataError(problem)
+            logger.warning("skipping malformed file: %s", problem)
             continue
+        flat_layout = layout
+        codes = np.array([track_table.setdefault(key, len(track_table)) for key in keys] + [-1], dtype=np.int64)
+        part.track_ids = codes[part.track_ids]  # -1 (no id) reads the appended -1
         parts.append(part)
     return concat_raw(parts, sources)
 

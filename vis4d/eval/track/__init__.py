@@ -110,7 +110,9 @@ def _group(metrics: Sequence[TrackMetric], per_seq: GroupRaw, seqs: Any) -> Grou
     return [metric.combine({key: v[seqs] for key, v in raw.items()}) for metric, raw in zip(metrics, per_seq)]
 
 
-def _compute(chosen: Sequence[TrackMetric], builders: Mapping[View, Callable[[], Any]], options: EvalOptions) -> GroupRaw:
+def _compute(
+    chosen: Sequence[TrackMetric], builders: Mapping[View, Callable[[], Any]], options: EvalOptions
+) -> GroupRaw:
     """Every chosen metric's raw statistics, each view built once; the two views in two threads when both are needed.
 
     The views and their metrics share nothing once the frame pairs are

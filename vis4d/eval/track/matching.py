@@ -61,9 +61,7 @@ def _try_every_assignment(
     return perms[best], unique
 
 
-def _rank_in_component(
-    comp: npt.NDArray[np.int64], node: npt.NDArray[np.int64], num: int
-) -> npt.NDArray[np.int64]:
+def _rank_in_component(comp: npt.NDArray[np.int64], node: npt.NDArray[np.int64], num: int) -> npt.NDArray[np.int64]:
     """Each edge's node (row or column) numbered 0, 1, ... within its component, in node order.
 
     A node belongs to one component, so the distinct nodes are found with a
@@ -237,7 +235,8 @@ class CandidatePairs:
         size = n_rows * n_cols
         offset = np.cumsum(size) - size
         in_cell = np.repeat(np.arange(len(cells)), hi - lo)
-        pair = np.arange(int((hi - lo).sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(hi - lo) - (hi - lo)), hi - lo)
+        count = hi - lo
+        pair = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(count) - count), count)
         flat = offset[in_cell] + (self.row[pair] - row0[in_cell]) * n_cols[in_cell] + self.col[pair] - col0[in_cell]
         buffer = np.zeros(int(size.sum()))
         buffer[flat] = self.score[pair]
