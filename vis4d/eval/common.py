@@ -117,6 +117,11 @@ def check_unique_track_ids(
     """Reject a track id used twice in one frame (TrackEval refuses it too), naming the frame."""
     if len(track_ids) < 2:
         return
+    packed = _combined_key((frame_of_box, track_ids))
+    if packed is not None:  # boxes come by frame: a merge sort of one key is nearly linear on them
+        keys = np.sort(packed[0], kind="stable")
+        if not (keys[1:] == keys[:-1]).any():
+            return
     order = np.lexsort((track_ids, frame_of_box))
     same = (frame_of_box[order][1:] == frame_of_box[order][:-1]) & (track_ids[order][1:] == track_ids[order][:-1])
     if same.any():
@@ -165,38 +170,57 @@ def stable_argsort(keys: npt.NDArray[np.int64], span: int | None = None) -> npt.
 
 
 def group_index(*keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
-    """Dense group id for each row of the given integer key columns (lexicographic order), and the group count.
+    """Dense group id for each row of the given integer key columns (lexicographic order), and the group count."""
+    ids, uniques = group_keys(*keys)
+    return ids, len(uniques[0])
+
+
+def group_keys(*keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
+    """Dense group id for each row of the key columns (lexicographic order), and each group's key values.
 
     Non-negative keys whose combined span is at most a few times the row
     count are numbered with a flag array (no sort); larger spans are sorted
     by :func:`stable_argsort`; only keys that do not fit one int64 take
-    ``np.lexsort``.
+    ``np.lexsort``. The groups' key values come from the sorted (or flagged)
+    keys, not by scattering every row into them.
     """
     n = len(keys[0])
     if n == 0:
-        return np.zeros(0, dtype=np.int64), 0
+        return np.zeros(0, dtype=np.int64), tuple(np.zeros(0, dtype=np.int64) for _ in keys)
     packed = _combined_key(keys)
-    if packed is not None:
-        combined, span = packed
-        if span <= 4 * n + 4096:
-            present = np.zeros(span, dtype=bool)
-            present[combined] = True
-            rank = np.cumsum(present) - 1
-            return rank[combined].astype(np.int64), int(rank[-1]) + 1
-        order = stable_argsort(combined, span)
-        sorted_combined = combined[order]
-        new = np.concatenate([[True], sorted_combined[1:] != sorted_combined[:-1]])
-    else:
+    if packed is None:
         order = np.lexsort(keys[::-1])
         new = np.zeros(n, dtype=bool)
         new[0] = True
         for key in keys:
             sorted_key = key[order]
             new[1:] |= sorted_key[1:] != sorted_key[:-1]
-    ids_sorted = np.cumsum(new) - 1
-    ids = np.empty(n, dtype=np.int64)
-    ids[order] = ids_sorted
-    return ids, int(ids_sorted[-1]) + 1
+        ids_sorted = np.cumsum(new) - 1
+        ids = np.empty(n, dtype=np.int64)
+        ids[order] = ids_sorted
+        firsts = order[new]
+        return ids, tuple(np.asarray(key, dtype=np.int64)[firsts] for key in keys)
+    combined, span = packed
+    if span <= 4 * n + 4096:
+        present = np.zeros(span, dtype=bool)
+        present[combined] = True
+        rank = np.cumsum(present) - 1
+        ids = rank[combined].astype(np.int64)
+        unique_combined = np.flatnonzero(present).astype(np.int64)
+    else:
+        order = stable_argsort(combined, span)
+        sorted_combined = combined[order]
+        new = np.concatenate([[True], sorted_combined[1:] != sorted_combined[:-1]])
+        ids = np.empty(n, dtype=np.int64)
+        ids[order] = np.cumsum(new) - 1
+        unique_combined = sorted_combined[new]
+    values = []
+    for key in keys[:0:-1]:  # undo the mixed radix of _combined_key, last key first
+        base = int(key.max()) + 1
+        unique_combined, value = np.divmod(unique_combined, base)
+        values.append(value)
+    values.append(unique_combined)
+    return ids, tuple(values[::-1])
 
 
 def pairs_within_groups(

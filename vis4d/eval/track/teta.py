@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS, group_index, pairs_within_groups, unique_below
+from vis4d.eval.common import EPS, group_index, group_keys, pairs_within_groups, unique_below
 from vis4d.eval.track.assign import full_assignment
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs, Cells
@@ -88,11 +88,8 @@ def _alignment(
     col_sum = np.bincount(col, weights=sim, minlength=num_cols)
     denom = row_sum[row] + col_sum[col] - sim
     soft = np.where(denom > 0 + EPS, sim / np.where(denom > 0 + EPS, denom, 1.0), 0.0)
-    edge, num_edges = group_index(u, v)
-    potential = np.bincount(edge, weights=soft, minlength=num_edges)
-    eu = np.zeros(num_edges, dtype=np.int64)
-    ev = np.zeros(num_edges, dtype=np.int64)
-    eu[edge], ev[edge] = u, v
+    edge, (eu, ev) = group_keys(u, v)
+    potential = np.bincount(edge, weights=soft, minlength=len(eu))
     alignment = potential / (u_len[eu] + v_len[ev] - potential)
     score: npt.NDArray[np.float64] = alignment[edge] * sim
     return score
@@ -228,12 +225,11 @@ class TETA(TrackMetric):
                      loc_tp: npt.NDArray[np.float64]) -> Raw:  # fmt: skip
         """AssocA/Re/Pr per sequence and alpha: HOTA's association over the matched (gt track, track) pairs."""
         p_track = data.p_track[view.col_p[m_col]]
-        edge, num_edges = group_index(view.g_key[m_row], p_track)
+        edge, (eu, ev) = group_keys(view.g_key[m_row], p_track)
+        num_edges = len(eu)
         counts = _per_alpha(edge, passes, num_edges)
-        eu = np.zeros(num_edges, dtype=np.int64)
-        ev = np.zeros(num_edges, dtype=np.int64)
         eseq = np.zeros(num_edges, dtype=np.int64)
-        eu[edge], ev[edge], eseq[edge] = view.g_key[m_row], p_track, m_seq
+        eseq[edge] = m_seq  # a (gt track, class) key has one sequence
         gl = view.g_len[eu][:, None]
         pl = np.bincount(data.p_track, minlength=data.num_p_tracks).astype(np.float64)[ev][:, None]
         n = len(ALPHAS)
