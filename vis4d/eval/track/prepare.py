@@ -134,7 +134,7 @@ class FramePairs:
         pg, pp = position[0][self.g], position[1][self.p]
         keep = (pg >= 0) & (pp >= 0) & (self.same_class if same_class else True)
         pg, pp, iou = pg[keep], pp[keep], self.iou[keep]
-        order = np.argsort(pg * max(len(p_rows), 1) + pp)
+        order = np.argsort(pg * max(len(p_rows), 1) + pp, kind="stable")  # nearly sorted: a merge sort is fast
         return pg[order], pp[order], iou[order]
 
 

@@ -188,7 +188,7 @@ def class_view(data: AgnosticData, assigned: npt.NDArray[np.int64]) -> _ClassVie
     pos = np.minimum(np.searchsorted(sorted_key, pair_key), max(len(sorted_key) - 1, 0))
     found = sorted_key[pos] == pair_key if len(sorted_key) else np.zeros(len(pair_key), dtype=bool)
     row, col, sim = row_of_g[pg[found]], key_order[pos[found]], sim[found]
-    by_row = np.argsort(row * max(len(col_p), 1) + col)
+    by_row = np.argsort(row * max(len(col_p), 1) + col, kind="stable")  # nearly sorted (by frame already)
     row, col, sim = row[by_row], col[by_row], sim[by_row]
     g_key, num_keys = group_index(data.g_track[row_g], data.g_class[row_g])
     g_len = np.bincount(g_key, minlength=num_keys).astype(np.float64)
