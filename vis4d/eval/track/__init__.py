@@ -17,13 +17,14 @@ asked) classes of a video into a per-video row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from vis4d.common.errors import ConfigError
 from vis4d.data.store import AnnotationStore
+from vis4d.eval.parts import Part, part_count, run_parts, video_parts
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric, View
 from vis4d.eval.track.clear import CLEAR
 from vis4d.eval.track.count import Count
@@ -111,30 +112,34 @@ def _group(metrics: Sequence[TrackMetric], per_seq: GroupRaw, seqs: Any) -> Grou
 
 
 def _compute(
-    chosen: Sequence[TrackMetric], builders: Mapping[View, Callable[[], Any]], options: EvalOptions
+    chosen: Sequence[TrackMetric], part: Part, ignore_rule: IgnoreRule, options: EvalOptions
 ) -> GroupRaw:
-    """Every chosen metric's raw statistics, each view built once; the two views in two threads when both are needed.
-
-    The views and their metrics share nothing once the frame pairs are
-    found, and the work is numpy and SciPy calls that release the GIL: on
-    two cores the class-agnostic view (TETA) runs beside the per-class one.
-    """
-    needed = list(dict.fromkeys(metric.view for metric in chosen if metric.view is not None))
-    first = needed[0] if needed else "per_class"
-
-    def run(view: View) -> dict[int, Raw]:
-        data = builders[view]()
-        return {i: metric.compute(data, options) for i, metric in enumerate(chosen)
-                if metric.view == view or (metric.view is None and view == first)}  # fmt: skip
-
+    """Every chosen metric's raw statistics on one part of the dataset (whole videos), each view built once."""
+    gt, pred, frame_rows = part.gt, part.pred, part.frame_rows
+    needed = list(dict.fromkeys(metric.view for metric in chosen if metric.view is not None)) or ["per_class"]
+    pairs = FramePairs(gt, pred, frame_rows) if len(needed) > 1 else None  # one interval join for both views
+    builders: dict[View, Callable[[], Any]] = {
+        "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule, pairs),
+        "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, options.skip_frames_without_gt, pairs),
+    }
     results: dict[int, Raw] = {}
-    if len(needed) > 1:
-        with ThreadPoolExecutor(max_workers=len(needed)) as pool:
-            for part in pool.map(run, needed):
-                results.update(part)
-    else:
-        results = run(first)
+    for view in needed:
+        data = builders[view]()
+        results.update({i: metric.compute(data, options) for i, metric in enumerate(chosen)
+                        if metric.view == view or (metric.view is None and view == needed[0])})  # fmt: skip
     return [results[i] for i in range(len(chosen))]
+
+
+def _compute_all(chosen: Sequence[TrackMetric], gt: AnnotationStore, pred: AnnotationStore,
+                 frame_rows: npt.NDArray[np.int64], ignore_rule: IgnoreRule, options: EvalOptions) -> GroupRaw:  # fmt: skip
+    """Raw statistics per sequence of the whole dataset: its parts of whole videos scored in threads, concatenated.
+
+    Sequences are (video, class), numbered video by video, so the parts'
+    results concatenate in order (:mod:`vis4d.eval.parts`).
+    """
+    parts = video_parts(gt, pred, frame_rows, part_count(gt.num_boxes + pred.num_boxes))
+    results = run_parts(lambda part: _compute(chosen, part, ignore_rule, options), parts)
+    return [{key: np.concatenate([r[i][key] for r in results]) for key in results[0][i]} for i in range(len(chosen))]
 
 
 def evaluate_tracking(
@@ -175,14 +180,8 @@ def evaluate_tracking(
         raise ConfigError(f"iou_threshold: expected a value in (0, 1], got {iou_threshold}")
     chosen = select_metrics(metrics)
     frame_rows = validate(gt, pred, source, gt_source)
-    needed = [metric.view for metric in chosen if metric.view is not None]
-    pairs = FramePairs(gt, pred, frame_rows) if len(set(needed)) > 1 else None  # one interval join for both views
-    builders: dict[View, Callable[[], Any]] = {
-        "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule, pairs),
-        "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, skip_frames_without_gt, pairs),
-    }
     options = EvalOptions(iou_threshold, exhaustive_labels, skip_frames_without_gt)
-    per_seq = _compute(chosen, builders, options)
+    per_seq = _compute_all(chosen, gt, pred, frame_rows, ignore_rule, options)
     categories = list(gt.categories)
     k = len(categories)
     num_seq = gt.num_videos * k
