@@ -130,8 +130,14 @@ def _compute(
     return [results[i] for i in range(len(chosen))]
 
 
-def _compute_all(chosen: Sequence[TrackMetric], gt: AnnotationStore, pred: AnnotationStore,
-                 frame_rows: npt.NDArray[np.int64], ignore_rule: IgnoreRule, options: EvalOptions) -> GroupRaw:  # fmt: skip
+def _compute_all(
+    chosen: Sequence[TrackMetric],
+    gt: AnnotationStore,
+    pred: AnnotationStore,
+    frame_rows: npt.NDArray[np.int64],
+    ignore_rule: IgnoreRule,
+    options: EvalOptions,
+) -> GroupRaw:
     """Raw statistics per sequence of the whole dataset: its parts of whole videos scored in threads, concatenated.
 
     Sequences are (video, class), numbered video by video, so the parts'
