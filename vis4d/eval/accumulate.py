@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.eval.parts import part_count, run_threads
+
 RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 
 
@@ -81,10 +83,11 @@ def accumulate(
     recall = -np.ones((num_thr, num_classes, num_area, num_maxdet))
     class_bounds = np.searchsorted(det_class, np.arange(num_classes + 1)).tolist()
     flat_tp, flat_fp = true_pos.reshape(num_det, num_thr * num_area), false_pos.reshape(num_det, num_thr * num_area)
-    for k in range(num_classes):
+
+    def one_class(k: int) -> None:  # writes only class k's entries: classes run in threads
         areas = np.flatnonzero(num_positive[k] > 0)
         if len(areas) == 0:
-            continue
+            return
         lo, hi = class_bounds[k], class_bounds[k + 1]
         columns = (np.arange(num_thr)[:, None] * num_area + areas[None, :]).ravel()  # (threshold, area) pairs
         npig = np.tile(num_positive[k, areas].astype(np.float64), num_thr)
@@ -103,4 +106,7 @@ def accumulate(
             )
             recall[:, k, areas, m] = final.reshape(num_thr, len(areas))
             precision[:, :, k, areas, m] = curve.reshape(num_thr, len(areas), -1).transpose(0, 2, 1)
+
+    largest_first = sorted(range(num_classes), key=lambda k: class_bounds[k] - class_bounds[k + 1])
+    run_threads(one_class, largest_first, part_count(num_det))
     return precision, recall

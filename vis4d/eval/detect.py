@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.accumulate import accumulate
+from vis4d.eval.parts import part_count, run_threads
 from vis4d.eval.common import (
     align_frames,
     check_categories,
@@ -196,15 +197,14 @@ def coco_precision_recall(
     keep = dt_rank < MAX_DETS[-1]
     dt_cell, score, dt_xywh = dt_cell[keep], score[keep], dt_xywh[keep]
 
-    # Only intersecting boxes can reach IoU 0.5: the candidates come from an interval join, not all pairs of a cell.
-    dt_xyxy, gt_xyxy = (np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1) for b in (dt_xywh, gt_xywh))
-    pair_dt, pair_gt = overlapping_pairs(dt_cell, dt_xyxy, gt_cell, gt_xyxy)
-    pair_iou = coco_box_iou(dt_xywh[pair_dt], gt_xywh[pair_gt], gt_crowd[pair_gt])
-    candidate = pair_iou >= IOU_THRESHOLDS[0]
-    pairs = _Candidates(pair_dt[candidate], pair_gt[candidate], pair_iou[candidate])
-    dt_area = dt_xywh[:, 2] * dt_xywh[:, 3]
-    dt_outside = (dt_area[:, None] < AREA_RANGES[None, :, 0]) | (dt_area[:, None] > AREA_RANGES[None, :, 1])
-    true_pos, false_pos = _greedy_match(pairs, dt_rank[keep], gt_ignore, gt_crowd, dt_outside)
+    # Images are independent until accumulation: ranges of whole images are matched in threads, in image order.
+    dt_rank = dt_rank[keep]
+    ranges = _image_ranges(dt_cell, gt_cell, num_classes, part_count(len(dt_cell) + len(gt_cell)))
+    outcomes = run_threads(
+        lambda r: _match_images(dt_cell[r[0]:r[1]], dt_xywh[r[0]:r[1]], dt_rank[r[0]:r[1]], gt_cell[r[2]:r[3]],
+                                gt_xywh[r[2]:r[3]], gt_crowd[r[2]:r[3]], gt_ignore[r[2]:r[3]]), ranges,
+    )  # fmt: skip
+    true_pos, false_pos = (np.concatenate([o[i] for o in outcomes]) for i in (0, 1))
     num_positive = np.stack(
         [np.bincount(gt_class[~gt_ignore[:, a]], minlength=num_classes) for a in range(len(AREA_RANGES))], axis=1
     ).astype(np.int64)
@@ -214,8 +214,36 @@ def coco_precision_recall(
                             score)  # fmt: skip
     return accumulate(
         true_pos[acc_order], false_pos[acc_order], dt_class_sorted[keep][acc_order],
-        dt_rank[keep][acc_order], num_positive, MAX_DETS,
+        dt_rank[acc_order], num_positive, MAX_DETS,
     )  # fmt: skip
+
+
+def _image_ranges(
+    dt_cell: npt.NDArray[np.int64], gt_cell: npt.NDArray[np.int64], num_classes: int, parts: int
+) -> list[tuple[int, int, int, int]]:
+    """(first, end) detection and ground-truth rows of ``parts`` ranges of whole images (rows sorted by cell)."""
+    cut_cells = sorted({int(dt_cell[len(dt_cell) * i // parts]) // num_classes * num_classes
+                        for i in range(1, parts if len(dt_cell) else 1)})  # fmt: skip
+    dt_cuts = [0, *np.searchsorted(dt_cell, cut_cells).tolist(), len(dt_cell)]
+    gt_cuts = [0, *np.searchsorted(gt_cell, cut_cells).tolist(), len(gt_cell)]
+    return list(zip(dt_cuts[:-1], dt_cuts[1:], gt_cuts[:-1], gt_cuts[1:], strict=True))
+
+
+def _match_images(
+    dt_cell: npt.NDArray[np.int64], dt_xywh: npt.NDArray[np.float64], dt_rank: npt.NDArray[np.int64],
+    gt_cell: npt.NDArray[np.int64], gt_xywh: npt.NDArray[np.float64], gt_crowd: npt.NDArray[np.bool_],
+    gt_ignore: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:  # fmt: skip
+    """True and false positives (D, T, A) of the detections of some images, matched to those images' ground truth."""
+    # Only intersecting boxes can reach IoU 0.5: the candidates come from an interval join, not all pairs of a cell.
+    dt_xyxy, gt_xyxy = (np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1) for b in (dt_xywh, gt_xywh))
+    pair_dt, pair_gt = overlapping_pairs(dt_cell, dt_xyxy, gt_cell, gt_xyxy)
+    pair_iou = coco_box_iou(dt_xywh[pair_dt], gt_xywh[pair_gt], gt_crowd[pair_gt])
+    candidate = pair_iou >= IOU_THRESHOLDS[0]
+    pairs = _Candidates(pair_dt[candidate], pair_gt[candidate], pair_iou[candidate])
+    dt_area = dt_xywh[:, 2] * dt_xywh[:, 3]
+    dt_outside = (dt_area[:, None] < AREA_RANGES[None, :, 0]) | (dt_area[:, None] > AREA_RANGES[None, :, 1])
+    return _greedy_match(pairs, dt_rank, gt_ignore, gt_crowd, dt_outside)
 
 
 def _descending_score_key(score: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:

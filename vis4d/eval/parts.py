@@ -28,6 +28,7 @@ import numpy.typing as npt
 from vis4d.data.store import BOX_FIELDS, FRAME_FIELDS, AnnotationStore
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 MIN_BOXES_PER_PART = 50_000  # smaller inputs are not split: a thread costs more than it saves
 MAX_PARTS = 4
@@ -90,9 +91,10 @@ def video_parts(
     ]
 
 
-def run_parts(work: Callable[[Part], R], parts: Sequence[Part]) -> list[R]:
-    """``[work(part) for part in parts]``, in one thread per part when there are several."""
-    if len(parts) == 1:
-        return [work(parts[0])]
-    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-        return list(pool.map(work, parts))
+def run_threads(work: Callable[[T], R], items: Sequence[T], workers: int | None = None) -> list[R]:
+    """``[work(item) for item in items]`` in ``workers`` threads (default: one per item) when there are several."""
+    workers = len(items) if workers is None else min(workers, len(items))
+    if workers <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(work, items))

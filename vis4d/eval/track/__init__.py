@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from vis4d.common.errors import ConfigError
 from vis4d.data.store import AnnotationStore
-from vis4d.eval.parts import Part, part_count, run_parts, video_parts
+from vis4d.eval.parts import Part, part_count, run_threads, video_parts
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric, View
 from vis4d.eval.track.clear import CLEAR
 from vis4d.eval.track.count import Count
@@ -144,7 +144,7 @@ def _compute_all(
     results concatenate in order (:mod:`vis4d.eval.parts`).
     """
     parts = video_parts(gt, pred, frame_rows, part_count(gt.num_boxes + pred.num_boxes))
-    results = run_parts(lambda part: _compute(chosen, part, ignore_rule, options), parts)
+    results = run_threads(lambda part: _compute(chosen, part, ignore_rule, options), parts)
     return [{key: np.concatenate([r[i][key] for r in results]) for key in results[0][i]} for i in range(len(chosen))]
 
 
