@@ -36,7 +36,6 @@ import numpy.typing as npt
 
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.accumulate import accumulate
-from vis4d.eval.parts import part_count, run_threads
 from vis4d.eval.common import (
     align_frames,
     check_categories,
@@ -46,6 +45,7 @@ from vis4d.eval.common import (
     segment_starts,
     stable_argsort,
 )
+from vis4d.eval.parts import part_count, run_threads
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 AREA_RANGES = np.array([[0.0, 1e5**2], [0.0, 32.0**2], [32.0**2, 96.0**2], [96.0**2, 1e5**2]])
