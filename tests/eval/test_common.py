@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vis4d.common.arrays import group_index
 from vis4d.common.errors import DataError
 from vis4d.data.store import AnnotationStore, FrameRecord, build_store, empty_box_columns
-from vis4d.eval.common import align_frames, group_index, pairs_within_groups
+from vis4d.eval.common import align_frames, pairs_within_groups
 
 
 def test_pairs_within_groups_lists_every_same_group_pair_in_order() -> None:

@@ -324,12 +324,12 @@ class CategoryMapper:
 
     def class_ids(self, targets: npt.NDArray[np.str_]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
         """Return the category list (given, or discovered and sorted) and each box's class id in it."""
+        uniques, inverse = unique_strings(targets)
         categories = self.categories
         if categories is None:
-            categories = tuple(sorted(str(name) for name in unique_strings(targets)[0]))
+            categories = tuple(sorted(str(name) for name in uniques))
         if len(targets) == 0:
             return categories, np.zeros(0, np.int64)
         lookup = {name: index for index, name in enumerate(categories)}
-        uniques, inverse = unique_strings(targets)
         ids = np.array([lookup[str(name)] for name in uniques], dtype=np.int64)
         return categories, ids[inverse.reshape(-1)]

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.arrays import stable_argsort
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.accumulate import accumulate
 from vis4d.eval.common import (
@@ -43,7 +44,6 @@ from vis4d.eval.common import (
     ordered_float_bits,
     overlapping_pairs,
     segment_starts,
-    stable_argsort,
 )
 from vis4d.eval.parts import part_count, run_threads
 

@@ -29,7 +29,6 @@ mapping, checks, sorting, track renumbering — is vectorised in
 
 from __future__ import annotations
 
-import itertools
 import logging
 import operator
 from collections.abc import Mapping, Sequence
@@ -157,42 +156,41 @@ def _label_rows(labels: list[Any]) -> list[tuple[Any, ...]]:
 def _label_columns(labels: list[Any], track_table: dict[str, int]) -> dict[str, Any]:
     """Per-box columns of a file's labels (those with ``box2d``); raises on a malformed label.
 
-    The fields are read in one pass (:func:`_label_rows`) and transposed;
-    strings (categories, track ids) are resolved once per distinct value and
-    numbers converted to numpy arrays column by column.
+    The fields are read in one pass (:func:`_label_rows`) into one object
+    array, whose columns numpy converts in C; strings (categories, track ids)
+    are resolved once per distinct value.
     """
-    rows = _label_rows(labels)
-    if not rows:
-        columns: list[tuple[Any, ...]] = [()] * 10
-    else:
-        columns = list(zip(*rows, strict=True))
-    has_box = np.array([x1 is not None for x1 in columns[3]], dtype=bool).reshape(-1)
+    table = np.array(_label_rows(labels), dtype=object).reshape(-1, len(_NO_BOX) + len(_NO_FLAGS) + 3)
+    if len(table) != len(labels):
+        raise TypeError("label")
+    has_box = ~np.equal(table[:, 3], None)  # type: ignore[call-overload]  # elementwise 'is None' in C
     if not has_box.all():
-        columns = [tuple(itertools.compress(column, has_box)) for column in columns]
-    categories, raw_ids, raw_scores = columns[0], columns[1], columns[2]
+        table = table[has_box]
+    categories, raw_ids, raw_scores = table[:, 0].tolist(), table[:, 1].tolist(), table[:, 2]
     n = len(categories)
     distinct = dict.fromkeys(categories)
     if not all(type(name) is str for name in distinct):
         raise TypeError("category")
     category_index = {name: i for i, name in enumerate(distinct)}
     names = np.array(list(distinct), dtype=np.str_)
-    if raw_scores.count(None) == n:  # ground truth: no scores at all
-        missing, scores = np.ones(n, dtype=bool), np.ones(n, dtype=np.float32)
+    missing = np.equal(raw_scores, None).astype(bool)  # type: ignore[call-overload]
+    if missing.all():  # ground truth: no scores at all
+        scores = np.ones(n, dtype=np.float32)
     else:
-        missing = np.array([s is None for s in raw_scores], dtype=bool)
-        scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32).reshape(-1)
+        scores = np.where(missing, 1.0, raw_scores).astype(np.float32)
     id_codes = {i: -1 if i is None else track_table.setdefault(str(i), len(track_table))
                 for i in dict.fromkeys(raw_ids)}  # fmt: skip
+    flags = table[:, 7:10].astype(bool)
     return {
         "has_box": has_box,
-        "boxes": np.stack([np.array(columns[c], dtype=np.float64).reshape(-1) for c in range(3, 7)], axis=1),
+        "boxes": table[:, 3:7].astype(np.float64),
         "category_names": names[_codes(categories, category_index)] if n else np.zeros(0, np.str_),
         "track_ids": _codes(raw_ids, id_codes),
         "scores": scores,
         "missing_score": missing,
-        "crowd": np.array(columns[7], dtype=bool).reshape(-1),
-        "occluded": np.array(columns[8], dtype=bool).reshape(-1),
-        "truncated": np.array(columns[9], dtype=bool).reshape(-1),
+        "crowd": flags[:, 0],
+        "occluded": flags[:, 1],
+        "truncated": flags[:, 2],
     }
 
 

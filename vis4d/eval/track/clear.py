@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS, sorted_unique, stable_argsort
+from vis4d.common.arrays import stable_argsort
+from vis4d.eval.common import EPS, sorted_unique
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs
 from vis4d.eval.track.prepare import TrackingData

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS, group_keys
+from vis4d.common.arrays import group_keys
+from vis4d.eval.common import EPS
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs
 from vis4d.eval.track.prepare import TrackingData

@@ -17,7 +17,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vis4d.eval.common import group_keys, segment_starts
+from vis4d.common.arrays import group_keys
+from vis4d.eval.common import segment_starts
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.prepare import TrackingData
 

@@ -23,7 +23,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vis4d.eval.common import EPS, group_index, stable_argsort
+from vis4d.common.arrays import group_index, stable_argsort
+from vis4d.eval.common import EPS
 
 
 def box_iou_pairs(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], ioa: bool = False) -> npt.NDArray[np.float64]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.arrays import group_index
 from vis4d.common.errors import DataError
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.common import (
@@ -23,7 +24,6 @@ from vis4d.eval.common import (
     check_categories,
     check_finite,
     check_unique_track_ids,
-    group_index,
     overlapping_pairs,
 )
 from vis4d.eval.track.ignore import IgnoreProblem, IgnoreRule, keep_off_ignore_regions

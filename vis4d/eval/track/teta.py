@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS, group_index, group_keys, pairs_within_groups, unique_below
+from vis4d.common.arrays import group_index, group_keys
+from vis4d.eval.common import EPS, pairs_within_groups, unique_below
 from vis4d.eval.track.assign import full_assignment
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs, Cells
