@@ -69,6 +69,7 @@ def accumulate(
     det_rank: npt.NDArray[np.int64],
     num_positive: npt.NDArray[np.int64],
     max_dets: tuple[int, ...],
+    all_precisions: bool = True,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """COCOeval's ``precision`` (T, R, K, A, M) and ``recall`` (T, K, A, M), -1 where a class has no ground truth.
 
@@ -76,6 +77,9 @@ def accumulate(
     COCOeval's accumulation order (class, then descending score, then image,
     then rank in its image); ``det_rank`` is a detection's rank by score in
     its (image, class); ``num_positive`` (K, A) the ground truths that count.
+    Without ``all_precisions`` only the largest max-dets gets precisions
+    (the others stay -1): COCOeval's summary reads no other, and a smaller
+    max-dets' recall is its true positive count over npig, no curve needed.
     """
     num_det, num_thr, num_area = true_pos.shape
     num_classes, num_maxdet = len(num_positive), len(max_dets)
@@ -101,6 +105,10 @@ def accumulate(
                 precision[:, :, k, areas, m] = precision[:, :, k, areas, m + 1]
                 continue
             sel: Any = slice(None) if not cut.any() else ~cut
+            if not all_precisions and m < num_maxdet - 1:
+                num_tp = block_tp[:, sel].sum(axis=1)
+                recall[:, k, areas, m] = np.where(num_tp > 0, num_tp / npig, 0.0).reshape(num_thr, len(areas))
+                continue
             final, curve = precision_recall_curves(
                 np.ascontiguousarray(block_tp[:, sel]), np.ascontiguousarray(block_fp[:, sel]), npig
             )

@@ -169,12 +169,14 @@ def coco_precision_recall(
     dt_class: npt.NDArray[np.int64],
     dt_xywh: npt.NDArray[np.float64],
     dt_score: npt.NDArray[np.floating],
+    all_precisions: bool = True,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """COCOeval's ``precision`` (T, R, K, A, M) and ``recall`` (T, K, A, M) arrays, -1 where undefined.
 
     Images are ordered by their integer id (``gt_image``/``dt_image``), boxes
     within an image and class by their row order, as COCOeval orders
-    annotations by id.
+    annotations by id. ``all_precisions=False`` leaves the precisions of
+    max-dets 1 and 10 at -1 (the summary does not read them).
     """
     # Ground truth sorted by (image, class), stable: within a cell the input order is kept.
     gt_cell = gt_image.astype(np.int64) * num_classes + gt_class
@@ -214,7 +216,7 @@ def coco_precision_recall(
                             score)  # fmt: skip
     return accumulate(
         true_pos[acc_order], false_pos[acc_order], dt_class_sorted[keep][acc_order],
-        dt_rank[acc_order], num_positive, MAX_DETS,
+        dt_rank[acc_order], num_positive, MAX_DETS, all_precisions,
     )  # fmt: skip
 
 
@@ -326,5 +328,6 @@ def evaluate_detection(
         dt_class=pred.class_ids,
         dt_xywh=xyxy_to_xywh(pred.boxes),
         dt_score=pred.scores,
+        all_precisions=False,  # summarize reads precision at 100 detections only
     )
     return summarize(precision, recall, gt.categories)
