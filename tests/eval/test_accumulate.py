@@ -30,6 +30,7 @@ def test_precision_at_recalls_by_hand() -> None:
     """Ranked TP, FP, TP with 2 ground truths: precision 1 up to recall 0.5, then 2/3 up to 1."""
     final, curve = precision_at_recalls(np.array([True, False, True]), np.array([False, True, False]), 2.0)
     assert final == 1.0
-    assert curve[0] == curve[50] == pytest.approx(1.0) and curve[51] == curve[100] == pytest.approx(2 / 3)  # 1 / (1 + eps)
+    assert curve[0] == curve[50] == pytest.approx(1.0)  # 1 / (1 + eps)
+    assert curve[51] == curve[100] == pytest.approx(2 / 3)
     final, curve = precision_at_recalls(np.zeros(3, bool), np.ones(3, bool), 2.0)
     assert final == 0.0 and not curve.any()
