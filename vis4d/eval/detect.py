@@ -73,7 +73,10 @@ METRIC_NAMES = tuple(s[0] for s in _SUMMARY)
 def xyxy_to_xywh(boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """COCO ``[x, y, w, h]`` in float64 from ``xyxy`` (the form the IoU below is defined on)."""
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
+    out = np.empty_like(b)
+    out[:, :2] = b[:, :2]
+    np.subtract(b[:, 2:], b[:, :2], out=out[:, 2:])
+    return out
 
 
 def coco_box_iou(
