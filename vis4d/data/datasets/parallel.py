@@ -62,9 +62,20 @@ def paused_gc() -> Iterator[None]:
 
 
 def map_files(parse: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
-    """``map(parse, items)``, in ``workers`` forked processes when more than one; results in order."""
+    """``map(parse, items)`` by ``workers`` processes when more than one (this one and forked ones); results in order.
+
+    This process parses every ``workers``-th item itself while the others
+    parse the rest: no process sits idle waiting, and only their results
+    travel between processes. An error stops the work not yet started.
+    """
     if workers <= 1:
         yield from map(parse, items)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(parse, items)
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {i: pool.submit(parse, item) for i, item in enumerate(items) if i % workers}
+        try:
+            for i, item in enumerate(items):
+                yield futures.pop(i).result() if i % workers else parse(item)
+        finally:
+            for future in futures.values():
+                future.cancel()

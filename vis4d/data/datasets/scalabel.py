@@ -43,7 +43,14 @@ from tqdm import tqdm
 from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
 from vis4d.data.datasets.parallel import map_files, parse_workers, paused_gc
-from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LabelConfig, LoadOptions, label_config_from_dict
+from vis4d.data.mapping import (
+    DEFAULT_LOAD_OPTIONS,
+    CategoryMapper,
+    LabelConfig,
+    LoadOptions,
+    label_config_from_dict,
+    unique_strings,
+)
 from vis4d.data.store import AnnotationStore
 
 logger = logging.getLogger(__name__)
@@ -310,11 +317,11 @@ def parse_scalabel_frames(
 
 
 _FileTask = tuple[Path, int, Path | None, tuple[int, int] | None, bool]
-_FileResult = tuple[RawColumns | None, list[str], bool | None, str]
+_FileResult = tuple[RawColumns | None, list[str], bool | None, str, npt.NDArray[np.int64]]
 
 
 def _parse_file(task: _FileTask, flat_layout: bool | None = None) -> _FileResult:
-    """One file's columns, its track id strings (local code: position), its layout decision; or why it is malformed.
+    """One file's columns, track id strings (local code: position), layout decision, category codes; or the problem.
 
     Track ids are coded per file so that files can be parsed independently
     (in worker processes); :func:`parse_scalabel` maps the codes onto one
@@ -329,8 +336,10 @@ def _parse_file(task: _FileTask, flat_layout: bool | None = None) -> _FileResult
                 frames, file, source_id, root, size or default_size, table, flat_layout, need_scores
             )
     except MalformedFile as error:
-        return None, [], None, str(error)
-    return part, list(table), flat_layout, ""
+        return None, [], None, str(error), np.zeros(0, np.int64)
+    # Category names travel as codes into the distinct names (a worker's result is pickled): a fifth the bytes.
+    part.category_names, codes = unique_strings(part.category_names)
+    return part, list(table), flat_layout, "", codes
 
 
 def parse_scalabel(
@@ -358,8 +367,8 @@ def parse_scalabel(
     # With an image root, each file needs the layout decision of the files before it: one process, in order.
     results = map_files(_parse_file, tasks, parse_workers(files)) if root is None else (
         _parse_file(task, flat_layout) for task in tasks)  # fmt: skip
-    for part, keys, layout, problem in tqdm(results, total=len(files), desc="parsing labels", unit="file",
-                                            disable=not show):  # fmt: skip
+    progress_bar = tqdm(results, total=len(files), desc="parsing labels", unit="file", disable=not show)
+    for part, keys, layout, problem, category_codes in progress_bar:
         if part is None:
             if on_malformed == "fail":
                 raise DataError(problem)
@@ -368,6 +377,7 @@ def parse_scalabel(
         flat_layout = layout
         codes = np.array([track_table.setdefault(key, len(track_table)) for key in keys] + [-1], dtype=np.int64)
         part.track_ids = codes[part.track_ids]  # -1 (no id) reads the appended -1
+        part.category_names = part.category_names[category_codes]
         parts.append(part)
     return concat_raw(parts, sources)
 
