@@ -21,17 +21,16 @@ for frames without a video, or when the first frame's image is found there but
 not in a video folder). Images are not checked here: the decoder reports a
 missing file when it is read.
 
-Parsing walks the JSON objects once with list comprehensions (the JSON itself
-is Python objects, so this part cannot be numpy); everything after that —
-mapping, checks, sorting, track renumbering — is vectorised in
+Parsing reads the JSON objects with as little Python work per label as the
+labels allow (:mod:`vis4d.data.datasets.scalabel_labels`), many files in
+worker processes (:mod:`vis4d.data.datasets.parallel`); everything after
+that — mapping, checks, sorting, track renumbering — is vectorised in
 :func:`vis4d.data.datasets.columns.finalize`.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import operator
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +42,7 @@ from tqdm import tqdm
 from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
 from vis4d.data.datasets.parallel import map_files, parse_workers, paused_gc
+from vis4d.data.datasets.scalabel_labels import label_columns
 from vis4d.data.mapping import (
     DEFAULT_LOAD_OPTIONS,
     CategoryMapper,
@@ -56,7 +56,6 @@ from vis4d.data.store import AnnotationStore
 logger = logging.getLogger(__name__)
 
 _EMPTY: dict[str, Any] = {}
-_BOX_KEYS = operator.itemgetter("x1", "y1", "x2", "y2")
 _PROGRESS_MIN_FILES = 20
 
 
@@ -132,111 +131,6 @@ def _image_layout_is_flat(image_root: Path, video: str, name: str) -> bool:
     return not (image_root / video / name).exists() and (image_root / name).exists()
 
 
-_NO_BOX = (None, None, None, None)
-_NO_FLAGS = (False, False, False)
-
-
-def _codes(values: Sequence[Any], table: Mapping[Any, int]) -> npt.NDArray[np.int64]:
-    """Integer code of every value (``table[value]``), each distinct value looked up once."""
-    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
-
-
-_Fields = tuple[npt.NDArray[np.bool_], list[Any], list[Any], npt.NDArray[np.bool_], npt.NDArray[np.float32],
-                npt.NDArray[np.float64], npt.NDArray[np.bool_]]  # fmt: skip
-_FLAG_KEYS = ("crowd", "occluded", "truncated")
-
-
-def _has_key(items: Sequence[Any], key: str) -> bool:
-    """Whether any of the dicts has ``key`` (a C-level scan)."""
-    return any(map(operator.contains, items, itertools.repeat(key)))
-
-
-def _uniform_fields(labels: list[Any]) -> _Fields | None:
-    """The label fields when every label has the fields of the first (the usual case); None otherwise.
-
-    One ``itemgetter`` call per label reads all of them in C; the boxes'
-    coordinates go straight into a numpy array. Anything unusual (a missing
-    or null field, a field the first label lacks but another has) returns
-    None and leaves the labels to :func:`_general_fields`.
-    """
-    first = labels[0] if labels else None
-    if not isinstance(first, dict) or first.get("box2d") is None:
-        return None
-    optional = [key for key in ("score", "attributes") if key in first]
-    if any(_has_key(labels, key) for key in ("score", "attributes") if key not in optional):
-        return None
-    fields = ("category", "id", "box2d", *optional)
-    try:  # a record array of objects: filled tuple by tuple, no search for nested sequences as np.array does
-        table = np.fromiter(map(operator.itemgetter(*fields), labels), np.dtype([(f, object) for f in fields]),
-                            len(labels))  # fmt: skip
-        boxes = np.fromiter(itertools.chain.from_iterable(map(_BOX_KEYS, table["box2d"])), np.float64, 4 * len(labels))
-        scores = table["score"].astype(np.float32) if "score" in optional else np.ones(len(labels), np.float32)
-    except (KeyError, TypeError, ValueError):
-        return None
-    flags = np.zeros((len(labels), 3), dtype=bool)
-    if "attributes" in optional:
-        attributes = table["attributes"].tolist()
-        if set(map(type, attributes)) != {dict}:
-            return None
-        for column, key in enumerate(_FLAG_KEYS):
-            if _has_key(attributes, key):
-                flags[:, column] = [a.get(key, False) for a in attributes]
-    missing = np.full(len(labels), "score" not in optional)
-    has_box = np.ones(len(labels), dtype=bool)
-    return has_box, table["category"].tolist(), table["id"].tolist(), missing, scores, boxes.reshape(-1, 4), flags
-
-
-def _general_fields(labels: list[Any]) -> _Fields:
-    """The label fields of any labels: every field read with ``get`` (missing: None), labels without a box dropped."""
-    table = np.array([
-        (
-            label.get("category"), label.get("id"), label.get("score"),
-            *(_BOX_KEYS(box) if (box := label.get("box2d")) is not None else _NO_BOX),
-            *((attr.get("crowd", False), attr.get("occluded", False), attr.get("truncated", False))
-              if (attr := label.get("attributes")) else _NO_FLAGS),
-        )
-        for label in labels
-    ], dtype=object).reshape(-1, 10)  # fmt: skip
-    if len(table) != len(labels):
-        raise TypeError("label")
-    has_box = ~np.equal(table[:, 3], None)  # type: ignore[call-overload]  # elementwise 'is None' in C
-    if not has_box.all():
-        table = table[has_box]
-    missing = np.equal(table[:, 2], None).astype(bool)  # type: ignore[call-overload]
-    scores = np.where(missing, 1.0, table[:, 2]).astype(np.float32)
-    return (has_box, table[:, 0].tolist(), table[:, 1].tolist(), missing, scores, table[:, 3:7].astype(np.float64),
-            table[:, 7:10].astype(bool))  # fmt: skip
-
-
-def _label_columns(labels: list[Any], track_table: dict[str, int]) -> dict[str, Any]:
-    """Per-box columns of a file's labels (those with ``box2d``); raises on a malformed label.
-
-    The fields are read without Python work per field where the labels allow
-    (:func:`_uniform_fields`, else :func:`_general_fields`); strings
-    (categories, track ids) are resolved once per distinct value.
-    """
-    has_box, categories, raw_ids, missing, scores, boxes, flags = _uniform_fields(labels) or _general_fields(labels)
-    n = len(categories)
-    distinct = dict.fromkeys(categories)
-    if not all(type(name) is str for name in distinct):
-        raise TypeError("category")
-    category_index = {name: i for i, name in enumerate(distinct)}
-    names = np.array(list(distinct), dtype=np.str_)
-    id_codes = {i: -1 if i is None else track_table.setdefault(str(i), len(track_table))
-                for i in dict.fromkeys(raw_ids)}  # fmt: skip
-    return {
-        "has_box": has_box,
-        "boxes": boxes,
-        "category_names": names[_codes(categories, category_index)] if n else np.zeros(0, np.str_),
-        "track_ids": _codes(raw_ids, id_codes),
-        "scores": scores if not missing.all() else np.ones(n, dtype=np.float32),
-        "missing_score": missing,
-        "crowd": flags[:, 0],
-        "occluded": flags[:, 1],
-        "truncated": flags[:, 2],
-    }
-
-
 def _image_paths(
     image_root: Path | None, videos: list[str], names: list[str], has_video: list[bool], flat_layout: bool | None
 ) -> tuple[list[str], bool | None]:
@@ -282,7 +176,7 @@ def parse_scalabel_frames(
         heights = np.array([size.get("height", height) for size in sizes], dtype=np.int32)
         label_lists = [frame.get("labels") or () for frame in frames]
         labels = [label for frame_labels in label_lists for label in frame_labels]
-        columns = _label_columns(labels, track_table)
+        columns = label_columns(labels, track_table)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise MalformedFile(_locate_frame_problem(frames, path)) from None
 
