@@ -5,16 +5,21 @@ parameters) on the same boxes; the parity tests pin this to 1e-6. The
 algorithm is COCOeval's, reorganised so that nothing loops over boxes or
 images in Python:
 
-* IoUs are computed for all (detection, ground truth) pairs of the same image
-  and class at once; crowd/ignore boxes use intersection over the detection's
-  area, exactly as ``maskUtils.iou`` does for ``iscrowd``.
+* IoUs are computed for the intersecting (detection, ground truth) pairs of
+  the same image and class, found by one sweep; crowd/ignore boxes use
+  intersection over the detection's area, exactly as ``maskUtils.iou`` does
+  for ``iscrowd``.
 * COCOeval's greedy matching (detections by descending score, each taking the
   best still-free ground truth, non-ignored ones first, ties to the later one)
   is sequential only *within* one image and class. We run it in rounds: round
   ``r`` matches the ``r``-th detection of every image/class cell at once, for
-  all 10 IoU thresholds and 4 area ranges together.
-* Accumulation sorts each class's detections once and reads precision at the
-  101 recall points with ``searchsorted``, like ``COCOeval.accumulate``.
+  all 10 IoU thresholds and 4 area ranges together. A detection whose only
+  candidate no other detection can take needs no round (closed form).
+  Images are independent: ranges of whole images are matched in threads.
+* Accumulation (:mod:`vis4d.eval.accumulate`) takes the detections in
+  COCOeval's order (radix sorts of the scores' float32 bits) and reads
+  precision at the 101 recall points like ``COCOeval.accumulate``, classes in
+  threads.
 
 Why not call pycocotools / faster-coco-eval: both take one Python dict per
 box and loop over (image, class) in Python; on BDD100K-val sized input that
