@@ -8,8 +8,10 @@ exactly what a sequential loop would (errors included: a worker's exception
 is raised when its file's turn comes). The results are numpy columns, cheap
 to send back.
 
-Small inputs, platforms without ``fork``, and ``VIS4D_PARSE_WORKERS=1``
-parse in the calling process.
+Small inputs, platforms without ``fork``, processes that have imported
+torch (a training process: its thread pools and CUDA state are better not
+forked; ``vis4d eval`` does not import it) and ``VIS4D_PARSE_WORKERS=1``
+parse in the calling process; ``VIS4D_PARSE_WORKERS=N`` sets the count.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -38,7 +41,7 @@ def parse_workers(files: Sequence[Path]) -> int:
     wanted = int(override) if override and override.isdigit() else min(available, MAX_WORKERS)
     if wanted <= 1 or len(files) < MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    if override is None and sum(f.stat().st_size for f in files) < MIN_BYTES:
+    if override is None and ("torch" in sys.modules or sum(f.stat().st_size for f in files) < MIN_BYTES):
         return 1
     return min(wanted, len(files))
 
