@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from bench_eval_teta import from_files, teta_rows  # benchmarks/ (the script's folder) is on the path
+from bench_eval_teta import Row, from_files, teta_rows, timed_cpu  # benchmarks/ (the script's folder) is on the path
 
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.detect import METRIC_NAMES, evaluate_detection, xyxy_to_xywh
@@ -169,9 +169,8 @@ def subset(store: AnnotationStore, num_videos: int, drop_ignored: bool = False) 
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
+    out, wall, _ = timed_cpu(fn)
+    return out, wall
 
 
 # -------------------------------------------------------------------------------------------------- detection
@@ -338,21 +337,24 @@ def main() -> None:
     parser.add_argument("--teta-videos", type=int, default=10, help="videos for the (slow) reference TETA")
     parser.add_argument("--files", action="store_true", help="also time evaluation from Scalabel JSON files")
     parser.add_argument("--skip", nargs="*", default=[], choices=["pycocotools", "faster", "trackeval", "motmetrics"])
+    parser.add_argument("--quick", action="store_true", help="smoke run (the docs test): 4 videos x 20 frames")
     args = parser.parse_args()
+    if args.quick:
+        args.videos, args.frames, args.mm_videos, args.teta_videos = 4, 20, 1, 1
 
     gt, pred = make_data(args.videos, args.frames, args.seed)
     print(f"data: {gt.num_videos} videos x {args.frames} frames, {int((~gt.ignore).sum())} gt boxes "
           f"({gt.num_boxes / gt.num_frames:.1f}/frame incl. {int(gt.ignore.sum())} crowd regions), "
           f"{pred.num_boxes} predictions")  # fmt: skip
-    rows: list[tuple[str, str, float, str]] = []
+    rows: list[Row] = []
 
     # Detection.
-    det, t_det = timed(lambda: evaluate_detection(gt, pred))
-    rows.append(("det", "vis4d evaluate_detection (from stores)", t_det, ""))
+    det, t_det, cpu = timed_cpu(lambda: evaluate_detection(gt, pred))
+    rows.append(("det", "vis4d evaluate_detection (from stores)", t_det, cpu, ""))
     ours_stats = np.array([-1.0 if det[k] is None else det[k] for k in METRIC_NAMES])
     if not {"pycocotools", "faster"} <= set(args.skip):
         (dataset, results), t_dicts = timed(lambda: coco_inputs(gt, pred))
-        rows.append(("det", "  building COCO dicts for the references", t_dicts, ""))
+        rows.append(("det", "  building COCO dicts for the references", t_dicts, None, ""))
         for engine, label in (("faster", "faster-coco-eval 1.x"), ("pycocotools", "pycocotools")):
             if engine in args.skip:
                 continue
@@ -360,21 +362,23 @@ def main() -> None:
                                                                dataset, results))  # fmt: skip
             diff = float(np.abs(stats - ours_stats).max())
             assert diff < 1e-6, f"{label}: stats differ by {diff}"
-            rows.append(("det", f"{label} (eval only)", t_ref, f"{t_ref / t_det:.1f}x slower, max |diff| {diff:.1e}"))
+            note = f"{t_ref / t_det:.1f}x slower, max |diff| {diff:.1e}"
+            rows.append(("det", f"{label} (eval only)", t_ref, None, note))
         del dataset, results
 
     # Tracking.
-    track, t_track = timed(lambda: evaluate_tracking(gt, pred))
-    rows.append(("track", "vis4d evaluate_tracking (from stores)", t_track, ""))
+    track, t_track, cpu = timed_cpu(lambda: evaluate_tracking(gt, pred))
+    rows.append(("track", "vis4d evaluate_tracking (from stores)", t_track, cpu, ""))
     if "trackeval" not in args.skip:
         raws = trackeval_raw(gt, pred)
         ref, times = run_trackeval(raws)
         diff = max_diff_trackeval(track, ref)
         assert diff < 1e-6, f"TrackEval: metrics differ by {diff}"
-        rows.append(("track", "TrackEval CLEAR+Identity+HOTA (metrics only)", times["metrics"],
+        rows.append(("track", "TrackEval CLEAR+Identity+HOTA (metrics only)", times["metrics"], None,
                      f"{times['metrics'] / t_track:.1f}x slower, max |diff| {diff:.1e}"))  # fmt: skip
         total = sum(times.values())
-        rows.append(("track", "TrackEval incl. IoUs + BDD100K preprocessing", total, f"{total / t_track:.1f}x slower"))
+        note = f"{total / t_track:.1f}x slower"
+        rows.append(("track", "TrackEval incl. IoUs + BDD100K preprocessing", total, None, note))
     if "motmetrics" not in args.skip:
         n = min(args.mm_videos, args.videos)
         gt_small, pred_small = subset(gt, n, drop_ignored=True), subset(pred, n)
@@ -382,17 +386,18 @@ def main() -> None:
         ref_mm, t_mm = timed(lambda: run_motmetrics(gt_small, pred_small))
         diff = max_diff_motmetrics(ours_small, ref_mm)
         assert diff < 1e-6, f"motmetrics: metrics differ by {diff}"
-        rows.append(("track", f"vis4d evaluate_tracking, {n} videos", t_small, ""))
-        rows.append(("track", f"motmetrics, {n} videos", t_mm, f"{t_mm / t_small:.1f}x slower, max |diff| {diff:.1e}"))
+        rows.append(("track", f"vis4d evaluate_tracking, {n} videos", t_small, None, ""))
+        note = f"{t_mm / t_small:.1f}x slower, max |diff| {diff:.1e}"
+        rows.append(("track", f"motmetrics, {n} videos", t_mm, None, note))
 
     n = min(args.teta_videos, args.videos)
     rows += teta_rows(gt, pred, args.teta_python, args.teta_src, (subset(gt, n), subset(pred, n)))
     if args.files:
-        rows += [("files", name, seconds, "") for name, seconds in from_files(gt, pred)]
+        rows += [("files", name, seconds, cpu, "") for name, seconds, cpu in from_files(gt, pred)]
 
-    print(f"\n{'task':6} {'implementation':50} {'seconds':>9}  comparison")
-    for task, name, seconds, note in rows:
-        print(f"{task:6} {name:50} {seconds:9.2f}  {note}")
+    print(f"\n{'task':6} {'implementation':50} {'seconds':>9} {'cpu s':>7}  comparison")
+    for task, name, seconds, cpu, note in rows:
+        print(f"{task:6} {name:50} {seconds:9.2f} {'' if cpu is None else f'{cpu:7.2f}':>7}  {note}")
     mean = track["mean"]
     print(f"\nAP {det['AP']:.4f}  AP50 {det['AP50']:.4f}  |  mMOTA {mean['MOTA']:.4f}  mIDF1 {mean['IDF1']:.4f}  "
           f"mHOTA {mean['HOTA']:.4f}  IDSW {track['overall']['IDSW']}")  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 from tests.data.datasets.loader_helpers import BDD_CONFIG, frame, label, write_json
 from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.datasets import bdd100k_track_label_config, load_scalabel
-from vis4d.data.mapping import CategoryMapper, LabelConfig, load_label_config
+from vis4d.data.mapping import CategoryMapper, LabelConfig, load_label_config, unique_strings
 
 
 def test_bdd_label_config_file() -> None:
@@ -104,3 +104,16 @@ def test_unknown_error_names_every_unknown(tmp_path: Path) -> None:
         load_scalabel(path, ["car"])
     assert "'x' (1 box), 'y' (2 boxes)" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("distinct", [1, 5, 80])
+def test_unique_strings_is_numpys_unique(distinct: int) -> None:
+    """Few distinct names are peeled off one by one, many go to np.unique: the same uniques and inverse."""
+    rng = np.random.default_rng(distinct)
+    names = np.array([f"name{i}" for i in range(distinct)] + ["", "b\\u00e9", "zz"])
+    values = names[rng.integers(0, len(names), 5000)]
+    uniques, inverse = unique_strings(values)
+    expected, expected_inverse = np.unique(values, return_inverse=True)
+    assert np.array_equal(uniques, expected) and np.array_equal(inverse, expected_inverse)
+    empty, no_rows = unique_strings(values[:0])
+    assert len(empty) == len(no_rows) == 0

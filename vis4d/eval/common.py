@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.arrays import combined_key
 from vis4d.common.errors import DataError
 from vis4d.data.store import AnnotationStore
 
@@ -117,6 +118,11 @@ def check_unique_track_ids(
     """Reject a track id used twice in one frame (TrackEval refuses it too), naming the frame."""
     if len(track_ids) < 2:
         return
+    packed = combined_key((frame_of_box, track_ids))
+    if packed is not None:  # boxes come by frame: a merge sort of one key is nearly linear on them
+        keys = np.sort(packed[0], kind="stable")
+        if not (keys[1:] == keys[:-1]).any():
+            return
     order = np.lexsort((track_ids, frame_of_box))
     same = (frame_of_box[order][1:] == frame_of_box[order][:-1]) & (track_ids[order][1:] == track_ids[order][:-1])
     if same.any():
@@ -125,42 +131,6 @@ def check_unique_track_ids(
             f"{source}: track id {int(track_ids[first])} appears more than once in frame "
             f"{str(frame_names[frame_of_box[first]])!r}"
         )
-
-
-def _combined_key(keys: tuple[npt.NDArray[np.int64], ...]) -> npt.NDArray[np.int64] | None:
-    """The key columns as one int64 in the same lexicographic order, if they are non-negative and it fits."""
-    combined = np.zeros(len(keys[0]), dtype=np.int64)
-    span = 1
-    for key in keys:
-        low, high = int(key.min()), int(key.max())
-        if low < 0 or span * (high + 1) >= 1 << 62:
-            return None
-        combined = combined * (high + 1) + key
-        span *= high + 1
-    return combined
-
-
-def group_index(*keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
-    """Dense group id for each row of the given integer key columns (lexicographic order), and the group count."""
-    n = len(keys[0])
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    combined = _combined_key(keys)
-    if combined is not None:  # one int64 sorts three times faster than lexsort's passes over the columns
-        order = np.argsort(combined)
-        sorted_combined = combined[order]
-        new = np.concatenate([[True], sorted_combined[1:] != sorted_combined[:-1]])
-    else:
-        order = np.lexsort(keys[::-1])
-        new = np.zeros(n, dtype=bool)
-        new[0] = True
-        for key in keys:
-            sorted_key = key[order]
-            new[1:] |= sorted_key[1:] != sorted_key[:-1]
-    ids_sorted = np.cumsum(new) - 1
-    ids = np.empty(n, dtype=np.int64)
-    ids[order] = ids_sorted
-    return ids, int(ids_sorted[-1]) + 1
 
 
 def pairs_within_groups(
@@ -212,27 +182,26 @@ def _ordered_keys(group: npt.NDArray[np.int64], x: npt.NDArray[Any]) -> npt.NDAr
     The bits are mapped to unsigned integers in the order of the numbers
     (exact: no rounding, equal values give equal keys).
     """
-    bits = (np.asarray(x, dtype=np.float32) + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: no -0.0
-    ordered = np.where(bits < 0, -(bits & 0x7FFFFFFF), bits) + (1 << 31)
-    keys: npt.NDArray[np.int64] = (group.astype(np.int64) << 32) + ordered
+    keys: npt.NDArray[np.int64] = (group.astype(np.int64) << 32) + ordered_float_bits(x)
     return keys
 
 
-def _interval_starts_inside(
-    key_start: npt.NDArray[np.int64],
-    key_lo: npt.NDArray[np.int64],
-    key_hi: npt.NDArray[np.int64],
-    strict_lo: bool,
+def ordered_float_bits(x: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """float32 values as integers in ``[0, 2**32)`` in the same order, equal values equal (``-0.0 == 0.0``); no NaN."""
+    bits = (np.asarray(x, dtype=np.float32) + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: no -0.0
+    ordered: npt.NDArray[np.int64] = np.where(bits < 0, -(bits & 0x7FFFFFFF), bits) + (1 << 31)
+    return ordered
+
+
+def _expand_ranges(
+    lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Pairs (query q, row r) with ``key_lo[q] <= key_start[r] < key_hi[q]`` (``<`` on the left if ``strict_lo``)."""
-    order = np.argsort(key_start, kind="stable")
-    sorted_start = key_start[order]
-    lo = np.searchsorted(sorted_start, key_lo, side="right" if strict_lo else "left")
-    counts = np.maximum(np.searchsorted(sorted_start, key_hi, side="left") - lo, 0)
+    """For each range ``[lo[q], hi[q])`` (empty if ``hi <= lo``): (q, value) for every value in it, q ascending."""
+    counts = np.maximum(hi - lo, 0)
     total = int(counts.sum())
-    queries = np.repeat(np.arange(len(key_lo), dtype=np.int64), counts)
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return queries, order[np.repeat(lo, counts) + offsets].astype(np.int64)
+    queries = np.repeat(np.arange(len(lo), dtype=np.int64), counts)
+    values = np.arange(total, dtype=np.int64) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return queries, values
 
 
 def overlapping_pairs(
@@ -242,22 +211,37 @@ def overlapping_pairs(
 
     Every pair with positive IoU and nothing else, without forming all pairs of
     a group (a frame of 20 x 20 boxes has 400 pairs, about 25 of which
-    overlap). Two boxes' x-intervals overlap exactly when one starts inside the
-    other: ``a`` starts in ``[b.x1, b.x2)`` or ``b`` starts in ``(a.x1, a.x2)``
-    (disjoint cases). Each is a range of a sorted array, found by binary
-    search; the y-overlap is checked on the candidates. Coordinates compare
-    as float32 (the stores' type).
+    overlap). One sweep over both sets: the boxes with positive area, sorted
+    by (group, x1) together, and of two boxes whose x-intervals overlap, the
+    one later in that order starts inside the earlier one, in
+    ``[x1, x2)``: a range of the sorted starts found by one binary search per
+    box, whose members of the other set are a range of that set's sorted
+    rows (counted with a running sum). Each intersecting pair is found
+    exactly once; the y-overlap is checked on the candidates. Coordinates
+    compare as float32 (the stores' type), exactly.
     """
     a32, b32 = np.asarray(boxes_a, dtype=np.float32), np.asarray(boxes_b, dtype=np.float32)
-    ka = [_ordered_keys(group_a, a32[:, c]) for c in (0, 2)]
-    kb = [_ordered_keys(group_b, b32[:, c]) for c in (0, 2)]
-    jb, ia = _interval_starts_inside(ka[0], kb[0], kb[1], strict_lo=False)  # a starts inside b (or with it)
-    ia2, jb2 = _interval_starts_inside(kb[0], ka[0], ka[1], strict_lo=True)  # b starts strictly inside a
-    ia, jb = np.concatenate([ia, ia2]), np.concatenate([jb, jb2])
-    a_box, b_box = a32[ia], b32[jb]
-    overlap = (np.maximum(a_box[:, 1], b_box[:, 1]) < np.minimum(a_box[:, 3], b_box[:, 3])) & (
-        np.maximum(a_box[:, 0], b_box[:, 0]) < np.minimum(a_box[:, 2], b_box[:, 2])
-    )
+    rows_a = np.flatnonzero((a32[:, 2] > a32[:, 0]) & (a32[:, 3] > a32[:, 1]))  # no area: overlaps nothing
+    rows_b = np.flatnonzero((b32[:, 2] > b32[:, 0]) & (b32[:, 3] > b32[:, 1]))
+    num_a = len(rows_a)
+    group = np.concatenate([group_a[rows_a], group_b[rows_b]])
+    start = _ordered_keys(group, np.concatenate([a32[rows_a, 0], b32[rows_b, 0]]))
+    end = _ordered_keys(group, np.concatenate([a32[rows_a, 2], b32[rows_b, 2]]))
+    order = np.argsort(start, kind="stable")
+    after = np.searchsorted(start[order], end[order], side="left")  # sorted positions whose start < this box's end
+    is_b = order >= num_a
+    b_before = np.zeros(len(order) + 1, dtype=np.int64)  # b boxes among the first p sorted positions
+    np.cumsum(is_b, out=b_before[1:])
+    a_before = np.arange(len(order) + 1, dtype=np.int64) - b_before
+    position = np.arange(1, len(order) + 1)
+    a_pos, b_pos = np.flatnonzero(~is_b), np.flatnonzero(is_b)
+    # An a box meets the b boxes that start after it and before its end; a b box the a boxes likewise.
+    q_a, b_rank = _expand_ranges(b_before[position[a_pos]], b_before[after[a_pos]])
+    q_b, a_rank = _expand_ranges(a_before[position[b_pos]], a_before[after[b_pos]])
+    sorted_a, sorted_b = order[a_pos], order[b_pos] - num_a
+    ia = rows_a[np.concatenate([sorted_a[q_a], sorted_a[a_rank]])]
+    jb = rows_b[np.concatenate([sorted_b[b_rank], sorted_b[q_b]])]
+    overlap = np.maximum(a32[ia, 1], b32[jb, 1]) < np.minimum(a32[ia, 3], b32[jb, 3])
     ia, jb = ia[overlap], jb[overlap]
     order = np.argsort(ia * max(len(group_b), 1) + jb, kind="stable")
     return ia[order], jb[order]

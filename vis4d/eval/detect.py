@@ -5,16 +5,21 @@ parameters) on the same boxes; the parity tests pin this to 1e-6. The
 algorithm is COCOeval's, reorganised so that nothing loops over boxes or
 images in Python:
 
-* IoUs are computed for all (detection, ground truth) pairs of the same image
-  and class at once; crowd/ignore boxes use intersection over the detection's
-  area, exactly as ``maskUtils.iou`` does for ``iscrowd``.
+* IoUs are computed for the intersecting (detection, ground truth) pairs of
+  the same image and class, found by one sweep; crowd/ignore boxes use
+  intersection over the detection's area, exactly as ``maskUtils.iou`` does
+  for ``iscrowd``.
 * COCOeval's greedy matching (detections by descending score, each taking the
   best still-free ground truth, non-ignored ones first, ties to the later one)
   is sequential only *within* one image and class. We run it in rounds: round
   ``r`` matches the ``r``-th detection of every image/class cell at once, for
-  all 10 IoU thresholds and 4 area ranges together.
-* Accumulation sorts each class's detections once and reads precision at the
-  101 recall points with ``searchsorted``, like ``COCOeval.accumulate``.
+  all 10 IoU thresholds and 4 area ranges together. A detection whose only
+  candidate no other detection can take needs no round (closed form).
+  Images are independent: ranges of whole images are matched in threads.
+* Accumulation (:mod:`vis4d.eval.accumulate`) takes the detections in
+  COCOeval's order (radix sorts of the scores' float32 bits) and reads
+  precision at the 101 recall points like ``COCOeval.accumulate``, classes in
+  threads.
 
 Why not call pycocotools / faster-coco-eval: both take one Python dict per
 box and loop over (image, class) in Python; on BDD100K-val sized input that
@@ -34,11 +39,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.arrays import stable_argsort
 from vis4d.data.store import AnnotationStore
-from vis4d.eval.common import align_frames, check_categories, check_finite, overlapping_pairs, segment_starts
+from vis4d.eval.accumulate import accumulate
+from vis4d.eval.common import (
+    align_frames,
+    check_categories,
+    check_finite,
+    ordered_float_bits,
+    overlapping_pairs,
+    segment_starts,
+)
+from vis4d.eval.parts import part_count, run_threads
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
-RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 AREA_RANGES = np.array([[0.0, 1e5**2], [0.0, 32.0**2], [32.0**2, 96.0**2], [96.0**2, 1e5**2]])
 AREA_NAMES = ("all", "small", "medium", "large")
 MAX_DETS = (1, 10, 100)
@@ -64,7 +78,10 @@ METRIC_NAMES = tuple(s[0] for s in _SUMMARY)
 def xyxy_to_xywh(boxes: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """COCO ``[x, y, w, h]`` in float64 from ``xyxy`` (the form the IoU below is defined on)."""
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
+    out = np.empty_like(b)
+    out[:, :2] = b[:, :2]
+    np.subtract(b[:, 2:], b[:, :2], out=out[:, 2:])
+    return out
 
 
 def coco_box_iou(
@@ -96,31 +113,34 @@ class _Candidates:
 
 
 def _greedy_match(
-    num_dt: int, pairs: _Candidates, dt_rank: npt.NDArray[np.int64], gt_ignore: Any, gt_crowd: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.int64]:
-    """COCOeval's greedy matching for every IoU threshold and area range at once.
+    pairs: _Candidates, dt_rank: npt.NDArray[np.int64], gt_ignore: Any, gt_crowd: npt.NDArray[np.bool_], dt_outside: Any
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """COCOeval's greedy matching for every IoU threshold and area range at once: (true, false) positives (D, T, A).
 
-    ``gt_ignore`` is (G, A): crowd or outside the area range. Returns the
-    matched ground-truth row per (detection, threshold, area), -1 if none.
+    ``gt_ignore`` is (G, A): crowd or outside the area range; ``dt_outside``
+    (D, A): the detection is outside the area range. A detection matched to
+    an ignored ground truth, or unmatched and outside the range, is neither.
     """
-    pair_dt, pair_gt, pair_iou = pairs.dt, pairs.gt, pairs.iou
     num_thr, num_area = len(IOU_THRESHOLDS), gt_ignore.shape[1]
     thresholds = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)[None, :, None]
-    matched_gt = np.full((num_dt, num_thr, num_area), -1, dtype=np.int32 if len(gt_ignore) < 2**31 else np.int64)
-    gt_taken = np.zeros((len(gt_ignore), num_thr, num_area), dtype=bool)
-    if len(pair_dt) == 0:
-        return matched_gt
+    false_pos = np.repeat(~dt_outside[:, None, :], num_thr, axis=1)  # unmatched until matched
+    true_pos = np.zeros(false_pos.shape, dtype=bool)
     # A detection whose only candidate is a (non-crowd) ground truth no other detection can take matches it at every
     # threshold its IoU reaches, whatever the order: only the other pairs need the greedy rounds.
+    pair_dt, pair_gt, pair_iou = pairs.dt, pairs.gt, pairs.iou
     alone = (np.bincount(pair_dt)[pair_dt] == 1) & (np.bincount(pair_gt)[pair_gt] == 1) & ~gt_crowd[pair_gt]
-    reached = pair_iou[alone][:, None] >= thresholds[0, :, 0][None, :]  # (pairs, T)
-    matched_gt[pair_dt[alone]] = np.where(reached, pair_gt[alone][:, None], -1)[:, :, None]
+    reached = (pair_iou[alone][:, None] >= thresholds[0, :, 0][None, :])[:, :, None]  # (pairs, T, 1)
+    true_pos[pair_dt[alone]] = reached & ~gt_ignore[pair_gt[alone]][:, None, :]
+    false_pos[pair_dt[alone]] &= ~reached
     pair_dt, pair_gt, pair_iou = pair_dt[~alone], pair_gt[~alone], pair_iou[~alone]
     if len(pair_dt) == 0:
-        return matched_gt
+        return true_pos, false_pos
+    dets, local = np.unique(pair_dt, return_inverse=True)  # the detections of the greedy rounds
+    matched_gt = np.full((len(dets), num_thr, num_area), -1, dtype=np.int32 if len(gt_ignore) < 2**31 else np.int64)
+    gt_taken = np.zeros((len(gt_ignore), num_thr, num_area), dtype=bool)
     # Pairs grouped by the detection's rank within its cell; inside a round, by detection then ground truth.
     order = np.argsort(dt_rank[pair_dt], kind="stable")
-    pair_dt, pair_gt, pair_iou = pair_dt[order], pair_gt[order], pair_iou[order]
+    pair_dt, pair_gt, pair_iou, local = pair_dt[order], pair_gt[order], pair_iou[order], local.reshape(-1)[order]
     round_starts = segment_starts(dt_rank[pair_dt])
     round_ends = np.append(round_starts[1:], len(pair_dt))
     gt_regular = ~gt_ignore
@@ -137,23 +157,14 @@ def _greedy_match(
         best_key = np.maximum.reduceat(key, starts, axis=0)
         winner = np.where(eligible & (key == best_key[seg]), gts[:, None, None], -1)
         best_gt = np.maximum.reduceat(winner, starts, axis=0)
-        matched_gt[dts[starts]] = best_gt
+        matched_gt[local[lo:hi][starts]] = best_gt
         d_idx, t_idx, a_idx = np.nonzero(best_gt >= 0)
         gt_taken[best_gt[d_idx, t_idx, a_idx], t_idx, a_idx] = True
-    return matched_gt
-
-
-@dataclasses.dataclass
-class _Outcomes:
-    """Each kept detection's outcome per IoU threshold and area range, and the keys accumulation sorts by."""
-
-    true_pos: npt.NDArray[np.bool_]  # (D, T, A)
-    false_pos: npt.NDArray[np.bool_]  # (D, T, A)
-    score: npt.NDArray[np.float64]
-    image: npt.NDArray[np.int64]
-    class_id: npt.NDArray[np.int64]
-    rank: npt.NDArray[np.int64]  # rank by score within its (image, class)
-    num_positive: npt.NDArray[np.int64]  # (K, A) ground truths that count
+    matched = matched_gt >= 0
+    ignored = gt_ignore[np.maximum(matched_gt, 0), np.arange(num_area)]
+    true_pos[dets] = matched & ~ignored
+    false_pos[dets] &= ~matched
+    return true_pos, false_pos
 
 
 def coco_precision_recall(
@@ -166,12 +177,14 @@ def coco_precision_recall(
     dt_class: npt.NDArray[np.int64],
     dt_xywh: npt.NDArray[np.float64],
     dt_score: npt.NDArray[np.floating],
+    all_precisions: bool = True,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """COCOeval's ``precision`` (T, R, K, A, M) and ``recall`` (T, K, A, M) arrays, -1 where undefined.
 
     Images are ordered by their integer id (``gt_image``/``dt_image``), boxes
     within an image and class by their row order, as COCOeval orders
-    annotations by id.
+    annotations by id. ``all_precisions=False`` leaves the precisions of
+    max-dets 1 and 10 at -1 (the summary does not read them).
     """
     # Ground truth sorted by (image, class), stable: within a cell the input order is kept.
     gt_cell = gt_image.astype(np.int64) * num_classes + gt_class
@@ -185,99 +198,84 @@ def coco_precision_recall(
     # Detections sorted by (image, class, -score), stable; only the best MAX_DETS[-1] per cell take part.
     score = np.asarray(dt_score, dtype=np.float64)
     dt_cell = dt_image.astype(np.int64) * num_classes + dt_class
-    dt_order = np.lexsort((-score, dt_cell))
+    descending = _descending_score_key(score)
+    dt_order = _lexsort_by(dt_cell, descending, score)
     dt_cell, score, dt_xywh = dt_cell[dt_order], score[dt_order], dt_xywh[dt_order]
-    dt_image_sorted, dt_class_sorted = dt_image[dt_order].astype(np.int64), dt_class[dt_order]
+    dt_class_sorted = dt_class[dt_order]
     starts = segment_starts(dt_cell)
     dt_rank = np.arange(len(dt_cell)) - np.repeat(starts, np.diff(np.append(starts, len(dt_cell))))
     keep = dt_rank < MAX_DETS[-1]
     dt_cell, score, dt_xywh = dt_cell[keep], score[keep], dt_xywh[keep]
 
+    # Images are independent until accumulation: ranges of whole images are matched in threads, in image order.
+    dt_rank = dt_rank[keep]
+    ranges = _image_ranges(dt_cell, gt_cell, num_classes, part_count(len(dt_cell) + len(gt_cell)))
+    outcomes = run_threads(
+        lambda r: _match_images(dt_cell[r[0]:r[1]], dt_xywh[r[0]:r[1]], dt_rank[r[0]:r[1]], gt_cell[r[2]:r[3]],
+                                gt_xywh[r[2]:r[3]], gt_crowd[r[2]:r[3]], gt_ignore[r[2]:r[3]]), ranges,
+    )  # fmt: skip
+    true_pos, false_pos = (np.concatenate([o[i] for o in outcomes]) for i in (0, 1))
+    num_positive = np.stack(
+        [np.bincount(gt_class[~gt_ignore[:, a]], minlength=num_classes) for a in range(len(AREA_RANGES))], axis=1
+    ).astype(np.int64)
+    # COCOeval.accumulate's order: class, descending score, image, rank. The kept detections are sorted by (image,
+    # class, rank), so a stable sort by (class, descending score) gives it.
+    acc_order = _lexsort_by(dt_class_sorted[keep], None if descending is None else descending[dt_order][keep],
+                            score)  # fmt: skip
+    return accumulate(
+        true_pos[acc_order], false_pos[acc_order], dt_class_sorted[keep][acc_order],
+        dt_rank[acc_order], num_positive, MAX_DETS, all_precisions,
+    )  # fmt: skip
+
+
+def _image_ranges(
+    dt_cell: npt.NDArray[np.int64], gt_cell: npt.NDArray[np.int64], num_classes: int, parts: int
+) -> list[tuple[int, int, int, int]]:
+    """(first, end) detection and ground-truth rows of ``parts`` ranges of whole images (rows sorted by cell)."""
+    cut_cells = sorted({int(dt_cell[len(dt_cell) * i // parts]) // num_classes * num_classes
+                        for i in range(1, parts if len(dt_cell) else 1)})  # fmt: skip
+    dt_cuts = [0, *np.searchsorted(dt_cell, cut_cells).tolist(), len(dt_cell)]
+    gt_cuts = [0, *np.searchsorted(gt_cell, cut_cells).tolist(), len(gt_cell)]
+    return list(zip(dt_cuts[:-1], dt_cuts[1:], gt_cuts[:-1], gt_cuts[1:], strict=True))
+
+
+def _match_images(
+    dt_cell: npt.NDArray[np.int64], dt_xywh: npt.NDArray[np.float64], dt_rank: npt.NDArray[np.int64],
+    gt_cell: npt.NDArray[np.int64], gt_xywh: npt.NDArray[np.float64], gt_crowd: npt.NDArray[np.bool_],
+    gt_ignore: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:  # fmt: skip
+    """True and false positives (D, T, A) of the detections of some images, matched to those images' ground truth."""
     # Only intersecting boxes can reach IoU 0.5: the candidates come from an interval join, not all pairs of a cell.
     dt_xyxy, gt_xyxy = (np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1) for b in (dt_xywh, gt_xywh))
     pair_dt, pair_gt = overlapping_pairs(dt_cell, dt_xyxy, gt_cell, gt_xyxy)
     pair_iou = coco_box_iou(dt_xywh[pair_dt], gt_xywh[pair_gt], gt_crowd[pair_gt])
     candidate = pair_iou >= IOU_THRESHOLDS[0]
     pairs = _Candidates(pair_dt[candidate], pair_gt[candidate], pair_iou[candidate])
-    matched_gt = _greedy_match(len(dt_cell), pairs, dt_rank[keep], gt_ignore, gt_crowd)
-    dt_matched = matched_gt >= 0  # (D, T, A)
     dt_area = dt_xywh[:, 2] * dt_xywh[:, 3]
     dt_outside = (dt_area[:, None] < AREA_RANGES[None, :, 0]) | (dt_area[:, None] > AREA_RANGES[None, :, 1])
-    area_index = np.broadcast_to(np.arange(len(AREA_RANGES)), matched_gt.shape)
-    if len(gt_ignore):
-        dt_ignored = np.where(dt_matched, gt_ignore[np.maximum(matched_gt, 0), area_index], dt_outside[:, None, :])
-    else:  # no ground truth at all: nothing is matched, detections are ignored only outside an area range
-        dt_ignored = np.broadcast_to(dt_outside[:, None, :], matched_gt.shape)
-    num_positive = np.stack(
-        [np.bincount(gt_class[~gt_ignore[:, a]], minlength=num_classes) for a in range(len(AREA_RANGES))], axis=1
-    ).astype(np.int64)
-    outcomes = _Outcomes(
-        dt_matched & ~dt_ignored, ~dt_matched & ~dt_ignored, score, dt_image_sorted[keep], dt_class_sorted[keep],
-        dt_rank[keep], num_positive,
-    )  # fmt: skip
-    return _accumulate(outcomes, num_classes)
+    return _greedy_match(pairs, dt_rank, gt_ignore, gt_crowd, dt_outside)
 
 
-def _accumulate(outcomes: _Outcomes, num_classes: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """COCOeval.accumulate: per class, precision at the recall points and final recall, for every max-dets."""
-    num_thr, num_area, num_maxdet = len(IOU_THRESHOLDS), len(AREA_RANGES), len(MAX_DETS)
-    precision = -np.ones((num_thr, len(RECALL_THRESHOLDS), num_classes, num_area, num_maxdet))
-    recall = -np.ones((num_thr, num_classes, num_area, num_maxdet))
-    # Per class, all images: by descending score; ties by image id, then rank (COCOeval's mergesort order).
-    # One gather puts every class's detections in a contiguous block; maxDets=100 then reads a view.
-    acc_order = np.lexsort((outcomes.rank, outcomes.image, -outcomes.score, outcomes.class_id))
-    class_bounds = np.searchsorted(outcomes.class_id[acc_order], np.arange(num_classes + 1))
-    true_pos, false_pos = outcomes.true_pos[acc_order], outcomes.false_pos[acc_order]
-    acc_rank = outcomes.rank[acc_order]
-    for k in range(num_classes):
-        areas = np.flatnonzero(outcomes.num_positive[k] > 0)
-        if len(areas) == 0:
-            continue
-        npig = outcomes.num_positive[k, areas].astype(np.float64)
-        block = slice(class_bounds[k], class_bounds[k + 1])
-        # Largest maxDets first: a smaller one that cuts no detection of this class has the same results.
-        for m in range(num_maxdet - 1, -1, -1):
-            max_det = MAX_DETS[m]
-            if m < num_maxdet - 1 and not (acc_rank[block] >= max_det).any():
-                recall[:, k, areas, m] = recall[:, k, areas, m + 1]
-                precision[:, :, k, areas, m] = precision[:, :, k, areas, m + 1]
-                continue
-            sel = block if max_det >= MAX_DETS[-1] else np.flatnonzero(acc_rank[block] < max_det) + class_bounds[k]
-            n = len(true_pos[sel])
-            if n == 0:
-                recall[:, k, areas, m] = 0.0
-                precision[:, :, k, areas, m] = 0.0
-                continue
-            tp_cols = true_pos[sel][:, :, areas].reshape(n, -1).T.copy()  # (T * A', n), contiguous columns
-            fp_cols = false_pos[sel][:, :, areas].reshape(n, -1).T.copy()
-            for c in range(len(tp_cols)):
-                t, j = divmod(c, len(areas))
-                rc_end, curve = _precision_at_recalls(tp_cols[c], fp_cols[c], float(npig[j]))
-                recall[t, k, areas[j], m] = rc_end
-                precision[t, :, k, areas[j], m] = curve
-    return precision, recall
+def _descending_score_key(score: npt.NDArray[np.float64]) -> npt.NDArray[np.int64] | None:
+    """A 32-bit integer per score, smaller for higher scores, equal for equal ones; None unless scores are float32.
 
-
-def _precision_at_recalls(tp: npt.NDArray[np.bool_], fp: npt.NDArray[np.bool_], npig: float) -> tuple[float, Any]:
-    """COCOeval's final recall and interpolated precision at the 101 recall points of one ranked list.
-
-    COCOeval computes recall and precision at every detection, takes the
-    running maximum of precision from the end, and reads it where recall
-    first reaches each point. Recall only grows at true positives, and
-    between two of them precision only falls, so the same numbers come from
-    the true positives alone: the m-th has recall m / npig and precision
-    m / (fp + m + eps) with fp the false positives ranked before it (the same
-    float operations as COCOeval's).
+    Scores come from float32 stores, so their float32 bit patterns order them
+    exactly; integer keys radix-sort (:func:`~vis4d.eval.common.stable_argsort`).
     """
-    tp_rows = np.flatnonzero(tp)
-    if len(tp_rows) == 0:
-        return 0.0, np.zeros(len(RECALL_THRESHOLDS))
-    count = np.arange(1, len(tp_rows) + 1, dtype=np.float64)
-    fp_before = np.searchsorted(np.flatnonzero(fp), tp_rows).astype(np.float64)
-    envelope = np.maximum.accumulate((count / (fp_before + count + np.spacing(1)))[::-1])[::-1]
-    rc = count / npig
-    idx = np.searchsorted(rc, RECALL_THRESHOLDS, side="left")
-    return float(rc[-1]), np.where(idx < len(rc), envelope[np.minimum(idx, len(rc) - 1)], 0.0)
+    as32 = score.astype(np.float32)
+    if not np.array_equal(as32.astype(np.float64), score):
+        return None
+    return (1 << 32) - 1 - ordered_float_bits(as32)
+
+
+def _lexsort_by(
+    major: npt.NDArray[np.int64], descending: npt.NDArray[np.int64] | None, score: npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
+    """``np.lexsort((-score, major))``: by ``major``, then descending score, ties in input order."""
+    if descending is None:
+        return np.lexsort((-score, major)).astype(np.int64)
+    by_score = stable_argsort(descending, 1 << 32)
+    return by_score[stable_argsort(major[by_score])]
 
 
 def _mean_defined(values: npt.NDArray[np.float64]) -> float | None:
@@ -338,5 +336,6 @@ def evaluate_detection(
         dt_class=pred.class_ids,
         dt_xywh=xyxy_to_xywh(pred.boxes),
         dt_score=pred.scores,
+        all_precisions=False,  # summarize reads precision at 100 detections only
     )
     return summarize(precision, recall, gt.categories)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.eval.reference import BDD_CLASSES, random_tracking
@@ -15,6 +16,7 @@ from vis4d.data.pairs import load_gt_and_predictions, load_label_options, resolv
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.conventions import format_conventions
 from vis4d.eval.track import evaluate_tracking
+from vis4d.eval.track import teta as teta_module
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "teta"
 FIELDS = {"TETA": "TETA", "LocA": "TETA_LocA", "AssocA": "TETA_AssocA", "ClsA": "TETA_ClsA", "LocRe": "TETA_LocRe",
@@ -111,3 +113,22 @@ def test_views_built_together_give_the_same_numbers(rule: str) -> None:
     assert {k: v for k, v in together["overall"].items() if not k.startswith("num_")} == {
         k: v for k, v in alone.items() if not k.startswith("num_")
     }
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_class_agnostic_matching_in_contested_frames_only(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Step 1 solved only where a prediction overlaps two classes gives what solving every frame gives."""
+    gt, pred = random_tracking(seed, categories=BDD_CLASSES, num_tracks=60, extent=120.0, ignore_rate=0.1,
+                               crowd_rate=0.5)  # fmt: skip
+    seen: list[np.ndarray] = []
+    contested = teta_module._contested_frames
+
+    def spy(*args: Any) -> np.ndarray:
+        seen.append(contested(*args))
+        return seen[-1]
+
+    monkeypatch.setattr(teta_module, "_contested_frames", spy)
+    restricted = evaluate_tracking(gt, pred, metrics=["teta"], per_video=True)
+    assert 0 < seen[0].sum() < len(seen[0])  # some frames contested, not all
+    monkeypatch.setattr(teta_module, "_contested_frames", lambda data, *rest: np.ones(len(data.frame_video), bool))
+    assert evaluate_tracking(gt, pred, metrics=["teta"], per_video=True) == restricted

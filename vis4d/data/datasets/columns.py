@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.arrays import group_keys
 from vis4d.common.errors import DataError
 from vis4d.data.mapping import BadInputPolicy, CategoryMapper, LoadOptions
 from vis4d.data.store import AnnotationStore
@@ -207,10 +208,10 @@ def renumber_tracks_per_video(
     if not has_id.any():
         return result
     videos, codes = box_videos[has_id], track_codes[has_id]
-    # One int64 key per (video, code) pair: a 1-D unique is much faster than np.unique(axis=0).
-    keys = videos * (int(codes.max()) + 1) + codes
-    _, first_index, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    unique_videos = videos[first_index]
+    # Distinct (video, code) pairs without sorting the boxes by a random key (group_keys: flags or radix passes).
+    inverse, (unique_videos, _) = group_keys(videos, codes)
+    first_index = np.full(len(unique_videos), len(videos), dtype=np.int64)
+    np.minimum.at(first_index, inverse, np.arange(len(videos), dtype=np.int64))
     # Order the distinct pairs by video, then by first appearance.
     order = np.lexsort((first_index, unique_videos))
     video_sorted = unique_videos[order]
@@ -312,6 +313,12 @@ def _drop_files_with_duplicate_track_ids(raw: RawColumns, on_malformed: Policy) 
     if len(with_id) < 2:
         return raw
     box_frame, box_track = frame_of_box[with_id], raw.track_ids[with_id]
+    # Boxes come frame by frame: a merge sort of one (frame, track) key is nearly linear on them and says whether
+    # any pair repeats; only then is the first repeat located.
+    if int(box_frame.max()) * (int(box_track.max()) + 1) < 1 << 62:
+        keys = np.sort(box_frame * (int(box_track.max()) + 1) + box_track, kind="stable")
+        if not (keys[1:] == keys[:-1]).any():
+            return raw
     # Sort by (frame, track, row): a repeated pair shows up as equal neighbours, the later one a reuse.
     order = np.lexsort((with_id, box_track, box_frame))
     same = (np.diff(box_frame[order]) == 0) & (np.diff(box_track[order]) == 0)

@@ -21,33 +21,41 @@ for frames without a video, or when the first frame's image is found there but
 not in a video folder). Images are not checked here: the decoder reports a
 missing file when it is read.
 
-Parsing walks the JSON objects once with list comprehensions (the JSON itself
-is Python objects, so this part cannot be numpy); everything after that —
-mapping, checks, sorting, track renumbering — is vectorised in
+Parsing reads the JSON objects with as little Python work per label as the
+labels allow (:mod:`vis4d.data.datasets.scalabel_labels`), many files in
+worker processes (:mod:`vis4d.data.datasets.parallel`); everything after
+that — mapping, checks, sorting, track renumbering — is vectorised in
 :func:`vis4d.data.datasets.columns.finalize`.
 """
 
 from __future__ import annotations
 
 import logging
-import operator
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from tqdm import tqdm
 
 from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
-from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LabelConfig, LoadOptions, label_config_from_dict
+from vis4d.data.datasets.parallel import map_files, parse_workers, paused_gc
+from vis4d.data.datasets.scalabel_labels import label_columns
+from vis4d.data.mapping import (
+    DEFAULT_LOAD_OPTIONS,
+    CategoryMapper,
+    LabelConfig,
+    LoadOptions,
+    label_config_from_dict,
+    unique_strings,
+)
 from vis4d.data.store import AnnotationStore
 
 logger = logging.getLogger(__name__)
 
 _EMPTY: dict[str, Any] = {}
-_BOX_KEYS = operator.itemgetter("x1", "y1", "x2", "y2")
-_CATEGORY_KEY = operator.itemgetter("category")
 _PROGRESS_MIN_FILES = 20
 
 
@@ -123,45 +131,6 @@ def _image_layout_is_flat(image_root: Path, video: str, name: str) -> bool:
     return not (image_root / video / name).exists() and (image_root / name).exists()
 
 
-def _label_columns(labels: list[Any], track_table: dict[str, int]) -> dict[str, Any]:
-    """Per-box columns of a file's labels (those with ``box2d``); raises on a malformed label."""
-    box_dicts = [label.get("box2d") for label in labels]
-    present = [box for box in box_dicts if box is not None]
-    if len(present) == len(labels):
-        has_box = np.ones(len(labels), dtype=bool)
-        boxed = labels
-    else:
-        has_box = np.array([box is not None for box in box_dicts], dtype=bool)
-        boxed = [label for label, box in zip(labels, box_dicts, strict=True) if box is not None]
-    categories = list(map(_CATEGORY_KEY, boxed))
-    if not set(map(type, categories)) <= {str}:
-        raise TypeError("category")
-    attributes = [label.get("attributes") or _EMPTY for label in boxed]
-    flags = np.array(
-        [(a.get("crowd", False), a.get("occluded", False), a.get("truncated", False)) for a in attributes], dtype=bool
-    ).reshape(-1, 3)
-    raw_scores = [label.get("score") for label in boxed]
-    missing = np.array([s is None for s in raw_scores], dtype=bool)
-    if missing.all():  # ground truth: no scores at all
-        scores = np.ones(len(boxed), dtype=np.float32)
-    else:
-        scores = np.array([1.0 if s is None else s for s in raw_scores], dtype=np.float32)
-    raw_ids = [label.get("id") for label in boxed]
-    return {
-        "has_box": has_box,
-        "boxes": np.array(list(map(_BOX_KEYS, present)), dtype=np.float64).reshape(-1, 4),
-        "category_names": np.array(categories, dtype=np.str_),
-        "track_ids": np.array(
-            [-1 if i is None else track_table.setdefault(str(i), len(track_table)) for i in raw_ids], dtype=np.int64
-        ),
-        "scores": scores,
-        "missing_score": missing,
-        "crowd": flags[:, 0],
-        "occluded": flags[:, 1],
-        "truncated": flags[:, 2],
-    }
-
-
 def _image_paths(
     image_root: Path | None, videos: list[str], names: list[str], has_video: list[bool], flat_layout: bool | None
 ) -> tuple[list[str], bool | None]:
@@ -207,7 +176,7 @@ def parse_scalabel_frames(
         heights = np.array([size.get("height", height) for size in sizes], dtype=np.int32)
         label_lists = [frame.get("labels") or () for frame in frames]
         labels = [label for frame_labels in label_lists for label in frame_labels]
-        columns = _label_columns(labels, track_table)
+        columns = label_columns(labels, track_table)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise MalformedFile(_locate_frame_problem(frames, path)) from None
 
@@ -241,6 +210,32 @@ def parse_scalabel_frames(
     return raw, flat_layout
 
 
+_FileTask = tuple[Path, int, Path | None, tuple[int, int] | None, bool]
+_FileResult = tuple[RawColumns | None, list[str], bool | None, str, npt.NDArray[np.int64]]
+
+
+def _parse_file(task: _FileTask, flat_layout: bool | None = None) -> _FileResult:
+    """One file's columns, track id strings (local code: position), layout decision, category codes; or the problem.
+
+    Track ids are coded per file so that files can be parsed independently
+    (in worker processes); :func:`parse_scalabel` maps the codes onto one
+    table in file order, which gives the codes a single table would.
+    """
+    file, source_id, root, default_size, need_scores = task
+    table: dict[str, int] = {}
+    try:
+        with paused_gc():
+            frames, size = _frames_and_size(read_json(file), file)
+            part, flat_layout = parse_scalabel_frames(
+                frames, file, source_id, root, size or default_size, table, flat_layout, need_scores
+            )
+    except MalformedFile as error:
+        return None, [], None, str(error), np.zeros(0, np.int64)
+    # Category names travel as codes into the distinct names (a worker's result is pickled): a fifth the bytes.
+    part.category_names, codes = unique_strings(part.category_names)
+    return part, list(table), flat_layout, "", codes
+
+
 def parse_scalabel(
     annotations: str | Path,
     image_root: str | Path | None = None,
@@ -249,7 +244,12 @@ def parse_scalabel(
     progress: bool = True,
     need_scores: bool = False,
 ) -> RawColumns:
-    """Parse a Scalabel file or folder into raw columns (no mapping yet); ``need_scores``: every label needs one."""
+    """Parse a Scalabel file or folder into raw columns (no mapping yet); ``need_scores``: every label needs one.
+
+    Without an image root (evaluation), many files are parsed in worker
+    processes (:mod:`vis4d.data.datasets.parallel`); the image layout decision
+    (made on the first frame with a video, then kept) needs files in order.
+    """
     files = scalabel_files(annotations)
     root = None if image_root is None else Path(image_root).resolve()
     parts: list[RawColumns] = []
@@ -257,17 +257,21 @@ def parse_scalabel(
     track_table: dict[str, int] = {}
     flat_layout: bool | None = None
     show = progress and len(files) >= _PROGRESS_MIN_FILES
-    for source_id, file in enumerate(tqdm(files, desc="parsing labels", unit="file", disable=not show)):
-        try:
-            frames, size = _frames_and_size(read_json(file), file)
-            part, flat_layout = parse_scalabel_frames(
-                frames, file, source_id, root, size or default_size, track_table, flat_layout, need_scores
-            )
-        except MalformedFile as error:
+    tasks = [(file, source_id, root, default_size, need_scores) for source_id, file in enumerate(files)]
+    # With an image root, each file needs the layout decision of the files before it: one process, in order.
+    results = map_files(_parse_file, tasks, parse_workers(files)) if root is None else (
+        _parse_file(task, flat_layout) for task in tasks)  # fmt: skip
+    progress_bar = tqdm(results, total=len(files), desc="parsing labels", unit="file", disable=not show)
+    for part, keys, layout, problem, category_codes in progress_bar:
+        if part is None:
             if on_malformed == "fail":
-                raise DataError(str(error)) from None
-            logger.warning("skipping malformed file: %s", error)
+                raise DataError(problem)
+            logger.warning("skipping malformed file: %s", problem)
             continue
+        flat_layout = layout
+        codes = np.array([track_table.setdefault(key, len(track_table)) for key in keys] + [-1], dtype=np.int64)
+        part.track_ids = codes[part.track_ids]  # -1 (no id) reads the appended -1
+        part.category_names = part.category_names[category_codes]
         parts.append(part)
     return concat_raw(parts, sources)
 

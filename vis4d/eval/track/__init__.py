@@ -20,9 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.store import AnnotationStore
+from vis4d.eval.parts import Part, part_count, run_threads, video_parts
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric, View
 from vis4d.eval.track.clear import CLEAR
 from vis4d.eval.track.count import Count
@@ -109,6 +111,43 @@ def _group(metrics: Sequence[TrackMetric], per_seq: GroupRaw, seqs: Any) -> Grou
     return [metric.combine({key: v[seqs] for key, v in raw.items()}) for metric, raw in zip(metrics, per_seq)]
 
 
+def _compute(
+    chosen: Sequence[TrackMetric], part: Part, ignore_rule: IgnoreRule, options: EvalOptions
+) -> GroupRaw:
+    """Every chosen metric's raw statistics on one part of the dataset (whole videos), each view built once."""
+    gt, pred, frame_rows = part.gt, part.pred, part.frame_rows
+    needed = list(dict.fromkeys(metric.view for metric in chosen if metric.view is not None)) or ["per_class"]
+    pairs = FramePairs(gt, pred, frame_rows) if len(needed) > 1 else None  # one interval join for both views
+    builders: dict[View, Callable[[], Any]] = {
+        "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule, pairs),
+        "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, options.skip_frames_without_gt, pairs),
+    }
+    results: dict[int, Raw] = {}
+    for view in needed:
+        data = builders[view]()
+        results.update({i: metric.compute(data, options) for i, metric in enumerate(chosen)
+                        if metric.view == view or (metric.view is None and view == needed[0])})  # fmt: skip
+    return [results[i] for i in range(len(chosen))]
+
+
+def _compute_all(
+    chosen: Sequence[TrackMetric],
+    gt: AnnotationStore,
+    pred: AnnotationStore,
+    frame_rows: npt.NDArray[np.int64],
+    ignore_rule: IgnoreRule,
+    options: EvalOptions,
+) -> GroupRaw:
+    """Raw statistics per sequence of the whole dataset: its parts of whole videos scored in threads, concatenated.
+
+    Sequences are (video, class), numbered video by video, so the parts'
+    results concatenate in order (:mod:`vis4d.eval.parts`).
+    """
+    parts = video_parts(gt, pred, frame_rows, part_count(gt.num_boxes + pred.num_boxes))
+    results = run_threads(lambda part: _compute(chosen, part, ignore_rule, options), parts)
+    return [{key: np.concatenate([r[i][key] for r in results]) for key in results[0][i]} for i in range(len(chosen))]
+
+
 def evaluate_tracking(
     gt: AnnotationStore,
     pred: AnnotationStore,
@@ -147,16 +186,8 @@ def evaluate_tracking(
         raise ConfigError(f"iou_threshold: expected a value in (0, 1], got {iou_threshold}")
     chosen = select_metrics(metrics)
     frame_rows = validate(gt, pred, source, gt_source)
-    needed = [metric.view for metric in chosen if metric.view is not None]
-    pairs = FramePairs(gt, pred, frame_rows) if len(set(needed)) > 1 else None  # one interval join for both views
-    builders: dict[View, Callable[[], Any]] = {
-        "per_class": lambda: prepare(gt, pred, frame_rows, ignore_rule, pairs),
-        "class_agnostic": lambda: prepare_agnostic(gt, pred, frame_rows, skip_frames_without_gt, pairs),
-    }
-    views: dict[View | None, Any] = {view: builders[view]() for view in dict.fromkeys(needed)}
-    views[None] = views.get("per_class", views.get("class_agnostic"))
     options = EvalOptions(iou_threshold, exhaustive_labels, skip_frames_without_gt)
-    per_seq = [metric.compute(views[metric.view], options) for metric in chosen]
+    per_seq = _compute_all(chosen, gt, pred, frame_rows, ignore_rule, options)
     categories = list(gt.categories)
     k = len(categories)
     if k == 0:

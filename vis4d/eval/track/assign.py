@@ -65,7 +65,9 @@ def full_assignment(
     :func:`scipy_fill` and a cell with conflicts is solved by SciPy.
     """
     keep = pairs.assign()
-    cells = np.intersect1d(sorted_unique(pairs.rows.cell), sorted_unique(pairs.cols.cell), assume_unique=True)
+    row_cells, col_cells = sorted_unique(pairs.rows.cell), sorted_unique(pairs.cols.cell)
+    at = np.minimum(np.searchsorted(col_cells, row_cells), max(len(col_cells) - 1, 0))
+    cells = row_cells[col_cells[at] == row_cells] if len(col_cells) else row_cells[:0]  # cells with rows and columns
     n_rows, n_cols = pairs.rows.count_of(cells), pairs.cols.count_of(cells)
     kept_cells = pairs.cell[keep]
     n_kept = np.searchsorted(kept_cells, cells, side="right") - np.searchsorted(kept_cells, cells, side="left")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.arrays import stable_argsort
 from vis4d.eval.common import EPS, sorted_unique
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs
@@ -145,7 +146,7 @@ def _continuation_bonus(
 def _id_switches(data: TrackingData, matches: _Matches) -> npt.NDArray[Any]:
     """A ground-truth track matched to a different predicted track than at its previous match, per sequence."""
     g_track, p_track = data.g_track[matches.g], data.p_track[matches.p]
-    by_track = np.lexsort((data.g_frame[matches.g], g_track))
+    by_track = stable_argsort(g_track, data.num_g_tracks)  # matches come in frame order: by track, then frame
     gt_sorted, pt_sorted = g_track[by_track], p_track[by_track]
     switch = (gt_sorted[1:] == gt_sorted[:-1]) & (pt_sorted[1:] != pt_sorted[:-1])
     return data.seq_sum(data.g_seq[matches.g][by_track][1:][switch])
@@ -169,7 +170,7 @@ def _fragmentations(data: TrackingData, matches: _Matches, active: npt.NDArray[n
     by_cell = np.argsort(active)
     rank_of_match = active_rank[by_cell][np.searchsorted(active[by_cell], data.g_cell[matches.g])]
     g_track = data.g_track[matches.g]
-    by_track_rank = np.lexsort((rank_of_match, g_track))
+    by_track_rank = stable_argsort(g_track, data.num_g_tracks)  # in frame order, so by rank within a track
     tr, rk = g_track[by_track_rank], rank_of_match[by_track_rank]
     run_start = np.concatenate([[True], (tr[1:] != tr[:-1]) | (rk[1:] != rk[:-1] + 1)]) if len(tr) else tr > 0
     runs = np.bincount(tr[run_start], minlength=data.num_g_tracks)

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS, group_index
+from vis4d.common.arrays import group_keys
+from vis4d.eval.common import EPS
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs
 from vis4d.eval.track.prepare import TrackingData
@@ -101,11 +102,9 @@ def _track_alignment(
     denom = col_sum[pp] + row_sum[pg] - sim
     sim_iou = np.where(denom > 0 + EPS, sim / np.where(denom > 0 + EPS, denom, 1.0), 0.0)
     g_track, p_track = data.g_track[pg], data.p_track[pp]
-    edge, num_edges = group_index(g_track, p_track)
+    edge, (edge_u, edge_v) = group_keys(g_track, p_track)
+    num_edges = len(edge_u)
     potential = np.bincount(edge, weights=sim_iou, minlength=num_edges)
-    edge_u = np.zeros(num_edges, dtype=np.int64)
-    edge_v = np.zeros(num_edges, dtype=np.int64)
-    edge_u[edge], edge_v[edge] = g_track, p_track
     alignment = potential / (gt_len[edge_u] + pr_len[edge_v] - potential)
     return edge, num_edges, edge_u, edge_v, alignment[edge] * sim
 

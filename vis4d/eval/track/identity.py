@@ -17,7 +17,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vis4d.eval.common import group_index, segment_starts
+from vis4d.common.arrays import group_keys
+from vis4d.eval.common import segment_starts
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.prepare import TrackingData
 
@@ -65,11 +66,8 @@ class Identity(TrackMetric):
         """IDTP, IDFN, IDFP per sequence."""
         cand = data.pair_iou >= options.iou_threshold
         g_track, p_track = data.g_track[data.pair_g[cand]], data.p_track[data.pair_p[cand]]
-        edge, num_edges = group_index(g_track, p_track)
-        counts = np.bincount(edge, minlength=num_edges).astype(np.float64)
-        edge_u = np.zeros(num_edges, dtype=np.int64)
-        edge_v = np.zeros(num_edges, dtype=np.int64)
-        edge_u[edge], edge_v[edge] = g_track, p_track
+        edge, (edge_u, edge_v) = group_keys(g_track, p_track)
+        counts = np.bincount(edge, minlength=len(edge_u)).astype(np.float64)
         comp_u, value = max_weight_matching_value(edge_u, edge_v, counts, data.num_g_tracks, data.num_p_tracks)
         idtp = np.rint(data.seq_sum(data.g_track_seq()[comp_u], weights=value)).astype(np.int64)
         return {"IDTP": idtp, "IDFN": data.seq_sum(data.g_seq) - idtp, "IDFP": data.seq_sum(data.p_seq) - idtp}

@@ -64,13 +64,17 @@ def keep_off_ignore_regions(rule: IgnoreRule, problem: IgnoreProblem) -> npt.NDA
 
 
 def _bdd100k_rule(pb: IgnoreProblem) -> npt.NDArray[np.bool_]:
+    """Only predictions in frames with an ignore region can be removed: only their cells are matched."""
     keep = np.ones(len(pb.p_cell), dtype=bool)
-    cand = pb.pair_iou >= PREPROCESS_IOU - EPS
+    frames_with_region = np.zeros(max(int(pb.p_frame.max()), int(pb.ign_frame.max())) + 1, dtype=bool)
+    frames_with_region[pb.ign_frame] = True
+    near_region = frames_with_region[pb.p_frame]
+    cand = (pb.pair_iou >= PREPROCESS_IOU - EPS) & near_region[pb.pair_p]
     cg, cp = pb.pair_g[cand], pb.pair_p[cand]
     chosen = CandidatePairs(pb.g_cell[cg], cg, cp, pb.pair_iou[cand], Cells(pb.g_cell), Cells(pb.p_cell)).assign()
     matched = np.zeros(len(pb.p_cell), dtype=bool)
     matched[cp[chosen]] = True
-    unmatched = np.flatnonzero(~matched)
+    unmatched = np.flatnonzero(~matched & near_region)
     ip, ii = pairs_within_groups(pb.p_frame[unmatched], pb.ign_frame)
     ioa = box_iou_pairs(pb.p_boxes[unmatched[ip]], pb.ign_boxes[ii], ioa=True)
     inside = np.zeros(len(unmatched), dtype=bool)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vis4d.common.arrays import group_index
 from vis4d.common.errors import DataError
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.common import (
@@ -23,7 +24,6 @@ from vis4d.eval.common import (
     check_categories,
     check_finite,
     check_unique_track_ids,
-    group_index,
     overlapping_pairs,
 )
 from vis4d.eval.track.ignore import IgnoreProblem, IgnoreRule, keep_off_ignore_regions
@@ -134,7 +134,7 @@ class FramePairs:
         pg, pp = position[0][self.g], position[1][self.p]
         keep = (pg >= 0) & (pp >= 0) & (self.same_class if same_class else True)
         pg, pp, iou = pg[keep], pp[keep], self.iou[keep]
-        order = np.argsort(pg * max(len(p_rows), 1) + pp)
+        order = np.argsort(pg * max(len(p_rows), 1) + pp, kind="stable")  # nearly sorted: a merge sort is fast
         return pg[order], pp[order], iou[order]
 
 

@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.eval.common import EPS, group_index, pairs_within_groups, unique_below
+from vis4d.common.arrays import group_index, group_keys
+from vis4d.eval.common import EPS, pairs_within_groups, unique_below
 from vis4d.eval.track.assign import full_assignment
 from vis4d.eval.track.base import EvalOptions, Raw, TrackMetric
 from vis4d.eval.track.matching import CandidatePairs, Cells
@@ -73,6 +74,28 @@ class _ClassView:
     g_len: npt.NDArray[np.float64]  # frames of each (gt track, class)
 
 
+def _soft_iou(
+    sim: npt.NDArray[np.float64], row: npt.NDArray[np.int64], col: npt.NDArray[np.int64], num_rows: int, num_cols: int
+) -> npt.NDArray[np.float64]:
+    """HOTA's per-frame soft IoU of every matrix entry: the entry over its row sum plus column sum minus itself."""
+    row_sum = np.bincount(row, weights=sim, minlength=num_rows)
+    col_sum = np.bincount(col, weights=sim, minlength=num_cols)
+    denom = row_sum[row] + col_sum[col] - sim
+    soft: npt.NDArray[np.float64] = np.where(denom > 0 + EPS, sim / np.where(denom > 0 + EPS, denom, 1.0), 0.0)
+    return soft
+
+
+def _track_alignment(
+    u: npt.NDArray[np.int64], v: npt.NDArray[np.int64], soft: npt.NDArray[np.float64],
+    u_len: npt.NDArray[np.float64], v_len: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:  # fmt: skip
+    """HOTA's global alignment score of the (u, v) track pair of every entry: summed soft IoU over the tracks' union."""
+    edge, (eu, ev) = group_keys(u, v)
+    potential = np.bincount(edge, weights=soft, minlength=len(eu))
+    alignment: npt.NDArray[np.float64] = (potential / (u_len[eu] + v_len[ev] - potential))[edge]
+    return alignment
+
+
 def _alignment(
     u: npt.NDArray[np.int64], v: npt.NDArray[np.int64], sim: npt.NDArray[np.float64],
     row: npt.NDArray[np.int64], col: npt.NDArray[np.int64], num_rows: int, num_cols: int,
@@ -84,22 +107,38 @@ def _alignment(
     the frame's matrix); a track pair's alignment is the sum of its soft IoUs
     over the length of the two tracks minus that sum.
     """
-    row_sum = np.bincount(row, weights=sim, minlength=num_rows)
-    col_sum = np.bincount(col, weights=sim, minlength=num_cols)
-    denom = row_sum[row] + col_sum[col] - sim
-    soft = np.where(denom > 0 + EPS, sim / np.where(denom > 0 + EPS, denom, 1.0), 0.0)
-    edge, num_edges = group_index(u, v)
-    potential = np.bincount(edge, weights=soft, minlength=num_edges)
-    eu = np.zeros(num_edges, dtype=np.int64)
-    ev = np.zeros(num_edges, dtype=np.int64)
-    eu[edge], ev[edge] = u, v
-    alignment = potential / (u_len[eu] + v_len[ev] - potential)
-    score: npt.NDArray[np.float64] = alignment[edge] * sim
+    soft = _soft_iou(sim, row, col, num_rows, num_cols)
+    score: npt.NDArray[np.float64] = _track_alignment(u, v, soft, u_len, v_len) * sim
     return score
 
 
+def _contested_frames(data: AgnosticData, pg: npt.NDArray[np.int64], pp: npt.NDArray[np.int64],
+                      sim: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:  # fmt: skip
+    """Frames holding a prediction that overlaps (IoU >= 0.5 - eps) ground truth of two or more classes.
+
+    Step 1 matters only for such a prediction: one whose overlapping boxes
+    are all of class *c* is in *c*'s clusters whether step 1 matches it to one
+    of them or not at all (the only classes it can be matched to are those).
+    """
+    k = data.num_classes
+    close = sim >= OVERLAP_IOU - EPS
+    classes = unique_below(pp[close] * k + data.g_class[pg[close]], len(data.p_frame) * k) // k
+    contested = np.bincount(classes, minlength=len(data.p_frame)) >= 2
+    frames = np.zeros(len(data.frame_video), dtype=bool)
+    frames[data.p_frame[contested]] = True
+    return frames
+
+
 def agnostic_assignment(data: AgnosticData) -> npt.NDArray[np.int64]:
-    """Step 1: the class of the ground-truth box each prediction is matched to across classes (-1: none)."""
+    """Step 1: the class of the ground-truth box each prediction is matched to across classes (-1: none).
+
+    Only frames where the answer can change a cluster are solved
+    (:func:`_contested_frames`, a few percent of them); elsewhere every
+    prediction reads -1, which :func:`class_view` treats the same. A solved
+    frame's assignment is that of all its boxes, as before: the alignment
+    scores of its pairs sum the soft IoUs of their track pairs over every
+    frame.
+    """
     pg, pp, sim = data.pair_g, data.pair_p, data.pair_iou
     cluster_track = np.zeros(data.num_p_tracks, dtype=bool)
     cluster_track[data.p_track[pp[sim >= OVERLAP_IOU]]] = True
@@ -107,13 +146,22 @@ def agnostic_assignment(data: AgnosticData) -> npt.NDArray[np.int64]:
     column = np.cumsum(in_view) - 1
     keep = in_view[pp]
     pg, pp, sim = pg[keep], pp[keep], sim[keep]
+    assigned = np.full(len(data.p_frame), -1, dtype=np.int64)
+    in_frames = _contested_frames(data, pg, pp, sim)[data.g_frame[pg]]
+    if not in_frames.any():
+        return assigned
     g_len = np.bincount(data.g_track, minlength=data.num_g_tracks).astype(np.float64)
     p_len = np.bincount(data.p_track, minlength=data.num_p_tracks).astype(np.float64)
-    score = _alignment(data.g_track[pg], data.p_track[pp], sim, pg, column[pp], len(data.g_frame),
-                       int(in_view.sum()), g_len, p_len)  # fmt: skip
+    soft = _soft_iou(sim, pg, column[pp], len(data.g_frame), int(in_view.sum()))
+    # The track pairs of those frames, summed over all frames: the pairs of their predicted tracks.
+    tracks = np.zeros(data.num_p_tracks, dtype=bool)
+    tracks[data.p_track[pp[in_frames]]] = True
+    sub = tracks[data.p_track[pp]]
+    alignment = np.zeros(len(sim))
+    alignment[sub] = _track_alignment(data.g_track[pg[sub]], data.p_track[pp[sub]], soft[sub], g_len, p_len)
+    pg, pp, sim, score = pg[in_frames], pp[in_frames], sim[in_frames], alignment[in_frames] * sim[in_frames]
     pairs = CandidatePairs(data.g_frame[pg], pg, column[pp], score, Cells(data.g_frame), Cells(data.p_frame[in_view]))
     matched = pairs.assign() & (sim >= OVERLAP_IOU - EPS)
-    assigned = np.full(len(data.p_frame), -1, dtype=np.int64)
     assigned[pp[matched]] = data.g_class[pg[matched]]
     return assigned
 
@@ -141,7 +189,7 @@ def class_view(data: AgnosticData, assigned: npt.NDArray[np.int64]) -> _ClassVie
     pos = np.minimum(np.searchsorted(sorted_key, pair_key), max(len(sorted_key) - 1, 0))
     found = sorted_key[pos] == pair_key if len(sorted_key) else np.zeros(len(pair_key), dtype=bool)
     row, col, sim = row_of_g[pg[found]], key_order[pos[found]], sim[found]
-    by_row = np.argsort(row * max(len(col_p), 1) + col)
+    by_row = np.argsort(row * max(len(col_p), 1) + col, kind="stable")  # nearly sorted (by frame already)
     row, col, sim = row[by_row], col[by_row], sim[by_row]
     g_key, num_keys = group_index(data.g_track[row_g], data.g_class[row_g])
     g_len = np.bincount(g_key, minlength=num_keys).astype(np.float64)
@@ -228,12 +276,11 @@ class TETA(TrackMetric):
                      loc_tp: npt.NDArray[np.float64]) -> Raw:  # fmt: skip
         """AssocA/Re/Pr per sequence and alpha: HOTA's association over the matched (gt track, track) pairs."""
         p_track = data.p_track[view.col_p[m_col]]
-        edge, num_edges = group_index(view.g_key[m_row], p_track)
+        edge, (eu, ev) = group_keys(view.g_key[m_row], p_track)
+        num_edges = len(eu)
         counts = _per_alpha(edge, passes, num_edges)
-        eu = np.zeros(num_edges, dtype=np.int64)
-        ev = np.zeros(num_edges, dtype=np.int64)
         eseq = np.zeros(num_edges, dtype=np.int64)
-        eu[edge], ev[edge], eseq[edge] = view.g_key[m_row], p_track, m_seq
+        eseq[edge] = m_seq  # a (gt track, class) key has one sequence
         gl = view.g_len[eu][:, None]
         pl = np.bincount(data.p_track, minlength=data.num_p_tracks).astype(np.float64)[ev][:, None]
         n = len(ALPHAS)
