@@ -12,8 +12,9 @@ Placeholders are real files the test creates where the command expects them
 a name cannot be a file, are replaced in the command's text (:data:`REPLACED`).
 Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
-on one 128x224 image with 64 sampled RoIs per head, test and predict one batch, benchmarks ``--quick``, the demo ``DEMO_ARGS=--quick``. A command
-that needs something no CPU-only machine has is listed in :data:`NOT_RUN`
+on one 128x224 image with 64 sampled RoIs per head, test and predict one
+batch, benchmarks ``--quick``, the demo ``DEMO_ARGS=--quick``. A command that
+needs something no CPU-only machine has is listed in :data:`NOT_RUN`
 with its reason; any other command that fails, or that a doc adds without it
 running, fails this test. The checks per command: exit code 0 and, for test
 and predict, the files they promise (metrics, predictions, pictures); ``--gpus``
