@@ -25,6 +25,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", sync: bool = True
     process); files that are cheap to make again (pictures) skip it.
     """
     target = Path(path)
+    if target.is_dir():  # checked first: the rename would fail after all the work, with a traceback
+        raise ResourceError(f"cannot write {target}: a folder of that name is in the way; move it or choose "
+                            "another output")  # fmt: skip
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.chmod(tmp, default_file_mode())

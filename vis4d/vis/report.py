@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -235,7 +236,38 @@ def _read_metrics(path: Path) -> dict[str, Any] | None:
         raise DataError(f"{path}: JSON nested too deeply to be metrics") from None
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object of metrics")
+    dropped: list[str] = []
+    data = _numbers_only(data, "", dropped)
+    if dropped:
+        shown = ", ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else "")
+        print(f"warning: {path}: {len(dropped)} metric value(s) are not finite numbers and are left out of the "
+              f"report: {shown}", file=sys.stderr)  # fmt: skip
     return data
+
+
+# Text values vis4d itself writes into metrics.json (what produced a number), which the report keeps.
+TEXT_FIELDS = ("summary",)
+
+
+def _numbers_only(value: dict[str, Any], where: str, dropped: list[str]) -> dict[str, Any]:
+    """``value`` without the entries that are neither finite numbers, None (not computed), nor such tables.
+
+    vis4d writes NaN as null and no text but descriptions under ``summary``; a
+    NaN, an infinity or a string elsewhere comes from an edited or foreign
+    file and is named in one warning rather than drawn as a number.
+    """
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{where}.{key}" if where else str(key)
+        if isinstance(item, dict):
+            kept[key] = _numbers_only(item, name, dropped)
+        elif item is None or (isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item)):
+            kept[key] = item
+        elif isinstance(item, str) and name.split(".")[0] in TEXT_FIELDS:
+            kept[key] = item
+        else:
+            dropped.append(f"{name} ({item!r})")
+    return kept
 
 
 def _files_section(run_dir: Path, png: Path, md: Path, metrics_path: Path | None) -> list[str]:

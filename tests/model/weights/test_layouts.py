@@ -205,3 +205,19 @@ def test_strict_refuses_mismatched_shapes_and_no_strict_loads_the_rest(
     smaller = FasterRCNN(tiny_config(fc_dim=48), 3)  # other shapes beyond the head: the generic message
     with pytest.raises(ConfigError, match="shape mismatch"):
         load_weights(smaller, str(path), ["a", "b", "c"])
+
+
+def test_tracker_weights_into_a_detector_are_refused_by_strict_and_counted_without(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A QDTrack checkpoint holds a similarity head a detector config has no place for: not dropped silently."""
+    from tests.model.detect.conftest import tiny_model
+
+    path = tmp_path / "qdtrack.pt"
+    torch.save({"state_dict": _tiny_qdtrack(3).state_dict()}, path)
+    with pytest.raises(ConfigError, match=r"keys do not match the model \(unexpected: similarity_head\..* \(\d+\)\)"):
+        load_weights(tiny_model(3), str(path), ["a", "b", "c"], strict=True)
+    model = tiny_model(3)
+    load_weights(model, str(path), ["a", "b", "c"], strict=False)
+    err = capsys.readouterr().err
+    assert "loaded non-strictly: 0 missing," in err and "unused: similarity_head" in err

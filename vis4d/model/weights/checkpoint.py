@@ -140,10 +140,8 @@ def load_into(
         if missing:
             note += f"; {', '.join(missing)} not in the checkpoint (left as initialised: train them)"
         notes.append(note)
-    if tracker:
+    if tracker:  # a model: its detector under ``detector.``; heads beside it keep their names
         state = {k if k.startswith("similarity_head.") else TRACKER_PREFIX + k: v for k, v in state.items()}
-    else:
-        state = {k: v for k, v in state.items() if not k.startswith("similarity_head.")}
     own = _with_other_classes(model, state, own)
     # Batch-norm step counters: frozen batch norm has none, and they never change a computed value.
     state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked") or k in own}
