@@ -121,8 +121,10 @@ MAKERS: dict[str, Callable[[], dict[str, Any]]] = {
     "torchvision://ResNet50_Weights.IMAGENET1K_V1": _torchvision("resnet50"),
     "torchvision://resnet50": _torchvision("resnet50"),
     "torchvision://resnet18": _torchvision("resnet18"),
-    **{f"https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_{size}.pth": _megvii(size)
-       for size in ("nano", "tiny", "s", "m", "l", "x")},  # fmt: skip
+    **{
+        f"https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_{size}.pth": _megvii(size)
+        for size in ("nano", "tiny", "s", "m", "l", "x")
+    },  # fmt: skip
 }
 
 

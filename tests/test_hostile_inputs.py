@@ -660,15 +660,15 @@ def test_bad_training_labels_are_one_line(
 
 # ----------------------------------------------------------------------------- silently wrong before, now right
 def test_ground_truth_boxes_outside_their_image_are_dropped_with_a_counted_warning(
-    files: Files, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    files: Files, capsys: pytest.CaptureFixture[str]
 ) -> None:
     frame = _frame("f0.jpg", [_box(1, 1, 10, 10), _box(120, 1, 130, 10), _box(1, -30, 10, -5)])
     labels = _write_json(files.root / "outside.json", [{**frame, "size": {"width": 96, "height": 64}}])
     code, out, err = _run(["data", "stats", "--format", "scalabel", "--path", str(labels), "--json"], capsys)
     assert code == 0, err
     assert json.loads(out)["boxes"] == 1
-    assert "skipped 2 box(es) entirely outside their image" in caplog.text
-    assert "outside.json: frame 'f0.jpg' label 1" in caplog.text
+    assert "skipped 2 box(es) entirely outside their image" in err
+    assert "outside.json: frame 'f0.jpg' label 1" in err
 
 
 def test_predictions_outside_the_image_are_kept_as_false_positives(files: Files) -> None:
@@ -681,11 +681,11 @@ def test_predictions_outside_the_image_are_kept_as_false_positives(files: Files)
 
 
 def test_nan_predictions_in_eval_are_dropped_with_a_counted_warning(
-    files: Files, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    files: Files, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = _run(_eval("--pred", str(files["pred_nan.json"]))(files), capsys)
     assert code == 0, err
-    assert "skipped 1 degenerate box(es)" in caplog.text and "pred_nan.json: frame 'f0.jpg' label 0" in caplog.text
+    assert "skipped 1 degenerate box(es)" in err and "pred_nan.json: frame 'f0.jpg' label 0" in err
 
 
 def test_predictions_without_scores_load_with_the_flag(files: Files, capsys: pytest.CaptureFixture[str]) -> None:

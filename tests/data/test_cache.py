@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 
 from vis4d.data.cache import cache_key, cached_load
+from vis4d.data.notes import collecting
 from vis4d.data.store import AnnotationStore, FrameRecord, build_store, empty_box_columns
 
 
@@ -45,8 +45,9 @@ def test_hit_does_not_build(tmp_path: Path, source: Path) -> None:
     np.testing.assert_array_equal(first.boxes, second.boxes)
     np.testing.assert_array_equal(second.track_ids, [0, 1])
     assert second.image_paths[0] == "/img/v/f.jpg"
-    files = os.listdir(tmp_path / "cache")
-    assert files == [f"{cache_key({'a': 1}, [source])}.npz"]  # no temporary file left behind
+    files = sorted(os.listdir(tmp_path / "cache"))
+    key = cache_key({"a": 1}, [source])
+    assert files == [f"{key}.notes.json", f"{key}.npz"]  # the store, its warnings, no temporary file left behind
 
 
 def test_options_change_key(tmp_path: Path, source: Path) -> None:
@@ -76,16 +77,16 @@ def test_size_change_invalidates(tmp_path: Path, source: Path) -> None:
     assert build.calls == 2
 
 
-def test_corrupt_cache_is_rebuilt(tmp_path: Path, source: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_corrupt_cache_is_rebuilt(tmp_path: Path, source: Path) -> None:
     build = Builder(num_boxes=3)
     cache_dir = tmp_path / "c"
     cached_load({}, [source], build, cache_dir)
     entry = cache_dir / f"{cache_key({}, [source])}.npz"
     entry.write_bytes(entry.read_bytes()[:100])  # truncated
-    with caplog.at_level(logging.WARNING):
+    with collecting() as said:
         store = cached_load({}, [source], build, cache_dir)
     assert build.calls == 2 and store.num_boxes == 3
-    assert any("corrupt" in r.getMessage() for r in caplog.records)
+    assert any("corrupt" in m for m in said)
     assert AnnotationStore.load(entry).num_boxes == 3  # the rebuilt entry is valid again
 
 
@@ -107,10 +108,31 @@ def test_missing_source_builds_uncached(tmp_path: Path) -> None:
     assert build.calls == 1 and not (tmp_path / "c").exists()
 
 
-def test_unwritable_cache_dir_still_loads(tmp_path: Path, source: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unwritable_cache_dir_still_loads(tmp_path: Path, source: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with caplog.at_level(logging.WARNING):
+    with collecting() as said:
         store = cached_load({}, [source], Builder(), blocker / "cache")
     assert store.num_boxes == 2
-    assert any("cannot write dataset cache" in r.getMessage() for r in caplog.records)
+    assert any("cannot write dataset cache" in m for m in said)
+
+
+def test_a_cached_load_repeats_the_warnings_of_the_build(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The second run of a command warns like the first: the skipped boxes are still skipped."""
+    from vis4d.data.notes import warn
+
+    build = Builder()
+
+    def build_with_a_warning() -> AnnotationStore:
+        warn("labels.json: skipped 3 degenerate box(es)")
+        return build()
+
+    with collecting() as first:
+        cached_load({"a": 1}, [source], build_with_a_warning, tmp_path)
+    with collecting() as second:
+        cached_load({"a": 1}, [source], build_with_a_warning, tmp_path)
+    assert build.calls == 1
+    assert first == second == ["labels.json: skipped 3 degenerate box(es)"]
+    assert capsys.readouterr().err.count("warning: labels.json: skipped 3 degenerate box(es)\n") == 2

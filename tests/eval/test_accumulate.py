@@ -15,8 +15,16 @@ def test_summary_precisions_only_keep_recall_and_ap(seed: int) -> None:
     gt, pred = random_detection(seed, num_images=60)
     arrays = {
         full: coco_precision_recall(
-            len(gt.categories), gt.box_frame_ids(), gt.class_ids, xyxy_to_xywh(gt.boxes), gt.ignore | gt.crowd,
-            pred.box_frame_ids(), pred.class_ids, xyxy_to_xywh(pred.boxes), pred.scores, all_precisions=full,
+            len(gt.categories),
+            gt.box_frame_ids(),
+            gt.class_ids,
+            xyxy_to_xywh(gt.boxes),
+            gt.ignore | gt.crowd,
+            pred.box_frame_ids(),
+            pred.class_ids,
+            xyxy_to_xywh(pred.boxes),
+            pred.scores,
+            all_precisions=full,
         )  # fmt: skip
         for full in (True, False)
     }

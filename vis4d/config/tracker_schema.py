@@ -277,7 +277,12 @@ class DeepOCSORTConfig(OCSORTConfig):
 
 
 TrackerGraphConfig = Annotated[
-    QDTrackGraphConfig | IoUGraphConfig | ByteTrackConfig | SORTConfig | OCSORTConfig | BoTSORTConfig
+    QDTrackGraphConfig
+    | IoUGraphConfig
+    | ByteTrackConfig
+    | SORTConfig
+    | OCSORTConfig
+    | BoTSORTConfig
     | DeepOCSORTConfig,
     Field(discriminator="type"),
 ]

@@ -13,7 +13,10 @@ uncompressed ``.npz`` takes a fraction of one. The key is the SHA-1 of
 A cache file is written to a temporary name and renamed into place, so a
 killed run (or two ranks building at once) never leaves a half-written entry.
 A cache file that fails to load or validate is rebuilt with a warning, never
-used. A cache directory that cannot be written only costs the speed-up.
+used. A cache directory that cannot be written only costs the speed-up. The
+warnings the loader gave while building a store (skipped boxes, files) are
+kept beside it (``<key>.notes.json``) and given again on every cached load
+(:mod:`vis4d.data.notes`).
 """
 
 from __future__ import annotations
@@ -21,20 +24,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from vis4d.common.io import atomic_open
+from vis4d.data.notes import collecting, repeat, warn
 from vis4d.data.store import STORE_FORMAT_VERSION, AnnotationStore
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path("vis4d-workspace/.cache/datasets")
 # Bump when a loader's output changes for the same input files and options.
-LOADER_VERSION = 1
+LOADER_VERSION = 2  # 2: warnings kept beside the store; zero-area boxes are degenerate
 
 
 def file_fingerprints(source_files: Sequence[Path]) -> list[tuple[str, int, int]]:
@@ -87,14 +89,22 @@ def cached_load(
     except OSError:
         return build()
     path = Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR) / f"{key}.npz"
+    notes_path = path.with_name(f"{key}.notes.json")
     if path.is_file():
         try:
-            return AnnotationStore.load(path)
+            store = AnnotationStore.load(path)
+            notes = json.loads(notes_path.read_text()) if notes_path.is_file() else []
         except Exception as error:  # any unreadable entry is rebuilt, never trusted
-            logger.warning("dataset cache %s is corrupt (%s); rebuilding it", path, " ".join(str(error).split()))
-    store = build()
+            warn(f"dataset cache {path} is corrupt ({' '.join(str(error).split())}); rebuilding it")
+        else:
+            repeat([str(note) for note in notes])
+            return store
+    with collecting() as notes:
+        store = build()
     try:
+        with atomic_open(notes_path, "w", sync=False) as handle:
+            json.dump(notes, handle)
         _save_atomically(store, path)
     except OSError as error:
-        logger.warning("cannot write dataset cache %s (%s); continuing without it", path, error)
+        warn(f"cannot write dataset cache {path} ({error}); continuing without it")
     return store

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from vis4d.common.structures import Batch, FrameMeta, Targets
 from vis4d.config.schema import HandlerConfig
 from vis4d.data.io import decode_image
+from vis4d.data.notes import warn
 from vis4d.data.reference import sample_reference_frames
 from vis4d.data.store import AnnotationStore
 from vis4d.data.transforms import View, apply_transforms, build_transforms
@@ -47,6 +48,7 @@ class FrameDataset(Dataset[Sample]):
         self.training = training
         self.transforms = build_transforms(cfg.transforms)
         self.video_of_frame = store.frame_video_ids()
+        self._warned_outside = False
 
     def __len__(self) -> int:
         return self.store.num_frames
@@ -63,6 +65,7 @@ class FrameDataset(Dataset[Sample]):
             ignore=torch.from_numpy(np.array(store.ignore[sl], dtype=bool)),
         )
         hw = (int(image.shape[-2]), int(image.shape[-1]))
+        targets = self._inside(targets, hw, row)
         meta = FrameMeta(
             name=str(store.frame_names[row]),
             video_name=str(store.video_names[self.video_of_frame[row]]),
@@ -74,6 +77,25 @@ class FrameDataset(Dataset[Sample]):
             image_id=int(store.image_ids[row]),
         )
         return View(image, targets, meta)
+
+    def _inside(self, targets: Targets, hw: tuple[int, int], row: int) -> Targets:
+        """The targets without boxes that lie entirely outside the decoded image (said once per dataset and process).
+
+        Label files rarely carry image sizes, so only here, with the image
+        decoded, can such boxes be found; no pixel of the image shows them.
+        """
+        boxes = targets.boxes
+        outside = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0) | (boxes[:, 0] >= hw[1]) | (boxes[:, 1] >= hw[0])
+        if not bool(outside.any()):
+            return targets
+        if not self._warned_outside:
+            self._warned_outside = True
+            count = int(outside.sum())
+            warn(f"{self.store.image_paths[row]}: {count} label box(es) lie entirely outside its {hw[1]}x{hw[0]} "
+                 "image: no pixel shows them, so training leaves them out and evaluation can only count them as "
+                 "missed (other such frames of this dataset are not named)")  # fmt: skip
+        keep = ~outside
+        return Targets(targets.boxes[keep], targets.class_ids[keep], targets.track_ids[keep], targets.ignore[keep])
 
     def __getitem__(self, index: int | tuple[int, int]) -> Sample:
         """Frame ``row`` (its own seed: the row), or ``(row, seed)`` from :class:`~vis4d.data.samplers.TrainingSampler`.

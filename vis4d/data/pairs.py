@@ -18,7 +18,6 @@ data stats``) one warning line with the same counts, the boxes left out.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -27,9 +26,8 @@ import numpy as np
 
 from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.formats import DataFormat, LabelOptions, ReadRequest, detect_format, format_names, get_format
+from vis4d.data.notes import warn
 from vis4d.data.store import BOX_FIELDS, AnnotationStore
-
-logger = logging.getLogger(__name__)
 
 # What becomes of predicted categories the ground truth does not have: an error, left out (counted, one warning),
 # or kept as extra categories (drawing needs no ground-truth category for a box).
@@ -150,8 +148,7 @@ def onto_categories(
                 f"{source}: predicted categor{'ies' if len(names) > 1 else 'y'} the ground truth does not have: "
                 f"{listing}; its categories are {categories}; --drop-unknown leaves such predictions out"
             )
-        logger.warning("warning: left out %d predicted boxes of categories the ground truth does not have: %s",
-                       int(dropped.sum()), listing)  # fmt: skip
+        warn(f"left out {int(dropped.sum())} predicted boxes of categories the ground truth does not have: {listing}")
         keep = ~dropped
         columns = {name: column[keep] for name, column in columns.items()}
         class_ids = class_ids[keep]

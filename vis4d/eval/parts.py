@@ -86,8 +86,9 @@ def video_parts(
     pred_cuts = np.searchsorted(frame_rows, frame_cuts).tolist()
     return [
         Part(frame_slice(gt, f0, f1, (v0, v1)), frame_slice(pred, p0, p1), frame_rows[p0:p1] - f0)
-        for v0, v1, f0, f1, p0, p1 in zip(cuts[:-1], cuts[1:], frame_cuts[:-1], frame_cuts[1:], pred_cuts[:-1],
-                                          pred_cuts[1:], strict=True)  # fmt: skip
+        for v0, v1, f0, f1, p0, p1 in zip(
+            cuts[:-1], cuts[1:], frame_cuts[:-1], frame_cuts[1:], pred_cuts[:-1], pred_cuts[1:], strict=True
+        )  # fmt: skip
     ]
 
 

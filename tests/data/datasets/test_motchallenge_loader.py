@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 from vis4d.common.errors import DataError
 from vis4d.data.datasets import load_motchallenge
 from vis4d.data.mapping import LoadOptions
+from vis4d.data.notes import collecting
 
 SEQINFO = """[Sequence]
 name={name}
@@ -92,7 +92,7 @@ def test_person_named_differently_in_config(tmp_path: Path) -> None:
     assert store.categories == ("person",) and store.num_boxes == 6 and store.ignore.sum() == 3
 
 
-def test_bad_mot_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_mot_files(tmp_path: Path) -> None:
     _sequence(tmp_path / "a", "S", 2, "1,1,0,0,1,1,1,1,1\n3,2,0,0,1,1,1,1,1\n")
     with pytest.raises(DataError, match=r"gt\.txt: line 2: frame 3 is outside the sequence's frames 1\.\.2"):
         load_motchallenge(tmp_path / "a")
@@ -103,9 +103,10 @@ def test_bad_mot_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None
     with pytest.raises(DataError, match=r"gt\.txt: frame '000001\.jpg' line 2: track id used twice"):
         load_motchallenge(tmp_path / "c")
     _sequence(tmp_path / "c", "T", 1, "1,1,0,0,1,1,1,1,1\n")
-    with caplog.at_level(logging.WARNING):
+    with collecting() as said:
         store = load_motchallenge(tmp_path / "c", options=LoadOptions(on_malformed="skip"))
     assert list(store.video_names) == ["T"]
+    assert len(said) == 1 and "track id used twice" in said[0]
     _sequence(tmp_path / "d", "S", 2, "1,1,0,0,-1,1,1,1,1\n")
     with pytest.raises(DataError, match=r"line 1: box has"):
         load_motchallenge(tmp_path / "d", options=LoadOptions(on_degenerate_box="fail"))

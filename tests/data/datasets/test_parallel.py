@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets import load_scalabel
 from vis4d.data.datasets.parallel import map_files, parse_workers
 from vis4d.data.mapping import LoadOptions
+from vis4d.data.notes import collecting
 from vis4d.data.store import AnnotationStore
 
 
@@ -63,18 +63,16 @@ def test_workers_load_what_one_process_loads(
     assert one.num_videos == 5 and int(one.track_ids[: one.box_offsets[one.video_offsets[1]]].max()) == 8  # ids 0..8
 
 
-def test_workers_report_the_first_bad_file_and_skip_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_workers_report_the_first_bad_file_and_skip_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = _folder(tmp_path, False)
     (folder / "2.json").write_text("{not json")
     (folder / "4.json").write_text("[]]")
     monkeypatch.setenv("VIS4D_PARSE_WORKERS", "2")
     with pytest.raises(DataError, match=r"2\.json"):
         load_scalabel(folder)
-    with caplog.at_level(logging.WARNING):
+    with collecting() as said:
         store = load_scalabel(folder, options=LoadOptions(on_malformed="skip"))
-    skipped = [r.getMessage() for r in caplog.records if "skipping malformed file" in r.getMessage()]
+    skipped = [m for m in said if "skipping malformed file" in m]
     assert len(skipped) == 2 and "2.json" in skipped[0] and "4.json" in skipped[1]
     assert store.video_names.tolist() == ["a", "c", "e"]
 

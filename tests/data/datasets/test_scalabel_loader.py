@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from tests.data.datasets.loader_helpers import BDD_LABELS, VIDEO_A, VIDEO_B, fra
 from vis4d.common.errors import DataError
 from vis4d.data.datasets import bdd100k_track_label_config, load_scalabel
 from vis4d.data.mapping import LoadOptions
+from vis4d.data.notes import collecting
 from vis4d.data.store import AnnotationStore
 
 BDD_CATEGORIES = ["pedestrian", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle"]
@@ -200,41 +200,41 @@ def test_structural_error_names_frame_and_label(tmp_path: Path) -> None:
     ("box", "text"), [((5, 0, 4, 1), "x1=5, y1=0, x2=4"), ((0, 3, 1, 2), "y1=3"), ((0, math.nan, 1, 1), "y1=nan")]
 )
 def test_degenerate_box_fail_or_skip_with_one_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, box: tuple[float, float, float, float], text: str
+    tmp_path: Path, box: tuple[float, float, float, float], text: str
 ) -> None:
     labels = [label("1", "car", (0, 0, 1, 1)), label("2", "car", box), label("3", "car", box)]
     path = write_json(tmp_path / "l.json", [frame("f.jpg", "v", 0, labels)])
     with pytest.raises(DataError) as info:
         load_scalabel(path, ["car"], options=LoadOptions(on_degenerate_box="fail"))
     assert "frame 'f.jpg' label 1" in str(info.value) and text in str(info.value) and "2 such box" in str(info.value)
-    with caplog.at_level(logging.WARNING):
+    with collecting() as said:
         store = load_scalabel(path, ["car"], options=LoadOptions(on_degenerate_box="skip"))
     assert store.num_boxes == 1
-    warnings = [r for r in caplog.records if "degenerate" in r.getMessage()]
-    assert len(warnings) == 1 and "skipped 2 degenerate" in warnings[0].getMessage()
+    warnings = [m for m in said if "degenerate" in m]
+    assert len(warnings) == 1 and "skipped 2 degenerate" in warnings[0]
 
 
-def test_track_id_reused_in_frame(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_track_id_reused_in_frame(tmp_path: Path) -> None:
     folder = tmp_path / "labels"
     write_json(folder / "good.json", [frame("g.jpg", "g", 0, [label("1", "car", (0, 0, 1, 1))])])
     bad = [label("1", "car", (0, 0, 1, 1)), label("2", "car", (0, 0, 1, 1)), label("1", "car", (0, 0, 2, 2))]
     write_json(folder / "bad.json", [frame("b0.jpg", "b", 0, []), frame("b1.jpg", "b", 1, bad)])
     with pytest.raises(DataError, match=r"bad\.json: frame 'b1\.jpg' label 2: track id used twice"):
         load_scalabel(folder, ["car"])
-    with caplog.at_level(logging.WARNING):
+    with collecting() as said:
         store = load_scalabel(folder, ["car"], options=LoadOptions(on_malformed="skip"))
     assert list(store.video_names) == ["g"] and store.num_boxes == 1
-    assert any("bad.json" in r.getMessage() for r in caplog.records)
+    assert any("bad.json" in m for m in said)
 
 
-def test_malformed_file_skipped_in_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_malformed_file_skipped_in_folder(tmp_path: Path) -> None:
     folder = tmp_path / "labels"
     write_json(folder / "a.json", [frame("a.jpg", "a", 0, [label("1", "car", (0, 0, 1, 1))])])
     (folder / "b.json").write_text("{not json")
-    with caplog.at_level(logging.WARNING):
+    with collecting() as said:
         store = load_scalabel(folder, ["car"], options=LoadOptions(on_malformed="skip"))
     assert list(store.video_names) == ["a"]
-    assert any("b.json" in r.getMessage() for r in caplog.records)
+    assert any("b.json" in m for m in said)
 
 
 def test_duplicate_frame_is_an_error(tmp_path: Path) -> None:

@@ -61,7 +61,9 @@ def test_training_losses_equal_megvii(torch_home: Path) -> None:
     images = torch.cat([megvii_input(paths[name], TEST_SIZE)[0] for name in reference["images"]])
     targets = [
         Targets(
-            torch.tensor(t["boxes"]), torch.tensor(t["class_ids"]), torch.arange(len(t["boxes"])),
+            torch.tensor(t["boxes"]),
+            torch.tensor(t["class_ids"]),
+            torch.arange(len(t["boxes"])),
             torch.zeros(len(t["boxes"]), dtype=torch.bool),
         )  # fmt: skip
         for t in reference["targets"]

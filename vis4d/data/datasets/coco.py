@@ -19,7 +19,6 @@ track ids; a category listing ``merged`` categories takes their boxes (TAO).
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,8 @@ import numpy.typing as npt
 from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, empty_raw, finalize, read_json
 from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LoadOptions
+from vis4d.data.notes import warn
 from vis4d.data.store import AnnotationStore
-
-logger = logging.getLogger(__name__)
 
 
 def _lookup(sorted_keys: npt.NDArray[np.int64], order: npt.NDArray[np.int64], query: npt.NDArray[np.int64]) -> Any:
@@ -263,7 +261,7 @@ def load_coco(
     except MalformedFile as error:
         if options.on_malformed == "fail":
             raise DataError(str(error)) from None
-        logger.warning("skipping malformed file: %s", error)
+        warn(f"skipping malformed file: {error}")
         raw = empty_raw([str(results or annotations)])
     mapper = CategoryMapper(categories, options.name_mapping, options.ignored_mapping, options.unknown_categories)
     return finalize(raw, mapper, options, renumber_tracks=False, predictions=results is not None)

@@ -7,7 +7,7 @@ happens here, once and vectorised over the whole dataset:
 
 * malformed files (a track id used twice in one frame) fail or are skipped;
 * category names are mapped to the config's class ids (:mod:`vis4d.data.mapping`);
-* degenerate boxes (x2 < x1, y2 < y1, NaN or infinite) and boxes entirely
+* degenerate boxes (x2 <= x1, y2 <= y1, NaN or infinite) and boxes entirely
   outside their image (when its size is known) fail or are skipped with one
   counted warning each (``on_degenerate_box``);
 * a dataset without a single frame is an error, not an empty run;
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,8 @@ import numpy.typing as npt
 from vis4d.common.arrays import group_keys
 from vis4d.common.errors import DataError
 from vis4d.data.mapping import BadInputPolicy, CategoryMapper, LoadOptions
+from vis4d.data.notes import warn
 from vis4d.data.store import AnnotationStore
-
-logger = logging.getLogger(__name__)
 
 Policy = BadInputPolicy
 
@@ -253,7 +251,7 @@ def finalize(
 
     # ------------------------------------------------------ degenerate boxes
     coords = raw.boxes
-    degenerate = ~np.isfinite(coords).all(axis=1) | (coords[:, 2] < coords[:, 0]) | (coords[:, 3] < coords[:, 1])
+    degenerate = ~np.isfinite(coords).all(axis=1) | (coords[:, 2] <= coords[:, 0]) | (coords[:, 3] <= coords[:, 1])
     degenerate &= keep
     _handle_bad_boxes(raw, frame_of_box, degenerate, options.on_degenerate_box, "degenerate")
     keep &= ~degenerate
@@ -286,7 +284,7 @@ def _handle_bad_boxes(
 ) -> None:
     """Fail on the ``bad`` boxes, or warn once with their count (the caller drops them).
 
-    ``kind``: ``degenerate`` (x2 < x1, y2 < y1, NaN or infinite coordinates)
+    ``kind``: ``degenerate`` (x2 <= x1, y2 <= y1, NaN or infinite coordinates)
     or ``outside`` (no pixel of the box is in its image).
     """
     if not bad.any():
@@ -294,8 +292,10 @@ def _handle_bad_boxes(
     first, count = int(np.flatnonzero(bad)[0]), int(bad.sum())
     x1, y1, x2, y2 = (float(v) for v in raw.boxes[first])
     box = f"x1={x1:g}, y1={y1:g}, x2={x2:g}, y2={y2:g}"
-    if kind == "degenerate":
-        what = f"box has {box} (need finite x1 <= x2, y1 <= y2)"
+    if kind == "degenerate" and not np.isfinite(raw.boxes[first]).all():
+        what = f"box has {box} (coordinates must be finite numbers)"
+    elif kind == "degenerate":
+        what = f"box has {box} (need x1 < x2, y1 < y2: a box of zero width or height matches nothing)"
     else:
         frame = int(frame_of_box[first])
         what = f"box {box} lies entirely outside its {int(raw.widths[frame])}x{int(raw.heights[frame])} image"
@@ -303,7 +303,7 @@ def _handle_bad_boxes(
     if policy == "fail":
         raise DataError(f"{where}: {what}; {count} such box(es) in total (on_degenerate_box = 'fail')")
     label = "degenerate box(es)" if kind == "degenerate" else "box(es) entirely outside their image"
-    logger.warning("skipped %d %s; first at %s: %s", count, label, where, what)
+    warn(f"skipped {count} {label}; first at {where}: {what}")
 
 
 def _drop_files_with_duplicate_track_ids(raw: RawColumns, on_malformed: Policy) -> RawColumns:
@@ -331,7 +331,7 @@ def _drop_files_with_duplicate_track_ids(raw: RawColumns, on_malformed: Policy) 
         raise DataError(message)
     bad_sources = np.unique(raw.frame_sources[frame_of_box[bad_boxes]])
     for source in bad_sources:
-        logger.warning("skipping malformed file %s (%s)", raw.sources[int(source)], message)
+        warn(f"skipping malformed file {raw.sources[int(source)]} ({message})")
     return raw.select(~np.isin(raw.frame_sources, bad_sources), np.ones(len(raw.boxes), dtype=bool))
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
-import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,9 +37,8 @@ import numpy.typing as npt
 from vis4d.common.errors import DataError, MissingScoreError
 from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize
 from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LoadOptions
+from vis4d.data.notes import warn
 from vis4d.data.store import AnnotationStore
-
-logger = logging.getLogger(__name__)
 
 PEDESTRIAN_CLASS = 1
 MOT_CLASS_NAMES = {1: "pedestrian", 2: "person_on_vehicle", 7: "static_person", 8: "distractor", 12: "reflection"}
@@ -280,7 +278,7 @@ def _scored(rows: npt.NDArray[np.float64], path: Path, assume_missing_scores: bo
 def _handle_malformed(error: MalformedFile, on_malformed: Literal["fail", "skip"]) -> None:
     if on_malformed == "fail":
         raise DataError(str(error)) from None
-    logger.warning("skipping malformed file: %s", error)
+    warn(f"skipping malformed file: {error}")
 
 
 def load_motchallenge(

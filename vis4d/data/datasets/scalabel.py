@@ -30,7 +30,6 @@ that — mapping, checks, sorting, track renumbering — is vectorised in
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -51,9 +50,8 @@ from vis4d.data.mapping import (
     label_config_from_dict,
     unique_strings,
 )
+from vis4d.data.notes import warn
 from vis4d.data.store import AnnotationStore
-
-logger = logging.getLogger(__name__)
 
 _EMPTY: dict[str, Any] = {}
 _PROGRESS_MIN_FILES = 20
@@ -266,7 +264,7 @@ def parse_scalabel(
         if part is None:
             if on_malformed == "fail":
                 raise DataError(problem)
-            logger.warning("skipping malformed file: %s", problem)
+            warn(f"skipping malformed file: {problem}")
             continue
         flat_layout = layout
         codes = np.array([track_table.setdefault(key, len(track_table)) for key in keys] + [-1], dtype=np.int64)

@@ -111,9 +111,7 @@ def _group(metrics: Sequence[TrackMetric], per_seq: GroupRaw, seqs: Any) -> Grou
     return [metric.combine({key: v[seqs] for key, v in raw.items()}) for metric, raw in zip(metrics, per_seq)]
 
 
-def _compute(
-    chosen: Sequence[TrackMetric], part: Part, ignore_rule: IgnoreRule, options: EvalOptions
-) -> GroupRaw:
+def _compute(chosen: Sequence[TrackMetric], part: Part, ignore_rule: IgnoreRule, options: EvalOptions) -> GroupRaw:
     """Every chosen metric's raw statistics on one part of the dataset (whole videos), each view built once."""
     gt, pred, frame_rows = part.gt, part.pred, part.frame_rows
     needed = list(dict.fromkeys(metric.view for metric in chosen if metric.view is not None)) or ["per_class"]

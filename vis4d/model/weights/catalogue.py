@@ -108,13 +108,21 @@ def _yolox_entries() -> tuple[KnownWeights, ...]:
         for size, ap in _MEGVII_AP.items()
     ]
     mmdet = [
-        KnownWeights(f"mmdet://yolox/{file.split('_2021')[0]}/{file}", None, f"COCO (mmdetection): box AP {ap}",
-                     f"model.weights (yolox {size})")  # fmt: skip
+        KnownWeights(
+            f"mmdet://yolox/{file.split('_2021')[0]}/{file}",
+            None,
+            f"COCO (mmdetection): box AP {ap}",
+            f"model.weights (yolox {size})",
+        )  # fmt: skip
         for size, (file, ap) in _MMDET_YOLOX.items()
     ]
     bytetrack = [
-        KnownWeights(f"bytetrack://{file}", None, f"{figures}; person only, by hand from {bytetrack_page(file)}",
-                     f"model.weights (yolox {file.split('_')[1]})")  # fmt: skip
+        KnownWeights(
+            f"bytetrack://{file}",
+            None,
+            f"{figures}; person only, by hand from {bytetrack_page(file)}",
+            f"model.weights (yolox {file.split('_')[1]})",
+        )  # fmt: skip
         for file, (_, figures) in BYTETRACK_PAGES.items()
     ]
     vis4d = KnownWeights(
@@ -157,7 +165,11 @@ def by_hand(name: str) -> tuple[str, str | None, list[str]]:
 
 
 OTHER_ZOOS += tuple(
-    KnownWeights(f"reid://{name}", None, f"{data} person re-identification (OSNet, torchreid); by hand from "
-                 f"{reid_page(name)}", "model.tracker.reid (botsort, deepocsort)")  # fmt: skip
+    KnownWeights(
+        f"reid://{name}",
+        None,
+        f"{data} person re-identification (OSNet, torchreid); by hand from {reid_page(name)}",
+        "model.tracker.reid (botsort, deepocsort)",
+    )  # fmt: skip
     for name, (_, data) in REID_PAGES.items()
 )

@@ -159,9 +159,7 @@ class CSPLayer(nn.Module):
     The two halves are concatenated main branch first, as in the reference.
     """
 
-    def __init__(
-        self, in_channels: int, out_channels: int, num_blocks: int, shortcut: bool, style: ConvStyle
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, num_blocks: int, shortcut: bool, style: ConvStyle) -> None:
         super().__init__()
         hidden = int(out_channels * 0.5)
         self.main_conv = ConvNormAct(in_channels, hidden, 1, 1, style)
