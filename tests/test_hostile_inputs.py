@@ -183,6 +183,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
     (root / "trainer_devices.toml").write_text(f'base = "{config.name}"\n[trainer]\ndevices = -1\n')
     (root / "trainer_epochs.toml").write_text(f'base = "{config.name}"\n[trainer]\nmax_epochs = -5\n')
     (root / "momentum.toml").write_text(f'base = "{config.name}"\n[model.optimizer]\nmomentum = 1.0\n')
+    folder_training = '[[train]]\ntype = "image_folder"\nname = "folder"\nroot = "images/v1"\n'
+    (root / "train_on_folder.toml").write_text(
+        f"categories = {json.dumps(CATEGORIES)}\n" + '[model]\ntype = "detector"\n' + TINY_MODEL + folder_training
+    )
+    _write_json(root / "pred_score_nan.json", [_frame("f0.jpg", [_box(1, 1, 10, 10, score=math.nan)])])
     (root / "no_images").mkdir()
     (root / "no_images" / "readme.txt").write_text("x")
     return Files(root, config, tracker, checkpoint, root / "text.txt", root / "empty.bin", images, gt, pred)
@@ -346,6 +351,11 @@ LAUNCH_OPTIONS = [
     Case("--config=none", lambda f: ["train"], lambda f: "--config"),
     Case("config:momentum=1", lambda f: ["train", "--config", str(f["momentum.toml"])], lambda f: "momentum"),
     Case(
+        "config:train-on-an-image-folder",
+        lambda f: ["train", "--config", str(f["train_on_folder.toml"])],
+        lambda f: "train.0 is an image folder (images/v1), which has no labels",
+    ),
+    Case(
         "config:trainer.devices=-1",
         lambda f: ["train", "--config", str(f["trainer_devices.toml"])],
         lambda f: "trainer.devices",
@@ -411,6 +421,7 @@ def _vis(*extra: str, pred: str = "pred.json") -> Callable[[Files], list[str]]:
 
 FILE_TOOLS = [
     Case("eval:pred-without-score", _eval("--pred", "{pred_noscore.json}"), lambda f: "pred_noscore.json"),
+    Case("eval:pred-score-nan", _eval("--pred", "{pred_score_nan.json}"), lambda f: "pred_score_nan.json"),
     Case("eval:pred-without-score-hint", _eval("--pred", "{pred_noscore.json}"), lambda f: "--assume-score-1"),
     Case(
         "eval:coco-result-without-score",
@@ -644,6 +655,7 @@ def test_corrupt_image_in_the_input_dir_is_one_line(
         ("no_frames", [], "", "holds no frames"),
         ("outside_fail", [_frame("f0.jpg", [_box(200, 1, 250, 10)])], 'on_degenerate_box = "fail"', "outside"),
         ("nan_fail", [_frame("f0.jpg", [_box(math.nan, 1, 5, 10)])], 'on_degenerate_box = "fail"', "label 0"),
+        ("no_boxes", [_frame("f0.jpg", []), _frame("f1.jpg", [])], "", "has no boxes of the config's categories"),
     ],
 )
 def test_bad_training_labels_are_one_line(

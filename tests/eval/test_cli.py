@@ -272,3 +272,50 @@ def test_drop_unknown_also_drops_ground_truth_the_config_does_not_list(tmp_path:
     out = tmp_path / "m.json"
     assert main([*argv, "--drop-unknown", "--output", str(out)]) == 0
     assert list(json.loads(out.read_text())["det"]["per_class"]) == ["car"]
+
+
+def _shifted_copy(folder: Path, shift: int) -> Path:
+    """The BDD100K sample's labels as predictions, each frame holding the labels of ``shift`` frames earlier."""
+    folder.mkdir(parents=True)
+    for file in sorted(LABELS.glob("*.json")):
+        frames = json.loads(file.read_text())
+        moved = [frames[i - shift]["labels"] if i >= shift else [] for i in range(len(frames))]
+        out = [
+            {**frame, "labels": [{**label, "score": 0.9} for label in labels]} for frame, labels in zip(frames, moved)
+        ]
+        (folder / file.name).write_text(json.dumps(out))
+    return folder
+
+
+def test_predictions_off_by_one_frame_get_one_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Real BDD100K frames at 5 fps: labels written one frame late fit the previous frame's ground truth best."""
+    argv = ["--task", "track", "--gt", str(LABELS), "--config", str(LABEL_CONFIG)]
+    assert main([*argv, "--pred", str(_shifted_copy(tmp_path / "own", 0))]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*argv, "--pred", str(_shifted_copy(tmp_path / "late", 1))]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {tmp_path / 'late'}: predictions fit the ground truth of the previous frame far better than "
+        "their own (205 vs 145 of 205 boxes at IoU 0.5); are frame names or indices off by one?"
+    ]
+
+
+def test_scores_outside_zero_one_are_ranked_with_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Logits rank like probabilities: the metrics are those of the same predictions with scores in [0, 1]."""
+    logits, probabilities = _shifted_copy(tmp_path / "logits", 0), _shifted_copy(tmp_path / "probabilities", 0)
+    for folder, scale in ((logits, lambda i: 3.0 - i * 0.5), (probabilities, lambda i: 0.9 - i * 0.01)):
+        for file in sorted(folder.glob("*.json")):
+            frames = json.loads(file.read_text())
+            for frame in frames:
+                for i, label in enumerate(frame["labels"]):
+                    label["score"] = scale(i)
+            file.write_text(json.dumps(frames))
+    argv = ["--task", "det", "--gt", str(LABELS), "--config", str(LABEL_CONFIG)]
+    assert main([*argv, "--pred", str(probabilities), "--output", str(tmp_path / "p.json")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*argv, "--pred", str(logits), "--output", str(tmp_path / "l.json")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "predicted box(es) have a score outside [0, 1]" in err and ": score 3;" in err
+    assert json.loads((tmp_path / "l.json").read_text())["det"] == json.loads((tmp_path / "p.json").read_text())["det"]

@@ -204,6 +204,12 @@ class Config(StrictModel):
             raise ValueError("categories must list at least one category")
         if len(set(self.categories)) != len(self.categories):
             raise ValueError("categories must be unique")
+        for index, dataset in enumerate(self.train):
+            if dataset.type == "image_folder":  # it would train on nothing but background
+                raise ValueError(
+                    f"train.{index} is an image folder ({dataset.root}), which has no labels; train on labelled "
+                    "data (scalabel, bdd100k, coco, motchallenge, synthetic) and predict on image folders"
+                )
         return self
 
     @property

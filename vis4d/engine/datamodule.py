@@ -119,7 +119,17 @@ class Vis4DDataModule(pl.LightningDataModule):
                 from vis4d.common.errors import ConfigError
 
                 raise ConfigError("train: the config lists no training dataset")
-            self._train = concat_stores([self._load(cfg) for cfg in self.config.train])
+            stores = [self._load(cfg) for cfg in self.config.train]
+            for cfg, store in zip(self.config.train, stores, strict=True):
+                if store.num_boxes == 0:  # it would train on nothing but background
+                    from vis4d.common.errors import DataError
+
+                    source = getattr(cfg, "annotations", None) or getattr(cfg, "root", cfg.name)
+                    raise DataError(
+                        f"{source}: training set '{cfg.name}' has no boxes of the config's categories "
+                        f"{self.config.categories} in {store.num_frames} frame(s); nothing to train on"
+                    )
+            self._train = concat_stores(stores)
         return self._train
 
     def test_stores(self) -> list[tuple[str, AnnotationStore]]:

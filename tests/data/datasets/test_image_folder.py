@@ -100,3 +100,29 @@ def test_load_image_folder_uses_config_categories(tmp_path: Path) -> None:
     _image(tmp_path / "0001.jpg")
     store = load_image_folder(ImageFolderDatasetConfig(root=str(tmp_path)), ["car", "pedestrian"])
     assert store.categories == ("car", "pedestrian") and store.num_frames == 1
+
+
+def test_files_that_are_neither_images_nor_videos_are_counted_in_one_warning(tmp_path: Path) -> None:
+    """A README or a timestamp CSV beside the frames is skipped, and said; hidden files are skipped silently."""
+    from vis4d.data.notes import collecting
+
+    for name in ("a/0.jpg", "a/1.jpg", "b/0.png"):
+        _image(tmp_path / name)
+    for name in ("notes.txt", "a/readme.md", "b/times.csv", "b/clip.mp4", "a/.DS_Store"):
+        (tmp_path / name).write_text("x")
+    with collecting() as said:
+        store = scan_input_dir(tmp_path)
+    assert store.num_frames == 3 and list(store.video_names) == ["a", "b"]
+    assert len(said) == 1
+    # A video inside a video's folder is not read either: it is counted with the rest.
+    assert (
+        f"{tmp_path}: skipped 4 file(s) that are neither images nor videos (notes.txt, a/readme.md, b/clip.mp4, ...)"
+        == said[0]
+    )
+    with collecting() as said:
+        scan_input_dir(tmp_path / "a")
+    assert said == [f"{tmp_path / 'a'}: skipped 1 file(s) that are neither images nor videos (readme.md)"]
+    (tmp_path / "only_text").mkdir()
+    (tmp_path / "only_text" / "readme.txt").write_text("x")
+    with pytest.raises(DataError, match=r"only_text: no images .* found; it holds 1 other file\(s\): readme.txt"):
+        scan_input_dir(tmp_path / "only_text")

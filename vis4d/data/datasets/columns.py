@@ -260,6 +260,8 @@ def finalize(
     outside &= (coords[:, 2] <= 0) | (coords[:, 3] <= 0) | (coords[:, 0] >= widths) | (coords[:, 1] >= heights)
     _handle_bad_boxes(raw, frame_of_box, outside, options.on_degenerate_box, "outside")
     keep &= ~outside
+    if predictions:
+        _check_scores(raw, frame_of_box, keep)
 
     frame_mask = np.ones(raw.num_frames, dtype=bool)
     if options.skip_empty_frames:
@@ -304,6 +306,31 @@ def _handle_bad_boxes(
         raise DataError(f"{where}: {what}; {count} such box(es) in total (on_degenerate_box = 'fail')")
     label = "degenerate box(es)" if kind == "degenerate" else "box(es) entirely outside their image"
     warn(f"skipped {count} {label}; first at {where}: {what}")
+
+
+def _check_scores(raw: RawColumns, frame_of_box: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]) -> None:
+    """Predicted scores rank the boxes: a NaN cannot be ranked (error); outside [0, 1] is ranked, with a warning.
+
+    Score thresholds (a tracker's, a visualisation's) assume confidences in
+    [0, 1]; ranking metrics (AP, HOTA) do not care. A file of logits or
+    percentages therefore still evaluates, but says so once.
+    """
+    scores = raw.scores
+    not_finite = keep & ~np.isfinite(scores)
+    if not_finite.any():
+        first = int(np.flatnonzero(not_finite)[0])
+        raise DataError(
+            f"{raw.describe_box(first, frame_of_box)}: score is {float(scores[first])}; expected a finite number "
+            f"({int(not_finite.sum())} such box(es) in total)"
+        )
+    outside = keep & ((scores < 0) | (scores > 1))
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        warn(
+            f"{int(outside.sum())} predicted box(es) have a score outside [0, 1], first at "
+            f"{raw.describe_box(first, frame_of_box)}: score {float(scores[first]):g}; they are ranked as given, "
+            "but score thresholds assume confidences in [0, 1]"
+        )
 
 
 def _drop_files_with_duplicate_track_ids(raw: RawColumns, on_malformed: Policy) -> RawColumns:

@@ -13,7 +13,9 @@
 Frames are sorted in natural order (``frame2`` before ``frame10``), the frame
 index is the position in that order, and the frame name is the file name.
 Image sizes come from the file headers (no decode); hidden files and folders
-(names starting with ``.``) are skipped.
+(names starting with ``.``) are skipped without a word; any other file that is
+neither an image nor a video (a README, a CSV of timestamps) is skipped with one
+warning that counts them and names the first few.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from PIL import Image, UnidentifiedImageError
 from vis4d.common.errors import DataError
 from vis4d.config.schema import ImageFolderDatasetConfig
 from vis4d.data.io import VIDEO_SUFFIXES
+from vis4d.data.notes import warn
 from vis4d.data.store import AnnotationStore, FrameRecord, build_store
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -52,8 +55,15 @@ def _image_size(path: Path) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _image_frames(folder: Path, video: str) -> list[FrameRecord]:
-    images = [p for p in _visible_entries(folder) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+def _image_frames(folder: Path, video: str, skipped: list[Path], videos_read: bool) -> list[FrameRecord]:
+    """The folder's images as one video; other files go to ``skipped`` (videos too, unless ``videos_read``)."""
+    images = []
+    for entry in _visible_entries(folder):
+        suffix = entry.suffix.lower()
+        if entry.is_file() and suffix in IMAGE_SUFFIXES:
+            images.append(entry)
+        elif entry.is_file() and not (videos_read and suffix in VIDEO_SUFFIXES):
+            skipped.append(entry)
     return [
         FrameRecord(image.name, video, index, str(image.resolve()), *_image_size(image))
         for index, image in enumerate(images)
@@ -98,16 +108,21 @@ def scan_input_dir(path: str | Path, categories: Sequence[str] = ("object",)) ->
             sources[records[0].video_name] = source
         frames.extend(records)
 
-    add(root, _image_frames(root, root.resolve().name))
+    skipped: list[Path] = []
+    add(root, _image_frames(root, root.resolve().name, skipped, videos_read=True))
     for entry in _visible_entries(root):
         if entry.is_dir():
-            add(entry, _image_frames(entry, entry.name))
+            add(entry, _image_frames(entry, entry.name, skipped, videos_read=False))
         elif entry.suffix.lower() in VIDEO_SUFFIXES:
             add(entry, _video_frames(entry))
+    names = ", ".join(str(p.relative_to(root)) for p in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
     if not frames:
+        others = f"; it holds {len(skipped)} other file(s): {names}" if skipped else ""
         raise DataError(
-            f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) or videos ({', '.join(VIDEO_SUFFIXES)}) found"
+            f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) or videos ({', '.join(VIDEO_SUFFIXES)}) found{others}"
         )
+    if skipped:
+        warn(f"{root}: skipped {len(skipped)} file(s) that are neither images nor videos ({names})")
     return build_store(categories, frames)
 
 

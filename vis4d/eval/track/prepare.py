@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from vis4d.common.arrays import group_index
 from vis4d.common.errors import DataError
+from vis4d.data.notes import warn
 from vis4d.data.store import AnnotationStore
 from vis4d.eval.common import (
     align_frames,
@@ -99,7 +100,64 @@ def validate(gt: AnnotationStore, pred: AnnotationStore, source: str, gt_source:
         row = int(np.flatnonzero(counted)[np.argmax(gt.track_ids[counted] < 0)])
         raise DataError(f"{gt_source}: a box in frame {str(gt.frame_names[gt_frames[row]])!r} has no track id")
     check_unique_track_ids(gt_frames[counted], gt.track_ids[counted], gt.frame_names, gt_source)
+    warn_if_frames_shifted(gt, pred, frame_rows, source)
     return frame_rows
+
+
+SHIFT_SAMPLE_FRAMES = 500  # prediction frames looked at; a shift shows in any few hundred frames of moving objects
+
+
+def matched_at_offsets(
+    gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64], offsets: tuple[int, ...] = (0, -1, 1)
+) -> dict[int, tuple[int, int]]:
+    """(predicted boxes overlapping a ground-truth box at IoU >= 0.5, boxes looked at) with each frame offset.
+
+    Offset ``d`` compares a prediction frame with the ground-truth frame ``d``
+    places later in the same video (class-agnostic). Up to
+    :data:`SHIFT_SAMPLE_FRAMES` prediction frames, evenly spread, are looked at.
+    """
+    chosen = np.unique(np.linspace(0, pred.num_frames - 1, min(pred.num_frames, SHIFT_SAMPLE_FRAMES)).astype(np.int64))
+    p_frame = pred.box_frame_ids()
+    p_rows = np.flatnonzero(np.isin(p_frame, chosen))
+    gt_video = gt.frame_video_ids()
+    g_frame = gt.box_frame_ids()
+    counted = np.flatnonzero(~(gt.ignore | gt.crowd))
+    out: dict[int, tuple[int, int]] = {}
+    for offset in offsets:
+        target = frame_rows[p_frame[p_rows]] + offset
+        inside = (target >= 0) & (target < gt.num_frames)
+        inside[inside] &= gt_video[target[inside]] == gt_video[frame_rows[p_frame[p_rows]]][inside]
+        rows, target = p_rows[inside], target[inside]
+        g_rows = counted[np.isin(g_frame[counted], target)]
+        pg, pp = overlapping_pairs(g_frame[g_rows], gt.boxes[g_rows], target, pred.boxes[rows])
+        iou = box_iou_pairs(gt.boxes[g_rows[pg]].astype(np.float64), pred.boxes[rows[pp]].astype(np.float64))
+        out[offset] = (len(np.unique(pp[iou >= 0.5])), len(rows))
+    return out
+
+
+def warn_if_frames_shifted(
+    gt: AnnotationStore, pred: AnnotationStore, frame_rows: npt.NDArray[np.int64], source: str
+) -> None:
+    """One warning when predictions fit the previous or next ground-truth frame far better than their own.
+
+    Frame names or indices written off by one (0-based against 1-based, a
+    frame dropped at the start) leave every frame matched to the wrong ground
+    truth: the scores collapse without an error. Static objects fit every
+    offset alike and moving ones fit their own frame best, so only a clear
+    margin (a tenth of the boxes looked at, and at least ten boxes) is reported.
+    """
+    if pred.num_boxes == 0 or gt.num_boxes == 0:
+        return
+    matched = matched_at_offsets(gt, pred, frame_rows)
+    own, _ = matched[0]
+    best = max((-1, 1), key=lambda d: matched[d][0])
+    shifted, looked_at = matched[best]
+    if shifted >= own + max(10, 0.1 * looked_at):
+        which = "next" if best > 0 else "previous"
+        warn(
+            f"{source}: predictions fit the ground truth of the {which} frame far better than their own "
+            f"({shifted} vs {own} of {looked_at} boxes at IoU 0.5); are frame names or indices off by one?"
+        )
 
 
 class FramePairs:
