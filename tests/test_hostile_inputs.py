@@ -188,9 +188,21 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
         f"categories = {json.dumps(CATEGORIES)}\n" + '[model]\ntype = "detector"\n' + TINY_MODEL + folder_training
     )
     _write_json(root / "pred_score_nan.json", [_frame("f0.jpg", [_box(1, 1, 10, 10, score=math.nan)])])
+    for name, fields, _ in ODD_FRAMES:
+        _write_json(root / f"frame_{name}.json", [{**_frame("f0.jpg", [_box(1, 1, 10, 10)]), **fields}])
     (root / "no_images").mkdir()
     (root / "no_images" / "readme.txt").write_text("x")
     return Files(root, config, tracker, checkpoint, root / "text.txt", root / "empty.bin", images, gt, pred)
+
+
+# Frames whose fields have the wrong type (numpy would have coerced them silently): (name, frame fields, named).
+ODD_FRAMES = [
+    ("frame-index-float", {"frameIndex": 1.5}, "'frameIndex' must be an integer, got 1.5"),
+    ("frame-name-int", {"name": 5}, "frame 0: missing or non-string 'name'"),
+    ("video-name-int", {"videoName": 7}, "'videoName' must be a string, got 7"),
+    ("size-text", {"size": {"width": "a", "height": 2}}, "'size' must be {width, height} non-negative numbers"),
+    ("size-negative", {"size": {"width": -96, "height": 64}}, "'size' must be {width, height} non-negative numbers"),
+]
 
 
 # ------------------------------------------------------------------------------------------ running a command
@@ -500,6 +512,14 @@ FILE_TOOLS = [
         lambda f: "--images",
     ),  # fmt: skip
     Case("vis:pred-missing", _vis(pred="no_such.json"), lambda f: "no_such.json"),
+    *(
+        Case(
+            f"stats:{name}",
+            lambda f, name=name: ["data", "stats", "--format", "scalabel", "--path", str(f[f"frame_{name}.json"])],
+            lambda f, named=named: named,
+        )
+        for name, _, named in ODD_FRAMES
+    ),
     Case(
         "stats:empty-list",
         lambda f: ["data", "stats", "--format", "scalabel", "--path", str(f["empty_list.json"])],

@@ -94,12 +94,20 @@ def _locate_frame_problem(frames: list[Any], path: Path) -> str:
         name = frame.get("name")
         if not isinstance(name, str):
             return f"{path}: frame {position}: missing or non-string 'name'"
+        if not isinstance(frame.get("videoName") or "", str):
+            return f"{path}: frame '{name}': 'videoName' must be a string, got {frame['videoName']!r}"
         labels = frame.get("labels")
         if labels is not None and not isinstance(labels, list):
             return f"{path}: frame '{name}': 'labels' must be a list"
         index = frame.get("frameIndex")
-        if index is not None and not isinstance(index, int):
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
             return f"{path}: frame '{name}': 'frameIndex' must be an integer, got {index!r}"
+        size = frame.get("size")
+        if size is not None and (
+            not isinstance(size, dict)
+            or not all(isinstance(size.get(k, 0), int | float) and size.get(k, 0) >= 0 for k in ("width", "height"))
+        ):
+            return f"{path}: frame '{name}': 'size' must be {{width, height}} non-negative numbers, got {size!r}"
         for label_position, label in enumerate(labels or ()):
             where = f"{path}: frame '{name}' label {label_position}"
             if not isinstance(label, dict):
@@ -167,11 +175,18 @@ def parse_scalabel_frames(
         names = [frame["name"] for frame in frames]
         videos = [frame.get("videoName") or frame["name"] for frame in frames]
         has_video = [bool(frame.get("videoName")) for frame in frames]
-        frame_index = np.array([frame.get("frameIndex") or 0 for frame in frames], dtype=np.int64)
+        indices = [frame.get("frameIndex") or 0 for frame in frames]
+        if not set(map(type, names)) | set(map(type, videos)) <= {str} or not set(map(type, indices)) <= {
+            int
+        }:  # numpy would coerce them
+            raise TypeError("a frame name or index of the wrong type")
+        frame_index = np.array(indices, dtype=np.int64)
         sizes = [frame.get("size") or _EMPTY for frame in frames]
         height, width = default_size or (0, 0)
         widths = np.array([size.get("width", width) for size in sizes], dtype=np.int32)
         heights = np.array([size.get("height", height) for size in sizes], dtype=np.int32)
+        if (widths < 0).any() or (heights < 0).any():
+            raise ValueError("a negative image size")
         label_lists = [frame.get("labels") or () for frame in frames]
         labels = [label for frame_labels in label_lists for label in frame_labels]
         columns = label_columns(labels, track_table)
