@@ -690,6 +690,24 @@ def test_bad_training_labels_are_one_line(
     assert named in line
 
 
+def test_testing_on_a_set_without_ground_truth_says_its_metrics_are_undefined(
+    files: Files, model_weights: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(files.root)
+    labels = _labels(
+        files.root, "no_gt", [{**_frame("f0.jpg", []), "labels": None, "size": {"width": 96, "height": 64}}]
+    )
+    config = _scalabel_config(files.root, "no_gt", labels, section="test")
+    argv = ["test", "--config", str(config), *_run_dir(files, "no_gt"), "--weights", str(model_weights)]
+    code, _, err = _run([*argv, "--accelerator", "cpu"], capsys)
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {labels.as_posix()}: test set 'no_gt' has no boxes of the config's categories in 1 frame(s); "
+        "its metrics are undefined ('-')"
+    ]
+
+
 # ----------------------------------------------------------------------------- silently wrong before, now right
 def test_ground_truth_boxes_outside_their_image_are_dropped_with_a_counted_warning(
     files: Files, capsys: pytest.CaptureFixture[str]

@@ -142,6 +142,16 @@ class Vis4DDataModule(pl.LightningDataModule):
                 self._test = [(cfg.name, self._load(cfg))]
             else:
                 self._test = [(cfg.name, self._load(cfg)) for cfg in self.config.test]
+                if self.action in ("train", "test"):  # predict needs no ground truth
+                    for cfg, (_, store) in zip(self.config.test, self._test, strict=True):
+                        if store.num_boxes == 0:
+                            from vis4d.data.notes import warn
+
+                            source = getattr(cfg, "annotations", None) or getattr(cfg, "root", cfg.name)
+                            warn(
+                                f"{source}: test set '{cfg.name}' has no boxes of the config's categories in "
+                                f"{store.num_frames} frame(s); its metrics are undefined ('-')"
+                            )
         return self._test
 
     def prepare_data(self) -> None:
