@@ -256,6 +256,8 @@ def _option(option: str, value: str, action: str = "train", name: str | None = N
 CONFIG_RANGES = [
     _override(text)
     for text in (
+        'categories=["car",""]',
+        'categories=[" "]',
         "model.optimizer.lr=0",
         "model.optimizer.lr=-0.1",
         "model.optimizer.lr=nan",

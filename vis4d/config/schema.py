@@ -202,6 +202,9 @@ class Config(StrictModel):
     def _check(self) -> Config:
         if not self.categories:
             raise ValueError("categories must list at least one category")
+        blank = [i for i, name in enumerate(self.categories) if not name.strip()]
+        if blank:
+            raise ValueError(f"categories.{blank[0]}: a category needs a name, got {self.categories[blank[0]]!r}")
         if len(set(self.categories)) != len(self.categories):
             raise ValueError("categories must be unique")
         for index, dataset in enumerate(self.train):
