@@ -113,7 +113,7 @@ class FrameDataset(Dataset[Sample]):
         return Targets(targets.boxes[keep], targets.class_ids[keep], targets.track_ids[keep], targets.ignore[keep])
 
     def __getitem__(self, index: int | tuple[int, ...]) -> Sample:
-        """Frame ``row`` (its own seed: the row), or ``(row, seed, epoch)`` from :class:`~vis4d.data.samplers.TrainingSampler`.
+        """Frame ``row`` (its own seed: the row), or ``(row, seed, epoch)`` from the training sampler.
 
         Augmentation draws come from the sample's seed alone, never from a
         global random state, so they do not depend on workers, prefetching or
@@ -140,8 +140,10 @@ class FrameDataset(Dataset[Sample]):
         return Sample(views)
 
     def _load_sample(self, row: int, rng: np.random.Generator) -> tuple[list[View], bool]:
-        """The views of frame ``row`` (key, then reference frames when training a tracker); whether the
-        references are the key itself (an image without a video)."""
+        """The views of frame ``row`` (key, then reference frames when training a tracker).
+
+        Also whether the references are the key itself (an image without a video).
+        """
         key = self.load_view(row)
         reference = self.cfg.reference if self.training else None
         if reference is None:

@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
 
 from vis4d.config.schema import EMAConfig
 
+M = TypeVar("M", bound=nn.Module)
 
-class ModelEMA:
+
+class ModelEMA(Generic[M]):
     """The averaged copy of ``model`` (``module``, in eval mode) and its update count."""
 
-    def __init__(self, model: nn.Module, cfg: EMAConfig) -> None:
-        self.module = copy.deepcopy(model).eval()
+    def __init__(self, model: M, cfg: EMAConfig) -> None:
+        self.module: M = copy.deepcopy(model).eval()
         for param in self.module.parameters():
             param.requires_grad_(False)
         self.cfg = cfg
@@ -51,7 +53,7 @@ class ModelEMA:
                 value *= d
                 value += (1.0 - d) * current[key].detach()
 
-    def to(self, device: torch.device | str) -> ModelEMA:
+    def to(self, device: torch.device | str) -> ModelEMA[M]:
         """Move the copy to ``device`` (where the trained model is)."""
         self.module.to(device)
         return self

@@ -131,6 +131,7 @@ class Vis4DModule(pl.LightningModule):
         total = trainer.estimated_stepping_batches
         self._schedule_lengths = (max(1, per_epoch), int(total) if math.isfinite(total) else None)
         self._no_aug_start = self.recipe.no_aug_start(getattr(trainer, "max_epochs", None))
+        self.on_train_epoch_start()
         warmup = self.scheduler_cfg.warmup_steps
         if self.scheduler_cfg.type == "yoloxwarmcos":  # its own warm-up, in epochs
             warmup = 0
@@ -147,11 +148,15 @@ class Vis4DModule(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         """Tell the model whether the recipe's last epochs (no mosaic; YOLOX's L1 loss) have started.
 
-        Read from the epoch each time, so a resumed run is where the
-        interrupted one was.
+        Read from the epoch each time; :meth:`on_train_start` says it too,
+        because Lightning does not call this hook for an epoch a resumed run
+        continues in the middle.
         """
         start = self._no_aug_start
-        self.model.set_no_aug_phase(start is not None and self.current_epoch >= start)
+        set_phase = getattr(self.model, "set_no_aug_phase", None)
+        if set_phase is not None:
+            set_phase(start is not None and self.current_epoch >= start)
+
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         """Step, then move the EMA towards the new weights (Megvii updates it after every step)."""

@@ -31,7 +31,8 @@ def parameter_groups(model: nn.Module, cfg: OptimizerConfig) -> list[dict[str, A
     """
     if cfg.norm_and_bias_decay:
         return [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
             if not param.requires_grad:
@@ -51,7 +52,9 @@ def build_optimizer(params: Iterable[Any], cfg: OptimizerConfig) -> torch.optim.
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def yolox_warm_cos(cfg: LRSchedulerConfig, step: int, steps_per_epoch: int, total_steps: int, no_aug_epochs: int) -> float:
+def yolox_warm_cos(
+    cfg: LRSchedulerConfig, step: int, steps_per_epoch: int, total_steps: int, no_aug_epochs: int
+) -> float:
     """Megvii's ``yolox_warm_cos_lr`` as a factor of the base lr (warm-up from 0).
 
     ``total_steps`` is the schedule's length; warm-up and the constant tail
