@@ -19,7 +19,7 @@ def test_affine_and_mixup_transform_mosaics() -> None:
 def test_ranges() -> None:
     with pytest.raises(ValidationError, match="low <= high"):
         MosaicConfig(shape=(64, 96), center_range=(1.5, 0.5))
-    with pytest.raises(ValidationError, match="scales > 0"):
+    with pytest.raises(ValidationError, match="factors > 0"):
         AffineConfig(scale=(0.0, 2.0))
     with pytest.raises(ValidationError, match="finite"):
         MixupConfig(scale=(0.5, float("inf")))

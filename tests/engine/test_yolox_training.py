@@ -78,3 +78,18 @@ def test_bf16_mixed_precision_trains(tmp_path: Path) -> None:
     state = torch.load(checkpoint, weights_only=True)
     assert state["ema"]["updates"] == 2
     assert all(torch.isfinite(v).all() for v in state["ema"]["state_dict"].values() if v.is_floating_point())
+
+
+def test_ddp_on_cpu_trains_validates_and_tests_with_the_ema(tmp_path: Path) -> None:
+    """Two CPU processes (gloo, forked ranks): mosaic per rank, one EMA (rank 0's batch-norm statistics are
+    broadcast, so every rank averages the same weights), validation and test through it."""
+    config = write_tiny_config(tmp_path, "detector", detector="yolox")
+    ddp = ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp_fork"]
+    common = ["--config", str(config), "--work_dir", str(tmp_path / "ws"), "--exp_name", "ddp", "--version", "v"]
+    result = run_cli("train", *common, *ddp, "--max_epochs", "2", "--limit_val_batches", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = torch.load(tmp_path / "ws" / "ddp" / "v" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == checkpoint["ema"]["updates"] == 4  # 8 frames, 2 ranks x 2 per step
+    tested = run_cli("test", *common, *ddp, "--weights", "last", cwd=tmp_path)
+    assert tested.returncode == 0 and "EMA weights]" in tested.stdout, tested.stderr[-3000:]
+    assert json.loads((tmp_path / "ws" / "ddp" / "v" / "test" / "metrics.json").read_text())["det"]["AP"] >= 0

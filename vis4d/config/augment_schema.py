@@ -39,6 +39,14 @@ def ordered_range(value: Range) -> Range:
     return value
 
 
+def positive_range(value: Range) -> Range:
+    """A (low, high) range of factors: finite, 0 < low <= high."""
+    ordered_range(value)
+    if value[0] <= 0:
+        raise ValueError(f"expected factors > 0, got [{value[0]}, {value[1]}]")
+    return value
+
+
 class HSVConfig(StrictModel):
     """Random hue, saturation and value shifts in OpenCV's 8-bit HSV space (Megvii's ``augment_hsv``).
 
@@ -103,13 +111,7 @@ class AffineConfig(StrictModel):
         default=None, description="Keep boxes whose longer side / shorter side is below this (ByteTrack: 20)."
     )
 
-    @field_validator("scale")
-    @classmethod
-    def _positive_scale(cls, value: Range) -> Range:
-        ordered_range(value)
-        if value[0] <= 0:
-            raise ValueError(f"expected scales > 0, got [{value[0]}, {value[1]}]")
-        return value
+    _scale = field_validator("scale")(positive_range)
 
 
 class MixupConfig(StrictModel):
@@ -125,13 +127,7 @@ class MixupConfig(StrictModel):
     scale: Range = Field(default=(0.5, 1.5), description="Scale jitter of the other frame (Megvii's mixup_scale).")
     flip_prob: Probability = Field(default=0.5, description="Chance that the other frame is flipped.")
 
-    @field_validator("scale")
-    @classmethod
-    def _positive_scale(cls, value: Range) -> Range:
-        ordered_range(value)
-        if value[0] <= 0:
-            raise ValueError(f"expected scales > 0, got [{value[0]}, {value[1]}]")
-        return value
+    _scale = field_validator("scale")(positive_range)
 
 
 class MultiScaleConfig(StrictModel):

@@ -16,7 +16,7 @@ from vis4d.config.augment_schema import (
     MixupConfig,
     MosaicConfig,
     MultiScaleConfig,
-    ordered_range,
+    positive_range,
 )
 from vis4d.config.fields import (
     ImageShape,
@@ -162,9 +162,7 @@ class ResizeConfig(StrictModel):
     @field_validator("scale_range")
     @classmethod
     def _positive_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        if value is not None and (ordered_range(value)[0] <= 0):
-            raise ValueError(f"expected factors > 0, got [{value[0]}, {value[1]}]")
-        return value
+        return value if value is None else positive_range(value)
 
 
 class FlipConfig(StrictModel):

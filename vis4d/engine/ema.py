@@ -53,9 +53,11 @@ class ModelEMA(Generic[M]):
                 value *= d
                 value += (1.0 - d) * current[key].detach()
 
-    def to(self, device: torch.device | str) -> ModelEMA[M]:
-        """Move the copy to ``device`` (where the trained model is)."""
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> ModelEMA[M]:
+        """Move the copy to ``device`` (where the trained model is) and its floating-point tensors to ``dtype``."""
         self.module.to(device)
+        if dtype is not None and dtype.is_floating_point:
+            self.module.to(dtype)
         return self
 
     def state_dict(self) -> dict[str, Any]:

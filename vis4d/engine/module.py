@@ -74,9 +74,9 @@ class Vis4DModule(pl.LightningModule):
             self._ema_from_model = True
 
     def on_fit_start(self) -> None:
-        """The EMA lives where the model does."""
+        """The EMA lives where the model does, in its floating-point type (bf16-true trains in bf16)."""
         if self.ema is not None:
-            self.ema.to(self.device)
+            self.ema.to(self.device, next(self.model.parameters()).dtype)
             if self._ema_from_model:
                 self.ema.module.load_state_dict(self.model.state_dict())
                 self._ema_from_model = False
