@@ -24,8 +24,8 @@ from torch.utils.data import Dataset
 from vis4d.common.structures import Batch, FrameMeta, Targets
 from vis4d.config.schema import HandlerConfig
 from vis4d.data.io import decode_image
-from vis4d.data.notes import warn
 from vis4d.data.mosaic import StrongAugmentation
+from vis4d.data.notes import warn
 from vis4d.data.reference import sample_reference_frames
 from vis4d.data.store import AnnotationStore
 from vis4d.data.transforms import View, apply_transforms, build_transforms
