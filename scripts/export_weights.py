@@ -5,7 +5,8 @@
 
 The first form writes ``zoo/NAME/model.pt`` and, from the run's own
 ``RUN/config.yaml``, ``zoo/NAME/config.yaml``. Weights: the model's state
-dict only (optimizer state and loop counters are dropped), floating-point
+dict only (the EMA of the weights for a run trained with ``model.ema``; optimizer state and loop counters are
+dropped), floating-point
 tensors in half precision (half the size; ``--weights`` loads them back into
 float32 parameters). Config: the run's fully resolved config (no ``base``
 files, every default spelled out) without the run's location and weights, so
@@ -57,15 +58,18 @@ def export_config(source: Path, output: Path, weights: bool) -> None:
 
 
 def export_weights(checkpoint: Path, output: Path) -> None:
-    """Write the checkpoint's model weights, in float16, to ``output``."""
+    """Write the checkpoint's model weights, in float16, to ``output``: its EMA of the weights if it has one."""
     loaded = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    ema = loaded.get("ema")
+    weights = ema["state_dict"] if isinstance(ema, dict) else loaded["state_dict"]
     state = {
         key.removeprefix("model."): value.half() if value.is_floating_point() else value
-        for key, value in loaded["state_dict"].items()
+        for key, value in weights.items()
     }
     with atomic_open(output, "wb") as handle:
         torch.save({"state_dict": state, "source": checkpoint.name, "vis4d": loaded.get("vis4d", {})}, handle)
-    print(f"{output}: {len(state)} tensors, {output.stat().st_size / 1e6:.1f} MB")
+    kind = " (the EMA of the weights)" if isinstance(ema, dict) else ""
+    print(f"{output}: {len(state)} tensors{kind}, {output.stat().st_size / 1e6:.1f} MB")
 
 
 def main() -> None:

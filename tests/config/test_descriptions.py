@@ -44,7 +44,7 @@ def test_every_field_has_a_description() -> None:
 def test_the_reference_shows_each_dataset_type_and_transform_with_its_fields() -> None:
     text = (ROOT / "docs" / "config.md").read_text()
     types = [*_members(schema.DatasetConfig), *_members(schema.TransformConfig)]
-    assert len(types) == 10
+    assert len(types) == 11
     for section in types:
         (value,) = typing.get_args(section.model_fields["type"].annotation)
         heading = f'## {section.__name__} (`type = "{value}"`)\n'

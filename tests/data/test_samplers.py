@@ -54,12 +54,12 @@ def test_defaults_to_single_process_and_checks_rank() -> None:
 def test_training_order_is_a_function_of_seed_and_epoch() -> None:
     sampler = TrainingSampler(10, shuffle=True, seed=3)
     first = list(sampler)
-    assert sorted(row for row, _ in first) == list(range(10))
+    assert sorted(row for row, *_ in first) == list(range(10))
     assert list(TrainingSampler(10, shuffle=True, seed=3)) == first  # no global random state involved
     sampler.set_epoch(1)
-    assert [row for row, _ in sampler] != [row for row, _ in first]
-    assert [row for row, _ in TrainingSampler(4, shuffle=False, seed=3)] == [0, 1, 2, 3]
-    assert len({seed for _, seed in first}) == 10  # every sample gets its own augmentation seed
+    assert [row for row, *_ in sampler] != [row for row, *_ in first]
+    assert [row for row, *_ in TrainingSampler(4, shuffle=False, seed=3)] == [0, 1, 2, 3]
+    assert len({seed for _, seed, _ in first}) == 10  # every sample gets its own augmentation seed
 
 
 def test_ranks_split_one_padded_order_and_keep_their_seeds() -> None:
@@ -67,7 +67,7 @@ def test_ranks_split_one_padded_order_and_keep_their_seeds() -> None:
     ranks = [list(TrainingSampler(7, shuffle=True, seed=5, num_replicas=3, rank=r)) for r in range(3)]
     assert [len(part) for part in ranks] == [3, 3, 3]  # 7 padded to 9 by repeating the start
     interleaved = [ranks[i % 3][i // 3] for i in range(9)]
-    assert [row for row, _ in interleaved[:7]] == [row for row, _ in whole]
+    assert [row for row, *_ in interleaved[:7]] == [row for row, *_ in whole]
     assert interleaved[:7] == whole  # the same (row, seed) whether one process trains or three
 
 

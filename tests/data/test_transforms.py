@@ -147,3 +147,34 @@ def test_photometric_changes_pixels_not_boxes_and_can_differ_per_view() -> None:
     assert key.meta.flipped == ref.meta.flipped  # geometry is still shared
     torch.testing.assert_close(key.targets.boxes, ref.targets.boxes)
     assert key.image.dtype == torch.uint8 and key.image.shape == view.image.shape
+
+
+def test_hsv_shifts_hue_around_and_clips_saturation_and_value() -> None:
+    import cv2
+
+    from vis4d.config.schema import HSVConfig
+    from vis4d.data.transforms import HSV
+
+    view = _view(4, 6, np.zeros((0, 4), dtype=np.float32))
+    hsv = HSV(HSVConfig())
+    out = hsv.apply(view, (170, 255, -255))  # hue wraps at 180; value -255 makes the image black
+    assert int(out.image.max()) == 0 and out.image.dtype == torch.uint8
+    shifted = hsv.apply(view, (30, 0, 0)).image.permute(1, 2, 0).numpy()
+    before = cv2.cvtColor(view.image.permute(1, 2, 0).contiguous().numpy(), cv2.COLOR_RGB2HSV)
+    after = cv2.cvtColor(np.ascontiguousarray(shifted), cv2.COLOR_RGB2HSV)
+    saturated = before[..., 1] > 100  # where hue is well defined
+    diff = (after[..., 0].astype(int) - before[..., 0].astype(int)) % 180
+    assert np.median(diff[saturated]) == 30
+    assert hsv.apply(view, None) is view
+    assert HSV(HSVConfig(prob=0.0)).sample_params(np.random.default_rng(0), (4, 6)) is None
+    shifts = [HSV(HSVConfig()).sample_params(np.random.default_rng(s), (4, 6)) for s in range(200)]
+    assert all(abs(h) <= 5 and abs(s) <= 30 and abs(v) <= 30 for h, s, v in shifts if shifts)  # type: ignore[misc]
+    assert any(h == 0 for h, _, _ in shifts) and any(v != 0 for _, _, v in shifts)  # type: ignore[misc]
+
+
+def test_resize_scale_range_jitters_the_shape() -> None:
+    resize = build_transforms([ResizeConfig(shape=(100, 200), scale_range=(0.5, 1.5))])[0]
+    shapes = [resize.sample_params(np.random.default_rng(s), (100, 200)) for s in range(50)]
+    assert all(50 <= h <= 150 and 100 <= w <= 300 for h, w in shapes) and len(set(shapes)) > 10
+    with pytest.raises(ValueError, match="factors > 0"):
+        ResizeConfig(scale_range=(0.0, 1.0))

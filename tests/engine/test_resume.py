@@ -3,7 +3,8 @@
 Both runs use the same seed and write ``last.ckpt`` every step
 (``--checkpoint_every_n_steps 1``). The comparison covers the model's weights
 and BatchNorm statistics (the state dict), the optimizer's state, the
-learning-rate scheduler and the step count, bitwise (CPU, one thread).
+learning-rate scheduler and the step count, bitwise (CPU, one thread); for YOLOX's recipe also the EMA of
+the weights, across the switch to the last epochs (no mosaic, L1 loss) and with multi-scale batches.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ def _assert_same_training_state(ours: dict[str, Any], theirs: dict[str, Any], wh
                 torch.as_tensor(ours["optimizer_states"][0]["state"][index][name]), torch.as_tensor(value)
             )
     assert ours["lr_schedulers"] == theirs["lr_schedulers"], where
+    assert ("ema" in ours) == ("ema" in theirs), where
+    if "ema" in theirs:
+        assert ours["ema"]["updates"] == theirs["ema"]["updates"], where
+        for key, tensor in theirs["ema"]["state_dict"].items():
+            assert torch.equal(ours["ema"]["state_dict"][key], tensor), f"{where}: EMA {key}"
 
 
 @pytest.mark.slow
@@ -81,7 +87,17 @@ def _assert_same_training_state(ours: dict[str, Any], theirs: dict[str, Any], wh
     ],
 )
 def test_kill_9_and_resume_equals_the_uninterrupted_run(tmp_path: Path, options: list[str], total_steps: int) -> None:
-    config = write_tiny_config(tmp_path, "qdtrack")
+    _kill_and_resume(write_tiny_config(tmp_path, "qdtrack"), tmp_path, options, total_steps)
+
+
+@pytest.mark.slow
+def test_yolox_recipe_resumes_exactly(tmp_path: Path) -> None:
+    """EMA, mosaic and its last plain epoch, L1 loss, multi-scale sizes and yoloxwarmcos continue where they were."""
+    config = write_tiny_config(tmp_path, "detector", detector="yolox")
+    _kill_and_resume(config, tmp_path, ["--max_epochs", "2", "--limit_val_batches", "0"], 2 * STEPS_PER_EPOCH)
+
+
+def _kill_and_resume(config: Path, tmp_path: Path, options: list[str], total_steps: int) -> None:
     _run(_command(config, "reference", *options), tmp_path)
     reference = torch.load(tmp_path / "ws" / "e" / "reference" / "checkpoints" / "last.ckpt", weights_only=True)
     assert reference["global_step"] == total_steps

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from vis4d.config.augment_schema import (
+    AffineConfig,
+    HSVConfig,
+    MixupConfig,
+    MosaicConfig,
+    MultiScaleConfig,
+    positive_range,
+)
 from vis4d.config.fields import (
     ImageShape,
     NonNegativeFloat,
@@ -121,6 +129,11 @@ class ResizeConfig(StrictModel):
     scales: list[ImageShape] | None = Field(
         default=None, min_length=1, description="Multi-scale training: one shape each time."
     )
+    scale_range: tuple[float, float] | None = Field(
+        default=None,
+        description="Random resize: the shape (after scales) times a factor drawn from [low, high] (Vis4D 1.0's "
+        "scale_range; with crop, its QDTrack-YOLOX training jitter).",
+    )
     edges: bool = Field(
         default=False,
         description="shape is (shorter edge, longer edge) whatever the orientation: torchvision's min_size/max_size "
@@ -144,6 +157,12 @@ class ResizeConfig(StrictModel):
         description="How boxes map between original and input pixels: per axis by resized / original size, or "
         "by the one resize ratio (YOLOX's and ByteTrack's letterbox, whose rounded size differs slightly).",
     )
+
+
+    @field_validator("scale_range")
+    @classmethod
+    def _positive_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        return value if value is None else positive_range(value)
 
 
 class FlipConfig(StrictModel):
@@ -172,7 +191,9 @@ class PhotometricConfig(StrictModel):
     prob: Probability = Field(default=0.5, description="Chance that a frame is jittered.")
 
 
-TransformConfig = Annotated[ResizeConfig | FlipConfig | CropConfig | PhotometricConfig, Field(discriminator="type")]
+TransformConfig = Annotated[
+    ResizeConfig | FlipConfig | CropConfig | PhotometricConfig | HSVConfig, Field(discriminator="type")
+]
 
 
 class ReferenceConfig(StrictModel):
@@ -221,6 +242,36 @@ class HandlerConfig(StrictModel):
     reference: ReferenceConfig | None = Field(
         default=None, description="Training trackers: sample reference frames to each key frame."
     )
+    mosaic: MosaicConfig | None = Field(
+        default=None, description="Training: mosaic of four frames (YOLOX); affine and mixup apply to mosaics."
+    )
+    affine: AffineConfig | None = Field(
+        default=None, description="Training: random affine of the mosaic into the input size (needs mosaic)."
+    )
+    mixup: MixupConfig | None = Field(
+        default=None, description="Training: blend mosaics with another frame (needs mosaic)."
+    )
+    no_aug_epochs: NonNegativeInt = Field(
+        default=0,
+        description="The recipe's last epochs: mosaic, affine and mixup off (transforms still apply), the "
+        "detector's last-epochs loss on (YOLOX's L1), yoloxwarmcos at its minimum lr. Counted back from "
+        "model.lr_scheduler.epochs, else from max_epochs.",
+    )
+    min_box_size: NonNegativeFloat | None = Field(
+        default=None,
+        description="Training: drop boxes whose width or height is at most this after all transforms "
+        "(Megvii: 1); default: keep every box.",
+    )
+    multiscale: MultiScaleConfig | None = Field(
+        default=None, description="Training: resize each batch to a random size every few steps (YOLOX)."
+    )
+
+    @model_validator(mode="after")
+    def _mosaic_parts(self) -> HandlerConfig:
+        for name in ("affine", "mixup"):
+            if getattr(self, name) is not None and self.mosaic is None:
+                raise ValueError(f"{name} transforms mosaics (as Megvii's YOLOX does): set mosaic too")
+        return self
 
     _finite_mean = field_validator("mean")(finite_numbers)
     _positive_std = field_validator("std")(positive_numbers)

@@ -40,25 +40,65 @@ from vis4d.config.tracker_schema import (
 
 
 class OptimizerConfig(StrictModel):
-    """Optimizer; lr is for the whole batch."""
+    """Optimizer; lr is for the whole batch (all devices together)."""
 
     type: Literal["sgd", "adam", "adamw"] = Field(default="sgd", description="torch.optim.SGD, Adam or AdamW.")
     lr: PositiveFloat = Field(default=0.02, description="Base learning rate (warm-up and schedule scale it).")
     momentum: float = Field(default=0.9, ge=0, lt=1, allow_inf_nan=False, description="SGD momentum, in [0, 1).")
+    nesterov: bool = Field(default=False, description="SGD: Nesterov momentum (YOLOX: true).")
     weight_decay: NonNegativeFloat = Field(default=1e-4, description="L2 weight decay.")
+    norm_and_bias_decay: bool = Field(
+        default=True,
+        description="Decay every parameter; false: only convolution and linear weights, not normalisation "
+        "weights and biases (YOLOX's parameter groups).",
+    )
 
 
 class LRSchedulerConfig(StrictModel):
-    """Linear warm-up (in steps) followed by step decay or cosine annealing."""
+    """Warm-up followed by step decay, cosine annealing, a constant lr, or YOLOX's warm cosine.
 
-    type: Literal["step", "cosine", "constant"] = Field(
-        default="step", description="After warm-up: step decay at milestones, cosine to min_lr_ratio, or constant."
+    ``yoloxwarmcos`` is Megvii's: the lr rises as (step / warm-up)^2 from 0
+    over ``warmup_epochs``, follows a cosine down to ``min_lr_ratio`` until
+    the last ``train_handler.no_aug_epochs`` epochs and stays there; the
+    linear ``warmup_steps`` do not apply to it.
+    """
+
+    type: Literal["step", "cosine", "constant", "yoloxwarmcos"] = Field(
+        default="step",
+        description="After warm-up: step decay at milestones, cosine to min_lr_ratio, constant; or yoloxwarmcos.",
     )
-    warmup_steps: int = Field(default=1000, ge=0, description="Optimizer steps of linear warm-up; 0: none.")
+    warmup_steps: int = Field(
+        default=1000, ge=0, description="Optimizer steps of linear warm-up; 0: none (not read by yoloxwarmcos)."
+    )
     warmup_ratio: float = Field(default=0.001, gt=0, le=1, description="Warm-up starts at this fraction of lr.")
+    warmup_epochs: NonNegativeFloat = Field(
+        default=5.0, description="yoloxwarmcos: epochs of quadratic warm-up from 0 (Megvii: 5)."
+    )
     milestones: NonNegativeInts = Field(default=[8, 11], description="Epochs at which lr is multiplied by gamma.")
     gamma: PositiveFloat = Field(default=0.1, description="Step decay: lr factor at each milestone.")
-    min_lr_ratio: Probability = Field(default=0.0, description="Cosine: final lr as a fraction of the base lr.")
+    min_lr_ratio: Probability = Field(
+        default=0.0, description="Cosine, yoloxwarmcos: final lr as a fraction of the base lr (Megvii: 0.05)."
+    )
+    epochs: PositiveInt | None = Field(
+        default=None,
+        description="Length of the schedule in epochs (cosine, yoloxwarmcos, and where no_aug_epochs count "
+        "from); default: the run's. Longer than the run: it stops part-way (Vis4D 1.0's QDTrack-YOLOX: 50, "
+        "trained 25).",
+    )
+
+
+class EMAConfig(StrictModel):
+    """An exponential moving average of the weights (Megvii's ``ModelEMA``): validated, saved, tested, exported.
+
+    After every optimizer step each floating-point tensor of the model's state
+    (weights and batch-norm statistics) moves towards the trained model's:
+    ``ema = d * ema + (1 - d) * model`` with ``d = decay * (1 - exp(-updates /
+    ramp))``, so early steps follow the model closely. Checkpoints keep both;
+    ``--weights``, export and zoo files read the average.
+    """
+
+    decay: Probability = Field(default=0.9998, description="Decay once ramped up (Megvii: 0.9998).")
+    ramp: PositiveFloat = Field(default=2000.0, description="Updates over which the decay ramps up (Megvii: 2000).")
 
 
 class ModelFields(StrictModel):
@@ -77,6 +117,9 @@ class ModelFields(StrictModel):
     )
     optimizer: OptimizerConfig = Field(default=OptimizerConfig(), description="Optimizer of all parameters.")
     lr_scheduler: LRSchedulerConfig = Field(default=LRSchedulerConfig(), description="Learning-rate schedule.")
+    ema: EMAConfig | None = Field(
+        default=None, description="Keep an EMA of the weights for validation, test and export (YOLOX recipes)."
+    )
 
 
 class DetectorModelConfig(ModelFields):

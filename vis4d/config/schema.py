@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from vis4d.config.augment_schema import AffineConfig, HSVConfig, MixupConfig, MosaicConfig, MultiScaleConfig
 from vis4d.config.data_schema import (
     BDD100KDatasetConfig,
     COCODatasetConfig,
@@ -50,6 +51,7 @@ from vis4d.config.fields import PlainName, StrictModel, is_no_weights
 from vis4d.config.model_schema import (
     ByteTrackModelConfig,
     DetectorModelConfig,
+    EMAConfig,
     LRSchedulerConfig,
     ModelConfig,
     ModelFields,
@@ -75,6 +77,12 @@ from vis4d.config.yolox_schema import YOLOXConfig, YOLOXProposalConfig
 
 __all__ = [
     "TRACKER_CONFIGS",
+    "AffineConfig",
+    "EMAConfig",
+    "HSVConfig",
+    "MixupConfig",
+    "MosaicConfig",
+    "MultiScaleConfig",
     "BDD100KDatasetConfig",
     "BackboneConfig",
     "BoTSORTConfig",
@@ -213,6 +221,10 @@ class Config(StrictModel):
                     f"train.{index} is an image folder ({dataset.root}), which has no labels; train on labelled "
                     "data (scalabel, bdd100k, coco, motchallenge, synthetic) and predict on image folders"
                 )
+        training_only = ("mosaic", "affine", "mixup", "multiscale", "min_box_size")
+        for name in training_only:
+            if getattr(self.test_handler, name) is not None:
+                raise ValueError(f"test_handler.{name}: a training augmentation; set it in train_handler")
         return self
 
     @property

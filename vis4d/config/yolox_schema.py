@@ -92,7 +92,7 @@ class YOLOXConfig(StrictModel):
     l1_loss: bool = Field(
         default=False,
         description="Add the L1 loss on raw box offsets from the start; the reference switches it on for the "
-        "last epochs (the trainer calls enable_l1_loss).",
+        "last epochs, train_handler.no_aug_epochs (the trainer switches it on there).",
     )
     score_threshold: ScoreThreshold = Field(
         default=0.01, description="Test: keep detections with objectness x class probability >= this."

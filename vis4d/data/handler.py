@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from vis4d.common.structures import Batch, FrameMeta, Targets
 from vis4d.config.schema import HandlerConfig
 from vis4d.data.io import decode_image
+from vis4d.data.mosaic import StrongAugmentation
 from vis4d.data.notes import warn
 from vis4d.data.reference import sample_reference_frames
 from vis4d.data.store import AnnotationStore
@@ -40,15 +41,29 @@ class Sample:
 class FrameDataset(Dataset[Sample]):
     """Frames of a store as transformed views."""
 
-    def __init__(self, store: AnnotationStore, cfg: HandlerConfig, categories: Sequence[str], training: bool) -> None:
+    def __init__(
+        self,
+        store: AnnotationStore,
+        cfg: HandlerConfig,
+        categories: Sequence[str],
+        training: bool,
+        no_aug_from_epoch: int | None = None,
+    ) -> None:
+        """``no_aug_from_epoch``: from this epoch on (the recipe's last epochs) mosaic, affine and mixup are off."""
         if tuple(categories) != store.categories:
             raise ValueError(f"the store's categories {list(store.categories)} differ from {list(categories)}")
         self.store = store
         self.cfg = cfg
         self.training = training
+        self.no_aug_from_epoch = no_aug_from_epoch
         self.transforms = build_transforms(cfg.transforms)
         self.video_of_frame = store.frame_video_ids()
         self._warned_outside = False
+        self.strong = (
+            StrongAugmentation(cfg, store.num_frames, self._load_sample, self._has_boxes)
+            if training and cfg.mosaic is not None
+            else None
+        )
 
     def __len__(self) -> int:
         return self.store.num_frames
@@ -97,19 +112,42 @@ class FrameDataset(Dataset[Sample]):
         keep = ~outside
         return Targets(targets.boxes[keep], targets.class_ids[keep], targets.track_ids[keep], targets.ignore[keep])
 
-    def __getitem__(self, index: int | tuple[int, int]) -> Sample:
-        """Frame ``row`` (its own seed: the row), or ``(row, seed)`` from :class:`~vis4d.data.samplers.TrainingSampler`.
+    def __getitem__(self, index: int | tuple[int, ...]) -> Sample:
+        """Frame ``row`` (its own seed: the row), or ``(row, seed, epoch)`` from the training sampler.
 
         Augmentation draws come from the sample's seed alone, never from a
         global random state, so they do not depend on workers, prefetching or
-        where an interrupted run resumed.
+        where an interrupted run resumed. The epoch decides whether mosaic,
+        affine and mixup apply (not in the last ``no_aug_epochs``).
         """
-        row, seed = (int(index[0]), int(index[1])) if isinstance(index, tuple) else (int(index), int(index))
-        rng = np.random.default_rng(seed)
+        if isinstance(index, tuple):
+            row, seed = int(index[0]), int(index[1])
+            epoch = int(index[2]) if len(index) > 2 else 0
+        else:
+            row, seed, epoch = int(index), int(index), 0
+        return self.sample(row, np.random.default_rng(seed), epoch)
+
+    def sample(self, row: int, rng: np.random.Generator, epoch: int = 0) -> Sample:
+        """Frame ``row`` of training ``epoch`` (or inference) with every random choice drawn from ``rng``."""
+        views, self_reference = self._load_sample(row, rng)
+        if self.strong is not None and (self.no_aug_from_epoch is None or epoch < self.no_aug_from_epoch):
+            views, self_reference = self.strong(views, self_reference, rng)
+        # A self-reference keeps the key's geometry (boxes stay paired) but gets its own
+        # photometric distortion, so the pair still differs in appearance.
+        views = apply_transforms(views, self.transforms, rng, independent_photometric=self_reference)
+        if self.training and self.cfg.min_box_size is not None:
+            views = [_drop_small(view, self.cfg.min_box_size) for view in views]
+        return Sample(views)
+
+    def _load_sample(self, row: int, rng: np.random.Generator) -> tuple[list[View], bool]:
+        """The views of frame ``row`` (key, then reference frames when training a tracker).
+
+        Also whether the references are the key itself (an image without a video).
+        """
         key = self.load_view(row)
         reference = self.cfg.reference if self.training else None
         if reference is None:
-            return Sample(apply_transforms([key], self.transforms, rng))
+            return [key], False
         video = int(self.video_of_frame[row])
         ref_rows = sample_reference_frames(self.store, row, reference, rng, video=video)
         self_reference = all(r == row for r in ref_rows)
@@ -117,10 +155,21 @@ class FrameDataset(Dataset[Sample]):
             # An image without track ids (e.g. COCO) is its own reference: each box is its own identity.
             ids = torch.arange(len(key.targets.track_ids), dtype=torch.int64)
             key = dataclasses.replace(key, targets=dataclasses.replace(key.targets, track_ids=ids))
-        views = [key] + [key if r == row else self.load_view(r) for r in ref_rows]
-        # A self-reference keeps the key's geometry (boxes stay paired) but gets its own
-        # photometric distortion, so the pair still differs in appearance.
-        return Sample(apply_transforms(views, self.transforms, rng, independent_photometric=self_reference))
+        return [key] + [key if r == row else self.load_view(r) for r in ref_rows], self_reference
+
+    def _has_boxes(self, row: int) -> bool:
+        """Whether frame ``row`` has a box that is not an ignore region (what mixup looks for)."""
+        return bool((~self.store.ignore[self.store.box_slice(row)]).any())
+
+
+def _drop_small(view: View, min_size: float) -> View:
+    """The view without boxes whose width or height is at most ``min_size`` (Megvii's last filter)."""
+    boxes = view.targets.boxes
+    keep = torch.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) > min_size
+    if bool(keep.all()):
+        return view
+    t = view.targets
+    return dataclasses.replace(view, targets=Targets(boxes[keep], t.class_ids[keep], t.track_ids[keep], t.ignore[keep]))
 
 
 @dataclasses.dataclass(frozen=True)

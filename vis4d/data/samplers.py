@@ -67,8 +67,13 @@ def sample_seed(seed: int, epoch: int, position: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, position]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-class TrainingSampler(Sampler[tuple[int, int]]):
-    """Yields ``(frame row, augmentation seed)``: a per-epoch permutation (or order), split across ranks.
+class TrainingSampler(Sampler[tuple[int, int, int]]):
+    """Yields ``(frame row, augmentation seed, epoch)``: a per-epoch permutation (or order), split across ranks.
+
+    The epoch travels with every index so that the dataset, in whichever
+    worker process it runs, knows which part of the recipe a sample belongs
+    to (the last epochs without mosaic) exactly as the trainer counts them,
+    resumed runs included.
 
     Like torch's ``DistributedSampler`` (Lightning calls :meth:`set_epoch`),
     the order is padded to a multiple of ``num_replicas`` by repeating its
@@ -98,7 +103,7 @@ class TrainingSampler(Sampler[tuple[int, int]]):
     def __len__(self) -> int:
         return math.ceil(self.num_samples / self.num_replicas)
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
         else:
@@ -112,4 +117,4 @@ class TrainingSampler(Sampler[tuple[int, int]]):
             self._resume = None
         for position in range(start, stop):
             global_position = position * self.num_replicas + self.rank
-            yield int(order[global_position]), sample_seed(self.seed, self.epoch, global_position)
+            yield int(order[global_position]), sample_seed(self.seed, self.epoch, global_position), self.epoch

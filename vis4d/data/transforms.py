@@ -28,7 +28,7 @@ from torch import Tensor
 
 from vis4d.common.errors import ConfigError
 from vis4d.common.structures import FrameMeta, Targets
-from vis4d.config.schema import CropConfig, FlipConfig, PhotometricConfig, ResizeConfig, TransformConfig
+from vis4d.config.schema import CropConfig, FlipConfig, HSVConfig, PhotometricConfig, ResizeConfig, TransformConfig
 
 
 @dataclasses.dataclass
@@ -71,9 +71,13 @@ class Resize:
 
     def sample_params(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> tuple[int, int]:
         """The target shape (h, w) before aspect-ratio fitting."""
+        shape = self.cfg.shape
         if self.cfg.scales:
-            return tuple(self.cfg.scales[int(rng.integers(len(self.cfg.scales)))])  # type: ignore[return-value]
-        return self.cfg.shape
+            shape = tuple(self.cfg.scales[int(rng.integers(len(self.cfg.scales)))])  # type: ignore[assignment]
+        if self.cfg.scale_range is not None:
+            factor = float(rng.uniform(*self.cfg.scale_range))
+            shape = (max(1, int(shape[0] * factor + 0.5)), max(1, int(shape[1] * factor + 0.5)))
+        return shape
 
     def output_hw(self, image_hw: tuple[int, int], shape: tuple[int, int]) -> tuple[int, int]:
         """The resized (h, w) of an image of ``image_hw``."""
@@ -202,6 +206,40 @@ class Photometric:
         return dataclasses.replace(view, image=image)
 
 
+class HSV:
+    """Megvii's HSV jitter: whole-number shifts of OpenCV's 8-bit hue, saturation and value (boxes untouched)."""
+
+    geometric = False
+
+    def __init__(self, cfg: HSVConfig) -> None:
+        self.cfg = cfg
+
+    def sample_params(self, rng: np.random.Generator, image_hw: tuple[int, int]) -> tuple[int, int, int] | None:
+        """Shifts (hue, saturation, value): each drawn from [-gain, gain], kept with chance 1/2, truncated."""
+        if rng.random() >= self.cfg.prob:
+            return None
+        gains = rng.uniform(-1, 1, 3) * np.array([self.cfg.hgain, self.cfg.sgain, self.cfg.vgain])
+        gains *= rng.integers(0, 2, 3)
+        hue, saturation, value = (int(v) for v in gains.astype(np.int16))
+        return hue, saturation, value
+
+    def apply(self, view: View, params: tuple[int, int, int] | None) -> View:  # noqa: D102
+        if params is None:
+            return view
+        import cv2
+
+        image = view.image
+        if image.is_floating_point():  # a float resize's output: back to 8 bits as Megvii's images always are
+            image = image.round().clamp(0, 255)
+        pixels = image.to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+        hsv = cv2.cvtColor(pixels, cv2.COLOR_RGB2HSV).astype(np.int16)
+        hsv[..., 0] = (hsv[..., 0] + params[0]) % 180
+        hsv[..., 1] = np.clip(hsv[..., 1] + params[1], 0, 255)
+        hsv[..., 2] = np.clip(hsv[..., 2] + params[2], 0, 255)
+        rgb = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+        return dataclasses.replace(view, image=torch.from_numpy(rgb).permute(2, 0, 1).contiguous())
+
+
 _ORDER = {"resize": 0, "flip": 1, "crop": 2}
 
 
@@ -221,6 +259,8 @@ def build_transforms(configs: Sequence[TransformConfig]) -> list[Transform]:
             built.append(Flip(cfg))
         elif isinstance(cfg, CropConfig):
             built.append(Crop(cfg))
+        elif isinstance(cfg, HSVConfig):
+            built.append(HSV(cfg))
         else:
             built.append(Photometric(cfg))
     return built

@@ -26,6 +26,7 @@ from vis4d.data.handler import FrameDataset, Sample, make_collate
 from vis4d.data.samplers import TrainingSampler, VideoInferenceSampler
 from vis4d.data.store import AnnotationStore, concat_stores
 from vis4d.engine.callbacks.interrupt import ignore_interrupts, register_worker_reaper
+from vis4d.engine.recipe import TrainingRecipe
 
 
 def _input_name(path: Path) -> str:
@@ -173,9 +174,11 @@ class Vis4DDataModule(pl.LightningDataModule):
         return trainer.world_size, trainer.global_rank
 
     def train_dataloader(self) -> DataLoader[Sample]:
-        """Shuffled frames (with reference views for trackers), resumable mid-epoch."""
+        """Shuffled frames (with reference views for trackers), resumable mid-epoch; no mosaic in the last epochs."""
         handler = self.config.train_handler
-        dataset = FrameDataset(self.train_store(), handler, self.config.categories, training=True)
+        max_epochs = getattr(self.trainer, "max_epochs", None) if self.trainer is not None else None
+        no_aug_from = TrainingRecipe.from_config(self.config, self.data_seed).no_aug_start(max_epochs)
+        dataset = FrameDataset(self.train_store(), handler, self.config.categories, True, no_aug_from)
         world, rank = self._world()
         shuffle = handler.shuffle if handler.shuffle is not None else True
         sampler = TrainingSampler(len(dataset), shuffle, self.data_seed, num_replicas=world, rank=rank)

@@ -172,6 +172,7 @@ def launch(run: Run) -> int:
     from vis4d.engine.datamodule import Vis4DDataModule
     from vis4d.engine.module import Vis4DModule
     from vis4d.engine.profiling import build_profiler, clear_profile, report_profile
+    from vis4d.engine.recipe import TrainingRecipe
 
     config, launch_options = run.config, run.launch
     _quiet_lightning()
@@ -179,13 +180,15 @@ def launch(run: Run) -> int:
         pl.seed_everything(launch_options.seed, workers=True, verbose=False)
     model = build_run_model(run)
     model.set_input_normalization(config.test_handler.mean, config.test_handler.std, config.test_handler.channel_order)
-    module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler, config.categories)
     work_dir = Path(launch_options.work_dir)
     cache_dir = Path(launch_options.cache_dir) if launch_options.cache_dir else work_dir / ".cache" / "datasets"
     # An unseeded run still gets one fixed data order per run directory, so --resume continues it.
     data_seed = (
         launch_options.seed if launch_options.seed is not None else zlib.crc32(str(run.workspace.run_dir).encode())
     )
+    # The EMA, last epochs and multi-scale batches belong to training; test and predict read the EMA from the file.
+    recipe = TrainingRecipe.from_config(config, data_seed) if run.action == "train" else None
+    module = Vis4DModule(model, config.model.optimizer, config.model.lr_scheduler, config.categories, recipe)
     datamodule = Vis4DDataModule(
         config,
         cache_dir,

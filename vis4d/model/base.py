@@ -44,6 +44,19 @@ class Vis4DModel(nn.Module, ABC):
         if tracker is not None and hasattr(tracker, "normalization"):
             tracker.normalization = Normalization(tuple(mean), tuple(std), channel_order)  # type: ignore[arg-type]
 
+    def set_no_aug_phase(self, active: bool) -> None:
+        """Whether the training recipe's last epochs (``train_handler.no_aug_epochs``) have started.
+
+        The trainer calls this at every training epoch's start; each detector
+        of the model hears it (:meth:`Detector.set_no_aug_phase`: YOLOX adds
+        its L1 loss, as Megvii's trainer does when it stops mosaic).
+        """
+        from vis4d.model.detect.base import Detector
+
+        for module in self.modules():
+            if isinstance(module, Detector):
+                module.set_no_aug_phase(active)
+
     def fold_batch_norm(self) -> int:
         """Fold the backbones' batch norms into their convolutions for faster inference; returns how many.
 

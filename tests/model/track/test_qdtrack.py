@@ -63,6 +63,32 @@ def test_loss_keys_finite_and_backprop():
     assert any(g is not None and g.abs().sum() > 0 for g in backbone_grads)
 
 
+def test_qdtrack_on_yolox_trains_detector_and_embeddings():
+    """QDTrack-YOLOX (Vis4D 1.0's): YOLOX's SimOTA losses, the L1 loss once the last epochs start, and the
+    embedding losses on RoIs pooled from its neck; gradients reach the backbone through both."""
+    from vis4d.config.schema import YOLOXConfig
+
+    torch.manual_seed(0)
+    cfg = tiny_cfg().model_copy(update={"detector": YOLOXConfig(size="nano", width=0.125)})
+    model = QDTrack(cfg, num_classes=2).train()
+    batch = make_batch(2)
+    batch.refs = [make_batch(2, frame=1, shift=2.0, seed=1)]
+    losses = model.loss(batch)
+    assert {"yolox_iou", "yolox_obj", "yolox_cls", "track_loss", "track_aux_loss"} == set(losses)
+    assert all(v.dim() == 0 and math.isfinite(v.item()) for v in losses.values())
+    assert losses["track_loss"].item() > 0
+    torch.stack(list(losses.values())).sum().backward()
+    for name in ("track_loss", "yolox_iou"):  # each alone reaches the backbone's stem
+        model.zero_grad()
+        model.loss(batch)[name].backward()
+        stem = model.detector.backbone.stem.conv.conv.weight.grad
+        assert stem is not None and stem.abs().sum() > 0, name
+    model.set_no_aug_phase(True)
+    assert "yolox_l1" in model.loss(batch)
+    model.set_no_aug_phase(False)
+    assert "yolox_l1" not in model.loss(batch)
+
+
 def test_loss_with_reference_of_other_size_and_missing_refs():
     torch.manual_seed(0)
     model = QDTrack(tiny_cfg(), num_classes=2).train()

@@ -85,6 +85,12 @@ class Detector(nn.Module, ABC):
     def proposals(self, features: Features, image_sizes: ImageSizes) -> list[Tensor]:
         """The boxes :meth:`losses` hands trackers, without losses (a reference frame's), no gradient."""
 
+    def set_no_aug_phase(self, active: bool) -> None:
+        """The recipe's last epochs, without strong augmentation, have started (or not).
+
+        A detector may change its training then (YOLOX adds its L1 loss). Default: nothing changes.
+        """
+
     def fold_batch_norm(self) -> int:
         """Fold batch norms into the convolutions before them for inference; returns how many (default: none)."""
         return 0

@@ -53,7 +53,9 @@ def read_state(path: Path, option: str) -> tuple[dict[str, Tensor], dict[str, An
     """The tensors of a checkpoint file and its metadata (``meta`` of mmdetection files), with safe loading.
 
     ``weights_only=True`` unpickles tensors and plain containers only: a
-    checkpoint cannot run code on load.
+    checkpoint cannot run code on load. A vis4d checkpoint that holds an EMA
+    of the weights (``model.ema``; the key ``ema``) gives the average, and
+    ``meta["ema"]`` says so.
     """
     if path.is_dir():
         raise ConfigError(f"{option}: {path} is a directory, expected a checkpoint file")
@@ -68,6 +70,11 @@ def read_state(path: Path, option: str) -> tuple[dict[str, Tensor], dict[str, An
     meta = dict(loaded["meta"]) if isinstance(loaded.get("meta"), Mapping) else {}
     if isinstance(loaded.get("vis4d"), Mapping):  # written by vis4d: categories, layout, conventions
         meta["vis4d"] = dict(loaded["vis4d"])
+    ema = loaded.get("ema")
+    if isinstance(ema, Mapping) and isinstance(ema.get("state_dict"), Mapping):
+        # A vis4d training run with model.ema: the average is what it validated with, and what is used.
+        meta["ema"] = True
+        loaded = {"state_dict": ema["state_dict"]}
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(loaded.get(key), Mapping):
             loaded = loaded[key]
@@ -201,8 +208,8 @@ def _grouped(keys: Sequence[str]) -> str:
     return ", ".join(f"{head} ({count})" for head, count in groups.items())
 
 
-def report(option: str, shown: str, layout: str, notes: Sequence[str]) -> None:
+def report(option: str, shown: str, layout: str, notes: Sequence[str], ema: bool = False) -> None:
     """One line per load on stdout (which setting, which file or URL and cache file, its layout); notes on stderr."""
-    print(f"loaded weights ({option}): {shown} [{layout}]")
+    print(f"loaded weights ({option}): {shown} [{layout}{', EMA weights' if ema else ''}]")
     for note in notes:
         print(f"note: {option}: {note}", file=sys.stderr)

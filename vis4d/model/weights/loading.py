@@ -49,7 +49,7 @@ def load_weights(
     if shown is None:
         shown = f"{source.url}, cached at {path}" if source.url else str(path)
         shown = shown if name in (str(path), source.url) else f"{name} = {shown}"
-    report(option, shown, checkpoint.layout, notes)
+    report(option, shown, checkpoint.layout, notes, ema=bool(meta.get("ema")))
     return checkpoint
 
 
@@ -61,7 +61,8 @@ def load_recipe_weights(model: nn.Module, config: Any) -> None:
     tracker from a detector). Nothing is loaded in a model's constructor, so
     only training from the recipe ever reads these.
     """
-    backbone_weights = config.model.detector.backbone.weights
+    backbone = getattr(config.model.detector, "backbone", None)  # YOLOX has no separate backbone weights
+    backbone_weights = backbone.weights if backbone is not None else None
     if backbone_weights is not None:
         for module in model.modules():
             if isinstance(module, FPNBackbone):

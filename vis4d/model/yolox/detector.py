@@ -94,6 +94,10 @@ class YOLOX(Detector):
         """Add (or drop) the L1 loss on raw box offsets: the reference's switch for the last epochs."""
         self.l1_loss_enabled = enabled
 
+    def set_no_aug_phase(self, active: bool) -> None:
+        """The L1 loss is on in the recipe's last epochs (Megvii's trainer), or throughout with ``l1_loss``."""
+        self.enable_l1_loss(active or self.cfg.l1_loss)
+
     def extract_features(self, images: Tensor) -> OrderedDict[str, Tensor]:
         """The neck's maps ``p3``-``p5`` (channels-last) of images (B, 3, H, W), H and W divisible by 32."""
         levels = self.neck(*self.backbone(images.contiguous(memory_format=torch.channels_last)))
