@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from vis4d.common.structures import FrameOutput
-from vis4d.data.datasets.motchallenge import load_motchallenge, motchallenge_source_files
+from vis4d.data.datasets.motchallenge import box_file, load_motchallenge, motchallenge_source_files
 from vis4d.data.formats.base import DataFormat, DatasetSource, ReadRequest
 from vis4d.data.formats.writing import AtomicStream, PredictionWriter, float_texts, xywh_texts
 from vis4d.data.mapping import LabelConfig, LoadOptions
@@ -48,8 +48,8 @@ class MOTChallengeWriter(PredictionWriter):
 
 
 def _detect(path: Path) -> bool:
-    """A folder with at least one ``SEQ/gt/gt.txt``."""
-    return path.is_dir() and any((seq / "gt" / "gt.txt").is_file() for seq in path.iterdir() if seq.is_dir())
+    """A folder with at least one ``SEQ/gt/gt.txt`` (or ``SEQ/gt.txt``)."""
+    return path.is_dir() and any(box_file(seq, "gt").is_file() for seq in path.iterdir() if seq.is_dir())
 
 
 def _open_section(section: Any, categories: Sequence[str], label_config: LabelConfig | None) -> DatasetSource:
