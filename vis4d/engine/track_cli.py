@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vis4d.common.errors import ConfigError, Vis4DError, one_line
+from vis4d.common.errors import ConfigError, DataError, Vis4DError, one_line
 from vis4d.common.parser import ArgumentParser
 
 # The kit's trackers (vis4d.config.tracker_schema.TRACKER_CONFIGS; a test keeps the two equal) and the formats
@@ -187,7 +187,13 @@ def run(args: argparse.Namespace) -> list[Path]:
     from vis4d.engine.track_files import build_tracker, close_writers, frame_image_paths, track_store
 
     tracker = build_tracker(cfg, reid)
-    image_paths = frame_image_paths(store, args.images) if tracker.needs_context else None
+    image_paths = None
+    if tracker.needs_context:
+        try:
+            image_paths = frame_image_paths(store, args.images)
+        except DataError as missing:
+            why = "--reid crops them" if reid is not None else "cmc_method=none in --tracker-options turns that off"
+            raise DataError(f"{missing}; {args.tracker} reads the frames' pixels ({why})") from None
     formats = output_formats(args) or [fmt if fmt in OUTPUT_FORMATS else "scalabel"]
     settings = WriterSettings(args.output, DATASET_NAME, store.categories, category_ids=store.category_ids.tolist(),
                               subfolder="")  # fmt: skip

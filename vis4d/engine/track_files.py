@@ -74,7 +74,7 @@ def frame_image_paths(store: AnnotationStore, images: Path | None) -> list[str]:
     """The image of every frame: under ``images`` (or the paths the detection file gave); one line if one is missing.
 
     ``images`` is a folder of ``<video>/<frame name>`` or ``<frame name>``
-    files (a MOTChallenge root: ``<video>/img1/<frame name>``), a folder of
+    files (a MOTChallenge root or sequence: ``[<video>/]img1/<frame name>``), a folder of
     ``<video>.mp4``-like video files, or one video file (a single video):
     frame N of a video file is its N-th frame (MOTChallenge frame N + 1).
     """
@@ -89,7 +89,7 @@ def frame_image_paths(store: AnnotationStore, images: Path | None) -> list[str]:
             if video_file is not None:
                 paths.append(f"{video_file.resolve()}#{int(store.frame_index[row])}")
                 continue
-            candidates = [images / video / name, images / name, images / video / "img1" / name]
+            candidates = [images / video / name, images / name, images / video / "img1" / name, images / "img1" / name]
         found = next((path for path in candidates if path.is_file()), None)
         if found is None:
             where = ", ".join(str(p) for p in candidates) if candidates else "the detection file names no image"

@@ -111,9 +111,10 @@ def read_mot_txt(path: Path, min_columns: int = 6) -> npt.NDArray[np.float64]:
 
 
 def box_file(folder: Path, kind: Literal["gt", "det"]) -> Path:
-    """``SEQ/gt/gt.txt`` (``SEQ/det/det.txt``), or ``SEQ/gt.txt`` where only that exists."""
+    """``SEQ/gt/gt.txt`` (``SEQ/det/det.txt``), or ``SEQ/gt.txt`` where only that exists (``SEQ`` not ``gt/``)."""
     nested, flat = folder / kind / f"{kind}.txt", folder / f"{kind}.txt"
-    return flat if flat.is_file() and not nested.is_file() else nested
+    flat_layout = flat.is_file() and not nested.is_file() and folder.name not in ("gt", "det")
+    return flat if flat_layout else nested
 
 
 def is_sequence(folder: Path) -> bool:
@@ -179,7 +180,8 @@ def _sequence_columns(
         track_ids = rows[:, 1].astype(np.int64) if source == "results" else np.full(len(rows), -1, np.int64)
 
     frame_row = np.searchsorted(frame_numbers, frame)
-    valid = (frame_row < len(frame_numbers)) & (frame_numbers[np.minimum(frame_row, len(frame_numbers) - 1)] == frame)
+    last_row = np.minimum(frame_row, max(len(frame_numbers) - 1, 0))
+    valid = (frame_row < len(frame_numbers)) & (frame_numbers[last_row] == frame if len(frame_numbers) else False)
     if not valid.all():
         bad = int(np.flatnonzero(~valid)[0])
         raise MalformedFile(
@@ -366,8 +368,9 @@ def load_motchallenge_file(
         rows = read_mot_txt(file)
         length = info.length if info is not None else (int(rows[:, 0].max()) if len(rows) else 0)
         frames = np.arange(1, length + 1, dtype=np.int64)
-        if info is None:
+        if info is None:  # no image is known: image paths stay empty
             raw = _sequence_columns(rows, "det", file, 0, video, frames, "", ".jpg", 0, 0)
+            raw.image_paths = np.full(len(frames), "", dtype=np.str_)
         else:
             prefix = f"{(info.directory / info.image_dir).resolve()}/"
             raw = _sequence_columns(rows, "det", file, 0, video, frames, prefix, info.extension, info.width,
