@@ -12,7 +12,9 @@ import pytest
 from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.detections import DetectionRequest, detection_format, read_detections, sequence_of
 
-SEQINFO = "[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={length}\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
+SEQINFO = (
+    "[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={length}\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
+)
 DET = "1,-1,10,20,30,40,0.9,-1,-1,-1\n1,-1,100,100,10,20,0.4,-1,-1,-1\n3,-1,12,22,30,40,0.8,-1,-1,-1\n"
 
 

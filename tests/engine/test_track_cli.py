@@ -78,7 +78,8 @@ def test_public_detections_tracked_then_scored_against_the_ground_truth(tmp_path
         assert tracked[name]["IDF1"] == pytest.approx(expected["idf1"], abs=1e-9)
     # The Scalabel file holds the same tracks.
     frames = json.loads((tmp_path / "tracks" / "tracks.json").read_text())
-    mot_lines = sum(len((tmp_path / "tracks" / "motchallenge" / f"{n}.txt").read_text().splitlines()) for n in SEQUENCES)
+    mot_files = [tmp_path / "tracks" / "motchallenge" / f"{name}.txt" for name in SEQUENCES]
+    mot_lines = sum(len(path.read_text().splitlines()) for path in mot_files)
     assert len(frames) == 250 and sum(len(f["labels"]) for f in frames) == mot_lines
     summary = json.loads((tmp_path / "metrics.json").read_text())["summary"]
     assert summary["IDF1"] > 0.6, summary
@@ -199,8 +200,9 @@ def test_interrupted_run_leaves_no_partial_file(tmp_path: Path, monkeypatch: pyt
     assert not [p for p in (tmp_path / "o").rglob("*") if p.is_file()]
 
 
-def test_scalabel_detections_tracked_and_scored_in_every_format(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_scalabel_detections_tracked_and_scored_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """BDD100K sample labels as detections (ids dropped, scored): tracking them recovers the labelled tracks."""
     labels = ROOT / "assets" / "bdd100k_sample" / "labels"
     frames = [frame for path in sorted(labels.glob("*.json")) for frame in json.loads(path.read_text())]
