@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -121,6 +122,11 @@ class FrameDataset(Dataset[Sample]):
         # A self-reference keeps the key's geometry (boxes stay paired) but gets its own
         # photometric distortion, so the pair still differs in appearance.
         return Sample(apply_transforms(views, self.transforms, rng, independent_photometric=self_reference))
+
+
+def frame_sample(pixels: torch.Tensor, meta: FrameMeta, transforms: Sequence[Any], seed: int) -> Sample:
+    """An unlabelled frame (3, H, W uint8 RGB: a camera's, a stream's, a caller's) transformed as a dataset's is."""
+    return Sample(apply_transforms([View(pixels, Targets.empty(), meta)], transforms, np.random.default_rng(seed)))
 
 
 @dataclasses.dataclass(frozen=True)
