@@ -1,4 +1,4 @@
-"""``predict --input_dir URL`` (or a camera index): frames as they come; the end, a drop or Ctrl-C leave complete files."""
+"""``predict --input_dir URL`` (or a camera): frames as they come; the end, a drop or Ctrl-C leave complete files."""
 
 from __future__ import annotations
 
