@@ -188,13 +188,10 @@ def _set_key(root: dict[str, Any], key: str, value: Any, source: str) -> None:
 def _switch_type(container: dict[str, Any], annotation: Any, new_type: Any) -> None:
     """Switching implementation: only the fields of a base class both types share stay.
 
-    ``model.type = "detector"`` -> ``"bytetrack"`` keeps ``ModelFields``
-    (``detector``, ``weights``, ``optimizer``, ...): a detector config runs a
-    tracker with ``--cfg-options model.type=bytetrack``. Types without a
-    common section (two detectors) start empty: their fields mean other things.
+    ``model.type = "detector"`` -> ``"bytetrack"`` keeps ``ModelFields`` (``detector``, ``weights``, ...), so a
+    detector config runs a tracker; two detectors share no section (their fields mean other things).
     """
-    old_models = models_of(annotation, container) or []
-    new_models = models_of(annotation, {"type": new_type}) or []
+    old_models, new_models = models_of(annotation, container) or [], models_of(annotation, {"type": new_type}) or []
     shared: set[str] = set()
     if len(old_models) == 1 and len(new_models) == 1:
         common = [cls for cls in old_models[0].__mro__ if cls in new_models[0].__mro__ and issubclass(cls, BaseModel)]
@@ -358,13 +355,10 @@ def unknown_key_text(key: str, raw: dict[str, Any]) -> str:
     A tracker option on a detector says which model type runs a tracker over a detector's detections.
     """
     model = raw.get("model")
-    if (key == "model.tracker" or key.startswith("model.tracker.")) and isinstance(model, dict):
-        if model.get("type") == "detector":
-            return (
-                f"{key}: a detector (model.type = 'detector') has no tracker; model.type = 'bytetrack' runs any "
+    if f"{key}.".startswith("model.tracker.") and isinstance(model, dict) and model.get("type") == "detector":
+        return (f"{key}: a detector (model.type = 'detector') has no tracker; model.type = 'bytetrack' runs any "
                 "motion tracker (bytetrack, sort, ocsort, botsort, deepocsort, iou) over the same detector and "
-                "weights, e.g. --cfg-options model.type=bytetrack,model.tracker.type=ocsort"
-            )
+                "weights, e.g. --cfg-options model.type=bytetrack,model.tracker.type=ocsort")  # fmt: skip
     section = key.split(".", 1)[0]
     section_schema = child_schema(Config, raw, section)
     if section_schema is not None and section != key:
