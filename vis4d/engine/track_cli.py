@@ -31,8 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vis4d.common.errors import ConfigError, DataError, Vis4DError, one_line
-from vis4d.common.parser import ArgumentParser
+from vis4d.common.errors import ConfigError, DataError
+from vis4d.common.parser import ArgumentParser, run_command
 
 # The kit's trackers (vis4d.config.tracker_schema.TRACKER_CONFIGS; a test keeps the two equal) and the formats
 # detections are read from (vis4d.data.detections.DETECTION_FORMATS) and written in: listed here so that -h
@@ -208,20 +208,7 @@ def run(args: argparse.Namespace) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vis4d track``; returns the exit code (2 for bad input, 130 on Ctrl-C)."""
-    words = list(sys.argv[1:] if argv is None else argv)
-    try:
-        run(build_parser().parse_args(words))
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
-    except KeyboardInterrupt:
-        print("interrupted: no track file written", file=sys.stderr)
-        return 130
-    except Vis4DError as error:
-        if "--debug" in words:
-            raise
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(build_parser(), run, argv, interrupted="no track file written")
 
 
 if __name__ == "__main__":
