@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from vis4d.common.errors import ConfigError, DataError
-from vis4d.data.detections import DetectionRequest, detection_format, read_detections, sequence_of
+from vis4d.data.detections import DetectionRequest, detection_format, read_detections
+from vis4d.data.formats.motchallenge import sequence_of
 
 SEQINFO = (
     "[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={length}\nimWidth=640\nimHeight=480\nimExt=.jpg\n"

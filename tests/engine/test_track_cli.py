@@ -86,6 +86,27 @@ def test_public_detections_tracked_then_scored_against_the_ground_truth(tmp_path
     assert summary["IDF1"] > 0.6, summary
 
 
+def test_a_single_det_txt_scored_against_its_gt_txt_or_the_whole_root(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """motmetrics' own layout (SEQ/gt.txt, SEQ/test.txt, no seqinfo.ini): a file of boxes in, gt.txt or the root
+    (whose other sequence has no tracker file, so it is left out) to score against: the same figures."""
+    argv = ["track", "--detections", str(MOT_DATA / "TUD-Campus" / "test.txt"), "--tracker", "bytetrack",
+            "--output", str(tmp_path / "o"), "--output_format", "motchallenge"]  # fmt: skip
+    assert vis4d_main(argv) == 0
+    tracks = tmp_path / "o" / "motchallenge" / "TUD-Campus.txt"
+    summaries = []
+    for gt, pred in ((MOT_DATA / "TUD-Campus" / "gt.txt", tracks), (MOT_DATA, tracks.parent)):
+        out = tmp_path / f"{len(summaries)}.json"
+        assert vis4d_main(["eval", "--task", "track", "--gt", str(gt), "--pred", str(pred), "--output", str(out)]) == 0
+        summaries.append(json.loads(out.read_text())["summary"])
+    assert "left out of the evaluation: TUD-Stadtmitte" in caplog.text
+    assert summaries[0] == summaries[1]
+    expected = motmetrics_figures(MOT_DATA / "TUD-Campus" / "gt.txt", tracks)
+    assert summaries[0]["MOTA"] == pytest.approx(expected["mota"]) and summaries[0]["IDF1"] == pytest.approx(
+        expected["idf1"]) and summaries[0]["IDF1"] > 0.55  # fmt: skip
+
+
 def motmetrics_figures(gt: Path, pred: Path) -> dict[str, float]:
     """MOTA and IDF1 of a tracker file by motmetrics (an independent reading of both files)."""
     np.asfarray = lambda a, dtype=float: np.asarray(a, dtype=dtype)  # type: ignore[attr-defined]  # removed in numpy 2

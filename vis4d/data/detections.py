@@ -43,6 +43,7 @@ from vis4d.data.datasets.motchallenge import (
     sequence_info,
 )
 from vis4d.data.formats import LabelOptions, ReadRequest, detect_format, get_format
+from vis4d.data.formats.motchallenge import sequence_of
 from vis4d.data.store import BOX_FIELDS, AnnotationStore, concat_stores
 
 logger = logging.getLogger(__name__)
@@ -86,17 +87,6 @@ def detection_format(path: Path) -> str:
 def _mot_sequences(root: Path) -> list[Path]:
     """Sequence folders of a MOTChallenge root that hold public detections."""
     return [folder for folder in find_sequences(root) if box_file(folder, "det").is_file()]
-
-
-def sequence_of(file: Path) -> tuple[str, Path | None]:
-    """The video a single MOTChallenge file belongs to, and its sequence folder if it has one (module docstring)."""
-    parent = file.resolve().parent
-    if parent.name in ("det", "gt"):
-        return parent.parent.name, parent.parent
-    markers = ("seqinfo.ini", "gt.txt", "gt", "img1")
-    if file.stem == "det" or any((parent / marker).exists() for marker in markers):
-        return parent.name, parent
-    return file.stem, None
 
 
 def _read_motchallenge(path: Path) -> AnnotationStore:

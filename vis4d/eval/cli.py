@@ -11,7 +11,8 @@ Formats (``--format``, detected when left at ``auto``):
   classes, super-categories).
 * ``coco`` (det): GT is a COCO instances file, PRED a COCO results file.
 * ``motchallenge`` (track): GT is a MOTChallenge root (``SEQ/gt/gt.txt``), PRED a folder
-  of ``SEQ.txt`` tracker outputs.
+  of ``SEQ.txt`` tracker outputs (sequences without one are left out, with a
+  warning); or GT one sequence's ``gt.txt`` and PRED its ``SEQ.txt``.
 
 Categories come from ``--config`` (a vis4d config, or a Scalabel/BDD100K label
 config which also gives the super-categories) or from the ground truth. The

@@ -4,10 +4,9 @@ Layout: ``<root>/<SEQ>/seqinfo.ini`` (``name, imDir, frameRate, seqLength,
 imWidth, imHeight, imExt``), ``<SEQ>/<imDir>/000001.jpg ...``,
 ``<SEQ>/gt/gt.txt`` and ``<SEQ>/det/det.txt``. Text files hold one box per
 line: ``frame, id, x, y, w, h, conf, class, visibility`` (frames 1-based,
-boxes xywh). Every file is parsed whole with ``np.loadtxt``. A sequence
-folder without ``seqinfo.ini`` (as motmetrics ships TUD-Campus; also with
-``SEQ/gt.txt`` beside it instead of ``SEQ/gt/gt.txt``) ends at the last frame
-of its ground truth (or detections), its image size unknown.
+boxes xywh). Every file is parsed whole with ``np.loadtxt``. A sequence without
+``seqinfo.ini`` (motmetrics' TUD-Campus, with ``SEQ/gt.txt``) ends at its last
+labelled frame, its image size unknown.
 
 Ground truth follows the MOT17 evaluation rules: class 1 (pedestrian) with
 conf (the "consider" flag) 1 is evaluated; classes 2 (person on vehicle),
@@ -271,6 +270,8 @@ def parse_motchallenge(
             parts.append(part)
         return concat_raw(parts, sources)
 
+    if results_dir is not None:  # motmetrics' convention: sequences without a tracker file are not evaluated
+        folders = _with_results(folders, Path(results_dir))
     for folder in folders:
         if results_dir is not None:
             file = Path(results_dir) / f"{folder.name}.txt"
@@ -293,6 +294,18 @@ def parse_motchallenge(
             continue
         parts.append(part)
     return concat_raw(parts, sources)
+
+
+def _with_results(folders: list[Path], results_dir: Path) -> list[Path]:
+    """The sequences that have a tracker file ``results_dir/SEQ.txt``; the others left out with one warning."""
+    kept = [folder for folder in folders if (results_dir / f"{folder.name}.txt").is_file()]
+    if not kept:
+        raise DataError(f"{results_dir}: no tracker output <SEQ>.txt for any sequence ({folders[0].name}, ...)")
+    if len(kept) < len(folders):
+        missing = [folder.name for folder in folders if folder not in kept]
+        logger.warning("warning: %s has no tracker output for %d of %d sequences, left out of the evaluation: %s",
+                       results_dir, len(missing), len(folders), ", ".join(missing))  # fmt: skip
+    return kept
 
 
 def _scored(rows: npt.NDArray[np.float64], path: Path, assume_missing_scores: bool) -> npt.NDArray[np.float64]:
@@ -354,28 +367,32 @@ def load_motchallenge_file(
     info: SequenceInfo | None = None,
     categories: Sequence[str] | None = None,
     options: LoadOptions = DEFAULT_LOAD_OPTIONS,
+    source: Source = "det",
+    length: int | None = None,
 ) -> AnnotationStore:
-    """One box file in ``det/det.txt``'s layout as the (untracked) detections of one video named ``video``.
+    """One box file as the video ``video``: detections (``det.txt``), ground truth (``gt.txt``) or tracker output.
 
-    The frames are those of ``info`` (the sequence's ``seqinfo.ini``: its
-    length, images and size) or, without it, 1 to the last frame that has a
-    box: a tracker must step through the frames without detections too, so
-    frames are never only those with boxes. What ``vis4d track`` reads for a
-    single ``det.txt``.
+    Frames are ``info``'s (``seqinfo.ini``), else 1 to ``length``, else 1 to
+    the last frame with a box (a tracker steps through frames without boxes
+    too): ``vis4d track`` on a ``det.txt``, ``vis4d eval --gt SEQ/gt/gt.txt``.
     """
     file = Path(path)
     try:
         rows = read_mot_txt(file)
-        length = info.length if info is not None else (int(rows[:, 0].max()) if len(rows) else 0)
-        frames = np.arange(1, length + 1, dtype=np.int64)
+        if source == "results":
+            rows = _scored(rows, file, options.assume_missing_scores)
+        last = int(rows[:, 0].max()) if len(rows) else 0
+        count = info.length if info is not None else (length if length is not None else last)
+        frames = np.arange(1, count + 1, dtype=np.int64)
         if info is None:  # no image is known: image paths stay empty
-            raw = _sequence_columns(rows, "det", file, 0, video, frames, "", ".jpg", 0, 0)
+            raw = _sequence_columns(rows, source, file, 0, video, frames, "", ".jpg", 0, 0)
             raw.image_paths = np.full(len(frames), "", dtype=np.str_)
         else:
             prefix = f"{(info.directory / info.image_dir).resolve()}/"
-            raw = _sequence_columns(rows, "det", file, 0, video, frames, prefix, info.extension, info.width,
+            raw = _sequence_columns(rows, source, file, 0, video, frames, prefix, info.extension, info.width,
                                     info.height)  # fmt: skip
     except MalformedFile as error:
         raise DataError(str(error)) from None
     raw.sources = [str(file)]
-    return finalize(raw, _mapper(categories, options), options, renumber_tracks=False, predictions=True)
+    return finalize(raw, _mapper(categories, options), options, renumber_tracks=False, predictions=source != "gt")
+
