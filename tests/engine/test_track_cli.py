@@ -284,3 +284,25 @@ def test_the_lists_kept_for_a_fast_help_are_the_registries() -> None:
     assert set(track_cli.TRACKERS) == set(TRACKER_CONFIGS) == set(GRAPH_TYPES)
     assert track_cli.DETECTION_FORMATS == DETECTION_FORMATS
     assert set(track_cli.OUTPUT_FORMATS) == set(format_names(lambda fmt: fmt.writer))
+
+
+def test_appearance_from_a_reid_network_cropped_from_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--reid: an OSNet checkpoint (a small one of torchreid's layout) embeds crops of the frames for BoT-SORT."""
+    import torch
+
+    from vis4d.model.track.reid import OSNet
+
+    torch.manual_seed(0)
+    torch.save({"state_dict": OSNet((16, 64, 96, 128)).state_dict()}, tmp_path / "osnet.pth")
+    _panning_sequence(tmp_path / "pan")
+    base = ["track", "--detections", str(tmp_path / "pan" / "det" / "det.txt"), "--tracker", "botsort",
+            "--images", str(tmp_path / "pan"), "--output_format", "motchallenge"]  # fmt: skip
+    assert vis4d_main([*base, "--output", str(tmp_path / "o"), "--reid", str(tmp_path / "osnet.pth")]) == 0
+    rows = np.loadtxt(tmp_path / "o" / "motchallenge" / "pan.txt", delimiter=",", ndmin=2)
+    assert len(np.unique(rows[:, 1])) == 3 and len(rows) >= 21
+    capsys.readouterr()
+    assert vis4d_main([*base, "--output", str(tmp_path / "x"), "--reid", str(tmp_path / "missing.pth")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"error: --reid: re-identification weights not found: {tmp_path / 'missing.pth'} (a path, or " \
+        "reid://NAME)"  # fmt: skip
+    assert not (tmp_path / "x").exists()

@@ -56,8 +56,14 @@ class TrackSummary:
 
 
 def build_tracker(cfg: Any, reid: str | None = None) -> VideoTracker:
-    """The tracker a validated tracker config section describes, with appearance from the network ``reid`` names."""
-    return VideoTracker(build_graph(cfg), reid)
+    """The tracker a validated tracker config section describes, with appearance from the network ``reid`` names.
+
+    The network is loaded here: a wrong name is an error before any file is written.
+    """
+    tracker = VideoTracker(build_graph(cfg), reid)
+    if reid is not None:
+        tracker.load_reid("--reid")
+    return tracker
 
 
 def _video_frame_path(images: Path, video: str, single_video: bool) -> Path | None:
