@@ -16,7 +16,9 @@ Which video a single ``det.txt`` belongs to is its sequence folder's name
 beside ``SEQ/gt.txt`` or ``SEQ/seqinfo.ini``), else the file's stem, so the
 tracks written for it are ``SEQ.txt``, the name ``vis4d eval`` looks for. Its
 frames are the sequence's (``seqinfo.ini``), else 1 to the last frame with a
-box: a tracker steps through frames without detections as well.
+box: a tracker steps through frames without detections as well. JSON files
+give the frames they list (a frame without detections belongs in them with
+no labels, or the tracker never sees it pass).
 
 Scores: a score of -1 on every box is MOTChallenge's "no confidence" and
 reads as 1.0 (one warning line); detections without a score (Scalabel labels
