@@ -306,3 +306,18 @@ def test_appearance_from_a_reid_network_cropped_from_images(tmp_path: Path, caps
     assert line == f"error: --reid: re-identification weights not found: {tmp_path / 'missing.pth'} (a path, or " \
         "reid://NAME)"  # fmt: skip
     assert not (tmp_path / "x").exists()
+
+
+def test_images_from_a_video_file(tmp_path: Path) -> None:
+    """--images my_video.mp4: frame N of the det.txt (1-based) is the video's N-th frame."""
+    _panning_sequence(tmp_path / "pan")
+    writer = cv2.VideoWriter(str(tmp_path / "pan.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (480, 240))
+    for image in sorted((tmp_path / "pan" / "img1").glob("*.jpg")):
+        writer.write(cv2.imread(str(image)))
+    writer.release()
+    (tmp_path / "pan" / "img1").rename(tmp_path / "elsewhere")  # only the video holds the frames now
+    argv = ["track", "--detections", str(tmp_path / "pan" / "det" / "det.txt"), "--tracker", "botsort", "--images",
+            str(tmp_path / "pan.mp4"), "--output", str(tmp_path / "o"), "--output_format", "motchallenge"]  # fmt: skip
+    assert vis4d_main(argv) == 0
+    rows = np.loadtxt(tmp_path / "o" / "motchallenge" / "pan.txt", delimiter=",", ndmin=2)
+    assert len(np.unique(rows[:, 1])) == 3 and len(rows) >= 21
