@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -68,12 +67,12 @@ def test_a_root_and_a_folder_of_sequence_files(tmp_path: Path) -> None:
     assert list(store.video_names) == ["A", "B"] and store.num_frames == 3 + 2
 
 
-def test_scores_outside_0_1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_scores_outside_0_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """-1 everywhere is MOTChallenge's "no confidence": 1.0; a detector's own scale needs --score-range."""
     folder = _sequence(tmp_path, "S", det=DET.replace("0.9", "-1").replace("0.4", "-1").replace("0.8", "-1"))
-    with caplog.at_level(logging.WARNING):
-        store = read_detections(DetectionRequest(folder / "det" / "det.txt"))
-    assert (store.scores == 1).all() and "every score is -1" in caplog.text
+    store = read_detections(DetectionRequest(folder / "det" / "det.txt"))
+    (line,) = capsys.readouterr().err.splitlines()
+    assert (store.scores == 1).all() and line.startswith("warning: ") and "every score is -1" in line
     dpm = _sequence(tmp_path, "T", det=DET.replace("0.9", "-0.5").replace("0.4", "1.5"))
     with pytest.raises(DataError, match=r"scores range from -0\.5 to 1\.5, outside \[0, 1\].*--score-range -0\.5,1\.5"):
         read_detections(DetectionRequest(dpm / "det" / "det.txt"))

@@ -30,7 +30,6 @@ ACF detections) are refused, since every tracker threshold is a score in
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,9 +45,8 @@ from vis4d.data.datasets.motchallenge import (
 )
 from vis4d.data.formats import LabelOptions, ReadRequest, detect_format, get_format
 from vis4d.data.formats.motchallenge import sequence_of
+from vis4d.data.notes import warn
 from vis4d.data.store import BOX_FIELDS, AnnotationStore, concat_stores
-
-logger = logging.getLogger(__name__)
 
 DETECTION_FORMATS = ("motchallenge", "scalabel", "bdd100k", "coco", "tao")
 _SNIFF_BYTES = 1 << 16
@@ -149,7 +147,7 @@ def _scores_in_unit_range(
         low, high = score_range
         scores = np.clip((scores - low) / (high - low), 0.0, 1.0)
     elif store.num_boxes and bool((scores == -1).all()):
-        logger.warning("warning: %s: every score is -1 (no confidence given); scoring the detections 1.0", source)
+        warn(f"{source}: every score is -1 (no confidence given); scoring the detections 1.0")
         scores = np.ones_like(scores)
     elif store.num_boxes and bool(((scores < 0) | (scores > 1)).any()):
         low, high = float(scores.min()), float(scores.max())
@@ -170,8 +168,7 @@ def keep_categories(store: AnnotationStore, categories: Sequence[str], source: s
     if not keep.all():
         names, counts = np.unique(np.asarray(store.categories)[store.class_ids[~keep]], return_counts=True)
         listing = ", ".join(f"{name} ({count})" for name, count in zip(names.tolist(), counts.tolist(), strict=True))
-        logger.warning("warning: left out %d detections of other categories than --categories: %s",
-                       int((~keep).sum()), listing)  # fmt: skip
+        warn(f"left out {int((~keep).sum())} detections of other categories than --categories: {listing}")
     columns = {name: getattr(store, name)[keep] for name in BOX_FIELDS}
     columns["class_ids"] = class_ids[keep]
     per_frame = np.bincount(store.box_frame_ids()[keep], minlength=store.num_frames)

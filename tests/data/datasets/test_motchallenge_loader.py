@@ -153,17 +153,18 @@ def test_mot15_world_coordinates_are_not_classes() -> None:
 
 
 def test_sequences_without_tracker_output_are_left_out_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """motmetrics' convention: a root's sequences without PRED/SEQ.txt are not evaluated (one warning names them)."""
     _sequence(tmp_path / "gt", "A", 2, GT.splitlines()[0] + "\n")
     _sequence(tmp_path / "gt", "B", 3, GT.splitlines()[0] + "\n")
     (tmp_path / "pred").mkdir()
     (tmp_path / "pred" / "B.txt").write_text("1,5,0,0,4,4,0.6,-1,-1,-1\n")
-    with caplog.at_level(logging.WARNING):
-        store = load_motchallenge(tmp_path / "gt", results_dir=tmp_path / "pred")
+    store = load_motchallenge(tmp_path / "gt", results_dir=tmp_path / "pred")
     assert list(store.video_names) == ["B"] and store.num_frames == 3
-    assert "no tracker output for 1 of 2 sequences, left out of the evaluation: A" in caplog.text
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"warning: {tmp_path / 'pred'} has no tracker output for 1 of 2 sequences, left out of the " \
+        "evaluation: A"  # fmt: skip
     (tmp_path / "pred" / "B.txt").unlink()
     with pytest.raises(DataError, match=r"pred: no tracker output <SEQ>\.txt for any sequence \(A, \.\.\.\)"):
         load_motchallenge(tmp_path / "gt", results_dir=tmp_path / "pred")

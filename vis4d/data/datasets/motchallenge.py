@@ -303,8 +303,8 @@ def _with_results(folders: list[Path], results_dir: Path) -> list[Path]:
         raise DataError(f"{results_dir}: no tracker output <SEQ>.txt for any sequence ({folders[0].name}, ...)")
     if len(kept) < len(folders):
         missing = [folder.name for folder in folders if folder not in kept]
-        logger.warning("warning: %s has no tracker output for %d of %d sequences, left out of the evaluation: %s",
-                       results_dir, len(missing), len(folders), ", ".join(missing))  # fmt: skip
+        warn(f"{results_dir} has no tracker output for {len(missing)} of {len(folders)} sequences, left out of "
+             f"the evaluation: {', '.join(missing)}")  # fmt: skip
     return kept
 
 
@@ -394,5 +394,5 @@ def load_motchallenge_file(
     except MalformedFile as error:
         raise DataError(str(error)) from None
     raw.sources = [str(file)]
-    return finalize(raw, _mapper(categories, options), options, renumber_tracks=False, predictions=source != "gt")
+    return finalize(raw, _mapper(categories, options), options, renumber_tracks=False, predictions=source == "results")
 
