@@ -1,6 +1,6 @@
 """How fast the command line answers before anything is built: ``-h`` and argument or config errors (not a test).
 
-Each case starts ``python3 -m vis4d.engine.trainer ...`` as a new process
+Each case starts ``python3 -m vis4d.engine.trainer ...`` (or ``-m vis4d.cli track ...``) as a new process
 (interpreter start included, as a user's shell does) ``--runs`` times and
 prints the median and the slowest wall time; the target is under one second
 on 2 CPU cores. A valid run's start (torch and Lightning imported) is timed
@@ -31,6 +31,10 @@ CASES = {
     "config value out of range": ["train", "--config", CONFIG, "--cfg-options", "model.optimizer.lr=-1"],
     "no GPU for --accelerator gpu": ["test", "--config", CONFIG, "--accelerator", "gpu"],
     "weights file missing": ["test", "--config", CONFIG, "--weights", "missing.ckpt"],
+    # The file tool that runs trackers (``vis4d track``), through the ``vis4d`` script's module.
+    "vis4d track -h": ["-m", "vis4d.cli", "track", "-h"],
+    "vis4d track: bad tracker option": ["-m", "vis4d.cli", "track", "--detections", CONFIG, "--tracker", "ocsort",
+                                        "--output", "o", "--tracker-options", "min_hits=-1"],  # fmt: skip
 }
 
 
@@ -38,7 +42,8 @@ def _time(argv: list[str], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "vis4d.engine.trainer", *argv], capture_output=True, check=False)
+        program = argv if argv[:1] == ["-m"] else ["-m", "vis4d.engine.trainer", *argv]
+        result = subprocess.run([sys.executable, *program], capture_output=True, check=False)
         times.append(time.perf_counter() - start)
         assert result.returncode in (0, 2), (argv, result.returncode, result.stderr[-500:])
     return times

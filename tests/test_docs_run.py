@@ -8,8 +8,10 @@ clone), with a torch.hub cache holding the published weights the configs name
 :mod:`tests.published_weights`; nothing is downloaded).
 
 Placeholders are real files the test creates where the command expects them
-(``frames/``, ``my_video.mp4``, ``labels/``, ``predictions.json``...), or, where
-a name cannot be a file, are replaced in the command's text (:data:`REPLACED`).
+(``frames/``, ``my_video.mp4``, ``labels/``, ``predictions.json``, ``MOT17/train``
+from motmetrics' real sequences...), or, where a name cannot be a file, are
+replaced in the command's text (:data:`REPLACED`; a network camera's URL by a
+local MJPEG stream).
 Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
 on one 128x224 image with 64 sampled RoIs per head, test and predict one
@@ -58,7 +60,7 @@ NOT_RUN = {
 }
 # Placeholders that cannot be files where the command names them, replaced in its text (see _replace).
 REPLACED = ("CFG", "VERSION", "<version>", "RUN_DIR", "/path/to/model.ckpt", "/path/to/checkpoint.ckpt",
-            "/path/to/resume.ckpt", "/path/to/folder")  # fmt: skip
+            "/path/to/resume.ckpt", "/path/to/folder", "rtsp://camera.local/stream")  # fmt: skip
 TRAIN_LIMITS = ["--max_steps", "1", "--limit_train_batches", "1", "--limit_val_batches", "1"]
 SMALL_TRAINING = "train_handler.batch_size=1,train_handler.num_workers=0,train_handler.transforms.0.shape=[128,224]"
 # Sampled RoIs per image of the heads that cost most in a training step whatever the image size (the BDD100K
@@ -181,6 +183,37 @@ def _bdd100k_data(root: Path) -> None:
     det_labels.write_text(json.dumps(det_frames))
 
 
+def _mot17_train(root: Path) -> None:
+    """``MOT17/train`` as MOTChallenge lays it out, from the two real sequences motmetrics ships (TUD-Campus as
+    MOT17-02-FRCNN, TUD-Stadtmitte as MOT17-04-FRCNN): seqinfo.ini, gt/gt.txt, and as public detections
+    det/det.txt the boxes of motmetrics' sample tracker output, without ids, scored 0.9."""
+    data = Path(__import__("motmetrics").__file__).parent / "data"
+    for name, source, length in (("MOT17-02-FRCNN", "TUD-Campus", 71), ("MOT17-04-FRCNN", "TUD-Stadtmitte", 179)):
+        sequence = root / name
+        (sequence / "gt").mkdir(parents=True)
+        (sequence / "det").mkdir()
+        (sequence / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={length}"
+                                              "\nimWidth=640\nimHeight=480\nimExt=.jpg\n")  # fmt: skip
+        shutil.copy(data / source / "gt.txt", sequence / "gt" / "gt.txt")
+        lines = [line.split(",") for line in (data / source / "test.txt").read_text().splitlines() if line]
+        (sequence / "det" / "det.txt").write_text("".join(",".join([f, "-1", *box[:4], "0.9", "-1", "-1", "-1"]) + "\n"
+                                                          for f, _, *box in lines))  # fmt: skip
+
+
+_CAMERA: list[object] = []  # the session's stand-in network camera (tests.mjpeg_server), started on first use
+
+
+def _camera_url() -> str:
+    """A local MJPEG stream of three frames, standing in for the docs' ``rtsp://camera.local/stream``."""
+    from tests.mjpeg_server import MJPEGServer
+
+    if not _CAMERA:
+        _CAMERA.append(MJPEGServer())
+    server = _CAMERA[0]
+    assert isinstance(server, MJPEGServer)
+    return server.url("end/3/stream")
+
+
 def create_placeholders(command: str, folder: Folder) -> None:
     """The files a command names as placeholders, made once per folder, where it names them."""
     here = folder.path
@@ -207,6 +240,8 @@ def create_placeholders(command: str, folder: Folder) -> None:
         (here / "config.toml").write_text(f'base = ["{sample}"]\n')
     if "bdd100k" in command and "--input_dir" not in words:
         _bdd100k_data(here)
+    if any(word.startswith("MOT17/train") for word in words) and not (here / "MOT17" / "train").exists():
+        _mot17_train(here / "MOT17" / "train")
 
 
 # ------------------------------------------------------------------------------------------------ running
@@ -224,6 +259,8 @@ def _replace_names(command: str) -> str:
     """Placeholders for a config and a folder (see :data:`REPLACED`): the docs' running example, frames/."""
     if "CFG" in shlex.split(command):
         command = re.sub(r"(?<=--config )CFG\b", "configs/experiments/qdtrack/qdtrack_R_18_FPN_synthetic.toml", command)
+    if "rtsp://camera.local/stream" in command:
+        command = command.replace("rtsp://camera.local/stream", _camera_url())
     return command.replace("/path/to/folder", "frames/")
 
 

@@ -14,6 +14,7 @@ COMMANDS = {
     "train": "train a model from a config (python3 -m vis4d.engine.trainer train)",
     "test": "evaluate a checkpoint: metrics.json and prediction files",
     "predict": "run a checkpoint on test data or a folder of frames / a video (--visualize draws)",
+    "track": "run a tracker (bytetrack, sort, ocsort, botsort, ...) over detection files, e.g. MOTChallenge det.txt",
     "eval": "detection AP or tracking metrics (MOTA, IDF1, HOTA) of prediction files against labels",
     "data": "dataset tools: 'data stats' counts videos, frames, boxes and tracks",
     "vis": "draw predictions (and labels) onto images, optionally videos",
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         from vis4d.engine.trainer import main as trainer_main
 
         return trainer_main([command, *rest])
+    if command == "track":
+        from vis4d.engine.track_cli import main as track_main
+
+        return track_main(rest)
     if command == "eval":
         from vis4d.eval.cli import main as eval_main
 

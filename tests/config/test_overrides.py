@@ -133,10 +133,19 @@ def test_apply_overrides_follows_the_chosen_type_variant() -> None:
         apply_overrides(raw, [("model.tracker.matching", "greedy")])
     result = apply_overrides(raw, [("model.tracker.type", "iou"), ("model.tracker.matching", "greedy")])
     assert Config.model_validate(result).model.tracker.matching == "greedy"  # type: ignore[union-attr]
-    # A detector model has no tracker at all.
+    # A detector model has no tracker at all: the error says which model type runs one over its detections.
     raw["model"]["type"] = "detector"
-    with pytest.raises(ConfigError, match="unknown key 'model.tracker.type'"):
+    raw["model"].pop("tracker", None)
+    expected = r"model.tracker.type: a detector \(model.type = 'detector'\) has no tracker; model.type = 'bytetrack'"
+    with pytest.raises(ConfigError, match=expected):
         apply_overrides(raw, [("model.tracker.type", "iou")])
+    # ... and that switch keeps the detector, its weights and the optimizer (what every model type shares).
+    detector = {"type": "faster_rcnn", "backbone": {"type": "resnet18"}}
+    raw["model"].update(weights="detector.pt", detector=detector, similarity_head={"fc_dim": 8})
+    switched = apply_overrides(raw, [("model.type", "bytetrack"), ("model.tracker.type", "ocsort")])
+    assert switched["model"]["detector"] == raw["model"]["detector"] and switched["model"]["weights"] == "detector.pt"
+    assert "similarity_head" not in switched["model"]  # QDTrack's, not ByteTrack's
+    assert Config.model_validate(switched).model.tracker.type == "ocsort"  # type: ignore[union-attr]
 
 
 def test_apply_overrides_new_union_section_keeps_default_type() -> None:

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from vis4d.common.structures import FrameMeta, FrameOutput
-from vis4d.data.store import AnnotationStore, FrameRecord, build_store, concat_stores, empty_box_columns
+from vis4d.data.store import (
+    AnnotationStore,
+    FrameRecord,
+    build_store,
+    concat_stores,
+    empty_box_columns,
+    select_videos,
+)
 
 
 def _frame(video: str, index: int, num_boxes: int, first_track: int = 0) -> FrameRecord:
@@ -88,3 +95,14 @@ def test_with_predictions_places_outputs_at_their_frame_rows() -> None:
     assert list(np.diff(pred.box_offsets)) == [1, 0, 2]
     assert pred.boxes[pred.box_slice(2)][:, 0].tolist() == [2.0, 2.0]
     assert pred.track_ids.tolist() == [0, 0, 1]
+
+
+def test_select_videos_keeps_the_named_videos_in_store_order() -> None:
+    store = _store()
+    kept = select_videos(store, ["a", "missing"])
+    kept.validate()
+    assert list(kept.video_names) == ["a"] and list(kept.frame_names) == ["a-0.jpg", "a-1.jpg"]
+    np.testing.assert_array_equal(kept.video_offsets, [0, 2])
+    np.testing.assert_array_equal(kept.box_offsets, [0, 1, 4])
+    assert kept.track_ids.tolist() == [0, 0, 1, 2] and kept.image_paths[1] == "/img/a/1.jpg"
+    assert select_videos(store, ["a", "b"]) is store

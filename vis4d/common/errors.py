@@ -81,3 +81,14 @@ class RunInterrupted(BaseException):  # noqa: N818 - not an error: the user aske
         name = signal.Signals(signum).name
         super().__init__(f"{name}: stopped at step {step}, saved {checkpoint}; continue with --resume")
         self.exit_code = 128 + signum
+
+
+class StreamStopped(BaseException):  # noqa: N818 - not an error: the user ended a live stream
+    """Predicting from a camera or stream URL ended on a signal; the prediction files are complete.
+
+    The exit code is 128 + the signal number, as for any program a signal ended.
+    """
+
+    def __init__(self, signum: int, what: str) -> None:
+        super().__init__(f"{signal.Signals(signum).name}: {what}; the prediction files are complete")
+        self.exit_code = 128 + signum

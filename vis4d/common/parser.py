@@ -10,9 +10,11 @@ instead, which each command's ``main`` prints as its other errors:
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from vis4d.common.errors import UsageError
+from vis4d.common.errors import UsageError, Vis4DError, one_line
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -31,3 +33,33 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Raise the parse error for the command's ``main`` to print."""
         raise UsageError(f"{' '.join(message.split())} (see {self.prog} --help)")
+
+
+def run_command(
+    parser: argparse.ArgumentParser,
+    run: Callable[[argparse.Namespace], Any],
+    argv: Sequence[str] | None = None,
+    interrupted: str | None = None,
+) -> int:
+    """A file tool's ``main``: parse ``argv`` (default ``sys.argv[1:]``) and ``run``; returns the exit code.
+
+    ``--help`` is 0; bad input (a :class:`Vis4DError`) one line ``error: ...``
+    and 2, its traceback with ``--debug``; with ``interrupted`` (what Ctrl-C
+    leaves behind), Ctrl-C is that line and 130.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        run(parser.parse_args(words))
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    except KeyboardInterrupt:
+        if interrupted is None:
+            raise
+        print(f"interrupted: {interrupted}", file=sys.stderr)
+        return 130
+    except Vis4DError as error:
+        if "--debug" in words:
+            raise
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        return 2
+    return 0

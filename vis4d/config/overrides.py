@@ -169,8 +169,7 @@ def _set_key(root: dict[str, Any], key: str, value: Any, source: str) -> None:
         else:
             if depth == len(parts) - 1:
                 if part == "type" and "type" in container and container["type"] != value:
-                    # Switching implementation: the old type's fields belong to another schema.
-                    container.clear()
+                    _switch_type(container, annotation, value)
                 container[part] = value
                 return
             nxt = container.get(part)
@@ -184,6 +183,21 @@ def _set_key(root: dict[str, Any], key: str, value: Any, source: str) -> None:
                 nxt = _new_section(child)
                 container[part] = nxt
         annotation, container = child.annotation, nxt
+
+
+def _switch_type(container: dict[str, Any], annotation: Any, new_type: Any) -> None:
+    """Switching implementation: only the fields of a base class both types share stay.
+
+    ``model.type = "detector"`` -> ``"bytetrack"`` keeps ``ModelFields`` (``detector``, ``weights``, ...), so a
+    detector config runs a tracker; two detectors share no section (their fields mean other things).
+    """
+    old_models, new_models = models_of(annotation, container) or [], models_of(annotation, {"type": new_type}) or []
+    shared: set[str] = set()
+    if len(old_models) == 1 and len(new_models) == 1:
+        common = [cls for cls in old_models[0].__mro__ if cls in new_models[0].__mro__ and issubclass(cls, BaseModel)]
+        shared = set(common[0].model_fields) if common else set()
+    for key in [key for key in container if key not in shared]:
+        del container[key]
 
 
 def _new_section(child: ChildSchema) -> dict[str, Any]:
@@ -336,7 +350,15 @@ def unknown_key_message(source: str, key: str, raw: dict[str, Any]) -> str:
 
 
 def unknown_key_text(key: str, raw: dict[str, Any]) -> str:
-    """``"unknown key 'a.b'; did you mean 'a.c'?"``, suggesting valid keys of ``key``'s top-level section."""
+    """``"unknown key 'a.b'; did you mean 'a.c'?"``, suggesting valid keys of ``key``'s top-level section.
+
+    A tracker option on a detector says which model type runs a tracker over a detector's detections.
+    """
+    model = raw.get("model")
+    if f"{key}.".startswith("model.tracker.") and isinstance(model, dict) and model.get("type") == "detector":
+        return (f"{key}: a detector (model.type = 'detector') has no tracker; model.type = 'bytetrack' runs any "
+                "motion tracker (bytetrack, sort, ocsort, botsort, deepocsort, iou) over the same detector and "
+                "weights, e.g. --cfg-options model.type=bytetrack,model.tracker.type=ocsort")  # fmt: skip
     section = key.split(".", 1)[0]
     section_schema = child_schema(Config, raw, section)
     if section_schema is not None and section != key:

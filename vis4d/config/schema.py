@@ -138,8 +138,15 @@ class LaunchConfig(StrictModel):
     exp_name: PlainName | None = Field(default=None, description="Run folder work_dir/exp_name (a plain name).")
     version: PlainName | None = Field(default=None, description="Run folder work_dir/exp_name/version (a plain name).")
     input_dir: str | None = Field(
-        default=None, description="predict: a folder of images (one video per subfolder) or a video file."
+        default=None,
+        description="predict: a folder of images (one video per subfolder), a video file, a camera index (0) or a "
+        "stream URL (rtsp://, http://, ...).",
     )
+    stream_timeout: float = Field(
+        default=10.0, gt=0, allow_inf_nan=False,
+        description="predict from a camera or URL: seconds to wait for the stream to open and for each frame; a "
+        "stream silent for longer has ended.",
+    )  # fmt: skip
     find_unused_parameters: bool = Field(default=False, description="DDP: look for parameters without gradient.")
     visualize: bool = Field(default=False, description="test/predict: draw predictions into RUN/<action>/vis/.")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description="Seed of every random generator.")

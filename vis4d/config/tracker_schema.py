@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from vis4d.config.fields import (
     IoUThreshold,
@@ -42,7 +42,10 @@ from vis4d.config.fields import (
 )
 
 logger = logging.getLogger(__name__)
-CMCMethod = Literal["sparse_flow", "ecc", "none"]
+# ``cmc_method=none`` on a command line reads as None (as every "none" does): it means the method "none".
+CMCMethod = Annotated[
+    Literal["sparse_flow", "ecc", "none"], BeforeValidator(lambda value: "none" if value is None else value)
+]
 ReIDName = Annotated[
     str | None,
     Field(

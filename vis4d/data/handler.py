@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -170,6 +171,11 @@ def _drop_small(view: View, min_size: float) -> View:
         return view
     t = view.targets
     return dataclasses.replace(view, targets=Targets(boxes[keep], t.class_ids[keep], t.track_ids[keep], t.ignore[keep]))
+
+
+def frame_sample(pixels: torch.Tensor, meta: FrameMeta, transforms: Sequence[Any], seed: int) -> Sample:
+    """An unlabelled frame (3, H, W uint8 RGB: a camera's, a stream's, a caller's) transformed as a dataset's is."""
+    return Sample(apply_transforms([View(pixels, Targets.empty(), meta)], transforms, np.random.default_rng(seed)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 from vis4d.common.errors import ConfigError, DataError
 from vis4d.data.formats import DataFormat, LabelOptions, ReadRequest, detect_format, format_names, get_format
 from vis4d.data.notes import warn
-from vis4d.data.store import BOX_FIELDS, AnnotationStore
+from vis4d.data.store import BOX_FIELDS, AnnotationStore, select_videos
 
 # What becomes of predicted categories the ground truth does not have: an error, left out (counted, one warning),
 # or kept as extra categories (drawing needs no ground-truth category for a box).
@@ -110,7 +110,10 @@ def load_gt_and_predictions(
         gt_path, own_categories, image_root, predictions=pred_path, assume_missing_scores=assume_missing_scores
     )
     policy = unknown_predictions or ("drop" if labels.drop_unknown else "error")
-    return gt, onto_categories(fmt.read(request), gt, policy, str(pred_path))
+    pred = onto_categories(fmt.read(request), gt, policy, str(pred_path))
+    if fmt.predicted_videos_only:
+        gt = select_videos(gt, pred.video_names.tolist())
+    return gt, pred
 
 
 def _listing(names: Sequence[str], counts: Sequence[int]) -> str:

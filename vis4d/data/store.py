@@ -251,6 +251,26 @@ def build_store(categories: Sequence[str], frames: Sequence[FrameRecord]) -> Ann
     return store
 
 
+def select_videos(store: AnnotationStore, names: Sequence[str]) -> AnnotationStore:
+    """The videos of ``store`` named in ``names``, in the store's order (all of them: the store itself)."""
+    keep_video = np.isin(store.video_names, np.asarray(list(names), dtype=np.str_))
+    if keep_video.all():
+        return store
+    keep_frame = keep_video[store.frame_video_ids()]
+    keep_box = keep_frame[store.box_frame_ids()]
+    columns: dict[str, Any] = {name: getattr(store, name)[keep_frame] for name in FRAME_FIELDS}
+    columns.update({name: getattr(store, name)[keep_box] for name in BOX_FIELDS})
+    frames_per_video = np.diff(store.video_offsets)[keep_video]
+    boxes_per_frame = np.diff(store.box_offsets)[keep_frame]
+    return dataclasses.replace(
+        store,
+        video_names=store.video_names[keep_video],
+        video_offsets=np.concatenate([[0], np.cumsum(frames_per_video)]).astype(np.int64),
+        box_offsets=np.concatenate([[0], np.cumsum(boxes_per_frame)]).astype(np.int64),
+        **columns,
+    )
+
+
 def concat_stores(stores: Sequence[AnnotationStore]) -> AnnotationStore:
     """Concatenate stores with the same categories (videos of the first come first)."""
     if not stores:

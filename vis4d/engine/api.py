@@ -31,10 +31,11 @@ import numpy as np
 import torch
 
 from vis4d.common.errors import ConfigError
-from vis4d.common.structures import Batch, FrameMeta, FrameOutput, Targets
+from vis4d.common.structures import Batch, FrameMeta, FrameOutput
 from vis4d.config.schema import Config
-from vis4d.data.handler import Sample, make_collate
-from vis4d.data.transforms import View, apply_transforms, build_transforms
+from vis4d.data.handler import frame_sample, make_collate
+from vis4d.data.stream_source import is_stream_source
+from vis4d.data.transforms import build_transforms
 from vis4d.engine.inference import infer_frames
 from vis4d.model.base import Vis4DModel
 
@@ -135,30 +136,36 @@ class Tracker:
         self._stream_frames += 1
         hw = (int(pixels.shape[1]), int(pixels.shape[2]))
         meta = FrameMeta(f"{STREAM}-{index:06d}", STREAM, index, "", hw, hw)
-        views = apply_transforms([View(pixels, Targets.empty(), meta)], self._transforms, np.random.default_rng(index))
-        (output,) = self._infer(self._collate([Sample(views)]))
+        (output,) = self._infer(self._collate([frame_sample(pixels, meta, self._transforms, index)]))
         return output
 
-    def track(self, source: str | os.PathLike[str] | Iterable[np.ndarray]) -> Iterator[FrameOutput]:
-        """Every frame of ``source``, in order: a video file, a folder of images or of videos, or arrays.
+    def track(self, source: str | int | os.PathLike[str] | Iterable[np.ndarray]) -> Iterator[FrameOutput]:
+        """Every frame of ``source``, in order: a video file, a folder of images or of videos, a live source, or arrays.
 
         A folder of subfolders (or of video files) is several videos; each
-        starts with no tracks. Arrays are one video, as with :meth:`update`.
+        starts with no tracks. A camera index (``0``) or a stream URL
+        (``rtsp://...``) is read frame by frame as frames arrive, until it ends
+        or its connection drops (stop early by leaving the loop). Arrays are one
+        video, as with :meth:`update`.
         """
+        if isinstance(source, int) or (isinstance(source, str) and is_stream_source(source)):
+            yield from self._track_input(str(source))
+            return
         if isinstance(source, (str, os.PathLike)):
-            yield from self._track_path(Path(source))
+            if not Path(source).exists():
+                raise ConfigError(f"Tracker.track: not found: {source}")
+            yield from self._track_input(str(source))
             return
         self.reset()
         for image in source:
             yield self.update(image)
 
-    def _track_path(self, path: Path) -> Iterator[FrameOutput]:
+    def _track_input(self, source: str) -> Iterator[FrameOutput]:
         from vis4d.engine.datamodule import Vis4DDataModule
 
-        if not path.exists():
-            raise ConfigError(f"Tracker.track: not found: {path}")
         cache = Path(self.config.launch.cache_dir or Path(self.config.launch.work_dir) / ".cache" / "datasets")
-        datamodule = Vis4DDataModule(self.config, cache, input_dir=str(path), action="predict")
+        timeout = self.config.launch.stream_timeout
+        datamodule = Vis4DDataModule(self.config, cache, input_dir=source, action="predict", stream_timeout=timeout)
         self.reset()
         for loader in datamodule.predict_dataloader():
             for batch in loader:

@@ -40,7 +40,15 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
     "version": {"help": "Version of the experiment (default: a timestamp YYYY-MM-DD_HH-MM-SS)."},
     "input_dir": {
         "help": "A folder of images (or of image subfolders, or video files) to predict on instead of the "
-        "config's test data; each folder / video file is one video, frames sorted by name."
+        "config's test data; each folder / video file is one video, frames sorted by name. Or a live source: a "
+        "camera index (0) or a stream URL OpenCV opens (rtsp://..., http://...), read until it ends, the "
+        "connection drops or Ctrl-C, the prediction files complete in every case."
+    },
+    "stream_timeout": {
+        "type": float,
+        "metavar": "SECONDS",
+        "help": "With a camera or stream URL as --input_dir: seconds to wait for it to open and for each frame; "
+        "a stream silent for longer has ended (default 10).",
     },
     "find_unused_parameters": {
         "action": "store_true",
@@ -154,6 +162,7 @@ TRAINER_OPTIONS: dict[str, dict[str, Any]] = {
 # Options that only some actions read (all others apply to every action).
 ONLY_FOR: dict[str, tuple[str, ...]] = {
     "input_dir": ("predict",),
+    "stream_timeout": ("predict",),
     "backend": ("test", "predict"),
     "model": ("test", "predict"),
     "find_unused_parameters": ("train",),

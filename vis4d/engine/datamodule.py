@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
 import torch
@@ -24,7 +24,8 @@ from vis4d.config.schema import Config, DatasetConfig, HandlerConfig, ImageFolde
 from vis4d.data.formats import load_dataset
 from vis4d.data.handler import FrameDataset, Sample, make_collate
 from vis4d.data.samplers import TrainingSampler, VideoInferenceSampler
-from vis4d.data.store import AnnotationStore, concat_stores
+from vis4d.data.store import AnnotationStore, build_store, concat_stores
+from vis4d.data.stream_source import is_stream_source, stream_name
 from vis4d.engine.callbacks.interrupt import ignore_interrupts, register_worker_reaper
 from vis4d.engine.recipe import TrainingRecipe
 
@@ -87,6 +88,10 @@ class _StartOnFirstBatch(Iterator[Any]):
         return next(self._iterator)
 
 
+if TYPE_CHECKING:
+    from vis4d.data.stream import StreamDataset
+
+
 class Vis4DDataModule(pl.LightningDataModule):
     """Datasets of a config: ``train`` for fitting, ``test`` for validation/test/predict."""
 
@@ -98,6 +103,7 @@ class Vis4DDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         data_seed: int = 0,
         action: str = "train",
+        stream_timeout: float = 10.0,
     ) -> None:
         super().__init__()
         self.config = config
@@ -106,8 +112,10 @@ class Vis4DDataModule(pl.LightningDataModule):
         self.cache_dir = cache_dir
         self.input_dir = input_dir
         self.pin_memory = pin_memory
+        self.stream_timeout = stream_timeout
         self._train: AnnotationStore | None = None
         self._test: list[tuple[str, AnnotationStore]] | None = None
+        self.stream: StreamDataset | None = None  # the live source of --input_dir 0 / rtsp://..., once opened
 
     # ------------------------------------------------------------------ stores
     def _load(self, cfg: DatasetConfig) -> AnnotationStore:
@@ -133,10 +141,25 @@ class Vis4DDataModule(pl.LightningDataModule):
             self._train = concat_stores(stores)
         return self._train
 
+    @property
+    def streams(self) -> bool:
+        """Whether ``--input_dir`` is a live source (a camera, a stream URL): frames come as they arrive."""
+        return self.action == "predict" and is_stream_source(self.input_dir)
+
+    def stop_stream(self) -> None:
+        """End the live source after the frame being read (safe in a signal handler)."""
+        if self.stream is not None:
+            self.stream.stop()
+
     def test_stores(self) -> list[tuple[str, AnnotationStore]]:
-        """(name, store) per test dataset; ``--input_dir`` replaces them with an image folder."""
+        """(name, store) per test dataset; ``--input_dir`` replaces them with an image folder.
+
+        A live source has no frames known in advance: its name and an empty store.
+        """
         if self._test is None:
-            if self.input_dir is not None:
+            if self.streams and self.input_dir is not None:
+                self._test = [(stream_name(self.input_dir), build_store(self.config.categories, []))]
+            elif self.input_dir is not None:
                 cfg: DatasetConfig = ImageFolderDatasetConfig(
                     name=_input_name(Path(self.input_dir)), root=self.input_dir
                 )
@@ -223,8 +246,16 @@ class Vis4DDataModule(pl.LightningDataModule):
         return self._eval_loaders()
 
     def predict_dataloader(self) -> list[DataLoader[Sample]]:
-        """The test datasets, or the ``--input_dir`` folder."""
-        return self._eval_loaders()
+        """The test datasets, the ``--input_dir`` folder, or the live source (one frame per batch, read here)."""
+        if not self.streams or self.input_dir is None:
+            return self._eval_loaders()
+        from vis4d.data.stream import StreamDataset
+
+        handler = self.config.test_handler
+        if self.stream is not None:
+            self.stream.close()
+        self.stream = StreamDataset(self.input_dir, handler, self.stream_timeout, self.stream_timeout)
+        return [DataLoader(self.stream, batch_size=1, num_workers=0, collate_fn=make_collate(handler))]
 
     def dataset_names(self) -> Sequence[str]:
         """Names of the evaluation datasets, in dataloader order."""

@@ -22,6 +22,7 @@ from vis4d.common.errors import ConfigError
 from vis4d.common.names import plain_name_problem
 from vis4d.common.paths import check_output_folder
 from vis4d.config.schema import Config, LaunchConfig
+from vis4d.data.stream_source import is_stream_source
 from vis4d.engine.cli import split_args
 from vis4d.engine.trainer_options import check_trainer_options, parse_devices
 from vis4d.engine.workspace import WeightsChoice, Workspace, choose_weights, resolve_workspace
@@ -231,6 +232,11 @@ def _check_action_options(action: str, launch: LaunchConfig) -> None:
         raise ConfigError("--resume only applies to train")
     if launch.input_dir and action != "predict":
         raise ConfigError("--input_dir only applies to predict")
+    if action == "predict" and is_stream_source(launch.input_dir):
+        if launch.visualize:
+            raise ConfigError(f"--visualize: the frames of {launch.input_dir} are not kept to draw on; predict "
+                              "writes the prediction files (record the stream to a file to draw on it)")  # fmt: skip
+        return
     if action == "predict" and launch.input_dir is not None and not Path(launch.input_dir).exists():
         raise ConfigError(f"--input_dir: not found: {launch.input_dir}")
     if action == "predict" and launch.input_dir is not None and Path(launch.input_dir).is_file():

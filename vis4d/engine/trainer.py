@@ -34,6 +34,7 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
         PredictionFileWriter,
         RandomStateCheckpoint,
         StopOnSignal,
+        StopStreamOnSignal,
         Visualizer,
     )
     from vis4d.eval.conventions import dataset_conventions
@@ -74,6 +75,8 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     )
     if launch.visualize:
         callbacks.append(Visualizer(run.action_dir / "vis", run.config.categories, stores))
+    if datamodule.streams:  # Ctrl-C ends a live stream like its own end: the files above close complete
+        callbacks.append(StopStreamOnSignal(datamodule.stop_stream))
     if run.action == "test":  # last: metrics.json is written after the prediction files, so it means "finished"
         callbacks.append(Evaluator(stores, output_dir=run.action_dir, conventions=conventions, metrics=launch.metrics))
     return callbacks
@@ -196,6 +199,7 @@ def launch(run: Run) -> int:
         pin_memory=launch_options.pin_memory,
         data_seed=data_seed,
         action=run.action,
+        stream_timeout=launch_options.stream_timeout,
     )
 
     options = dict(run.trainer_options)
@@ -228,11 +232,25 @@ def launch(run: Run) -> int:
         trainer.test(module, datamodule=datamodule, verbose=False)
     else:
         trainer.predict(module, datamodule=datamodule, return_predictions=False)
+        _stream_ended(trainer, datamodule)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
     if profiler is not None and trainer.is_global_zero:
         report_profile(profiler, profile_dir, stage)
     return 0
+
+
+def _stream_ended(trainer: Any, datamodule: Any) -> None:
+    """After predicting from a live source: say why it ended; a signal ends the run with 128 + its number."""
+    from vis4d.common.errors import StreamStopped
+    from vis4d.engine.callbacks import StopStreamOnSignal
+
+    if datamodule.stream is None:
+        return
+    stopper = next((c for c in trainer.callbacks if isinstance(c, StopStreamOnSignal)), None)
+    if stopper is not None and stopper.received is not None:
+        raise StreamStopped(stopper.received, datamodule.stream.end or "stopped")
+    print(datamodule.stream.end or f"{datamodule.stream.name}: {datamodule.stream.frames} frames")
 
 
 def _fit(run: Run, trainer: Any, module: Any, datamodule: Any) -> None:
@@ -276,14 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     line ``error: ...`` on stderr and exit code 2; ``--debug`` adds the
     traceback.
     """
-    from vis4d.common.errors import RunInterrupted, is_user_error, one_line
+    from vis4d.common.errors import RunInterrupted, StreamStopped, is_user_error, one_line
 
     args_list = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args_list
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         return run(build_parser().parse_args(args_list))
-    except RunInterrupted as stopped:  # SIGINT/SIGTERM during training: last.ckpt saved at a batch boundary
+    except (RunInterrupted, StreamStopped) as stopped:  # a signal: last.ckpt saved, or a stream's files complete
         print(stopped, file=sys.stderr)
         return stopped.exit_code
     except KeyboardInterrupt:

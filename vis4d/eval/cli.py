@@ -11,7 +11,8 @@ Formats (``--format``, detected when left at ``auto``):
   classes, super-categories).
 * ``coco`` (det): GT is a COCO instances file, PRED a COCO results file.
 * ``motchallenge`` (track): GT is a MOTChallenge root (``SEQ/gt/gt.txt``), PRED a folder
-  of ``SEQ.txt`` tracker outputs.
+  of ``SEQ.txt`` tracker outputs (sequences without one are left out, with a
+  warning); or GT one sequence's ``gt.txt`` and PRED its ``SEQ.txt``.
 
 Categories come from ``--config`` (a vis4d config, or a Scalabel/BDD100K label
 config which also gives the super-categories) or from the ground truth. The
@@ -49,9 +50,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vis4d.common.errors import ConfigError, MissingScoreError, Vis4DError, one_line
+from vis4d.common.errors import ConfigError, MissingScoreError
 from vis4d.common.io import atomic_open, atomic_write_json
-from vis4d.common.parser import ArgumentParser
+from vis4d.common.parser import ArgumentParser, run_command
 from vis4d.common.paths import check_output_file
 from vis4d.data.formats import DataFormat
 from vis4d.data.pairs import FORMAT_CHOICES, LabelOptions, load_gt_and_predictions, load_label_options, resolve_format
@@ -196,17 +197,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vis4d eval``; returns the exit code (2 for bad input)."""
-    words = list(sys.argv[1:] if argv is None else argv)
-    try:
-        run(build_parser().parse_args(words))
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
-    except Vis4DError as error:
-        if "--debug" in words:
-            raise
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -116,3 +116,55 @@ def test_bad_mot_files(tmp_path: Path) -> None:
         load_motchallenge(tmp_path / "e")
     with pytest.raises(DataError, match="MOTChallenge root not found"):
         load_motchallenge(tmp_path / "missing")
+
+
+MOTMETRICS_DATA = Path(__import__("motmetrics").__file__).parent / "data"
+
+
+def test_sequences_without_seqinfo_end_at_their_last_labelled_frame(tmp_path: Path) -> None:
+    """motmetrics ships TUD-Campus as SEQ/gt.txt without seqinfo.ini: a root of those loads, and so do results."""
+    nested = tmp_path / "nested" / "S"
+    (nested / "gt").mkdir(parents=True)
+    (nested / "gt" / "gt.txt").write_text("1,1,10,20,30,40,1,1,1.0\n3,1,12,22,30,40,1,1,1.0\n")
+    flat = tmp_path / "flat" / "S"
+    flat.mkdir(parents=True)
+    (flat / "gt.txt").write_text((nested / "gt" / "gt.txt").read_text())
+    for root in (tmp_path / "nested", tmp_path / "flat"):
+        store = load_motchallenge(root)
+        assert list(store.video_names) == ["S"] and store.frame_index.tolist() == [0, 1, 2]
+        assert np.diff(store.box_offsets).tolist() == [1, 0, 1] and store.widths.tolist() == [0, 0, 0]
+    results = tmp_path / "pred"
+    results.mkdir()
+    (results / "S.txt").write_text("2,7,1,1,2,2,0.8,-1,-1,-1\n")
+    pred = load_motchallenge(tmp_path / "flat", results_dir=results)
+    assert pred.num_frames == 3 and np.diff(pred.box_offsets).tolist() == [0, 1, 0]
+    (results / "S.txt").write_text("4,7,1,1,2,2,0.8,-1,-1,-1\n")
+    with pytest.raises(DataError, match=r"S\.txt: line 1: frame 4 is outside the sequence's frames 1\.\.3"):
+        load_motchallenge(tmp_path / "flat", results_dir=results)
+
+
+def test_mot15_world_coordinates_are_not_classes() -> None:
+    """TUD-Stadtmitte's gt.txt carries world x, y, z where MOT16 has class and visibility: every box is a person."""
+    store = load_motchallenge(MOTMETRICS_DATA)
+    assert list(store.video_names) == ["TUD-Campus", "TUD-Stadtmitte"]
+    lines = [len((MOTMETRICS_DATA / v / "gt.txt").read_text().splitlines()) for v in store.video_names]
+    assert store.num_boxes == sum(lines) == 359 + 1156 and not store.ignore.any()
+    assert store.num_frames == 71 + 179
+
+
+def test_sequences_without_tracker_output_are_left_out_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """motmetrics' convention: a root's sequences without PRED/SEQ.txt are not evaluated (one warning names them)."""
+    _sequence(tmp_path / "gt", "A", 2, GT.splitlines()[0] + "\n")
+    _sequence(tmp_path / "gt", "B", 3, GT.splitlines()[0] + "\n")
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "pred" / "B.txt").write_text("1,5,0,0,4,4,0.6,-1,-1,-1\n")
+    store = load_motchallenge(tmp_path / "gt", results_dir=tmp_path / "pred")
+    assert list(store.video_names) == ["B"] and store.num_frames == 3
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"warning: {tmp_path / 'pred'} has no tracker output for 1 of 2 sequences, left out of the " \
+        "evaluation: A"  # fmt: skip
+    (tmp_path / "pred" / "B.txt").unlink()
+    with pytest.raises(DataError, match=r"pred: no tracker output <SEQ>\.txt for any sequence \(A, \.\.\.\)"):
+        load_motchallenge(tmp_path / "gt", results_dir=tmp_path / "pred")

@@ -4,7 +4,9 @@ Layout: ``<root>/<SEQ>/seqinfo.ini`` (``name, imDir, frameRate, seqLength,
 imWidth, imHeight, imExt``), ``<SEQ>/<imDir>/000001.jpg ...``,
 ``<SEQ>/gt/gt.txt`` and ``<SEQ>/det/det.txt``. Text files hold one box per
 line: ``frame, id, x, y, w, h, conf, class, visibility`` (frames 1-based,
-boxes xywh). Every file is parsed whole with ``np.loadtxt``.
+boxes xywh). Every file is parsed whole with ``np.loadtxt``. A sequence without
+``seqinfo.ini`` (motmetrics' TUD-Campus, with ``SEQ/gt.txt``) ends at its last
+labelled frame, its image size unknown.
 
 Ground truth follows the MOT17 evaluation rules: class 1 (pedestrian) with
 conf (the "consider" flag) 1 is evaluated; classes 2 (person on vehicle),
@@ -12,7 +14,8 @@ conf (the "consider" flag) 1 is evaluated; classes 2 (person on vehicle),
 they map, through ``ignored_mapping``, to ``pedestrian`` with ``ignore=True``,
 so predictions on them are neither true nor false positives; every other
 class, and pedestrians with conf 0, are dropped. Files without a class column
-(or with -1 there, as in MOT15) count every box as a pedestrian.
+(MOT15's: -1 there, or world coordinates, which are not whole numbers) count
+every box as a pedestrian.
 
 Public detections (``det/det.txt``) load as untracked pedestrians with their
 conf as score (MOT17's DPM scores are not in [0, 1]; they are kept as given).
@@ -106,8 +109,30 @@ def read_mot_txt(path: Path, min_columns: int = 6) -> npt.NDArray[np.float64]:
     return rows
 
 
+def box_file(folder: Path, kind: Literal["gt", "det"]) -> Path:
+    """``SEQ/gt/gt.txt`` (``SEQ/det/det.txt``), or ``SEQ/gt.txt`` where only that exists (``SEQ`` not ``gt/``)."""
+    nested, flat = folder / kind / f"{kind}.txt", folder / f"{kind}.txt"
+    flat_layout = flat.is_file() and not nested.is_file() and folder.name not in ("gt", "det")
+    return flat if flat_layout else nested
+
+
+def is_sequence(folder: Path) -> bool:
+    """A folder with a ``seqinfo.ini``, ground truth or public detections."""
+    return (folder / "seqinfo.ini").is_file() or box_file(folder, "gt").is_file() or box_file(folder, "det").is_file()
+
+
+def sequence_info(folder: Path) -> SequenceInfo:
+    """The folder's ``seqinfo.ini``; without one, frames 1 to the last of its ground truth (else detections)."""
+    if (folder / "seqinfo.ini").is_file():
+        return read_seqinfo(folder)
+    kind: Literal["gt", "det"] = "gt" if box_file(folder, "gt").is_file() else "det"
+    rows = read_mot_txt(box_file(folder, kind))
+    length = int(rows[:, 0].max()) if len(rows) else 0
+    return SequenceInfo(folder.name, folder, "img1", length, 0, 0, ".jpg", 30.0)
+
+
 def find_sequences(root: Path, sequences: Sequence[str] | None = None) -> list[Path]:
-    """Sequence folders under ``root`` (those with a seqinfo.ini, sorted), or the named ones."""
+    """Sequence folders under ``root`` (:func:`is_sequence`, sorted), or the named ones."""
     if not root.is_dir():
         raise DataError(f"MOTChallenge root not found: {root}")
     if sequences is not None:
@@ -115,7 +140,7 @@ def find_sequences(root: Path, sequences: Sequence[str] | None = None) -> list[P
         if missing:
             raise DataError(f"{root}: sequence folder(s) not found: {', '.join(missing)}")
         return [root / name for name in sequences]
-    found = sorted(p for p in root.iterdir() if (p / "seqinfo.ini").is_file())
+    found = sorted(p for p in root.iterdir() if p.is_dir() and is_sequence(p))
     return found
 
 
@@ -137,8 +162,10 @@ def _sequence_columns(
     if source == "gt":
         num_columns = rows.shape[1]
         consider = rows[:, 6] if num_columns > 6 else np.ones(len(rows))
-        classes = rows[:, 7].astype(np.int64) if num_columns > 7 else np.ones(len(rows), np.int64)
-        if len(classes) and (classes == -1).all():
+        column = rows[:, 7] if num_columns > 7 else np.full(len(rows), -1.0)
+        # MOT16 on: a class id; MOT15: world coordinates (x, y, z), or -1 for 2D-only sequences.
+        classes = column.astype(np.int64)
+        if (column == -1).all() or not (column == np.round(column)).all():
             classes = np.ones(len(rows), np.int64)
         keep = ((classes == PEDESTRIAN_CLASS) & (consider != 0)) | np.isin(classes, DISTRACTOR_CLASSES)
         rows, frame, line, classes = rows[keep], frame[keep], line[keep], classes[keep]
@@ -152,7 +179,8 @@ def _sequence_columns(
         track_ids = rows[:, 1].astype(np.int64) if source == "results" else np.full(len(rows), -1, np.int64)
 
     frame_row = np.searchsorted(frame_numbers, frame)
-    valid = (frame_row < len(frame_numbers)) & (frame_numbers[np.minimum(frame_row, len(frame_numbers) - 1)] == frame)
+    last_row = np.minimum(frame_row, max(len(frame_numbers) - 1, 0))
+    valid = (frame_row < len(frame_numbers)) & (frame_numbers[last_row] == frame if len(frame_numbers) else False)
     if not valid.all():
         bad = int(np.flatnonzero(~valid)[0])
         raise MalformedFile(
@@ -199,11 +227,11 @@ def motchallenge_source_files(
         return sorted(Path(root).glob("*.txt"))
     files: list[Path] = []
     for folder in folders:
-        files.append(folder / "seqinfo.ini")
+        files += [folder / "seqinfo.ini"] if (folder / "seqinfo.ini").is_file() else [box_file(folder, "gt")]
         if results_dir is not None:
             files.append(Path(results_dir) / f"{folder.name}.txt")
         else:
-            files.append(folder / ("det/det.txt" if use_public_detections else "gt/gt.txt"))
+            files.append(box_file(folder, "det" if use_public_detections else "gt"))
     return files
 
 
@@ -242,14 +270,16 @@ def parse_motchallenge(
             parts.append(part)
         return concat_raw(parts, sources)
 
+    if results_dir is not None:  # motmetrics' convention: sequences without a tracker file are not evaluated
+        folders = _with_results(folders, Path(results_dir))
     for folder in folders:
-        info = read_seqinfo(folder)
         if results_dir is not None:
             file = Path(results_dir) / f"{folder.name}.txt"
         else:
-            file = folder / ("det/det.txt" if use_public_detections else "gt/gt.txt")
+            file = box_file(folder, "det" if use_public_detections else "gt")
         sources.append(str(file))
         try:
+            info = sequence_info(folder)
             rows = read_mot_txt(file)
             if source == "results":
                 rows = _scored(rows, file, assume_missing_scores)
@@ -264,6 +294,18 @@ def parse_motchallenge(
             continue
         parts.append(part)
     return concat_raw(parts, sources)
+
+
+def _with_results(folders: list[Path], results_dir: Path) -> list[Path]:
+    """The sequences that have a tracker file ``results_dir/SEQ.txt``; the others left out with one warning."""
+    kept = [folder for folder in folders if (results_dir / f"{folder.name}.txt").is_file()]
+    if not kept:
+        raise DataError(f"{results_dir}: no tracker output <SEQ>.txt for any sequence ({folders[0].name}, ...)")
+    if len(kept) < len(folders):
+        missing = [folder.name for folder in folders if folder not in kept]
+        warn(f"{results_dir} has no tracker output for {len(missing)} of {len(folders)} sequences, left out of "
+             f"the evaluation: {', '.join(missing)}")  # fmt: skip
+    return kept
 
 
 def _scored(rows: npt.NDArray[np.float64], path: Path, assume_missing_scores: bool) -> npt.NDArray[np.float64]:
@@ -306,9 +348,51 @@ def load_motchallenge(
     raw = parse_motchallenge(
         root, sequences, use_public_detections, results_dir, options.on_malformed, options.assume_missing_scores
     )
+    return finalize(raw, _mapper(categories, options), options, renumber_tracks=False,
+                    predictions=results_dir is not None)  # fmt: skip
+
+
+def _mapper(categories: Sequence[str] | None, options: LoadOptions) -> CategoryMapper:
+    """MOTChallenge's names onto ``categories``: the distractor classes are ignore regions of pedestrians."""
     ignored = dict(DEFAULT_IGNORED_MAPPING)
     if "pedestrian" in options.name_mapping:
         ignored = {name: options.name_mapping["pedestrian"] for name in ignored}
     ignored.update(options.ignored_mapping)
-    mapper = CategoryMapper(categories, options.name_mapping, ignored, options.unknown_categories)
-    return finalize(raw, mapper, options, renumber_tracks=False, predictions=results_dir is not None)
+    return CategoryMapper(categories, options.name_mapping, ignored, options.unknown_categories)
+
+
+def load_motchallenge_file(
+    path: str | Path,
+    video: str,
+    info: SequenceInfo | None = None,
+    categories: Sequence[str] | None = None,
+    options: LoadOptions = DEFAULT_LOAD_OPTIONS,
+    source: Source = "det",
+    length: int | None = None,
+) -> AnnotationStore:
+    """One box file as the video ``video``: detections (``det.txt``), ground truth (``gt.txt``) or tracker output.
+
+    Frames are ``info``'s (``seqinfo.ini``), else 1 to ``length``, else 1 to
+    the last frame with a box (a tracker steps through frames without boxes
+    too): ``vis4d track`` on a ``det.txt``, ``vis4d eval --gt SEQ/gt/gt.txt``.
+    """
+    file = Path(path)
+    try:
+        rows = read_mot_txt(file)
+        if source == "results":
+            rows = _scored(rows, file, options.assume_missing_scores)
+        last = int(rows[:, 0].max()) if len(rows) else 0
+        count = info.length if info is not None else (length if length is not None else last)
+        frames = np.arange(1, count + 1, dtype=np.int64)
+        if info is None:  # no image is known: image paths stay empty
+            raw = _sequence_columns(rows, source, file, 0, video, frames, "", ".jpg", 0, 0)
+            raw.image_paths = np.full(len(frames), "", dtype=np.str_)
+        else:
+            prefix = f"{(info.directory / info.image_dir).resolve()}/"
+            raw = _sequence_columns(rows, source, file, 0, video, frames, prefix, info.extension, info.width,
+                                    info.height)  # fmt: skip
+    except MalformedFile as error:
+        raise DataError(str(error)) from None
+    raw.sources = [str(file)]
+    return finalize(raw, _mapper(categories, options), options, renumber_tracks=False, predictions=source == "results")
+

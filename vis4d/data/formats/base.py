@@ -116,6 +116,9 @@ class DataFormat:
     track_ids: bool = True
     exhaustive_labels: bool = True  # every object of every class is labelled (not TAO): TETA's classification FPs
     annotated_frames_only: bool = False  # only frames with a ground-truth box are evaluated (TAO, COCO videos)
+    # Predictions are a file per video; a video without one is left out of the evaluation (MOTChallenge, as
+    # motmetrics does; the loader warns).
+    predicted_videos_only: bool = False
 
     def label_config(self, given: LabelConfig | None) -> LabelConfig | None:
         """The label config in force: the one given, else the format's default (BDD100K's), else none."""

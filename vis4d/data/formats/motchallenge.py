@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from vis4d.common.structures import FrameOutput
-from vis4d.data.datasets.motchallenge import load_motchallenge, motchallenge_source_files
+from vis4d.data.datasets.motchallenge import (
+    box_file,
+    load_motchallenge,
+    load_motchallenge_file,
+    motchallenge_source_files,
+    read_seqinfo,
+)
 from vis4d.data.formats.base import DataFormat, DatasetSource, ReadRequest
 from vis4d.data.formats.writing import AtomicStream, PredictionWriter, float_texts, xywh_texts
 from vis4d.data.mapping import LabelConfig, LoadOptions
@@ -47,9 +53,30 @@ class MOTChallengeWriter(PredictionWriter):
         )
 
 
+def sequence_of(file: Path) -> tuple[str, Path | None]:
+    """The video a single MOTChallenge file belongs to, and its sequence folder if it has one.
+
+    ``SEQ/det/det.txt`` and ``SEQ/gt/gt.txt`` belong to ``SEQ``; so does a
+    file directly in a sequence folder (one with ``seqinfo.ini``, ``gt.txt``,
+    ``gt/`` or ``img1/``: motmetrics' ``TUD-Campus/test.txt``) and a ``det.txt``
+    anywhere (its folder); any other file is the video of its stem
+    (``MOT17-02.txt``), so that tracks written for it are named as
+    ``vis4d eval`` looks for them.
+    """
+    parent = file.resolve().parent
+    if parent.name in ("det", "gt"):
+        return parent.parent.name, parent.parent
+    markers = ("seqinfo.ini", "gt.txt", "gt", "img1")
+    if file.stem == "det" or any((parent / marker).exists() for marker in markers):
+        return parent.name, parent
+    return file.stem, None
+
+
 def _detect(path: Path) -> bool:
-    """A folder with at least one ``SEQ/gt/gt.txt``."""
-    return path.is_dir() and any((seq / "gt" / "gt.txt").is_file() for seq in path.iterdir() if seq.is_dir())
+    """A folder with at least one ``SEQ/gt/gt.txt`` (or ``SEQ/gt.txt``), or one such ``.txt`` file."""
+    if path.is_file():
+        return path.suffix.lower() == ".txt"
+    return path.is_dir() and any(box_file(seq, "gt").is_file() for seq in path.iterdir() if seq.is_dir())
 
 
 def _open_section(section: Any, categories: Sequence[str], label_config: LabelConfig | None) -> DatasetSource:
@@ -68,15 +95,30 @@ def _open_section(section: Any, categories: Sequence[str], label_config: LabelCo
 
 def _read(request: ReadRequest) -> AnnotationStore:
     labels, results = request.labels, request.predictions
+    if request.path.is_file():
+        return _read_sequence_file(request)
     return load_motchallenge(request.path, labels.categories, results_dir=results, options=request.load_options())
+
+
+def _read_sequence_file(request: ReadRequest) -> AnnotationStore:
+    """One sequence's ``gt.txt`` (``--gt SEQ/gt/gt.txt``), and its tracker output: a file, or ``PRED/SEQ.txt``."""
+    video, folder = sequence_of(request.path)
+    info = read_seqinfo(folder) if folder is not None and (folder / "seqinfo.ini").is_file() else None
+    categories, options = request.labels.categories, request.load_options()
+    gt = load_motchallenge_file(request.path, video, info, categories, options, source="gt")
+    if request.predictions is None:
+        return gt
+    file = request.predictions if request.predictions.is_file() else request.predictions / f"{video}.txt"
+    return load_motchallenge_file(file, video, info, categories, options, source="results", length=gt.num_frames)
 
 
 MOTCHALLENGE = DataFormat(
     name="motchallenge",
-    summary="MOTChallenge: a root of SEQ/seqinfo.ini + SEQ/gt/gt.txt; predictions a folder of SEQ.txt files",
+    summary="MOTChallenge: a root of SEQ/seqinfo.ini + SEQ/gt/gt.txt (or one gt.txt); predictions SEQ.txt files",
     open_section=_open_section,
     read=_read,
     detect=_detect,
     writer=MOTChallengeWriter,
     ignore_rule="motchallenge",
+    predicted_videos_only=True,
 )

@@ -50,6 +50,8 @@ class WriterSettings:
     ``category_ids``), used by the COCO writer when every category has one.
     ``per_video`` (Scalabel: one file per video) and ``zip_submission``
     (BDD100K: also ``submission.zip``) are the launch options of the same names.
+    ``subfolder``: the folder of ``out_dir`` the files go to (``vis4d track``
+    writes into ``--output`` itself: ``""``).
     """
 
     out_dir: Path
@@ -58,11 +60,12 @@ class WriterSettings:
     per_video: bool = False
     zip_submission: bool = False
     category_ids: Sequence[int] | None = None
+    subfolder: str = "predictions"
 
     @property
     def predictions_dir(self) -> Path:
-        """``<out_dir>/predictions``: every writer's files are below it."""
-        return Path(self.out_dir) / "predictions"
+        """``<out_dir>/<subfolder>`` (``predictions`` in a run): every writer's files are below it."""
+        return Path(self.out_dir) / self.subfolder
 
     @property
     def dataset_stem(self) -> str:

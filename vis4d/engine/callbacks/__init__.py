@@ -3,7 +3,7 @@
 from vis4d.common.errors import RunInterrupted
 from vis4d.engine.callbacks.checkpoint import AtomicCheckpointIO
 from vis4d.engine.callbacks.evaluator import Evaluator
-from vis4d.engine.callbacks.interrupt import StopOnSignal
+from vis4d.engine.callbacks.interrupt import StopOnSignal, StopStreamOnSignal
 from vis4d.engine.callbacks.progress import LogProgress
 from vis4d.engine.callbacks.random_state import RandomStateCheckpoint
 from vis4d.engine.callbacks.visualizer import Visualizer
@@ -17,5 +17,6 @@ __all__ = [
     "RandomStateCheckpoint",
     "RunInterrupted",
     "StopOnSignal",
+    "StopStreamOnSignal",
     "Visualizer",
 ]

@@ -62,11 +62,21 @@ class VideoTracker:
         """Embeddings of ``detections`` from the re-identification network (None without ``reid``)."""
         if self.reid_name is None or context is None:
             return None
-        if self._reid is None:  # loaded on first use: building a model reads no weights file
-            self._reid = ReIDEmbedder.from_name(self.reid_name).eval()
-        reid = self._reid.to(detections.boxes.device)
+        reid = self.load_reid().to(detections.boxes.device)
         embeddings: Tensor = reid(context.pixels(), detections.boxes)
         return embeddings
+
+    def load_reid(self, where: str = "model.tracker.reid") -> ReIDEmbedder:
+        """The re-identification network, loaded now if not yet.
+
+        Building a model reads no weights file; a file tool loads it before
+        its first frame, so a wrong name is one line naming ``where``.
+        """
+        if self._reid is None:
+            if self.reid_name is None:
+                raise ValueError("this tracker has no re-identification network (reid)")
+            self._reid = ReIDEmbedder.from_name(self.reid_name, where).eval()
+        return self._reid
 
     def reset(self) -> None:
         """Forget all tracker state (e.g. before a new test run)."""
