@@ -66,6 +66,7 @@ class Vis4DModule(pl.LightningModule):
         self.scheduler_cfg = lr_scheduler
         self.categories = list(categories)
         self._schedule_lengths: tuple[int, int | None] = (1, None)  # (steps per epoch, total steps); on_train_start
+        self.last_losses: dict[str, Tensor] = {}  # the last training step's loss terms (NonFiniteGuard reads them)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Checkpoints say which categories their classifier rows are, so loading can map them by name."""
@@ -80,6 +81,7 @@ class Vis4DModule(pl.LightningModule):
         """Sum the model's losses; log each, the total and the learning rate."""
         losses = self.model.loss(batch)
         total = torch.stack([v for v in losses.values()]).sum()
+        self.last_losses = {name: value.detach() for name, value in losses.items()}  # named if one is not finite
         size = len(batch)
         for name, value in losses.items():
             self.log(f"train/{name}", value.detach(), batch_size=size)
