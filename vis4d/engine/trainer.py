@@ -131,6 +131,7 @@ def build_logger(run: Run) -> Any:
 def _quiet_lightning() -> None:
     """Lightning's hints that do not apply to vis4d's loaders and batches."""
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)  # "terminating process": vis4d says why
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # resuming: train refuses other reuse
     warnings.filterwarnings("ignore", ".*The number of training batches.*")
@@ -242,8 +243,9 @@ def _run_action(run: Run, trainer: Any, module: Any, datamodule: Any) -> None:
     one as torch's ``ProcessRaisedException``; vis4d's own errors are taken
     out of it, so they end the run as they would on one process.
     """
-    from vis4d.engine.faults import as_fault, child_error
+    from vis4d.engine.faults import as_fault, child_error, watch_ddp_children
 
+    watch_ddp_children(trainer, run.workspace.checkpoint_dir, run.action)
     try:
         if run.action == "train":
             _fit(run, trainer, module, datamodule)
@@ -255,7 +257,8 @@ def _run_action(run: Run, trainer: Any, module: Any, datamodule: Any) -> None:
             predict(run, trainer, module, datamodule)
     except Exception as err:
         error = child_error(err)
-        fault = as_fault(error, run.workspace.checkpoint_dir, run.action, run.launch.ddp_timeout)
+        distributed = trainer.world_size > 1
+        fault = as_fault(error, run.workspace.checkpoint_dir, run.action, run.launch.ddp_timeout, distributed)
         if fault is not None:
             raise fault from err
         if error is not err:
@@ -322,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     traceback.
     """
     from vis4d.common.errors import RunFault, RunInterrupted, is_user_error, one_line
+    from vis4d.engine.faults import report
     from vis4d.engine.workspace import is_launching_process
 
     args_list = sys.argv[1:] if argv is None else list(argv)
@@ -339,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         if is_launching_process() or not fault.all_ranks:  # a fault all processes agreed on: said once
-            print(f"error: {one_line(fault)}", file=sys.stderr)
+            report(fault)
         return fault.exit_code
     except Exception as err:
         if not isinstance(err, Vis4DError) and not is_user_error(err):  # a bug: its traceback is the report
