@@ -37,8 +37,8 @@ def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         ),
         (
             "predict",
-            ["--input_dir", "--visualize", "--output_format", "--limit_predict_batches"],
-            ["--resume", "--max_epochs", "--limit_train_batches", "--limit_test_batches", "--pin_memory"],
+            ["--input_dir", "--visualize", "--output_format", "--limit_predict_batches", "--resume"],
+            ["--max_epochs", "--limit_train_batches", "--limit_test_batches", "--pin_memory", "--on_nonfinite_loss"],
         ),
     ],
 )

@@ -87,8 +87,10 @@ def test_sources_that_cannot_be_read_are_one_line(tmp_path: Path) -> None:
         "it is in use)"  # fmt: skip
     drawn = run_cli(*_predict(config, "rtsp://127.0.0.1:9/live", "b", "--visualize"), cwd=tmp_path)
     assert drawn.returncode == 2
-    assert drawn.stderr.strip().splitlines()[-1].startswith(
-        "error: --visualize: the frames of rtsp://127.0.0.1:9/live are not kept to draw on"
+    assert (
+        drawn.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: --visualize: the frames of rtsp://127.0.0.1:9/live are not kept to draw on")
     )
 
 

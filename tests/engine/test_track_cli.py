@@ -233,8 +233,19 @@ def test_scalabel_detections_tracked_and_scored_in_every_format(
             label.pop("id", None)
             label["score"] = 0.9
     (tmp_path / "dets.json").write_text(json.dumps(frames))
-    argv = ["track", "--detections", str(tmp_path / "dets.json"), "--tracker", "iou", "--output", str(tmp_path / "o"),
-            "--output_format", "scalabel,bdd100k,coco,motchallenge", "--tracker-options", "new_track_thresh=0.5"]
+    argv = [
+        "track",
+        "--detections",
+        str(tmp_path / "dets.json"),
+        "--tracker",
+        "iou",
+        "--output",
+        str(tmp_path / "o"),
+        "--output_format",
+        "scalabel,bdd100k,coco,motchallenge",
+        "--tracker-options",
+        "new_track_thresh=0.5",
+    ]
     assert vis4d_main(argv) == 0, capsys.readouterr().err
     written = {p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*") if p.is_file()}
     videos = sorted(p.stem for p in labels.glob("*.json"))

@@ -92,3 +92,20 @@ class StreamStopped(BaseException):  # noqa: N818 - not an error: the user ended
     def __init__(self, signum: int, what: str) -> None:
         super().__init__(f"{signal.Signals(signum).name}: {what}; the prediction files are complete")
         self.exit_code = 128 + signum
+
+
+class RunFault(Exception):
+    """A run that failed for a reason other than its input: one line on stderr, exit code 1, checkpoints intact.
+
+    A loss that is not finite, a data loader worker or a DDP process that
+    died. The message names what happened, where (the step, the process) and
+    the checkpoint to continue from; nothing written after the fault replaces
+    an earlier good file. ``all_ranks``: every DDP process raises the same
+    fault (they agreed on it), so only the launching process prints it.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, all_ranks: bool = False) -> None:
+        super().__init__(message)
+        self.all_ranks = all_ranks

@@ -158,7 +158,6 @@ class ResizeConfig(StrictModel):
         "by the one resize ratio (YOLOX's and ByteTrack's letterbox, whose rounded size differs slightly).",
     )
 
-
     @field_validator("scale_range")
     @classmethod
     def _positive_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:

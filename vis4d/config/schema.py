@@ -165,7 +165,26 @@ class LaunchConfig(StrictModel):
     checkpoint_every_n_steps: int | None = Field(
         default=None, ge=1, description="Also write last.ckpt every N optimizer steps (default: at epoch ends only)."
     )
-    resume: bool = Field(default=False, description="train: continue the run from its last.ckpt (or weights).")
+    resume: bool = Field(
+        default=False,
+        description="train: continue the run from its last.ckpt (or weights); predict: continue an interrupted "
+        "prediction run of the same run directory after its last finished video.",
+    )
+    on_nonfinite_loss: Literal["stop", "skip"] = Field(
+        default="stop",
+        description="train: a loss or gradient that is not finite (nan, inf) stops the run with one line, "
+        "last.ckpt kept as the last good step (stop), or its step is skipped without an update (skip).",
+    )
+    max_nonfinite_steps: int = Field(
+        default=20, ge=1, description="train, on_nonfinite_loss = skip: stop after this many skipped steps in a row."
+    )
+    ddp_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="DDP: seconds a process waits for the others in a collective before the run stops (a "
+        "process that died or hangs); must cover the longest step, validation or checkpoint save.",
+    )
     pin_memory: bool = Field(default=False, description="Pin memory in training data loaders.")
     wandb: bool = Field(default=False, description="Log to Weights & Biases instead of TensorBoard.")
     strict: bool = Field(default=True, description="Checkpoint keys must match the model's.")

@@ -88,9 +88,7 @@ def keep_candidates(before: np.ndarray, after: np.ndarray, scale: float, cfg: Af
     return np.asarray(keep, dtype=bool)
 
 
-def warp_view(
-    view: View, params: AffineParams, cfg: AffineConfig, out_hw: tuple[int, int], pad_value: float
-) -> View:
+def warp_view(view: View, params: AffineParams, cfg: AffineConfig, out_hw: tuple[int, int], pad_value: float) -> View:
     """Warp a mosaic into an ``out_hw`` image (bilinear, ``pad_value`` outside); boxes warped, clipped, filtered."""
     pixels = view.image.to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
     matrix = affine_matrix(params, out_hw, view.hw, cfg.centre)

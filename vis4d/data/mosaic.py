@@ -188,8 +188,7 @@ class StrongAugmentation:
         samples = _renumber([views] + [v for v, _ in loaded])
         self_reference = self_reference and all(flag for _, flag in loaded)
         mosaics = [
-            mosaic_view([fit(s[j], self.mosaic.shape) for s in samples], centre, self.mosaic)
-            for j in range(len(views))
+            mosaic_view([fit(s[j], self.mosaic.shape) for s in samples], centre, self.mosaic) for j in range(len(views))
         ]
         if self.affine is not None:
             params = sample_affine(self.affine, rng)

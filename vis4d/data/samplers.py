@@ -37,10 +37,18 @@ class VideoInferenceSampler(Sampler[int]):
     """Yields this process's frame rows: whole videos, frames in temporal order.
 
     Under DDP each rank gets a disjoint set of videos, so a tracker's state is
-    never split across processes and no frame is evaluated twice.
+    never split across processes and no frame is evaluated twice. ``skip``
+    leaves rows out (what a resumed prediction run finished before); the
+    assignment of videos to ranks does not change with it.
     """
 
-    def __init__(self, store: AnnotationStore, num_replicas: int | None = None, rank: int | None = None) -> None:
+    def __init__(
+        self,
+        store: AnnotationStore,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        skip: np.ndarray | None = None,
+    ) -> None:
         if num_replicas is None:
             num_replicas = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
         if rank is None:
@@ -54,6 +62,8 @@ class VideoInferenceSampler(Sampler[int]):
             if videos
             else np.zeros(0, dtype=np.int64)
         ).astype(np.int64)
+        if skip is not None and len(skip):  # rows an interrupted prediction run finished (predict --resume)
+            self.rows = self.rows[~np.isin(self.rows, skip)]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.rows.tolist())

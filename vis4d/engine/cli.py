@@ -77,7 +77,22 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
     "resume": {
         "action": "store_true",
         "default": None,
-        "help": "Resume from --weights, or from last.ckpt of work_dir/exp_name/version.",
+        "help": "train: resume from --weights, or from last.ckpt of work_dir/exp_name/version; predict: continue "
+        "the interrupted prediction run of --version after its last finished video.",
+    },
+    "on_nonfinite_loss": {
+        "choices": ["stop", "skip"],
+        "help": "A loss or gradient that is nan or inf: stop with one line, last.ckpt kept as the last good step "
+        "(stop, default), or skip the step without an update (skip).",
+    },
+    "max_nonfinite_steps": {
+        "type": int,
+        "help": "With --on_nonfinite_loss skip: stop after this many skipped steps in a row (default 20).",
+    },
+    "ddp_timeout": {
+        "type": float,
+        "metavar": "SECONDS",
+        "help": "DDP: how long a process waits for the others before the run stops, e.g. when one died (default 600).",
     },
     "pin_memory": {"action": "store_true", "default": None, "help": "Pin memory in training data loaders."},
     "wandb": {
@@ -170,7 +185,9 @@ ONLY_FOR: dict[str, tuple[str, ...]] = {
     "output_format": ("test", "predict"),
     "checkpoint_period": ("train",),
     "checkpoint_every_n_steps": ("train",),
-    "resume": ("train",),
+    "resume": ("train", "predict"),
+    "on_nonfinite_loss": ("train",),
+    "max_nonfinite_steps": ("train",),
     "pin_memory": ("train",),
     "max_epochs": ("train",),
     "max_steps": ("train",),

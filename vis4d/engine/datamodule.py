@@ -116,6 +116,7 @@ class Vis4DDataModule(pl.LightningDataModule):
         self._train: AnnotationStore | None = None
         self._test: list[tuple[str, AnnotationStore]] | None = None
         self.stream: StreamDataset | None = None  # the live source of --input_dir 0 / rtsp://..., once opened
+        self.skip_rows: dict[int, Any] = {}  # per test dataset: rows a resumed predict run finished before
 
     # ------------------------------------------------------------------ stores
     def _load(self, cfg: DatasetConfig) -> AnnotationStore:
@@ -213,9 +214,9 @@ class Vis4DDataModule(pl.LightningDataModule):
         handler = self.config.test_handler
         world, rank = self._world()
         loaders = []
-        for _, store in self.test_stores():
+        for index, (_, store) in enumerate(self.test_stores()):
             dataset = FrameDataset(store, handler, self.config.categories, training=False)
-            sampler = VideoInferenceSampler(store, num_replicas=world, rank=rank)
+            sampler = VideoInferenceSampler(store, num_replicas=world, rank=rank, skip=self.skip_rows.get(index))
             loaders.append(self._loader(dataset, handler, sampler, pin_memory=False))
         return loaders
 

@@ -57,6 +57,7 @@ class Vis4DModule(pl.LightningModule):
         self._ema_from_model = False  # resuming a checkpoint without an average: start it from the weights
         self._schedule_lengths: tuple[int, int | None] = (1, None)  # (steps per epoch, total steps); on_train_start
         self._no_aug_start: int | None = None  # on_train_start
+        self.last_losses: dict[str, Tensor] = {}  # the last training step's loss terms (NonFiniteGuard reads them)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Checkpoints say which categories their classifier rows are (loading maps them by name); the EMA."""
@@ -98,6 +99,7 @@ class Vis4DModule(pl.LightningModule):
             batch = resize_batch(batch, multiscale_size(multiscale, self.recipe.seed, self.global_step, batch_hw))
         losses = self.model.loss(batch)
         total = torch.stack([v for v in losses.values()]).sum()
+        self.last_losses = {name: value.detach() for name, value in losses.items()}  # named if one is not finite
         size = len(batch)
         for name, value in losses.items():
             self.log(f"train/{name}", value.detach(), batch_size=size)
@@ -156,7 +158,6 @@ class Vis4DModule(pl.LightningModule):
         set_phase = getattr(self.model, "set_no_aug_phase", None)
         if set_phase is not None:
             set_phase(start is not None and self.current_epoch >= start)
-
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         """Step, then move the EMA towards the new weights (Megvii updates it after every step)."""

@@ -228,8 +228,8 @@ def _check_best_metric(launch: LaunchConfig) -> None:
 
 def _check_action_options(action: str, launch: LaunchConfig) -> None:
     """Options that do not fit the action."""
-    if action != "train" and launch.resume:
-        raise ConfigError("--resume only applies to train")
+    if action == "test" and launch.resume:
+        raise ConfigError("--resume only applies to train and predict")
     if launch.input_dir and action != "predict":
         raise ConfigError("--input_dir only applies to predict")
     if action == "predict" and is_stream_source(launch.input_dir):

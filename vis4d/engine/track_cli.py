@@ -49,8 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vis4d track",
         description="Track detections from a file with a tracker of the kit (no model) and write the tracks.",
     )
-    parser.add_argument("--detections", required=True, type=Path, help="Detections: a MOTChallenge det.txt (or a "
-                        "MOTChallenge root: each SEQ/det/det.txt), Scalabel/BDD100K JSON, COCO/TAO results.")
+    parser.add_argument(
+        "--detections",
+        required=True,
+        type=Path,
+        help="Detections: a MOTChallenge det.txt (or a "
+        "MOTChallenge root: each SEQ/det/det.txt), Scalabel/BDD100K JSON, COCO/TAO results.",
+    )
     parser.add_argument("--tracker", required=True, choices=TRACKERS, help="The tracker (docs/trackers.md).")
     parser.add_argument("--tracker-options", "--tracker_options", dest="tracker_options", metavar="KEY=VALUE,...",
                         help="Tracker settings as model.tracker takes them, e.g. track_high_thresh=0.6,track_buffer=60 "

@@ -31,6 +31,7 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     from vis4d.engine.callbacks import (
         Evaluator,
         LogProgress,
+        NonFiniteGuard,
         PredictionFileWriter,
         RandomStateCheckpoint,
         StopOnSignal,
@@ -52,6 +53,8 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     if run.action == "train":
         callbacks.append(RandomStateCheckpoint())
         callbacks.append(StopOnSignal(run.workspace.checkpoint("last")))
+        callbacks.append(NonFiniteGuard(launch.on_nonfinite_loss, run.workspace.checkpoint_dir,
+                                        launch.max_nonfinite_steps))  # fmt: skip
         callbacks.append(_checkpoint_callback(run, "epoch={epoch}"))
         if launch.checkpoint_every_n_steps:
             callbacks.append(_checkpoint_callback(run, "last"))
@@ -62,17 +65,21 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
     stores = datamodule.test_stores()
     if not stores:
         raise ConfigError(f"{run.action}: the config lists no test dataset (and no --input_dir was given)")
-    callbacks.append(
-        PredictionFileWriter(
-            run.action_dir,
-            datamodule.dataset_names(),
-            run.config.categories,
-            launch.output_formats,
-            per_video=launch.per_video_predictions,
-            zip_submission=launch.zip_submission,
-            category_ids=[store.category_ids.tolist() for _, store in stores],
-        )
+    writer = PredictionFileWriter(
+        run.action_dir,
+        datamodule.dataset_names(),
+        run.config.categories,
+        launch.output_formats,
+        per_video=launch.per_video_predictions,
+        zip_submission=launch.zip_submission,
+        category_ids=[store.category_ids.tolist() for _, store in stores],
     )
+    if run.action == "predict" and not datamodule.streams:  # before the writer: it replays a resumed run's part
+        from vis4d.engine.callbacks.journal import PredictionJournal
+
+        stored = [store for _, store in stores]
+        callbacks.append(PredictionJournal(run.action_dir / "progress", writer, stored, whole_videos=launch.visualize))
+    callbacks.append(writer)
     if launch.visualize:
         callbacks.append(Visualizer(run.action_dir / "vis", run.config.categories, stores))
     if datamodule.streams:  # Ctrl-C ends a live stream like its own end: the files above close complete
@@ -127,6 +134,7 @@ def build_logger(run: Run) -> Any:
 def _quiet_lightning() -> None:
     """Lightning's hints that do not apply to vis4d's loaders and batches."""
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)  # "terminating process": vis4d says why
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # resuming: train refuses other reuse
     warnings.filterwarnings("ignore", ".*The number of training batches.*")
@@ -221,18 +229,13 @@ def launch(run: Run) -> int:
         profiler=profiler,
         **options,
     )
+    set_ddp_timeout(trainer, launch_options.ddp_timeout)
     if profiler is not None and trainer.is_global_zero:
         clear_profile(profile_dir, stage)
     # Lightning's own precision notice is silenced with its other info lines; a non-default one is worth a word.
     precision = "" if trainer.precision == "32-true" else f" (precision {trainer.precision})"
     print(f"vis4d {run.action}: run directory {run.workspace.run_dir}{precision}")
-    if run.action == "train":
-        _fit(run, trainer, module, datamodule)
-    elif run.action == "test":
-        trainer.test(module, datamodule=datamodule, verbose=False)
-    else:
-        trainer.predict(module, datamodule=datamodule, return_predictions=False)
-        _stream_ended(trainer, datamodule)
+    _run_action(run, trainer, module, datamodule)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
     if profiler is not None and trainer.is_global_zero:
@@ -251,6 +254,54 @@ def _stream_ended(trainer: Any, datamodule: Any) -> None:
     if stopper is not None and stopper.received is not None:
         raise StreamStopped(stopper.received, datamodule.stream.end or "stopped")
     print(datamodule.stream.end or f"{datamodule.stream.name}: {datamodule.stream.frames} frames")
+
+
+def _run_action(run: Run, trainer: Any, module: Any, datamodule: Any) -> None:
+    """Train, test or predict; a fault (a loss that is not finite, a dead loader worker or DDP process) is one line.
+
+    Under ``ddp_fork``/``ddp_spawn`` an error raised in a process reaches this
+    one as torch's ``ProcessRaisedException``; vis4d's own errors are taken
+    out of it, so they end the run as they would on one process.
+    """
+    from vis4d.engine.faults import as_fault, child_error, watch_ddp_children
+
+    watch_ddp_children(trainer, run.workspace.checkpoint_dir, run.action)
+    try:
+        if run.action == "train":
+            _fit(run, trainer, module, datamodule)
+        elif run.action == "test":
+            trainer.test(module, datamodule=datamodule, verbose=False)
+        else:
+            from vis4d.engine.predict_resume import predict
+
+            predict(run, trainer, module, datamodule)
+            _stream_ended(trainer, datamodule)
+    except Exception as err:
+        error = child_error(err)
+        distributed = trainer.world_size > 1
+        fault = as_fault(error, run.workspace.checkpoint_dir, run.action, run.launch.ddp_timeout, distributed)
+        if fault is not None:
+            raise fault from err
+        if error is not err:
+            raise error from err
+        raise
+
+
+def set_ddp_timeout(trainer: Any, seconds: float) -> None:
+    """How long a DDP process waits in a collective (``launch.ddp_timeout``), whichever way DDP was chosen.
+
+    Lightning's ``DDPStrategy`` passes its timeout to ``init_process_group``
+    when the processes start; it is set here on the strategy the trainer
+    chose (``--strategy ddp``, ``ddp_fork``, or Lightning's own choice for
+    several devices), before they start. Gloo and NCCL (with its watchdog,
+    torch's default) then end a collective that waits longer with an error.
+    """
+    import datetime
+
+    from lightning.pytorch.strategies import DDPStrategy
+
+    if isinstance(trainer.strategy, DDPStrategy):
+        trainer.strategy._timeout = datetime.timedelta(seconds=seconds)
 
 
 def _fit(run: Run, trainer: Any, module: Any, datamodule: Any) -> None:
@@ -294,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     line ``error: ...`` on stderr and exit code 2; ``--debug`` adds the
     traceback.
     """
-    from vis4d.common.errors import RunInterrupted, StreamStopped, is_user_error, one_line
+    from vis4d.common.errors import RunFault, RunInterrupted, StreamStopped, is_user_error, one_line
+    from vis4d.engine.faults import report
+    from vis4d.engine.workspace import is_launching_process
 
     args_list = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args_list
@@ -307,6 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except RunFault as fault:  # not the input's fault: a loss that is not finite, a dead worker or DDP process
+        if debug:
+            traceback.print_exc()
+        if is_launching_process() or not fault.all_ranks:  # a fault all processes agreed on: said once
+            report(fault)
+        return fault.exit_code
     except Exception as err:
         if not isinstance(err, Vis4DError) and not is_user_error(err):  # a bug: its traceback is the report
             raise

@@ -36,6 +36,23 @@ class Vis4DModel(nn.Module, ABC):
     def reset_tracking(self) -> None:
         """Forget all tracker state (no-op for detectors)."""
 
+    def tracking_state(self, after_video: str) -> dict[str, int] | None:
+        """What tracking carries from the end of ``after_video`` into the next video (``{}`` for a detector).
+
+        A tracker's next track id (see :meth:`VideoTracker.state_after`);
+        None if that video is no longer known. The engine saves it with the
+        predictions of each finished video, so that ``predict --resume``
+        continues with the ids the uninterrupted run would give.
+        """
+        tracker = getattr(self, "tracker", None)
+        return {} if tracker is None else tracker.state_after(after_video)
+
+    def restore_tracking_state(self, state: dict[str, int]) -> None:
+        """Continue tracking after a video whose :meth:`tracking_state` was ``state``."""
+        tracker = getattr(self, "tracker", None)
+        if tracker is not None:
+            tracker.restore_state(state)
+
     def set_input_normalization(self, mean: Sequence[float], std: Sequence[float], channel_order: str) -> None:
         """How the data handler normalised the input images; trackers that read pixels undo it (no-op otherwise)."""
         from vis4d.model.track.context import Normalization

@@ -395,4 +395,3 @@ def load_motchallenge_file(
         raise DataError(str(error)) from None
     raw.sources = [str(file)]
     return finalize(raw, _mapper(categories, options), options, renumber_tracks=False, predictions=source == "results")
-

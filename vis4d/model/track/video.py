@@ -40,6 +40,7 @@ class VideoTracker:
         self._reid: ReIDEmbedder | None = None
         self._video: str | None = None
         self._last_frame_index: int | None = None
+        self._ended: dict[str, int] = {}  # video -> the next track id when it ended (see state_after)
 
     @property
     def needs_context(self) -> bool:
@@ -83,6 +84,29 @@ class VideoTracker:
         self.graph.reset()
         self._video = None
         self._last_frame_index = None
+        self._ended = {}
+
+    def state_after(self, video: str) -> dict[str, int] | None:
+        """What the tracker carries from the end of ``video`` into the next one: the next track id.
+
+        Tracks never outlive their video, but ids keep increasing across
+        videos (they stay unique in a dataset). An interrupted prediction run
+        continues after its last finished video with this state, so the
+        videos after it get the ids an uninterrupted run gives them. None if
+        ``video`` is neither the current video nor one that ended since the
+        last :meth:`reset`.
+        """
+        if video == self._video:
+            return {"next_id": int(getattr(self.graph, "next_id", 0))}
+        if video in self._ended:
+            return {"next_id": self._ended[video]}
+        return None
+
+    def restore_state(self, state: dict[str, int]) -> None:
+        """Continue after a video whose :meth:`state_after` was ``state`` (the next video starts fresh)."""
+        self.reset()
+        if "next_id" in state and hasattr(self.graph, "next_id"):
+            self.graph.next_id = int(state["next_id"])
 
     def __call__(
         self,
@@ -94,6 +118,8 @@ class VideoTracker:
         """The tracked detections of one frame, with track ids."""
         restarted = self._last_frame_index is not None and meta.frame_index <= self._last_frame_index
         if meta.video_name != self._video or restarted:
+            if self._video is not None:
+                self._ended[self._video] = int(getattr(self.graph, "next_id", 0))
             self.graph.reset()
             self._video = meta.video_name
         self._last_frame_index = meta.frame_index
