@@ -212,8 +212,16 @@ class PredictionJournal(pl.Callback):
             self.replay(pl_module, (dataloader_idx, row))
 
     def on_predict_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """The journaled segments after the last inferred frame, before the writer closes its files."""
+        """The journaled segments after the last inferred frame, before the writer closes its files.
+
+        Without pictures the last segments are journaled here too, before the
+        files close: a run killed while closing them resumes by replaying the
+        journal alone, inferring nothing. (A video's MP4 closes with the
+        files, so with pictures its segment waits for :meth:`on_predict_end`.)
+        """
         self.replay(pl_module)
+        if not self.whole_videos:
+            self._write_pending(final=True)
 
     # ---------------------------------------------------------- recording
     def on_predict_batch_end(  # noqa: D102
