@@ -33,8 +33,9 @@ CASES = [("qdtrack", "test.0.num_videos=5,test.0.frames_per_video=4", 5, 20),
 
 def _predict(config: Path, version: str, data: str, *extra: str) -> list[str]:
     """``predict`` with the model's seeded random weights (no training needed) into ``ws/e/<version>``."""
-    return ["predict", "--config", str(config), "--work_dir", str(config.parent / "ws"), "--exp_name", "e",
-            "--version", version, "--weights", "none", "--cfg-options", data, "--output_format", FORMATS, *extra]  # fmt: skip
+    workspace = ["--work_dir", str(config.parent / "ws"), "--exp_name", "e", "--version", version]
+    options = ["--weights", "none", "--cfg-options", data, "--output_format", FORMATS]
+    return ["predict", "--config", str(config), *workspace, *options, *extra]
 
 
 def _run(command: list[str], cwd: Path) -> Completed:

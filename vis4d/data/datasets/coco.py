@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from vis4d.common.errors import DataError, MissingScoreError
-from vis4d.data.datasets.columns import MalformedFile, RawColumns, empty_raw, finalize, read_json
+from vis4d.data.datasets.columns import finalize
+from vis4d.data.datasets.raw import MalformedFile, RawColumns, empty_raw, read_json
 from vis4d.data.mapping import DEFAULT_LOAD_OPTIONS, CategoryMapper, LoadOptions
 from vis4d.data.notes import warn
 from vis4d.data.store import AnnotationStore

@@ -39,8 +39,9 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from vis4d.common.errors import DataError, MissingScoreError
-from vis4d.data.datasets.columns import MalformedFile, RawColumns, concat_raw, finalize, read_json
+from vis4d.data.datasets.columns import finalize
 from vis4d.data.datasets.parallel import map_files, parse_workers, paused_gc
+from vis4d.data.datasets.raw import MalformedFile, RawColumns, concat_raw, read_json
 from vis4d.data.datasets.scalabel_labels import label_columns
 from vis4d.data.mapping import (
     DEFAULT_LOAD_OPTIONS,
