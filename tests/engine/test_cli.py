@@ -80,7 +80,7 @@ def test_the_top_help_lists_every_option_in_the_specs_groups(capsys: pytest.Capt
     [
         (["train", "--input_dir", "frames/"], "--input_dir only applies to predict (see " + PROG + " train --help)"),
         (["train", "--visualize"], "--visualize only applies to test and predict"),
-        (["test", "--resume"], "--resume only applies to train (see " + PROG + " test --help)"),
+        (["test", "--resume"], "--resume only applies to train and predict (see " + PROG + " test --help)"),
         (["predict", "--max_epochs=3"], "--max_epochs only applies to train"),
         (["test", "--limit_predict_batches", "2"], "--limit_predict_batches only applies to predict"),
         (["train", "--nonsense", "1"], "unrecognized arguments: --nonsense 1 (see " + PROG + " train --help)"),
