@@ -15,8 +15,8 @@ local MJPEG stream).
 Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
 on one 128x224 image with 64 sampled RoIs per head, test and predict one
-batch, benchmarks ``--quick``, the demo ``DEMO_ARGS=--quick``. A command that
-needs something no CPU-only machine has is listed in :data:`NOT_RUN`
+batch (the 720p recipes' frames resized to 128x224), benchmarks ``--quick``, the
+demo ``DEMO_ARGS=--quick``. A command that needs something no CPU-only machine has is listed in :data:`NOT_RUN`
 with its reason; any other command that fails, or that a doc adds without it
 running, fails this test. The checks per command: exit code 0 and, for test
 and predict, the files they promise (metrics, predictions, pictures); ``--gpus``
@@ -323,8 +323,25 @@ def limits(action: str, words: list[str], cwd: Path) -> list[str]:
             appended += ["--cfg-options", small]
         return appended
     if action in ("test", "predict") and "-h" not in words:
-        return [f"--limit_{action}_batches", "1"]
+        config = _config_of(words)
+        small = _small_inference(cwd / config) if config is not None else None
+        return [f"--limit_{action}_batches", "1", *(["--cfg-options", small] if small else [])]
     return []
+
+
+def _small_inference(config_path: Path) -> str | None:
+    """``--cfg-options`` that resize test/predict inputs of a 720p recipe to 128x224 (None: small already).
+
+    A 720p frame costs an R50 model seconds on a CPU; what the command promises (its files, its metrics) is the
+    same at any size.
+    """
+    from vis4d.config.load import load_config
+
+    if not config_path.is_file():
+        return None
+    shapes = [getattr(t, "shape", None) for t in load_config(config_path).test_handler.transforms]
+    big = [i for i, shape in enumerate(shapes) if shape is not None and max(shape) > 400]
+    return ",".join(f"test_handler.transforms.{i}.shape=[128,224]" for i in big) or None
 
 
 def make_step(command: str, cwd: Path) -> Step:

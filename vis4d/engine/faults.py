@@ -227,6 +227,8 @@ def watch_ddp_children(trainer: Any, checkpoint_dir: Path, action: str, poll: fl
     for this process to say it first.
     """
     launcher = getattr(trainer.strategy, "launcher", None)
+    if type(launcher).__name__ == "_MultiProcessingLauncher":
+        threading.Thread(target=_kill_hanging_forks, args=(poll, 5.0), name="vis4d-ddp-reap", daemon=True).start()
     if type(launcher).__name__ != "_SubprocessScriptLauncher":
         return
 
@@ -245,3 +247,27 @@ def watch_ddp_children(trainer: Any, checkpoint_dir: Path, action: str, poll: fl
                 return
 
     threading.Thread(target=watch, name="vis4d-ddp-watch", daemon=True).start()
+
+
+def _kill_hanging_forks(poll: float, grace: float) -> None:
+    """``ddp_fork``/``ddp_spawn``: once a rank has failed, SIGKILL the ranks still alive ``grace`` seconds later.
+
+    torch's launcher (``ProcessContext.join``) sends SIGTERM to the other
+    ranks and waits 30 s before SIGKILL; a rank that hangs (stopped, or deaf
+    to SIGTERM inside a collective) would hold the run that long after the
+    failure was known. The failed rank's error is what the run reports.
+    """
+    import multiprocessing
+
+    seen: set[Any] = set()  # every rank once started (active_children forgets the ended ones)
+    while True:
+        time.sleep(poll)
+        seen.update(multiprocessing.active_children())
+        if any(child.exitcode not in (None, 0) for child in seen):
+            time.sleep(grace)
+            for child in seen:
+                if child.exitcode is None:
+                    child.kill()
+            return
+        if seen and all(child.exitcode is not None for child in seen):
+            return
