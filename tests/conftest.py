@@ -29,8 +29,43 @@ def fork_server() -> ForkServer:
     return server
 
 
+# Longest first: with parallel workers (pytest-xdist) a long test that starts last is the suite's tail, one core
+# idle meanwhile. Test files are ordered by their longest test in the last run (pytest's cache); without a
+# record, the files of end-to-end tests (marked slow) lead, the documented commands first. A file's tests stay
+# together and in their order, so module-scoped fixtures are built once.
+DURATIONS_KEY = "vis4d/durations"
+_DURATIONS: dict[str, float] = {}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the test files by their longest test, longest first (a stable sort)."""
+    known: dict[str, float] = config.cache.get(DURATIONS_KEY, {}) if config.cache is not None else {}
+
+    def expected(item: pytest.Item) -> float:
+        if item.nodeid in known:
+            return float(known[item.nodeid])
+        if "test_docs_run.py" in item.nodeid:
+            return 60.0
+        return 10.0 if item.get_closest_marker("slow") else 0.0
+
+    longest: dict[str, float] = {}
+    for item in items:
+        longest[item.path.as_posix()] = max(longest.get(item.path.as_posix(), 0.0), expected(item))
+    items.sort(key=lambda item: longest[item.path.as_posix()], reverse=True)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect each test's time (setup, call, teardown; under xdist, in the controlling process)."""
+    _DURATIONS[report.nodeid] = _DURATIONS.get(report.nodeid, 0.0) + report.duration
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stop the fork server with the session."""
+    """Stop the fork server with the session; keep the durations for the next run's order."""
     for server in _SERVER:
         assert isinstance(server, ForkServer)
         server.close()
+    cache = session.config.cache
+    if cache is not None and _DURATIONS and not hasattr(session.config, "workerinput"):  # not in an xdist worker
+        known = cache.get(DURATIONS_KEY, {})
+        known.update({nodeid: round(seconds, 3) for nodeid, seconds in _DURATIONS.items()})
+        cache.set(DURATIONS_KEY, known)

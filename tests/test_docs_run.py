@@ -285,6 +285,14 @@ def _config_of(words: list[str]) -> Path | None:
     return Path(words[words.index("--config") + 1]) if "--config" in words else None
 
 
+def _resumed_config(words: list[str]) -> Path | None:
+    """The config of the run ``train --resume --exp_name E --version V`` continues (None: no such command)."""
+    if "--resume" not in words or "--exp_name" not in words or "--version" not in words:
+        return None
+    work_dir = words[words.index("--work_dir") + 1] if "--work_dir" in words else "vis4d-workspace"
+    return Path(work_dir) / words[words.index("--exp_name") + 1] / words[words.index("--version") + 1] / "config.yaml"
+
+
 def _config_exp(command: str, folder: Folder) -> str | None:
     """The experiment (model.name) of the command's config, if it names one."""
     from vis4d.config.load import load_config
@@ -316,12 +324,13 @@ def limits(action: str, words: list[str], cwd: Path) -> list[str]:
         appended = [*TRAIN_LIMITS]
         if "--resume" in words:
             appended[1] = "2"  # one step past the checkpoint it resumes
-        config = _config_of(words)
+        config = _config_of(words) or _resumed_config(words)
         small = _small_training(cwd / config) if config is not None else None
         if small is not None:  # 720p recipes: train small, validate not at all
             appended[appended.index("--limit_val_batches") + 1] = "0"
-            appended += ["--cfg-options", small]
-        return appended
+        validation = _small_inference(cwd / config) if config is not None and small is None else None
+        options = ",".join(option for option in (small, validation) if option)
+        return appended + (["--cfg-options", options] if options else [])
     if action in ("test", "predict") and "-h" not in words:
         config = _config_of(words)
         small = _small_inference(cwd / config) if config is not None else None

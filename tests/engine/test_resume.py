@@ -52,8 +52,7 @@ def _kill_at(command: list[str], cwd: Path, last: Path, step: int) -> int:
     try:
         while process.poll() is None and _step(last) < step:
             time.sleep(0.02)
-        assert process.poll() is None, f"the run ended before step {step}"
-        process.kill()
+        process.kill()  # a no-op when the run has ended already (the caller sees last.ckpt at its last step)
     finally:
         process.wait(120)
     return _step(last)
@@ -102,10 +101,16 @@ def _kill_and_resume(config: Path, tmp_path: Path, options: list[str], total_ste
     reference = torch.load(tmp_path / "ws" / "e" / "reference" / "checkpoints" / "last.ckpt", weights_only=True)
     assert reference["global_step"] == total_steps
 
-    kill_step = random.Random().randrange(1, total_steps - 1)  # any step; printed by the assertion on failure
-    last = tmp_path / "ws" / "e" / "killed" / "checkpoints" / "last.ckpt"
-    killed_at = _kill_at(_command(config, "killed", *options), tmp_path, last, kill_step)
-    assert killed_at < total_steps, "the run finished before it was killed"
-    _run(_command(config, "killed", *options, "--resume"), tmp_path)
+    # Any step; printed by the assertion on failure. A loaded machine may let a tiny run reach its end between the
+    # last look at last.ckpt and the kill: then it is killed again, in a fresh run directory, at another step.
+    for attempt in range(3):
+        kill_step = random.Random().randrange(1, total_steps - 1)
+        version = f"killed{attempt}"
+        last = tmp_path / "ws" / "e" / version / "checkpoints" / "last.ckpt"
+        killed_at = _kill_at(_command(config, version, *options), tmp_path, last, kill_step)
+        if killed_at < total_steps:
+            break
+    assert killed_at < total_steps, "the run finished before it was killed, three times"
+    _run(_command(config, version, *options, "--resume"), tmp_path)
     resumed = torch.load(last, weights_only=True)
     _assert_same_training_state(resumed, reference, f"killed at step {killed_at} (aimed at {kill_step})")
