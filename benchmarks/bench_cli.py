@@ -33,8 +33,19 @@ CASES = {
     "weights file missing": ["test", "--config", CONFIG, "--weights", "missing.ckpt"],
     # The file tool that runs trackers (``vis4d track``), through the ``vis4d`` script's module.
     "vis4d track -h": ["-m", "vis4d.cli", "track", "-h"],
-    "vis4d track: bad tracker option": ["-m", "vis4d.cli", "track", "--detections", CONFIG, "--tracker", "ocsort",
-                                        "--output", "o", "--tracker-options", "min_hits=-1"],  # fmt: skip
+    "vis4d track: bad tracker option": [
+        "-m",
+        "vis4d.cli",
+        "track",
+        "--detections",
+        CONFIG,
+        "--tracker",
+        "ocsort",
+        "--output",
+        "o",
+        "--tracker-options",
+        "min_hits=-1",
+    ],  # fmt: skip
 }
 
 
