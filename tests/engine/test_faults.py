@@ -45,6 +45,31 @@ def test_a_dead_worker_is_one_line_naming_it_and_the_checkpoint() -> None:
     assert worker_fault(ValueError("DataLoader worker (pid 1) is killed by signal: Killed."), CKPT, "train") is None
 
 
+class _Worker:
+    def __init__(self, pid: int, exitcode: int | None) -> None:
+        self.pid, self.exitcode = pid, exitcode
+
+
+class _LoaderIterator:
+    """Stands for PyTorch's multi-process loader iterator: its workers, and the error its queue raises."""
+
+    def __init__(self, workers: list[_Worker]) -> None:
+        self._workers = workers
+
+    def next(self) -> None:
+        raise RuntimeError("DataLoader worker (pid(s) 12) exited unexpectedly")
+
+
+def test_a_worker_that_exited_unexpectedly_is_named_by_its_signal_when_its_process_knows_it() -> None:
+    """PyTorch's queue may notice a death before its SIGCHLD handler: the signal comes from the worker's process."""
+    for code, how in ((-9, "was killed by SIGKILL (out of memory?"), (3, "exited unexpectedly")):
+        try:
+            _LoaderIterator([_Worker(11, None), _Worker(12, code)]).next()
+        except RuntimeError as error:
+            fault = worker_fault(error, CKPT, "predict")
+        assert fault is not None and str(fault).startswith(f"data loader worker (pid 12) {how}"), str(fault)
+
+
 def test_the_fault_is_found_anywhere_in_the_chain_and_input_errors_stay_theirs() -> None:
     """PyTorch's SIGCHLD handler raises wherever the process is, e.g. inside torch.save, whose clean-up raises too."""
     try:

@@ -89,9 +89,31 @@ def worker_fault(error: BaseException, checkpoint_dir: Path, action: str) -> Run
         return None
     pids = match.group(1).strip(" ,")
     how = f"was killed by {_signal_name(match.group(3).strip())}" if match.group(3) else "exited unexpectedly"
+    code = None if match.group(3) else _worker_exit_code(error, pids.split(",")[0].strip())
+    if code is not None and code < 0 and -code in signal.valid_signals():
+        how = f"was killed by {signal.Signals(-code).name}"
     hint = " (out of memory? lower train_handler.num_workers or the batch size)" if "SIGKILL" in how else ""
     where = f"; {last_good_checkpoint(checkpoint_dir)}; continue with --resume" if action == "train" else ""
     return RunFault(f"data loader worker (pid {pids}) {how}{hint}{where}")
+
+
+def _worker_exit_code(error: BaseException, pid: str) -> int | None:
+    """The exit code of the loader worker ``pid`` (minus the signal that killed it), or None if unknown.
+
+    PyTorch names the signal when its SIGCHLD handler sees the death first;
+    when its queue notices first it says only "exited unexpectedly". The
+    loader's iterator, whose worker processes know their exit codes, is
+    ``self`` in a frame of the traceback that raised it.
+    """
+    traceback = error.__traceback__
+    while traceback is not None:
+        workers = getattr(traceback.tb_frame.f_locals.get("self"), "_workers", None)
+        for worker in workers if isinstance(workers, list) else []:
+            if str(getattr(worker, "pid", "")) == pid:
+                code = getattr(worker, "exitcode", None)
+                return code if isinstance(code, int) else None
+        traceback = traceback.tb_next
+    return None
 
 
 def dead_rank(rank: object, pid: object, code: int | None, checkpoint_dir: Path, action: str) -> RunFault:
