@@ -113,7 +113,7 @@ def test_reader_accepts_a_folder_of_per_video_files(tmp_path: Path) -> None:
     ("case", "message"),
     [
         ("no_images", "--images: image folder not found"),
-        ("bad_json", "not valid JSON (line 1"),
+        ("bad_json", "pred.json:1:3: malformed JSON: "),
         ("missing_image", "image of frame 'nope.jpg' not found"),
         ("bad_box", "box2d needs numeric"),
     ],

@@ -90,7 +90,7 @@ def test_report_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "test" / "metrics.json").write_text("{broken")
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "metrics.json: not valid JSON (line 1" in err and err.count("\n") == 1
+    assert "metrics.json:1:2: malformed JSON: " in err and err.count("\n") == 1
     assert not (tmp_path / "report.md").exists()
 
 

@@ -1,4 +1,4 @@
-"""Atomic file writing: a file a user keeps is complete or absent, never truncated."""
+"""File I/O: atomic writing (a file a user keeps is complete or absent, never truncated), JSON reading."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from vis4d.common.errors import ResourceError
+from vis4d.common.errors import DataError, ResourceError
 
 
 @contextlib.contextmanager
@@ -76,3 +76,25 @@ def atomic_replace(tmp_path: str | os.PathLike[str], path: str | os.PathLike[str
     """Move a finished temporary file into place (same filesystem)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp_path, path)
+
+
+def read_json(path: Path, what: str, malformed: type[Exception] = DataError) -> Any:
+    """``json.load`` of ``path`` (expected to be ``what``, e.g. "a label file") with one-line errors.
+
+    A file that is empty, not JSON (named with its line and column), not
+    UTF-8 or nested too deeply raises ``malformed`` (loaders raise their
+    skippable kind); a file that cannot be read raises :class:`DataError`.
+    """
+    try:
+        if path.stat().st_size == 0:
+            raise malformed(f"{path}: the file is empty (0 bytes); expected {what}")
+        with open(path, "rb") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise malformed(f"{path}:{error.lineno}:{error.colno}: malformed JSON: {error.msg}") from None
+    except RecursionError:  # Python's parser recurses per nesting level
+        raise malformed(f"{path}: JSON nested too deeply to be {what}") from None
+    except UnicodeDecodeError as error:
+        raise malformed(f"{path}: not UTF-8 text ({error.reason}); expected {what}") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from None

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import zlib
 from collections.abc import Sequence
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from vis4d.common.errors import ConfigError, DataError, Vis4DError, one_line
+from vis4d.common.io import read_json
 from vis4d.common.names import UniqueNames
 from vis4d.common.parser import ArgumentParser
 from vis4d.common.paths import check_output_folder
@@ -129,20 +129,7 @@ def read_scalabel_for_drawing(path: Path) -> list[DrawFrame]:
         raise DataError(f"{path}: folder holds no .json files")
     frames: list[DrawFrame] = []
     for file in files:
-        if file.stat().st_size == 0:
-            raise DataError(f"{file}: the file is empty (0 bytes); expected Scalabel JSON")
-        try:
-            with open(file, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except json.JSONDecodeError as error:
-            where = f"line {error.lineno}, column {error.colno}"
-            raise DataError(f"{file}: not valid JSON ({where}: {error.msg})") from error
-        except RecursionError:  # Python's parser recurses per nesting level
-            raise DataError(f"{file}: JSON nested too deeply to be a Scalabel file") from None
-        except UnicodeDecodeError as error:
-            raise DataError(f"{file}: not UTF-8 text ({error.reason}); expected Scalabel JSON") from error
-        except OSError as error:
-            raise DataError(f"{file}: cannot read ({error.strerror})") from error
+        data = read_json(file, "Scalabel JSON")
         if isinstance(data, dict) and isinstance(data.get("frames"), list):
             data = data["frames"]
         if not isinstance(data, list):

@@ -26,7 +26,6 @@ print as logged. Both files are written atomically.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
 from collections.abc import Iterable
@@ -36,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from vis4d.common.errors import DataError, Vis4DError, one_line
-from vis4d.common.io import atomic_open
+from vis4d.common.io import atomic_open, read_json
 from vis4d.common.parser import ArgumentParser
 from vis4d.eval.registry import count_names, headline_names, ratio_names
 from vis4d.vis.class_bars import plot_class_bars
@@ -228,12 +227,7 @@ def _metrics_markdown(metrics: dict[str, Any], title: str, level: int = 3) -> li
 def _read_metrics(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from error
-    except RecursionError:  # Python's parser recurses per nesting level
-        raise DataError(f"{path}: JSON nested too deeply to be metrics") from None
+    data = read_json(path, "a JSON object of metrics")
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object of metrics")
     dropped: list[str] = []

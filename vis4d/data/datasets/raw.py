@@ -2,14 +2,12 @@
 
 :class:`RawColumns` holds per-frame and per-box arrays in file order with the
 dataset's own category names; :func:`vis4d.data.datasets.columns.finalize`
-turns them into a store. :func:`read_json` gives JSON errors that name the
-file, line and column.
+turns them into a store.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vis4d.common.errors import DataError
+from vis4d.common import io
 
 
 class MalformedFile(Exception):
@@ -25,20 +23,8 @@ class MalformedFile(Exception):
 
 
 def read_json(path: Path) -> Any:
-    """``json.load`` with errors that name the file, line and column."""
-    try:
-        if path.stat().st_size == 0:
-            raise MalformedFile(f"{path}: the file is empty (0 bytes); expected JSON")
-        with open(path, "rb") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise MalformedFile(f"{path}:{error.lineno}:{error.colno}: malformed JSON: {error.msg}") from None
-    except RecursionError:  # Python's parser recurses per nesting level
-        raise MalformedFile(f"{path}: JSON nested too deeply to be a label file") from None
-    except UnicodeDecodeError as error:
-        raise MalformedFile(f"{path}: not UTF-8 text ({error.reason})") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
+    """A label file's JSON; what is wrong with its content is a :class:`MalformedFile` (skippable)."""
+    return io.read_json(path, "a JSON label file", MalformedFile)
 
 
 @dataclasses.dataclass
