@@ -36,6 +36,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
@@ -307,8 +308,7 @@ def _small_training(config_path: Path) -> str | None:
     from vis4d.config.load import load_config
 
     config = load_config(config_path)
-    shapes = [getattr(t, "shape", None) for t in config.train_handler.transforms]
-    if not any(shape is not None and max(shape) > 400 for shape in shapes):
+    if not _large_resizes(config.train_handler):
         return None
     options = [SMALL_TRAINING]
     if config.model.detector.type in SMALL_HEADS:
@@ -348,9 +348,14 @@ def _small_inference(config_path: Path) -> str | None:
 
     if not config_path.is_file():
         return None
-    shapes = [getattr(t, "shape", None) for t in load_config(config_path).test_handler.transforms]
-    big = [i for i, shape in enumerate(shapes) if shape is not None and max(shape) > 400]
+    big = _large_resizes(load_config(config_path).test_handler)
     return ",".join(f"test_handler.transforms.{i}.shape=[128,224]" for i in big) or None
+
+
+def _large_resizes(handler: Any) -> list[int]:
+    """Indices of the handler's transforms that resize to more than 400 px (the 720p recipes)."""
+    shapes = [getattr(transform, "shape", None) for transform in handler.transforms]
+    return [i for i, shape in enumerate(shapes) if shape is not None and max(shape) > 400]
 
 
 def make_step(command: str, cwd: Path) -> Step:

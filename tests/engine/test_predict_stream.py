@@ -92,6 +92,11 @@ def test_sources_that_cannot_be_read_are_one_line(tmp_path: Path) -> None:
         .splitlines()[-1]
         .startswith("error: --visualize: the frames of rtsp://127.0.0.1:9/live are not kept to draw on")
     )
+    resumed = run_cli(*_predict(config, "rtsp://127.0.0.1:9/live", "c", "--resume"), cwd=tmp_path)
+    assert resumed.returncode == 2
+    assert resumed.stderr.strip().splitlines()[-1] == (
+        "error: --resume: rtsp://127.0.0.1:9/live is a live source (a camera or stream URL); it cannot resume"
+    )
 
 
 def test_the_python_api_tracks_a_stream(server: MJPEGServer, tmp_path: Path) -> None:
