@@ -39,7 +39,7 @@ _DURATIONS: dict[str, float] = {}
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order the test files by their longest test, longest first (a stable sort)."""
-    known: dict[str, float] = config.cache.get(DURATIONS_KEY, {}) if config.cache is not None else {}
+    known: dict[str, float] = config.cache.get(DURATIONS_KEY, {}) if getattr(config, "cache", None) is not None else {}
 
     def expected(item: pytest.Item) -> float:
         if item.nodeid in known:
@@ -64,7 +64,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for server in _SERVER:
         assert isinstance(server, ForkServer)
         server.close()
-    cache = session.config.cache
+    cache = getattr(session.config, "cache", None)
     if cache is not None and _DURATIONS and not hasattr(session.config, "workerinput"):  # not in an xdist worker
         known = cache.get(DURATIONS_KEY, {})
         known.update({nodeid: round(seconds, 3) for nodeid, seconds in _DURATIONS.items()})
