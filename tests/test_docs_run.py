@@ -16,7 +16,8 @@ Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
 on one 128x224 image with 64 sampled RoIs per head, test and predict one
 batch (the 720p recipes' frames resized to 128x224), benchmarks ``--quick``, the
-demo ``DEMO_ARGS=--quick``. A command that needs something no CPU-only machine has is listed in :data:`NOT_RUN`
+demo ``DEMO_ARGS=--quick``; a benchmark command another doc ran already in the
+session is not run again. A command that needs something no CPU-only machine has is listed in :data:`NOT_RUN`
 with its reason; any other command that fails, or that a doc adds without it
 running, fails this test. The checks per command: exit code 0 and, for test
 and predict, the files they promise (metrics, predictions, pictures); ``--gpus``
@@ -25,6 +26,7 @@ without a GPU must say it runs on the CPU, as docs/distributed.md says.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -513,6 +515,27 @@ def _cuda() -> bool:
 
 
 @pytest.fixture(scope="session")
+def benchmarks_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where a benchmark command that passed leaves a mark, shared by the session's workers (xdist's common root).
+
+    A benchmark depends on nothing a doc's earlier commands made, so the same
+    command in two docs (docs/speed.md lists docs/export.md's) runs once.
+    """
+    root = tmp_path_factory.getbasetemp()
+    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    marks = shared / "benchmarks-passed"
+    marks.mkdir(exist_ok=True)
+    return marks
+
+
+def _passed_earlier(step: Step, marks: Path) -> Path | None:
+    """The mark of this benchmark command if it passed earlier in the session (None: run it)."""
+    if step.kind != "script" or not step.argv[0].startswith("benchmarks/"):
+        return None
+    return marks / hashlib.sha1(shlex.join(step.argv).encode()).hexdigest()
+
+
+@pytest.fixture(scope="session")
 def torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One torch.hub cache for the session's doc folders: published files are made once."""
     return tmp_path_factory.mktemp("torch_home")
@@ -520,7 +543,8 @@ def torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", [d for d in DOCS if doc_commands(d)], ids=lambda d: str(d.relative_to(ROOT)))
-def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, torch_home: Path) -> None:
+def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, torch_home: Path,
+                                                  benchmarks_run: Path) -> None:  # fmt: skip
     folder = make_folder(tmp_path / "repo", torch_home)
     for command in doc_commands(doc):
         if not_run_reason(command) is not None:
@@ -533,10 +557,16 @@ def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, tor
         ensure_run(_replace(named, folder), folder)
         runnable = _replace(named, folder)
         step = make_step(runnable, folder.path)
+        mark = _passed_earlier(step, benchmarks_run)
+        if mark is not None and mark.exists():
+            folder.log.append(f"passed earlier in this session ({mark.read_text()}): {command}")
+            continue
         result = _execute(step, folder)
         said = f"{doc.name}: {command}\n  ran: {shlex.join(step.argv)}\n  appended: {step.appended}"
         assert result.returncode == 0, f"{said}\nexit {result.returncode}:\n{result.stderr[-4000:]}"
         check_outputs(command, step, result, folder)
+        if mark is not None:
+            mark.write_text(doc.name)
         folder.log.append(f"ran ({time.monotonic() - started:.1f} s): {said}")
     print("\n".join(folder.log))
 

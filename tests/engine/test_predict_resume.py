@@ -26,15 +26,16 @@ from tests.fork_server import Completed
 ENV = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 KILLER = Path(__file__).with_name("kill_after_segments.py")
 FORMATS = "scalabel,bdd100k,motchallenge,coco"
-# (model, test set, journal segments, frames): 5 videos of 4 frames; one video of 250 frames in chunks of 100.
+# (model, test set, journal segments, frames): 5 videos of 4 frames; one video of 25 frames in chunks of 10
+# (--journal_frames 10, see _predict).
 CASES = [("qdtrack", "test.0.num_videos=5,test.0.frames_per_video=4", 5, 20),
-         ("detector", "test.0.num_videos=1,test.0.frames_per_video=250", 3, 250)]  # fmt: skip
+         ("detector", "test.0.num_videos=1,test.0.frames_per_video=25", 3, 25)]  # fmt: skip
 
 
 def _predict(config: Path, version: str, data: str, *extra: str) -> list[str]:
     """``predict`` with the model's seeded random weights (no training needed) into ``ws/e/<version>``."""
     workspace = ["--work_dir", str(config.parent / "ws"), "--exp_name", "e", "--version", version]
-    options = ["--weights", "none", "--cfg-options", data, "--output_format", FORMATS]
+    options = ["--weights", "none", "--cfg-options", data, "--output_format", FORMATS, "--journal_frames", "10"]
     return ["predict", "--config", str(config), *workspace, *options, *extra]
 
 

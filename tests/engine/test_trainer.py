@@ -127,6 +127,7 @@ def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
     assert (run_dir / "checkpoints" / "epoch=0.ckpt").is_file()
     assert (run_dir / "config.yaml").is_file()
     assert torch.load(last, weights_only=False)["global_step"] == 2
+    assert last.samefile(run_dir / "checkpoints" / "epoch=0.ckpt")  # written once, linked (not a second copy)
 
     # Resume continues the step count from last.ckpt (no --config needed: the run keeps its own).
     resumed = run_cli(
@@ -146,6 +147,8 @@ def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
     )
     _ok(resumed)
     assert torch.load(last, weights_only=False)["global_step"] == 4
+    assert last.samefile(run_dir / "checkpoints" / "epoch=1.ckpt")  # relinked; the first epoch's file stays as it was
+    assert torch.load(run_dir / "checkpoints" / "epoch=0.ckpt", weights_only=False)["global_step"] == 2
 
     tested = run_cli("test", *common, cwd=tmp_path)
     _ok(tested)

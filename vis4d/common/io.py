@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -76,6 +77,31 @@ def atomic_replace(tmp_path: str | os.PathLike[str], path: str | os.PathLike[str
     """Move a finished temporary file into place (same filesystem)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp_path, path)
+
+
+def atomic_link(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Make ``path`` the same file as ``source`` without writing it again, atomically.
+
+    A hard link (a copy where the filesystem has none), put in place by a
+    rename: ``path`` is always its previous version or the new one. Files
+    are only ever replaced by renames in vis4d, never rewritten in place, so
+    the two names stay independent: replacing one later leaves the other as it was.
+    """
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise_if_disk_full(err, target)
+        raise
 
 
 def read_json(path: Path, what: str, malformed: type[Exception] = DataError) -> Any:

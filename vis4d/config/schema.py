@@ -170,6 +170,12 @@ class LaunchConfig(StrictModel):
         description="train: continue the run from its last.ckpt (or weights); predict: continue an interrupted "
         "prediction run of the same run directory after its last finished video.",
     )
+    journal_frames: int = Field(
+        default=100,
+        ge=1,
+        description="predict: a detector's finished frames are journaled every N frames of a video (a killed run "
+        "redoes at most N per process on --resume); trackers journal whole videos.",
+    )
     on_nonfinite_loss: Literal["stop", "skip"] = Field(
         default="stop",
         description="train: a loss or gradient that is not finite (nan, inf) stops the run with one line, "

@@ -80,6 +80,12 @@ LAUNCH_OPTIONS: dict[str, dict[str, Any]] = {
         "help": "train: resume from --weights, or from last.ckpt of work_dir/exp_name/version; predict: continue "
         "the interrupted prediction run of --version after its last finished video.",
     },
+    "journal_frames": {
+        "type": int,
+        "metavar": "N",
+        "help": "predict: journal a detector's finished frames every N frames of a video, so that a killed run "
+        "redoes at most N on --resume (default 100; trackers journal whole videos).",
+    },
     "on_nonfinite_loss": {
         "choices": ["stop", "skip"],
         "help": "A loss or gradient that is nan or inf: stop with one line, last.ckpt kept as the last good step "
@@ -186,6 +192,7 @@ ONLY_FOR: dict[str, tuple[str, ...]] = {
     "checkpoint_period": ("train",),
     "checkpoint_every_n_steps": ("train",),
     "resume": ("train", "predict"),
+    "journal_frames": ("predict",),
     "on_nonfinite_loss": ("train",),
     "max_nonfinite_steps": ("train",),
     "pin_memory": ("train",),

@@ -78,7 +78,8 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
         from vis4d.engine.callbacks.journal import PredictionJournal
 
         stored = [store for _, store in stores]
-        callbacks.append(PredictionJournal(run.action_dir / "progress", writer, stored, whole_videos=launch.visualize))
+        callbacks.append(PredictionJournal(run.action_dir / "progress", writer, stored, launch.journal_frames,
+                                           whole_videos=launch.visualize))
     callbacks.append(writer)
     if launch.visualize:
         callbacks.append(Visualizer(run.action_dir / "vis", run.config.categories, stores))
@@ -92,8 +93,8 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
 def _checkpoint_callback(run: Run, name: str) -> Any:
     """One of the checkpoint writers.
 
-    ``epoch={epoch}``: ``epoch=N.ckpt`` every ``checkpoint_period`` epochs plus ``last.ckpt``; ``best``:
-    ``best.ckpt`` by the best metric; ``last``: ``last.ckpt`` alone every ``checkpoint_every_n_steps`` steps
+    ``epoch={epoch}``: ``epoch=N.ckpt`` every ``checkpoint_period`` epochs plus ``last.ckpt`` (a hard link to it);
+    ``best``: ``best.ckpt`` by the best metric; ``last``: ``last.ckpt`` alone every ``checkpoint_every_n_steps`` steps
     (a killed run loses at most that many).
     """
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -111,7 +112,9 @@ def _checkpoint_callback(run: Run, name: str) -> Any:
         return ModelCheckpoint(
             every_n_train_steps=launch.checkpoint_every_n_steps, save_top_k=0, save_last=True, **common
         )
-    return ModelCheckpoint(every_n_epochs=launch.checkpoint_period, save_top_k=-1, save_last=True, **common)
+    from vis4d.engine.callbacks.checkpoint import EpochCheckpoint
+
+    return EpochCheckpoint(every_n_epochs=launch.checkpoint_period, save_top_k=-1, **common)
 
 
 def build_logger(run: Run) -> Any:

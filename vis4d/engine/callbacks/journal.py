@@ -2,7 +2,7 @@
 
 The unit of progress is a *segment*: a whole video for a tracker, whose state
 at a video's start is only the next track id (saved with the segment); up to
-:data:`CHUNK_FRAMES` consecutive frames of a video for a detector, which
+``launch.journal_frames`` (``--journal_frames``, default 100) consecutive frames of a video for a detector, which
 carries nothing from frame to frame (with ``--visualize`` whole videos too: a
 video's MP4 is written in one go). Each finished segment is one file,
 ``RUN/predict/progress/<dataset>/<first frame row>.npz``, written atomically:
@@ -44,7 +44,6 @@ from vis4d.data.store import AnnotationStore
 from vis4d.engine.callbacks.writer import PredictionFileWriter
 from vis4d.model.base import Vis4DModel
 
-CHUNK_FRAMES = 100  # frames per segment of a detector (a killed run redoes at most this many per process)
 
 
 @dataclasses.dataclass
@@ -129,8 +128,8 @@ class PredictionJournal(pl.Callback):
         folder: Path,
         writer: PredictionFileWriter,
         stores: Sequence[AnnotationStore],
+        chunk_frames: int,
         whole_videos: bool = False,
-        chunk_frames: int = CHUNK_FRAMES,
     ) -> None:
         self.folder = folder
         self.writer = writer
