@@ -45,7 +45,6 @@ from vis4d.engine.callbacks.writer import PredictionFileWriter
 from vis4d.model.base import Vis4DModel
 
 
-
 @dataclasses.dataclass
 class _Segment:
     """A journaled segment: where it is, and which frame rows of its dataset it holds."""
