@@ -16,16 +16,18 @@ Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
 on one 128x224 image with 64 sampled RoIs per head, test and predict one
 batch (the 720p recipes' frames resized to 128x224), benchmarks ``--quick``, the
-demo ``DEMO_ARGS=--quick``; a benchmark command another doc ran already in the
-session is not run again. A command that needs something no CPU-only machine has is listed in :data:`NOT_RUN`
-with its reason; any other command that fails, or that a doc adds without it
-running, fails this test. The checks per command: exit code 0 and, for test
+demo ``DEMO_ARGS=--quick``. A command two docs share runs once per session when
+nothing earlier in the doc can change it (:func:`ran_before`). A command that
+needs something no CPU-only machine has is listed in :data:`NOT_RUN` with its
+reason; any other command that fails, or that a doc adds without it running,
+fails this test. The checks per command: exit code 0 and, for test
 and predict, the files they promise (metrics, predictions, pictures); ``--gpus``
 without a GPU must say it runs on the CPU, as docs/distributed.md says.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -515,24 +517,56 @@ def _cuda() -> bool:
 
 
 @pytest.fixture(scope="session")
-def benchmarks_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where a benchmark command that passed leaves a mark, shared by the session's workers (xdist's common root).
+def ran_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What a command that two docs share left when the first doc ran it (xdist's common root: every worker's).
 
-    A benchmark depends on nothing a doc's earlier commands made, so the same
-    command in two docs (docs/speed.md lists docs/export.md's) runs once.
+    Such a command runs once per session: a benchmark (it depends on nothing the
+    doc's earlier commands made: docs/speed.md lists docs/export.md's), or a
+    doc's first command in its fresh folder (``make demo`` opens README.md and
+    docs/quickstart.md); the second doc gets the files the first run made, linked.
     """
     root = tmp_path_factory.getbasetemp()
-    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
-    marks = shared / "benchmarks-passed"
-    marks.mkdir(exist_ok=True)
-    return marks
+    shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "docs-run-shared"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
-def _passed_earlier(step: Step, marks: Path) -> Path | None:
-    """The mark of this benchmark command if it passed earlier in the session (None: run it)."""
-    if step.kind != "script" or not step.argv[0].startswith("benchmarks/"):
+def _shared_key(step: Step, first: bool) -> str | None:
+    """The key of a command whose result a second doc may reuse (None: it always runs)."""
+    benchmark = step.kind == "script" and step.argv[0].startswith("benchmarks/")
+    if not benchmark and not (first and step.kind in ("make", "trainer", "vis4d", "script")):
         return None
-    return marks / hashlib.sha1(shlex.join(step.argv).encode()).hexdigest()
+    return hashlib.sha1(json.dumps([step.kind, step.argv, step.env]).encode()).hexdigest()
+
+
+def _own_files(root: Path) -> set[Path]:
+    """The files a folder holds itself (not through its links to the repository), relative to it."""
+    found = set()
+    for here, _, names in os.walk(root):
+        found |= {(Path(here) / n).relative_to(root) for n in names if not (Path(here) / n).is_symlink()}
+    return found
+
+
+def _keep(shared: Path, doc: Path, folder: Folder, made: set[Path], runs: int) -> None:
+    """Link what the command made into ``shared`` (a passed test's folder is removed when it ends)."""
+    for relative in made:
+        (shared / "files" / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.link(folder.path / relative, shared / "files" / relative)
+    record = {"doc": str(doc.relative_to(ROOT)), "runs": [str(r.relative_to(folder.path)) for r in folder.runs[runs:]]}
+    (shared / "record.tmp").write_text(json.dumps(record))
+    (shared / "record.tmp").rename(shared / "record.json")
+
+
+def _reuse(shared: Path, folder: Folder) -> str:
+    """The earlier run's files linked into ``folder``; the doc that ran it."""
+    record = json.loads((shared / "record.json").read_text())
+    for source in (shared / "files").rglob("*"):
+        if source.is_file():
+            target = folder.path / source.relative_to(shared / "files")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(source, target)
+    folder.runs += [folder.path / run for run in record["runs"]]
+    return str(record["doc"])
 
 
 @pytest.fixture(scope="session")
@@ -544,9 +578,9 @@ def torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", [d for d in DOCS if doc_commands(d)], ids=lambda d: str(d.relative_to(ROOT)))
 def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, torch_home: Path,
-                                                  benchmarks_run: Path) -> None:  # fmt: skip
+                                                  ran_before: Path) -> None:  # fmt: skip
     folder = make_folder(tmp_path / "repo", torch_home)
-    for command in doc_commands(doc):
+    for index, command in enumerate(doc_commands(doc)):
         if not_run_reason(command) is not None:
             folder.log.append(f"not run ({not_run_reason(command)}): {command}")
             continue
@@ -557,16 +591,19 @@ def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, tor
         ensure_run(_replace(named, folder), folder)
         runnable = _replace(named, folder)
         step = make_step(runnable, folder.path)
-        mark = _passed_earlier(step, benchmarks_run)
-        if mark is not None and mark.exists():
-            folder.log.append(f"passed earlier in this session ({mark.read_text()}): {command}")
+        key = _shared_key(step, first=index == 0 and not folder.log and not folder.runs)
+        if key is not None and (ran_before / key / "record.json").is_file():
+            folder.log.append(f"ran in {_reuse(ran_before / key, folder)} earlier this session: {command}")
             continue
+        before, runs = (_own_files(folder.path), len(folder.runs)) if key is not None else (set(), 0)
         result = _execute(step, folder)
         said = f"{doc.name}: {command}\n  ran: {shlex.join(step.argv)}\n  appended: {step.appended}"
         assert result.returncode == 0, f"{said}\nexit {result.returncode}:\n{result.stderr[-4000:]}"
         check_outputs(command, step, result, folder)
-        if mark is not None:
-            mark.write_text(doc.name)
+        if key is not None and not (ran_before / key).exists():
+            with contextlib.suppress(FileExistsError):  # another worker ran it at the same time: its record stays
+                (ran_before / key).mkdir()
+                _keep(ran_before / key, doc, folder, _own_files(folder.path) - before, runs)
         folder.log.append(f"ran ({time.monotonic() - started:.1f} s): {said}")
     print("\n".join(folder.log))
 
