@@ -32,12 +32,22 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", sync: bool = True
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.chmod(tmp, default_file_mode())
+    with replacing(target, tmp), os.fdopen(fd, mode) as handle:
+        yield handle
+        if sync:
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def replacing(target: Path, tmp: str | os.PathLike[str]) -> Iterator[None]:
+    """Rename the temporary file ``tmp`` over ``target`` when the body succeeds; otherwise remove it.
+
+    A full disk becomes one line with the free space (:func:`raise_if_disk_full`);
+    ``target`` keeps its previous version either way.
+    """
     try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
+        yield
         os.replace(tmp, target)
     except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
@@ -89,19 +99,13 @@ def atomic_link(source: str | os.PathLike[str], path: str | os.PathLike[str]) ->
     """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
+    with replacing(target, tmp):
         try:
             os.link(source, tmp)
         except OSError as err:
             if err.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise
             shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException as err:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise_if_disk_full(err, target)
-        raise
 
 
 def read_json(path: Path, what: str, malformed: type[Exception] = DataError) -> Any:

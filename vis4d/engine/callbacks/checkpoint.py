@@ -28,7 +28,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from vis4d.common.errors import ConfigError
-from vis4d.common.io import atomic_link, default_file_mode, raise_if_disk_full
+from vis4d.common.io import atomic_link, default_file_mode, replacing
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -40,15 +40,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.chmod(tmp, default_file_mode())
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(checkpoint, handle)
-            os.replace(tmp, target)
-        except BaseException as err:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise_if_disk_full(err, target)
-            raise
+        with replacing(target, tmp), os.fdopen(fd, "wb") as handle:
+            torch.save(checkpoint, handle)
 
     def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None) -> Any:
         """Read a checkpoint with ``weights_only=True``, whatever the caller or the environment asks for."""
