@@ -128,6 +128,7 @@ def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
     assert (run_dir / "config.yaml").is_file()
     assert torch.load(last, weights_only=False)["global_step"] == 2
     assert last.samefile(run_dir / "checkpoints" / "epoch=0.ckpt")  # written once, linked (not a second copy)
+    first_epoch = (run_dir / "checkpoints" / "epoch=0.ckpt").stat()
 
     # Resume continues the step count from last.ckpt (no --config needed: the run keeps its own).
     resumed = run_cli(
@@ -149,6 +150,7 @@ def test_train_resume_test_predict_detector(tmp_path: Path) -> None:
     assert torch.load(last, weights_only=False)["global_step"] == 4
     assert last.samefile(run_dir / "checkpoints" / "epoch=1.ckpt")  # relinked; the first epoch's file stays as it was
     assert torch.load(run_dir / "checkpoints" / "epoch=0.ckpt", weights_only=False)["global_step"] == 2
+    assert (run_dir / "checkpoints" / "epoch=0.ckpt").stat().st_ino == first_epoch.st_ino  # not written again
 
     tested = run_cli("test", *common, cwd=tmp_path)
     _ok(tested)
@@ -200,6 +202,22 @@ def _frames(tmp_path: Path) -> Path:
         for index, image in enumerate(sorted(root.glob("*/*.jpg"))[:2]):
             cv2.imwrite(str(folder / f"{index}.jpg"), cv2.resize(cv2.imread(str(image)), (96, 64)))
     return folder
+
+
+@pytest.mark.slow
+def test_a_resume_from_an_epoch_end_does_not_write_that_epoch_again(tmp_path: Path) -> None:
+    """Lightning replays the end of the epoch a run stopped at (--max_steps, after validation); epoch=0.ckpt stays."""
+    config = write_tiny_config(tmp_path, "detector")
+    run = ["--work_dir", str(tmp_path / "ws"), "--exp_name", "e", "--version", "v"]
+    limits = ["--limit_train_batches", "1", "--limit_val_batches", "1"]
+    _ok(run_cli("train", "--config", str(config), *run, "--max_steps", "1", *limits, cwd=tmp_path))
+    checkpoints = tmp_path / "ws" / "e" / "v" / "checkpoints"
+    first = (checkpoints / "epoch=0.ckpt").stat()
+    _ok(run_cli("train", "--resume", *run, "--max_steps", "2", *limits, cwd=tmp_path))
+    again = (checkpoints / "epoch=0.ckpt").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert torch.load(checkpoints / "epoch=1.ckpt", weights_only=False)["global_step"] == 2
+    assert (checkpoints / "last.ckpt").samefile(checkpoints / "epoch=1.ckpt")
 
 
 @pytest.mark.slow

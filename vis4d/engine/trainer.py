@@ -78,8 +78,11 @@ def build_callbacks(run: Run, datamodule: Any) -> list[Any]:
         from vis4d.engine.callbacks.journal import PredictionJournal
 
         stored = [store for _, store in stores]
-        callbacks.append(PredictionJournal(run.action_dir / "progress", writer, stored, launch.journal_frames,
-                                           whole_videos=launch.visualize))
+        callbacks.append(
+            PredictionJournal(
+                run.action_dir / "progress", writer, stored, launch.journal_frames, whole_videos=launch.visualize
+            )
+        )
     callbacks.append(writer)
     if launch.visualize:
         callbacks.append(Visualizer(run.action_dir / "vis", run.config.categories, stores))
