@@ -10,12 +10,14 @@ import pytest
 from tests.conftest import fork_server
 from tests.fork_server import Completed
 
+# The smallest backbone vis4d builds: a checkpoint (weights + SGD momentum) is 8 MB where ResNet-18's is 90 MB, and a
+# 10-step tiny tracker run that writes one every step takes 1.1 s instead of 3.5 s.
 TINY_MODEL = """
 [model.detector]
 type = "faster_rcnn"
 
 [model.detector.backbone]
-type = "resnet18"
+type = "mobilenet_v3_small"
 fpn_channels = 16
 
 [model.detector.rpn]

@@ -127,7 +127,8 @@ def test_weights_that_became_inf_are_never_saved(tmp_path: Path) -> None:
     assert result.returncode == 1
     last = tmp_path / "ws" / "e" / "v" / "checkpoints" / "last.ckpt"
     assert _error_line(result).startswith(
-        "error: training stopped at step 3 (epoch 0): the weights are inf (model.detector.backbone.body.conv1.weight) "
+        "error: training stopped at step 3 (epoch 0): the weights are inf (model.detector.backbone.body.features.0.0."
+        "weight) "
         f"after a step that diverged; not saving them; the last good checkpoint is {last} (step 2); "
     )
     saved = _checkpoint(config, "v")
