@@ -107,8 +107,9 @@ def _timed(step: Callable[[], None], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def _compare(name: str, ours: Callable[[], None], theirs: Callable[[], None], iters: int, device: torch.device) -> None:
-    paired.compare(name, ours, theirs, iters, "torchvision", lambda step: _timed(step, device))
+def _compare(name: str, ours: Callable[[], None], theirs: Callable[[], None], iters: int, device: torch.device,
+             warmup: bool) -> None:  # fmt: skip
+    paired.compare(name, ours, theirs, iters, "torchvision", lambda step: _timed(step, device), warmup=warmup)
 
 
 def main() -> None:
@@ -122,7 +123,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip", choices=["train", "test"], default=None)
-    parser.add_argument("--quick", action="store_true", help="smoke run (the docs test): 128x192, 1 run, batch 1")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run (the docs test): 128x192, 1 run without warm-up, batch 1")  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.iters, args.batch_size = [128, 192], 1, 1
@@ -139,9 +141,9 @@ def main() -> None:
         # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
         ours.detector.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
         if args.skip != "train":
-            _compare_train(ours, theirs, args.batch_size, height, width, args.iters, device)
+            _compare_train(ours, theirs, args.batch_size, height, width, args.iters, device, not args.quick)
         if args.skip != "test":
-            _compare_inference(ours, theirs, height, width, args.iters, device)
+            _compare_inference(ours, theirs, height, width, args.iters, device, not args.quick)
 
 
 def _compare_train(
@@ -152,6 +154,7 @@ def _compare_train(
     width: int,
     iters: int,
     device: torch.device,
+    warmup: bool,
 ) -> None:
     batch = _batch(batch_size, height, width, device, seed=0)
     tv_images = [image[:, :height, :width] for image in batch.images]
@@ -167,11 +170,17 @@ def _compare_train(
         theirs.zero_grad(set_to_none=True)
         torch.stack(list(theirs(tv_images, tv_targets).values())).sum().backward()
 
-    _compare(f"train step (batch {batch_size}, {height}x{width})", ours_train, theirs_train, iters, device)
+    _compare(f"train step (batch {batch_size}, {height}x{width})", ours_train, theirs_train, iters, device, warmup)
 
 
 def _compare_inference(
-    ours: DetectionModel, theirs: TorchvisionFasterRCNN, height: int, width: int, iters: int, device: torch.device
+    ours: DetectionModel,
+    theirs: TorchvisionFasterRCNN,
+    height: int,
+    width: int,
+    iters: int,
+    device: torch.device,
+    warmup: bool,
 ) -> None:
     batch = _batch(1, height, width, device, seed=1)
     tv_images = [image[:, :height, :width] for image in batch.images]
@@ -194,7 +203,7 @@ def _compare_inference(
     print(f"detections at {height}x{width}: vis4d {len(mine.boxes)}, torchvision {len(their['boxes'])}, "
           f"{_difference(mine.boxes, mine.scores, mine.class_ids, their)}")  # fmt: skip
     print(_anchor_note(*batch.images.shape[-2:]))
-    _compare(f"inference (1 image, {height}x{width})", ours_test, theirs_test, iters, device)
+    _compare(f"inference (1 image, {height}x{width})", ours_test, theirs_test, iters, device, warmup)
 
 
 def _difference(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, their: dict) -> str:
