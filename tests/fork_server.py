@@ -10,10 +10,12 @@ its own exit code. It runs the command's real entry point
 (``vis4d.engine.trainer.main``, ``vis4d.cli.main`` or a script file as
 ``__main__``), then the exit handlers, as the interpreter would.
 
-What a fork cannot give: a new interpreter. So commands whose code starts
-another copy of the program by its command line (Lightning's DDP launcher)
-and checks of the installed console script or of a shell environment run as
-real subprocesses instead (see :func:`tests.engine.conftest.run_cli`).
+What a fork cannot give: a new interpreter. A ``trainer`` child looks like
+``python -m vis4d.engine.trainer`` to code that restarts the program from its
+command line (``__main__.__spec__``, ``sys.argv``): Lightning's ``ddp``
+launcher starts ranks 1..N-1 as new interpreters running that command, as it
+does from a shell; the child itself is rank 0. Checks of the installed
+console script or of a shell environment run as real subprocesses instead.
 
 Protocol: one JSON object per line on the server's stdin, one reply per line
 on its stdout: ``{"op": "spawn", ...}`` -> ``{"pid": N}``; ``{"op": "wait",
@@ -104,9 +106,13 @@ def _child(request: dict[str, Any]) -> None:
 
 def _run(entry: str, argv: list[str]) -> Any:
     if entry == "trainer":
+        import importlib.util
+
         from vis4d.engine.trainer import main
 
-        sys.argv = ["python3 -m vis4d.engine.trainer", *argv]
+        # What `python -m vis4d.engine.trainer ARGV` has: Lightning's ddp launcher restarts the program from these.
+        sys.modules["__main__"].__spec__ = importlib.util.find_spec("vis4d.engine.trainer")
+        sys.argv = [str(Path(sys.modules["vis4d.engine.trainer"].__file__ or "")), *argv]
         return main(argv)
     if entry == "vis4d":
         from vis4d.cli import main as vis4d_main

@@ -254,7 +254,7 @@ def create_placeholders(command: str, folder: Folder) -> None:
 class Step:
     """A command made runnable: how to start it, and what was appended or replaced (said on failure)."""
 
-    kind: str  # trainer, vis4d, script, make, tensorboard, ddp
+    kind: str  # trainer, vis4d, script, make, tensorboard
     argv: list[str]
     env: dict[str, str]
     appended: list[str] = field(default_factory=list)
@@ -371,9 +371,8 @@ def make_step(command: str, cwd: Path) -> Step:
         env[key] = value
     if words[:3] == ["python3", "-m", "vis4d.engine.trainer"]:
         argv = words[3:]
-        kind = "ddp" if "--strategy" in argv and argv[argv.index("--strategy") + 1] == "ddp" else "trainer"
         appended = limits(argv[0], argv, cwd) if argv else []
-        return Step(kind, argv + appended, env, appended)
+        return Step("trainer", argv + appended, env, appended)
     if words[0] == "vis4d":
         appended = limits(words[1], words[1:], cwd) if len(words) > 1 else []
         return Step("vis4d", words[1:] + appended, env, appended)
@@ -457,14 +456,13 @@ def place_weights(command: str, folder: Folder) -> None:
 
 def _execute(step: Step, folder: Folder) -> subprocess.CompletedProcess[str]:
     env = {"TORCH_HOME": str(folder.torch_home), "PYTHONWARNINGS": "ignore", **step.env}
-    if step.kind in ("trainer", "vis4d", "script"):
+    if step.kind in ("trainer", "vis4d", "script"):  # forked (a --strategy ddp launcher starts its other ranks)
         done = fork_server().run(step.kind, step.argv, folder.path, env, timeout=600)
         result = subprocess.CompletedProcess(step.argv, done.returncode, done.stdout, done.stderr)
     elif step.kind == "tensorboard":
         result = _tensorboard(step, folder, env)
-    else:  # a new interpreter: make (the demo's) and Lightning's DDP launcher (which starts the program again)
-        program = step.argv if step.kind == "make" else [sys.executable, "-m", "vis4d.engine.trainer", *step.argv]
-        result = subprocess.run(program, cwd=folder.path, env={**os.environ, "OMP_NUM_THREADS": "1", **env},
+    else:  # make (the demo's): a new interpreter
+        result = subprocess.run(step.argv, cwd=folder.path, env={**os.environ, "OMP_NUM_THREADS": "1", **env},
                                 capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     folder.runs += [folder.path / line.split("run directory ", 1)[1].split(" (precision")[0].strip()
                     for line in result.stdout.splitlines() if " run directory " in line]  # fmt: skip

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -222,29 +220,18 @@ def test_a_hanging_ddp_rank_ends_the_run_after_the_ddp_timeout(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_a_killed_rank_under_the_ddp_launcher_is_named_by_the_launching_process(tmp_path: Path) -> None:
-    """Lightning's ``ddp`` launcher runs ranks 1..N-1 as new interpreters (a fork cannot stand in for them)."""
+    """Lightning's ``ddp`` launcher runs ranks 1..N-1 as new interpreters (``python -m vis4d.engine.trainer ...``)."""
     config = write_tiny_config(tmp_path, "detector")
-    command = [sys.executable, "-m", "vis4d.engine.trainer", "train", "--config", str(config), "--work_dir",
-               str(tmp_path / "ws"), "--exp_name", "e", "--version", "v", "--max_epochs", "100",
-               "--checkpoint_every_n_steps", "2", *DDP, "--strategy", "ddp"]  # fmt: skip
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, **ENV, "PYTHONPATH": str(root)}
-    with subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                          text=True, start_new_session=True) as launcher:  # fmt: skip
-        last = tmp_path / "ws" / "e" / "v" / "checkpoints" / "last.ckpt"
-        deadline = time.monotonic() + 240
-        while not last.exists():
-            assert launcher.poll() is None and time.monotonic() < deadline, "no checkpoint"
-            time.sleep(0.2)
-        time.sleep(1.0)
+    launcher = _start_training(config, "v", *DDP, "--strategy", "ddp")
+    try:
+        _wait_for(tmp_path / "ws" / "e" / "v" / "checkpoints" / "last.ckpt", launcher, 240)
         (rank1,) = _children(launcher.pid)
+        assert "vis4d.engine.trainer" in Path(f"/proc/{rank1}/cmdline").read_text()
         os.kill(rank1, signal.SIGKILL)
         start = time.monotonic()
-        try:
-            _, err = launcher.communicate(timeout=120)
-        finally:
-            if launcher.poll() is None:
-                os.killpg(launcher.pid, signal.SIGKILL)
+        _, err = launcher.communicate(timeout=120)
+    finally:
+        launcher.kill()
     lines = [line for line in err.splitlines() if line.strip()]
     assert launcher.returncode != 0 and time.monotonic() - start < 60
     assert lines[-1].startswith("error: DDP: "), err[-3000:]
