@@ -47,12 +47,14 @@ import pytest
 
 from tests.conftest import fork_server
 from tests.published_weights import place
+from vis4d.config.data_schema import SyntheticDatasetConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "zoo").glob("*/README.md"))]
 SPEC = ROOT.parent / "shared" / "spec" / "vis4d-cli-and-config.rst"
 ACTIVATE = "source .venv/bin/activate"
 SAMPLE = ROOT / "assets" / "bdd100k_sample"
+SYNTHETIC_ROOT = SyntheticDatasetConfig.model_fields["root"].default  # where the synthetic videos go (in the cwd)
 
 # Commands that cannot run here, by their start, with the reason (the doc's command is still parsed and
 # listed; only these are exempt).
@@ -573,11 +575,41 @@ def torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("torch_home")
 
 
+@pytest.fixture(scope="session")
+def synthetic_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic videos of ``configs/_base_/datasets/synthetic.toml`` (train and test), generated once.
+
+    Every doc folder gets them linked where the configs' ``root`` puts them,
+    as if an earlier command in the same workspace had generated them (the
+    first use generates them: tests/data/datasets/test_synthetic.py and the
+    configs' own runs in tests/engine check that path).
+    """
+    from vis4d.config.load import load_config
+    from vis4d.data.datasets.synthetic import ensure_synthetic
+
+    root = tmp_path_factory.mktemp("synthetic")
+    config = load_config(ROOT / "configs" / "experiments" / "qdtrack" / "qdtrack_R_18_FPN_synthetic.toml")
+    for section in (*config.train, *config.test):
+        assert section.type == "synthetic"
+        ensure_synthetic(section.model_copy(update={"root": str(root)}))
+    return root
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard links to every file under ``source``, at the same relative paths under ``target``."""
+    for here, _, names in os.walk(source):
+        into = target / Path(here).relative_to(source)
+        into.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.link(Path(here) / name, into / name)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", [d for d in DOCS if doc_commands(d)], ids=lambda d: str(d.relative_to(ROOT)))
-def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, torch_home: Path,
-                                                  ran_before: Path) -> None:  # fmt: skip
+def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, torch_home: Path, ran_before: Path,
+                                                  synthetic_cache: Path) -> None:  # fmt: skip
     folder = make_folder(tmp_path / "repo", torch_home)
+    _link_tree(synthetic_cache, folder.path / SYNTHETIC_ROOT)
     for command in doc_commands(doc):
         if not_run_reason(command) is not None:
             folder.log.append(f"not run ({not_run_reason(command)}): {command}")
