@@ -408,10 +408,14 @@ def ensure_run(command: str, folder: Folder) -> None:
         work_dir = words[words.index("--work_dir") + 1] if "--work_dir" in words else "vis4d-workspace"
         run = folder.path / work_dir / words[words.index("--exp_name") + 1] / words[words.index("--version") + 1]
         if not (run / "checkpoints" / "last.ckpt").exists():
-            previous = next(p for p in reversed(folder.runs) if (p / "config.yaml").exists())
-            cfg = str(previous / "config.yaml")
-            _setup(folder, ["train", "--config", cfg, "--work_dir", work_dir, "--exp_name", run.parent.name,
-                            "--version", run.name])  # fmt: skip
+            trained = [p for p in folder.runs if (p / "checkpoints" / "last.ckpt").is_file()]
+            if trained:  # the doc's latest training run, under the name the command resumes (as if moved there)
+                _link_tree(trained[-1], run)
+                folder.log.append(f"setup: {trained[-1].relative_to(folder.path)} linked as {run}")
+            else:
+                previous = next(p for p in reversed(folder.runs) if (p / "config.yaml").exists())
+                _setup(folder, ["train", "--config", str(previous / "config.yaml"), "--work_dir", work_dir,
+                                "--exp_name", run.parent.name, "--version", run.name])  # fmt: skip
         return
     if config is None or action not in ("test", "predict", "export", "train"):
         return
