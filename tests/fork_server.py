@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -260,13 +261,14 @@ class ForkServer:
         return Completed(argv, child.returncode, out, err)
 
     def close(self) -> None:
-        """Stop the server."""
+        """Stop the server; remove the commands' output files."""
         if self.process.stdin is not None:
             self.process.stdin.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
