@@ -16,7 +16,9 @@ Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
 on one 128x224 image with 64 sampled RoIs per head, test and predict one
 batch (the 720p recipes' frames resized to 128x224), benchmarks ``--quick``, the
-demo ``DEMO_ARGS=--quick``. A command two docs share runs once per session when
+demo ``DEMO_ARGS=--quick``. A make target whose recipe (``make -n``) is this
+environment's Python on a script runs that script forked, as the other
+commands. A command two docs share runs once per session when
 nothing earlier in the doc can change it (:func:`ran_before`). A command that
 needs something no CPU-only machine has is listed in :data:`NOT_RUN` with its
 reason; any other command that fails, or that a doc adds without it running,
@@ -462,17 +464,35 @@ def place_weights(command: str, folder: Folder) -> None:
 
 def _execute(step: Step, folder: Folder) -> subprocess.CompletedProcess[str]:
     env = {"TORCH_HOME": str(folder.torch_home), "PYTHONWARNINGS": "ignore", **step.env}
-    if step.kind in ("trainer", "vis4d", "script"):  # forked (a --strategy ddp launcher starts its other ranks)
+    script = _python_recipe(step, folder) if step.kind == "make" else None
+    if script is not None:  # make's one recipe line runs this environment's Python on a script: forked
+        done = fork_server().run("script", script, folder.path, env, timeout=600)
+        result = subprocess.CompletedProcess(step.argv, done.returncode, done.stdout, done.stderr)
+    elif step.kind in ("trainer", "vis4d", "script"):  # forked (a --strategy ddp launcher starts its other ranks)
         done = fork_server().run(step.kind, step.argv, folder.path, env, timeout=600)
         result = subprocess.CompletedProcess(step.argv, done.returncode, done.stdout, done.stderr)
     elif step.kind == "tensorboard":
         result = _tensorboard(step, folder, env)
-    else:  # make (the demo's): a new interpreter
+    else:  # make with another recipe
         result = subprocess.run(step.argv, cwd=folder.path, env={**os.environ, "OMP_NUM_THREADS": "1", **env},
                                 capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     folder.runs += [folder.path / line.split("run directory ", 1)[1].split(" (precision")[0].strip()
                     for line in result.stdout.splitlines() if " run directory " in line]  # fmt: skip
     return result
+
+
+def _python_recipe(step: Step, folder: Folder) -> list[str] | None:
+    """The script and arguments of a make target whose whole recipe (``make -n``) is one command running the
+    suite's own interpreter on a script (``make demo``: ``.venv/bin/python scripts/demo.py ARGS``), else None."""
+    dry = subprocess.run([*step.argv[:1], "-n", *step.argv[1:]], cwd=folder.path, capture_output=True, text=True,
+                         timeout=60, check=False)  # fmt: skip
+    lines = [line for line in dry.stdout.splitlines() if line.strip()]
+    if dry.returncode != 0 or len(lines) != 1:
+        return None
+    words = shlex.split(lines[0])
+    interpreter = folder.path / words[0]  # VENV/bin/python: the same environment as the suite's (sys.prefix)
+    same = interpreter.is_file() and interpreter.parent.parent.resolve() == Path(sys.prefix).resolve()
+    return words[1:] if same and len(words) > 1 and words[1].endswith(".py") else None
 
 
 def _tensorboard(step: Step, folder: Folder, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
