@@ -98,17 +98,17 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
 
     root = Path(__file__).resolve().parents[3]
     # The shipped config's input conventions (torchvision's GeneralizedRCNNTransform: shorter edge, longer-edge cap,
-    # floor, plain bilinear) at half its 800/1333 edges, for a quarter of the compute; torchvision is told the same.
+    # floor, plain bilinear) at a quarter of its 800/1333 edges, for 1/16 of the compute; torchvision is told the same.
     config = load_config(root / "configs" / "experiments" / "bytetrack" / "bytetrack_faster_rcnn_R_50_FPN_coco.toml",
-                         "test_handler.transforms.0.shape=[400,666]")  # fmt: skip
+                         "test_handler.transforms.0.shape=[200,333]")  # fmt: skip
     detector = config.model.detector
     # No cap: the two keep their detections of all classes.
     roi_head = detector.roi_head.model_copy(update={"detections_per_img": 1000})
     detector = detector.model_copy(update={"roi_head": roi_head})
     config = config.model_copy(update={"model": config.model.model_copy(update={"detector": detector})})
     backbone = _resnet_fpn_extractor(models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d), 3)
-    theirs = TorchvisionFasterRCNN(backbone, num_classes=91, box_detections_per_img=100_000, min_size=400,
-                                   max_size=666).eval()  # fmt: skip
+    theirs = TorchvisionFasterRCNN(backbone, num_classes=91, box_detections_per_img=100_000, min_size=200,
+                                   max_size=333).eval()  # fmt: skip
     overwrite_eps(theirs, 0.0)
     shapes = {k: (tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in theirs.state_dict().items()}
     weights = state_dict_for(shapes, seed=3)
@@ -120,7 +120,7 @@ def test_published_coco_detector_detects_what_torchvision_detects(torch_home: Pa
     folder = root / "assets" / "bdd100k_sample" / "images" / "b1c66a42-6f7d68ca"
     store = load_image_folder(ImageFolderDatasetConfig(root=str(folder)), config.categories)
     batch = make_collate(config.test_handler)([FrameDataset(store, config.test_handler, config.categories, False)[0]])
-    assert batch.meta[0].input_hw == (374, 666)  # torchvision's floor(720 * 666 / 1280) x 666
+    assert batch.meta[0].input_hw == (187, 333)  # torchvision's floor(720 * 333 / 1280) x 333
     with torch.no_grad():
         (prediction,) = ours(batch.images, batch.image_sizes)
         (expected,) = theirs([decode_image(batch.meta[0].image_path).float() / 255])
