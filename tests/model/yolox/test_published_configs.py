@@ -17,10 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.model.weights.conftest import cache_dir
 from tests.model.weights.test_vis4d_v1_equivalence import _compare, _matching_order
-from tests.model.yolox.oracle import fixture, sample_frames
-from tests.model.yolox.yolox_weights import state_dict_for
+from tests.model.yolox.oracle import fixture, sample_frames, write_published
 from tests.published_weights import place
 from vis4d.common.structures import FramePrediction, to_original_coordinates
 from vis4d.config.load import load_config
@@ -86,11 +84,9 @@ def test_the_qdtrack_yolox_config_tracks_what_vis4d_1_0_tracks(torch_home: Path)
     config = load_config(
         CONFIGS / "qdtrack" / "qdtrack_yolox_x_bdd100k_vis4d_v1.toml", "test_handler.transforms.0.shape=[224,416]"
     )  # the fixture's input size (fmt: skip)
-    state = state_dict_for(keys, objectness=(0.5, -12.0))
     assert config.model.weights is not None
-    torch.save({"state_dict": {f"model.{k}": v for k, v in state.items()}},
-               cache_dir(torch_home) / config.model.weights.rsplit("/", 1)[1])  # fmt: skip
-    del state
+    write_published(torch_home, config.model.weights.rsplit("/", 1)[1], keys, wrap="state_dict", prefix="model.",
+                    objectness=(0.5, -12.0))  # fmt: skip
     model = build_model(config.model, len(config.categories)).eval()
     load_weights(model, config.model.weights, config.categories, strict=True, option="model.weights", config=config)
     model.fold_batch_norm()

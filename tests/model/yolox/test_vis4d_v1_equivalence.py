@@ -24,7 +24,7 @@ import torch
 
 from tests.model.weights.conftest import cache_dir
 from tests.model.yolox.conventions import vis4d_v1_input
-from tests.model.yolox.oracle import assert_same_detections, fixture, sample_frames
+from tests.model.yolox.oracle import assert_same_detections, fixture, sample_frames, write_published
 from tests.model.yolox.yolox_weights import state_dict_for
 from vis4d.config.yolox_schema import YOLOXConfig
 from vis4d.model.weights import load_weights
@@ -107,10 +107,8 @@ def test_published_qdtrack_yolox_detector_detects_what_vis4d_1_0_detects(
     before the tracker. The tracks are the lead's test (QDTrack holding YOLOX).
     """
     keys, outputs = fixture("qdtrack_vis4d_1_0")
-    state = state_dict_for(keys, objectness=(0.5, -12.0))
-    payload = {"state_dict": {f"model.{k}": v for k, v in state.items()}}
-    torch.save(payload, cache_dir(torch_home) / QDTRACK_YOLOX.rsplit("/", 1)[1])
-    del state, payload
+    write_published(torch_home, QDTRACK_YOLOX.rsplit("/", 1)[1], keys, wrap="state_dict", prefix="model.",
+                    objectness=(0.5, -12.0))  # fmt: skip
     model = YOLOX(YOLOXConfig(size="x", clip_boxes=True, score_threshold=0.1), len(BDD100K))
     # The tracker's file holds its similarity head too: into the detector alone it loads non-strictly, said in a line.
     checkpoint = load_weights(model, QDTRACK_YOLOX, BDD100K, strict=False, option="model.weights")
