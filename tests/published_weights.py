@@ -11,8 +11,13 @@ for Vis4D 1.0's layouts, the deterministic weights of its equivalence fixture.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,6 +133,37 @@ MAKERS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
+_MADE: dict[str, Path] = {}  # files made_once made in this process, by what they hold (links in _KEPT)
+_KEPT: list[Path] = []  # the process's folder of those links, removed when it exits
+
+
+def _kept_folder() -> Path:
+    if not _KEPT:
+        _KEPT.append(Path(tempfile.mkdtemp(prefix="vis4d-made-")))
+        atexit.register(shutil.rmtree, _KEPT[0], True)
+    return _KEPT[0]
+
+
+def made_once(what: str, target: Path, make: Callable[[Path], None]) -> None:
+    """``make(target)``, unless this process made the file ``what`` describes already: then that file is linked.
+
+    Seeded weights of large models take seconds to make (R50 QDTrack 0.5 s, YOLOX-X 4 s) and are the same
+    for every test that writes them.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if what in _MADE and _MADE[what].is_file():
+        try:
+            os.link(_MADE[what], target)
+        except OSError:  # another file system
+            shutil.copyfile(_MADE[what], target)
+        return
+    make(target)
+    kept = _kept_folder() / f"{len(_MADE)}-{target.name}"  # the test's own folder is removed when it passes
+    with contextlib.suppress(OSError):
+        os.link(target, kept)
+        _MADE[what] = kept
+
+
 def place(name: str, torch_home: Path) -> Path:
     """Write the published file of weights ``name`` into ``torch_home``'s cache (once); returns its path."""
     from vis4d.model.weights.sources import resolve_source
@@ -138,6 +174,5 @@ def place(name: str, torch_home: Path) -> Path:
     if not path.is_file():
         if name not in MAKERS:
             raise KeyError(f"no maker for published weights {name!r}; add one to tests/published_weights.py")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(MAKERS[name](), path)
+        made_once(f"published {name}", path, lambda target: torch.save(MAKERS[name](), target))
     return path

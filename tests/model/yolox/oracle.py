@@ -11,9 +11,6 @@ layout detection and the converter.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ import torch
 from tests.model.weights.conftest import cache_dir
 from tests.model.weights.test_vis4d_v1_equivalence import _compare
 from tests.model.yolox.yolox_weights import state_dict_for
+from tests.published_weights import made_once
 from vis4d.common.structures import FramePrediction
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,9 +41,6 @@ def fixture(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return json.loads((folder / "keys.json").read_text()), json.loads((folder / "outputs.json").read_text())
 
 
-_WRITTEN: dict[str, Path] = {}  # files write_published made in this process, by what they hold
-
-
 def write_published(
     torch_home: Path,
     file_name: str,
@@ -55,27 +50,16 @@ def write_published(
     input_std: float = 20.0,
     objectness: tuple[float, float] | None = None,
 ) -> None:
-    """The seeded weights of ``keys`` saved as ``file_name`` in the cache, in the container ``wrap`` names.
-
-    A file this process made already (YOLOX-X's weights: 400 MB, about 4 s to make) is linked instead.
-    """
-    made = json.dumps([file_name, keys, wrap, prefix, input_std, objectness], sort_keys=True)
-    target = cache_dir(torch_home) / file_name
-    if made in _WRITTEN and _WRITTEN[made].is_file():
-        try:
-            os.link(_WRITTEN[made], target)
-        except OSError:  # another file system
-            shutil.copyfile(_WRITTEN[made], target)
-        return
+    """The seeded weights of ``keys`` saved as ``file_name`` in the cache, in the container ``wrap`` names
+    (made once per process: :func:`tests.published_weights.made_once`)."""
     options = {"input_std": input_std} | ({"objectness": objectness} if objectness is not None else {})
-    state = {prefix + key: value for key, value in state_dict_for(keys, **options).items()}  # type: ignore[arg-type]
-    torch.save({wrap: state}, target)
-    kept = Path(tempfile.mkdtemp(prefix="published-")) / file_name  # TMPDIR: removed with the session's
-    try:
-        os.link(target, kept)
-    except OSError:
-        return
-    _WRITTEN[made] = kept
+
+    def make(target: Path) -> None:
+        state = {prefix + key: value for key, value in state_dict_for(keys, **options).items()}  # type: ignore[arg-type]
+        torch.save({wrap: state}, target)
+
+    what = json.dumps([file_name, keys, wrap, prefix, input_std, objectness], sort_keys=True)
+    made_once(what, cache_dir(torch_home) / file_name, make)
 
 
 def original_pixels(prediction: FramePrediction, ratio: tuple[float, float]) -> dict[str, np.ndarray]:
