@@ -23,7 +23,7 @@ from torch.multiprocessing import ProcessExitedException, ProcessRaisedException
 from tests.conftest import fork_server
 from tests.engine.conftest import run_cli, write_tiny_config
 from tests.fork_server import Child
-from vis4d.common.errors import ConfigError, RunFault
+from vis4d.common.errors import ConfigError, DataError, RunFault
 from vis4d.engine.faults import as_fault, child_error, peer_fault, worker_fault
 
 ENV = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
@@ -79,6 +79,15 @@ def test_the_fault_is_found_anywhere_in_the_chain_and_input_errors_stay_theirs()
         fault = as_fault(outer, CKPT, "train", 600.0)
     assert fault is not None and str(fault).startswith("data loader worker (pid 7) was killed by SIGSEGV; ")
     assert as_fault(ConfigError("bad --devices"), CKPT, "train", 600.0) is None
+    # The handler raised inside the validation loader's image read (main process), which names the image.
+    try:
+        try:
+            raise RuntimeError("DataLoader worker (pid(s) 8) exited unexpectedly")
+        except RuntimeError as died:
+            raise DataError("cannot read image 0001.jpg: DataLoader worker (pid(s) 8) exited unexpectedly") from died
+    except DataError as wrapped:
+        fault = as_fault(wrapped, CKPT, "train", 600.0)
+    assert fault is not None and str(fault).startswith("data loader worker (pid 8) exited unexpectedly")
     assert as_fault(RuntimeError("timed out"), CKPT, "train", 600.0) is None  # one process: no peer to lose
     assert as_fault(KeyError("x"), CKPT, "train", 600.0, distributed=True) is None
 
@@ -167,7 +176,7 @@ def test_a_killed_loader_worker_ends_the_run_with_one_line_and_resume_continues(
     worker = _children(process.pid)[0]
     os.kill(worker, signal.SIGKILL)
     seconds, line = _ended(process, 120)
-    assert process.returncode == 1 and seconds < 60
+    assert process.returncode == 1 and seconds < 60, (process.returncode, seconds, line)
     step = int(torch.load(last, weights_only=True)["global_step"])
     assert line == (f"error: data loader worker (pid {worker}) was killed by SIGKILL (out of memory? lower "
                     f"train_handler.num_workers or the batch size); the last good checkpoint is {last} (step {step}); "

@@ -203,21 +203,25 @@ def as_fault(
 
     The whole chain is searched: a dead worker is reported by PyTorch's
     SIGCHLD handler, which raises wherever the main process happens to be,
-    e.g. inside ``torch.save``, whose clean-up then raises an error of its own.
-    A lost or timed-out peer is only considered in a ``distributed`` run.
+    e.g. inside ``torch.save``, whose clean-up then raises an error of its own,
+    or inside an image read of the validation loader, which names the image
+    it could not read (a :class:`Vis4DError` caused by the dead worker: the
+    worker is the fault). Any other input error is the input's problem, said
+    as it is. A lost or timed-out peer is only considered in a ``distributed`` run.
     """
     from vis4d.common.errors import Vis4DError
 
-    if isinstance(error, Vis4DError):  # the input's problem, said as it is
-        return None
     chain = _chain(error)
     for cause in chain:
         if isinstance(cause, RunFault):
             return cause
-    for cause in chain:
         fault = worker_fault(cause, checkpoint_dir, action)
-        if fault is None and distributed:
-            fault = peer_fault(cause, checkpoint_dir, action, timeout)
+        if fault is not None:
+            return fault
+    if isinstance(error, Vis4DError) or not distributed:
+        return None
+    for cause in chain:
+        fault = peer_fault(cause, checkpoint_dir, action, timeout)
         if fault is not None:
             return fault
     return None
