@@ -12,9 +12,7 @@ for Vis4D 1.0's layouts, the deterministic weights of its equivalence fixture.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -133,8 +131,8 @@ MAKERS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
-_MADE: dict[str, Path] = {}  # files made_once made in this process, by what they hold (links in _KEPT)
-_KEPT: list[Path] = []  # the process's folder of those links, removed when it exits
+_MADE: dict[str, Path] = {}  # copies of the files made_once made in this process, by what they hold
+_KEPT: list[Path] = []  # the process's folder of those copies, removed when it exits
 
 
 def _kept_folder() -> Path:
@@ -145,23 +143,20 @@ def _kept_folder() -> Path:
 
 
 def made_once(what: str, target: Path, make: Callable[[Path], None]) -> None:
-    """``make(target)``, unless this process made the file ``what`` describes already: then that file is linked.
+    """``make(target)``, unless this process made the file ``what`` describes already: then it is copied.
 
     Seeded weights of large models take seconds to make (R50 QDTrack 0.5 s, YOLOX-X 4 s) and are the same
-    for every test that writes them.
+    for every test that writes them; a copy takes a fraction of that. Copies, not links: a test may corrupt
+    its file in place (a truncated download) without reaching the next test's.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    if what in _MADE and _MADE[what].is_file():
-        try:
-            os.link(_MADE[what], target)
-        except OSError:  # another file system
-            shutil.copyfile(_MADE[what], target)
+    if what in _MADE:
+        shutil.copyfile(_MADE[what], target)
         return
     make(target)
-    kept = _kept_folder() / f"{len(_MADE)}-{target.name}"  # the test's own folder is removed when it passes
-    with contextlib.suppress(OSError):
-        os.link(target, kept)
-        _MADE[what] = kept
+    kept = _kept_folder() / f"{len(_MADE)}-{target.name}"
+    shutil.copyfile(target, kept)
+    _MADE[what] = kept
 
 
 def place(name: str, torch_home: Path) -> Path:

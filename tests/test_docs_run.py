@@ -584,11 +584,7 @@ def _keep(shared: Path, doc: Path, folder: Folder, made: set[Path], runs: int) -
 def _reuse(shared: Path, folder: Folder) -> str:
     """The earlier run's files linked into ``folder``; the doc that ran it."""
     record = json.loads((shared / "record.json").read_text())
-    for source in (shared / "files").rglob("*"):
-        if source.is_file():
-            target = folder.path / source.relative_to(shared / "files")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(source, target)
+    _link_tree(shared / "files", folder.path)
     folder.runs += [folder.path / run for run in record["runs"]]
     return str(record["doc"])
 

@@ -215,6 +215,7 @@ def as_fault(
     for cause in chain:
         if isinstance(cause, RunFault):
             return cause
+    for cause in chain:
         fault = worker_fault(cause, checkpoint_dir, action)
         if fault is not None:
             return fault

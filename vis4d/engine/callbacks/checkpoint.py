@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -28,7 +26,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from vis4d.common.errors import ConfigError
-from vis4d.common.io import atomic_link, default_file_mode, replacing
+from vis4d.common.io import atomic_link, atomic_open
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -36,11 +34,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         """Write ``checkpoint`` to ``path`` atomically."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.chmod(tmp, default_file_mode())
-        with replacing(target, tmp), os.fdopen(fd, "wb") as handle:
+        with atomic_open(path, "wb", sync=False) as handle:  # a killed process, not a power cut: no fsync
             torch.save(checkpoint, handle)
 
     def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None) -> Any:
