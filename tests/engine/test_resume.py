@@ -10,6 +10,7 @@ the weights, across the switch to the last epochs (no mosaic, L1 loss) and with 
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,24 @@ def _assert_same_training_state(ours: dict[str, Any], theirs: dict[str, Any], wh
     ],
 )
 def test_kill_9_and_resume_equals_the_uninterrupted_run(tmp_path: Path, options: list[str], total_steps: int) -> None:
-    _kill_and_resume(write_tiny_config(tmp_path, "qdtrack"), tmp_path, options, total_steps)
+    config = write_tiny_config(tmp_path, "qdtrack")
+    _kill_and_resume(config, tmp_path, options, total_steps)
+    _resume_from_an_epoch_end(config, tmp_path, options)
+
+
+def _resume_from_an_epoch_end(config: Path, tmp_path: Path, options: list[str]) -> None:
+    """A kill between the end of an epoch and the next step leaves ``last.ckpt`` = the epoch's checkpoint (written
+    after validation, before ``best.ckpt``): resumed from the uninterrupted run's ``epoch=0.ckpt``, every later epoch
+    sees the same frame order (Lightning counts a step-limited run's replayed epoch end twice)."""
+    reference = tmp_path / "ws" / "e" / "reference"
+    run = tmp_path / "ws" / "e" / "epoch_end"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(reference / "config.yaml", run / "config.yaml")
+    shutil.copy(reference / "checkpoints" / "epoch=0.ckpt", run / "checkpoints" / "last.ckpt")
+    _run(_command(config, "epoch_end", *options, "--resume"), tmp_path)
+    _assert_same_training_state(torch.load(run / "checkpoints" / "last.ckpt", weights_only=True),
+                                torch.load(reference / "checkpoints" / "last.ckpt", weights_only=True),
+                                "resumed from epoch=0.ckpt")  # fmt: skip
 
 
 @pytest.mark.slow

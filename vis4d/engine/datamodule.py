@@ -56,8 +56,17 @@ class ResumableLoader(DataLoader[Sample]):
         Lightning creates the iterator while setting up, before it sets the
         sampler's epoch or hands back a resumed run's state; with workers, a
         plain data loader would already be drawing indices of the wrong epoch.
+        The epoch is the trainer's, read then: Lightning sets the sampler's
+        from its count of epochs processed, which a step-limited run (``--max_steps``)
+        resumed from a checkpoint written at an epoch's end counts twice (Lightning
+        2.6 replays that end), so it would train every later epoch in the order of the next.
         """
-        return _StartOnFirstBatch(super().__iter__)
+
+        def start() -> Iterator[Any]:
+            self.training_sampler.set_epoch(int(self.trainer.current_epoch))
+            return super(ResumableLoader, self).__iter__()
+
+        return _StartOnFirstBatch(start)
 
     def state_dict(self) -> dict[str, int]:
         """Epoch, batches trained in it, and its length in batches."""
