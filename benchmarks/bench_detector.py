@@ -28,15 +28,23 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import paired  # benchmarks/paired.py, beside this script
 import torch
+import torchvision
 from torch.nn import functional as F
 from torchvision.models.detection import FasterRCNN as TorchvisionFasterRCNN
-from torchvision.models.detection import fasterrcnn_resnet50_fpn
+from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
 
 from vis4d.common.structures import Batch, FrameMeta, Targets
-from vis4d.config.schema import BackboneConfig, DetectorModelConfig, FasterRCNNDetectorConfig, RPNConfig
+from vis4d.config.schema import (
+    BackboneConfig,
+    DetectorModelConfig,
+    FasterRCNNDetectorConfig,
+    RoIHeadConfig,
+    RPNConfig,
+)
 from vis4d.model.detection import DetectionModel
 from vis4d.model.weights.torchvision import convert_detection
 
@@ -64,29 +72,48 @@ def _batch(batch_size: int, height: int, width: int, device: torch.device, seed:
     return Batch(images, targets, meta).to(device)
 
 
-def _ours(device: torch.device) -> DetectionModel:
+@dataclass(frozen=True)
+class Setting:
+    """What both models are built with: the BDD100K recipe's sizes, or the smoke run's (``--quick``)."""
+
+    backbone: str = "resnet50"
+    pre_nms_train: int = 2000  # RPN: best anchors per level before NMS, in training
+    post_nms_train: int = 1000  # RPN: proposals kept per image after NMS, in training
+    proposals_test: int = 1000  # RPN at inference: before and after NMS
+    rois: int = 512  # RoIs sampled per image for the box head
+
+
+# --quick checks the path (build, copy the weights, train, detect the same boxes), not the speed: a ResNet-18 and a
+# tenth of the proposals and RoIs, so that the box head's 1024-wide FCs do not dominate a 128x192 image.
+QUICK = Setting(backbone="resnet18", pre_nms_train=200, post_nms_train=100, proposals_test=100, rois=64)
+
+
+def _ours(device: torch.device, setting: Setting) -> DetectionModel:
     detector = FasterRCNNDetectorConfig(
-        backbone=BackboneConfig(type="resnet50"),
-        rpn=RPNConfig(pre_nms_top_n_train=2000, post_nms_top_n_train=1000),
-    )
+        backbone=BackboneConfig(type=setting.backbone),  # type: ignore[arg-type]
+        rpn=RPNConfig(pre_nms_top_n_train=setting.pre_nms_train, post_nms_top_n_train=setting.post_nms_train,
+                      pre_nms_top_n_test=setting.proposals_test, post_nms_top_n_test=setting.proposals_test),
+        roi_head=RoIHeadConfig(batch_size_per_image=setting.rois),
+    )  # fmt: skip
     return DetectionModel(DetectorModelConfig(detector=detector), NUM_CLASSES).to(device)
 
 
-def _torchvision(device: torch.device, height: int, width: int) -> TorchvisionFasterRCNN:
-    model = fasterrcnn_resnet50_fpn(
-        weights=None,
-        weights_backbone=None,
+def _torchvision(device: torch.device, height: int, width: int, setting: Setting) -> TorchvisionFasterRCNN:
+    # torchvision's fasterrcnn_resnet50_fpn without weights: trainable batch norm, all five stages trained.
+    resnet = getattr(torchvision.models, setting.backbone)(weights=None, norm_layer=torch.nn.BatchNorm2d)
+    model = TorchvisionFasterRCNN(
+        _resnet_fpn_extractor(resnet, trainable_layers=5),
         num_classes=NUM_CLASSES + 1,  # + background
         min_size=height,
         max_size=width,
         image_mean=[0.0, 0.0, 0.0],  # our inputs are normalised already; both models see the same pixels
         image_std=[1.0, 1.0, 1.0],
-        rpn_pre_nms_top_n_train=2000,
-        rpn_post_nms_top_n_train=1000,
-        rpn_pre_nms_top_n_test=1000,
-        rpn_post_nms_top_n_test=1000,
+        rpn_pre_nms_top_n_train=setting.pre_nms_train,
+        rpn_post_nms_top_n_train=setting.post_nms_train,
+        rpn_pre_nms_top_n_test=setting.proposals_test,
+        rpn_post_nms_top_n_test=setting.proposals_test,
         rpn_batch_size_per_image=256,
-        box_batch_size_per_image=512,
+        box_batch_size_per_image=setting.rois,
         box_positive_fraction=0.25,
         box_score_thresh=0.05,
         box_nms_thresh=0.5,
@@ -124,7 +151,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip", choices=["train", "test"], default=None)
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run (the docs test): 128x192, 1 run without warm-up, batch 1")  # fmt: skip
+                        help="smoke run (the docs test): R18, a tenth of the proposals and RoIs, 128x192, 1 run "
+                             "without warm-up, batch 1")  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.iters, args.batch_size = [128, 192], 1, 1
@@ -133,11 +161,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    setting = QUICK if args.quick else Setting()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
     for height, width in zip(args.sizes[::2], args.sizes[1::2], strict=True):
         torch.manual_seed(0)
-        ours = _ours(device)
-        theirs = _torchvision(device, height, width)
+        ours = _ours(device, setting)
+        theirs = _torchvision(device, height, width, setting)
         # Same weights: both models then propose, sample and detect the same amount (identical detections in eval).
         ours.detector.load_state_dict(convert_detection(theirs.state_dict()).state_dict)
         if args.skip != "train":

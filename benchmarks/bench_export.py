@@ -34,7 +34,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 
-from vis4d.config.schema import BackboneConfig, FasterRCNNDetectorConfig, QDTrackConfig
+from vis4d.config.schema import BackboneConfig, FasterRCNNDetectorConfig, QDTrackConfig, RPNConfig
 from vis4d.model.export import ExportableDetector, export_metadata, export_model
 from vis4d.model.exported import open_exported
 from vis4d.model.track.qdtrack import QDTrack
@@ -81,14 +81,18 @@ def main() -> None:
     parser.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18"])
     parser.add_argument("--size", action="append", help="H,W (repeatable; default 720,1280 and 384,640)")
     parser.add_argument("--iters", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="smoke run (the docs test): R18, 128x192, 1 run")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run (the docs test): R18, 100 proposals, 128x192, 1 run")  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.backbone, args.size, args.iters = "resnet18", ["128,192"], 1
     sizes = [tuple(int(v) for v in s.split(",")) for s in (args.size or ["720,1280", "384,640"])]
 
     torch.manual_seed(0)
-    cfg = QDTrackConfig(detector=FasterRCNNDetectorConfig(backbone=BackboneConfig(type=args.backbone)))
+    # --quick: a tenth of the proposals (the box head's FCs on 1000 RoIs would dominate a 128x192 frame).
+    proposals = 100 if args.quick else RPNConfig().post_nms_top_n_test
+    rpn = RPNConfig(pre_nms_top_n_test=proposals, post_nms_top_n_test=proposals)
+    cfg = QDTrackConfig(detector=FasterRCNNDetectorConfig(backbone=BackboneConfig(type=args.backbone), rpn=rpn))
     model = QDTrack(cfg, len(CATEGORIES)).eval()
     model.fold_batch_norm()
     wrapper = ExportableDetector(model)

@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=1, help="Passes over the 12 frames.")
     parser.add_argument(
-        "--quick", action="store_true", help="Smoke run (the docs test): the first frame only, resized to 128x224."
+        "--quick",
+        action="store_true",
+        help="Smoke run (the docs test): the first frame only, resized to 128x224; Faster R-CNN keeps 100 proposals.",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -46,7 +48,10 @@ def main() -> None:
     config = load_config(args.config)
     if args.quick:  # every resize of the test handler to 128x224: the smoke run checks the path, not the speed
         resizes = [i for i, t in enumerate(config.test_handler.transforms) if getattr(t, "shape", None) is not None]
-        config = load_config(args.config, ",".join(f"test_handler.transforms.{i}.shape=[128,224]" for i in resizes))
+        options = [f"test_handler.transforms.{i}.shape=[128,224]" for i in resizes]
+        if getattr(getattr(config.model, "detector", None), "type", None) == "faster_rcnn":  # its box head's FCs
+            options.append("model.detector.rpn.pre_nms_top_n_test=100,model.detector.rpn.post_nms_top_n_test=100")
+        config = load_config(args.config, ",".join(options))
     model = build_model(config.model, len(config.categories)).to(device).eval()  # random weights: none are loaded
     model.fold_batch_norm()  # as predict does
     detector = model.detector

@@ -15,7 +15,7 @@ local MJPEG stream).
 Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
 on one 128x224 image with 64 sampled RoIs per head, test and predict one
-batch (the 720p recipes' frames resized to 128x224), benchmarks ``--quick``, the
+batch (the 720p recipes' frames resized to 128x224, 100 proposals), benchmarks ``--quick``, the
 demo ``DEMO_ARGS=--quick``. A make target whose recipe (``make -n``) is this
 environment's Python on a script runs that script forked, as the other
 commands. A command two docs share runs once per session when
@@ -29,7 +29,6 @@ without a GPU must say it runs on the CPU, as docs/distributed.md says.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -76,6 +75,11 @@ SMALL_TRAINING = "train_handler.batch_size=1,train_handler.num_workers=0,train_h
 # recipes sample 512 and 256).
 SMALL_HEADS = {"faster_rcnn": "model.detector.roi_head.batch_size_per_image=64"}
 SMALL_TRACK_HEAD = "model.track_sampler.batch_size_per_image=64"
+# Proposals per image at test time of those heads (the recipes keep 1000: their box head's 1024-wide FCs then cost
+# half a second per frame on a CPU, whatever the image size).
+SMALL_PROPOSALS = {
+    "faster_rcnn": "model.detector.rpn.pre_nms_top_n_test=100,model.detector.rpn.post_nms_top_n_test=100",
+}
 
 
 def doc_commands(doc: Path) -> list[str]:
@@ -105,6 +109,7 @@ class Folder:
     torch_home: Path
     runs: list[Path] = field(default_factory=list)  # run directories the commands reported, in order
     log: list[str] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)  # keys of the shared commands that changed files, in order
 
     def newest_run(self, exp_name: str | None = None, trained: bool = False) -> Path:
         """The newest run (of ``exp_name``; ``trained``: one with checkpoints) the commands reported."""
@@ -347,7 +352,8 @@ def limits(action: str, words: list[str], cwd: Path) -> list[str]:
 
 
 def _small_inference(config_path: Path) -> str | None:
-    """``--cfg-options`` that resize test/predict inputs of a 720p recipe to 128x224 (None: small already).
+    """``--cfg-options`` that resize test/predict inputs of a 720p recipe to 128x224 and keep 100 proposals per
+    frame (None: small already).
 
     A 720p frame costs an R50 model seconds on a CPU; what the command promises (its files, its metrics) is the
     same at any size.
@@ -356,8 +362,15 @@ def _small_inference(config_path: Path) -> str | None:
 
     if not config_path.is_file():
         return None
-    big = _large_resizes(load_config(config_path).test_handler)
-    return ",".join(f"test_handler.transforms.{i}.shape=[128,224]" for i in big) or None
+    config = load_config(config_path)
+    big = _large_resizes(config.test_handler)
+    if not big:
+        return None
+    options = [f"test_handler.transforms.{i}.shape=[128,224]" for i in big]
+    detector = getattr(config.model, "detector", None)
+    if detector is not None and detector.type in SMALL_PROPOSALS:
+        options.append(SMALL_PROPOSALS[detector.type])
+    return ",".join(options)
 
 
 def _large_resizes(handler: Any) -> list[int]:
@@ -546,8 +559,11 @@ def ran_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Such a command runs once per session: a benchmark (it depends on nothing the
     doc's earlier commands made: docs/speed.md lists docs/export.md's), or a
-    doc's first command in its fresh folder (``make demo`` opens README.md and
-    docs/quickstart.md); the second doc gets the files the first run made, linked.
+    command whose folder is in the same state as the first doc's was (the same
+    placeholders, and the same earlier commands that changed a file: ``make demo``
+    opens README.md and docs/quickstart.md; docs/distributed.md's first two
+    trainings are docs/cli.md's, after its ``-h``); the second doc gets what
+    the first run made or changed, linked, and loses what it removed.
     """
     root = tmp_path_factory.getbasetemp()
     shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "docs-run-shared"
@@ -555,38 +571,60 @@ def ran_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared
 
 
-def _shared_key(step: Step, first: bool) -> str | None:
-    """The key of a command whose result a second doc may reuse (None: it always runs)."""
+def _shared_key(step: Step, folder: Folder, files: dict[Path, tuple[int, int, int]]) -> str | None:
+    """The key of a command whose result another doc may reuse (None: it always runs): the command, and for all
+    but benchmarks the folder's state (its files' names and the keys of the commands that changed them)."""
     benchmark = step.kind == "script" and step.argv[0].startswith("benchmarks/")
-    if not benchmark and not (first and step.kind in ("make", "trainer", "vis4d", "script")):
+    if not benchmark and step.kind not in ("make", "trainer", "vis4d", "script"):
         return None
-    return hashlib.sha1(json.dumps([step.kind, step.argv, step.env]).encode()).hexdigest()
+    state = [] if benchmark else [folder.history, sorted(map(str, files))]
+    return hashlib.sha1(json.dumps([step.kind, step.argv, step.env, *state]).encode()).hexdigest()
 
 
-def _own_files(root: Path) -> set[Path]:
-    """The files a folder holds itself (not through its links to the repository), relative to it."""
-    found = set()
-    for here, _, names in os.walk(root):
-        found |= {(Path(here) / n).relative_to(root) for n in names if not (Path(here) / n).is_symlink()}
+def _own_files(root: Path, skip: str = SYNTHETIC_ROOT) -> dict[Path, tuple[int, int, int]]:
+    """The files a folder holds itself (not through its links to the repository), relative to it: inode, size and
+    modification time (a command that rewrites a file changes them). The synthetic videos every folder starts
+    with (``skip``) are left out: the commands read them."""
+    found: dict[Path, tuple[int, int, int]] = {}
+    folders, skipped = [root], str(root / skip)
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink() or entry.path == skipped:
+                    continue
+                if entry.is_dir():
+                    folders.append(Path(entry.path))
+                else:
+                    stat = entry.stat()
+                    found[Path(entry.path).relative_to(root)] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     return found
 
 
-def _keep(shared: Path, doc: Path, folder: Folder, made: set[Path], runs: int) -> None:
-    """Link what the command made into ``shared`` (a passed test's folder is removed when it ends)."""
-    for relative in made:
+def _keep(shared: Path, doc: Path, folder: Folder, before: dict[Path, Any], runs: int) -> bool:
+    """Link what the command made or changed into ``shared``, with what it removed (a passed test's folder is
+    removed when it ends); whether it changed anything."""
+    after = _own_files(folder.path)
+    changed = [relative for relative, stat in after.items() if before.get(relative) != stat]
+    for relative in changed:
         (shared / "files" / relative).parent.mkdir(parents=True, exist_ok=True)
         os.link(folder.path / relative, shared / "files" / relative)
-    record = {"doc": str(doc.relative_to(ROOT)), "runs": [str(r.relative_to(folder.path)) for r in folder.runs[runs:]]}
+    removed = [str(relative) for relative in before if relative not in after]
+    record = {"doc": str(doc.relative_to(ROOT)), "runs": [str(r.relative_to(folder.path)) for r in folder.runs[runs:]],
+              "removed": removed, "changed": bool(changed or removed)}  # fmt: skip
     (shared / "record.tmp").write_text(json.dumps(record))
     (shared / "record.tmp").rename(shared / "record.json")
+    return bool(record["changed"])
 
 
-def _reuse(shared: Path, folder: Folder) -> str:
-    """The earlier run's files linked into ``folder``; the doc that ran it."""
+def _reuse(shared: Path, folder: Folder) -> tuple[str, bool]:
+    """The earlier run's files linked into ``folder`` (replacing the ones it changed), what it removed removed; the
+    doc that ran it, and whether it changed anything."""
     record = json.loads((shared / "record.json").read_text())
-    _link_tree(shared / "files", folder.path)
+    for relative in record["removed"]:
+        (folder.path / relative).unlink(missing_ok=True)
+    _link_tree(shared / "files", folder.path, replace=True)
     folder.runs += [folder.path / run for run in record["runs"]]
-    return str(record["doc"])
+    return str(record["doc"]), bool(record["changed"])
 
 
 @pytest.fixture(scope="session")
@@ -615,12 +653,15 @@ def synthetic_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    """Hard links to every file under ``source``, at the same relative paths under ``target``."""
+def _link_tree(source: Path, target: Path, replace: bool = False) -> None:
+    """Hard links to every file under ``source``, at the same relative paths under ``target`` (``replace``: in
+    place of a file already there)."""
     for here, _, names in os.walk(source):
         into = target / Path(here).relative_to(source)
         into.mkdir(parents=True, exist_ok=True)
         for name in names:
+            if replace:
+                (into / name).unlink(missing_ok=True)
             os.link(Path(here) / name, into / name)
 
 
@@ -641,19 +682,25 @@ def test_every_command_of_the_doc_runs_as_written(doc: Path, tmp_path: Path, tor
         ensure_run(_replace(named, folder), folder)
         runnable = _replace(named, folder)
         step = make_step(runnable, folder.path)
-        key = _shared_key(step, first=not folder.log and not folder.runs)  # nothing ran in the folder yet
+        files = _own_files(folder.path)
+        key = _shared_key(step, folder, files)
         if key is not None and (ran_before / key / "record.json").is_file():
-            folder.log.append(f"ran in {_reuse(ran_before / key, folder)} earlier this session: {command}")
+            first_doc, changed = _reuse(ran_before / key, folder)
+            folder.history += [key] * changed
+            folder.log.append(f"ran in {first_doc} earlier this session: {command}")
             continue
-        before, runs = (_own_files(folder.path), len(folder.runs)) if key is not None else (set(), 0)
+        runs = len(folder.runs)
         result = _execute(step, folder)
         said = f"{doc.name}: {command}\n  ran: {shlex.join(step.argv)}\n  appended: {step.appended}"
         assert result.returncode == 0, f"{said}\nexit {result.returncode}:\n{result.stderr[-4000:]}"
         check_outputs(command, step, result, folder)
         if key is not None:
-            with contextlib.suppress(FileExistsError):  # another worker ran it too, at the same time: its record stays
+            try:
                 (ran_before / key).mkdir()
-                _keep(ran_before / key, doc, folder, _own_files(folder.path) - before, runs)
+            except FileExistsError:  # another worker ran it too, at the same time: its record stays, and this
+                folder.history.append(f"{key} again in {doc}")  # folder's state is its own from here on
+            else:
+                folder.history += [key] * _keep(ran_before / key, doc, folder, files, runs)
         folder.log.append(f"ran ({time.monotonic() - started:.1f} s): {said}")
     print("\n".join(folder.log))
 
