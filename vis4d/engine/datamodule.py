@@ -63,7 +63,8 @@ class ResumableLoader(DataLoader[Sample]):
         """
 
         def start() -> Iterator[Any]:
-            self.training_sampler.set_epoch(int(self.trainer.current_epoch))
+            if self.trainer is not None:  # None: the loader used on its own (the sampler's epoch stays as set)
+                self.training_sampler.set_epoch(int(self.trainer.current_epoch))
             return super(ResumableLoader, self).__iter__()
 
         return _StartOnFirstBatch(start)
