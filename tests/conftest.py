@@ -16,6 +16,7 @@ torch.set_num_threads(1)
 
 RAM_DISK = Path("/dev/shm")
 RAM_TEMP = RAM_DISK / "vis4d-tests"  # pytest's folders (its retention rules), and each session's TMPDIR
+SHARED_RUNS = "docs-run-shared"  # under the session's pytest folder: docs-run's runs shared between docs
 RAM_NEEDED = 12 * 2**30  # the session's files peak at about 5 GB (433 MB checkpoints), its processes at a few GB
 
 
@@ -104,6 +105,16 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _DURATIONS[report.nodeid] = _DURATIONS.get(report.nodeid, 0.0) + report.duration
 
 
+def _remove_shared_runs(session: pytest.Session) -> None:
+    """docs-run's runs shared between docs (tests/test_docs_run.py: ``ran_before``, up to 6 GB in RAM) go with the
+    session even when it failed: a failed doc's own folder keeps what it used (hard links)."""
+    basetemp = getattr(getattr(session.config, "_tmp_path_factory", None), "_basetemp", None)
+    if basetemp is not None:
+        import shutil
+
+        shutil.rmtree(Path(basetemp) / SHARED_RUNS, ignore_errors=True)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Stop the fork server with the session; keep the durations for the next run's order."""
     for server in _SERVER:
@@ -111,6 +122,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         server.close()
     if not hasattr(session.config, "workerinput"):  # not in an xdist worker: the workers have ended
         _remove_session_temp()
+        _remove_shared_runs(session)
     cache = getattr(session.config, "cache", None)
     if cache is not None and _DURATIONS and not hasattr(session.config, "workerinput"):  # not in an xdist worker
         known = cache.get(DURATIONS_KEY, {})

@@ -46,7 +46,7 @@ from typing import Any
 import cv2
 import pytest
 
-from tests.conftest import fork_server
+from tests.conftest import SHARED_RUNS, fork_server
 from tests.published_weights import place
 from vis4d.config.data_schema import SyntheticDatasetConfig
 
@@ -566,7 +566,7 @@ def ran_before(tmp_path_factory: pytest.TempPathFactory) -> Path:
     the first run made or changed, linked, and loses what it removed.
     """
     root = tmp_path_factory.getbasetemp()
-    shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "docs-run-shared"
+    shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / SHARED_RUNS
     shared.mkdir(exist_ok=True)
     return shared
 
