@@ -8,11 +8,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from tests.fork_server import ForkServer  # noqa: E402
-
-torch.set_num_threads(1)
 
 RAM_DISK = Path("/dev/shm")
 RAM_TEMP = RAM_DISK / "vis4d-tests"  # pytest's folders (its retention rules), and each session's TMPDIR
@@ -59,6 +56,16 @@ def _remove_session_temp() -> None:
 
 
 _use_ram_for_temporary_files()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread in every process that runs tests; xdist's controlling process runs none and does not import
+    torch (1-2 s of its start and exit, while the workers start and end)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    import torch
+
+    torch.set_num_threads(1)
 
 
 _SERVER: list[object] = []  # the session's fork server, started on first use (tests.fork_server)

