@@ -15,11 +15,11 @@ local MJPEG stream).
 Long commands keep their own options and get limits appended
 (:func:`limits`): training runs 1 step (a resume one more), the BDD100K recipes
 on one 128x224 image with 64 sampled RoIs per head, test and predict one
-batch (the 720p recipes' frames resized to 128x224, 100 proposals), benchmarks ``--quick``, the
-demo ``DEMO_ARGS=--quick``. A make target whose recipe (``make -n``) is this
-environment's Python on a script runs that script forked, as the other
-commands. A command two docs share runs once per session when
-nothing earlier in the doc can change it (:func:`ran_before`). A command that
+batch (the 720p recipes' frames resized to 128x224, 100 proposals), benchmarks
+``--quick``, the demo ``DEMO_ARGS=--quick``. A make target whose recipe (``make
+-n``) is this environment's Python on a script runs that script forked, as the
+other commands. A command two docs share runs once per session when the second
+doc's folder is where the first's was (:func:`ran_before`). A command that
 needs something no CPU-only machine has is listed in :data:`NOT_RUN` with its
 reason; any other command that fails, or that a doc adds without it running,
 fails this test. The checks per command: exit code 0 and, for test

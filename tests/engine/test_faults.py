@@ -15,6 +15,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -66,6 +67,31 @@ def test_a_worker_that_exited_unexpectedly_is_named_by_its_signal_when_its_proce
         except RuntimeError as error:
             fault = worker_fault(error, CKPT, "predict")
         assert fault is not None and str(fault).startswith(f"data loader worker (pid 12) {how}"), str(fault)
+
+
+# The file-descriptor hand-over of a batch's tensors, as the standard library raises it when the sender is gone.
+_RESOURCE_SHARER: dict[str, Any] = {}
+exec(compile("def detach():\n    raise EOFError\n", "/usr/lib/python3.11/multiprocessing/resource_sharer.py", "exec"),
+     _RESOURCE_SHARER)  # fmt: skip
+
+
+class _ReceivingIterator(_LoaderIterator):
+    def next(self) -> None:
+        _RESOURCE_SHARER["detach"]()
+
+
+def test_a_worker_that_dies_while_its_batch_is_received_is_named() -> None:
+    """A batch in the queue whose worker is killed before the main process fetched its tensors: EOFError."""
+    try:
+        _ReceivingIterator([_Worker(11, None), _Worker(12, -9)]).next()
+    except EOFError as error:
+        fault = as_fault(error, CKPT, "train", 60.0)
+    assert fault is not None and str(fault).startswith("data loader worker (pid 12) was killed by SIGKILL"), fault
+    try:  # no worker has ended: not a dead worker (a bug, reported as one)
+        _ReceivingIterator([_Worker(11, None)]).next()
+    except EOFError as error:
+        assert as_fault(error, CKPT, "train", 60.0) is None
+    assert as_fault(EOFError(), CKPT, "train", 60.0) is None  # raised elsewhere
 
 
 def test_the_fault_is_found_anywhere_in_the_chain_and_input_errors_stay_theirs() -> None:

@@ -81,15 +81,32 @@ def _signal_name(description: str) -> str:
     return f"signal {description}"
 
 
+# Where a batch's tensors are handed from a loader worker to the main process (shared-memory file descriptors).
+_HANDOVER = ("multiprocessing/resource_sharer.py", "torch/multiprocessing/reductions.py")
+
+
 def worker_fault(error: BaseException, checkpoint_dir: Path, action: str) -> RunFault | None:
-    """The one line of a data loader worker that died, or None if ``error`` is not that."""
+    """The one line of a data loader worker that died, or None if ``error`` is not that.
+
+    PyTorch says so in a RuntimeError ("DataLoader worker (pid N) is killed
+    by signal"); a worker that dies while the main process receives a batch
+    it sent shows as a broken hand-over of the batch's tensors instead (an
+    EOFError or a refused connection inside the file-descriptor sharing).
+    """
     text = " ".join(str(error).split())
     match = _WORKER.search(text)
-    if match is None or not isinstance(error, RuntimeError):
+    if match is not None and isinstance(error, RuntimeError):
+        pids = match.group(1).strip(" ,")
+        how = f"was killed by {_signal_name(match.group(3).strip())}" if match.group(3) else "exited unexpectedly"
+        code = None if match.group(3) else _worker_exit_codes(error).get(pids.split(",")[0].strip())
+    elif isinstance(error, EOFError | ConnectionError) and _raised_in(error, _HANDOVER):
+        ended = {pid: code for pid, code in _worker_exit_codes(error).items() if code is not None}
+        if not ended:
+            return None
+        pids = ", ".join(ended)
+        how, code = "exited unexpectedly", next(iter(ended.values()))
+    else:
         return None
-    pids = match.group(1).strip(" ,")
-    how = f"was killed by {_signal_name(match.group(3).strip())}" if match.group(3) else "exited unexpectedly"
-    code = None if match.group(3) else _worker_exit_code(error, pids.split(",")[0].strip())
     if code is not None and code < 0 and -code in signal.valid_signals():
         how = f"was killed by {signal.Signals(-code).name}"
     hint = " (out of memory? lower train_handler.num_workers or the batch size)" if "SIGKILL" in how else ""
@@ -97,23 +114,33 @@ def worker_fault(error: BaseException, checkpoint_dir: Path, action: str) -> Run
     return RunFault(f"data loader worker (pid {pids}) {how}{hint}{where}")
 
 
-def _worker_exit_code(error: BaseException, pid: str) -> int | None:
-    """The exit code of the loader worker ``pid`` (minus the signal that killed it), or None if unknown.
+def _raised_in(error: BaseException, files: tuple[str, ...]) -> bool:
+    """Whether a frame of ``error``'s traceback is in one of ``files`` (path endings)."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.replace("\\", "/").endswith(files):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _worker_exit_codes(error: BaseException) -> dict[str, int | None]:
+    """PID -> exit code (minus the signal that killed it; None: running) of the loader workers behind ``error``.
 
     PyTorch names the signal when its SIGCHLD handler sees the death first;
     when its queue notices first it says only "exited unexpectedly". The
     loader's iterator, whose worker processes know their exit codes, is
     ``self`` in a frame of the traceback that raised it.
     """
+    codes: dict[str, int | None] = {}
     traceback = error.__traceback__
     while traceback is not None:
         workers = getattr(traceback.tb_frame.f_locals.get("self"), "_workers", None)
         for worker in workers if isinstance(workers, list) else []:
-            if str(getattr(worker, "pid", "")) == pid:
-                code = getattr(worker, "exitcode", None)
-                return code if isinstance(code, int) else None
+            code = getattr(worker, "exitcode", None)
+            codes[str(getattr(worker, "pid", ""))] = code if isinstance(code, int) else None
         traceback = traceback.tb_next
-    return None
+    return codes
 
 
 def dead_rank(rank: object, pid: object, code: int | None, checkpoint_dir: Path, action: str) -> RunFault:
