@@ -29,6 +29,7 @@ without a GPU must say it runs on the CPU, as docs/distributed.md says.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -509,22 +510,35 @@ def _python_recipe(step: Step, folder: Folder) -> list[str] | None:
 
 
 def _tensorboard(step: Step, folder: Folder, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """A server that runs until stopped: started, up when it prints its address, then stopped with Ctrl-C."""
+    """A server that runs until stopped: started, up when it prints its address, then stopped with Ctrl-C.
+
+    It runs in a session of its own: the data server TensorBoard starts (``tensorboard_data_server``) may hold
+    the output pipe open after TensorBoard itself has ended; it is killed with the session once TensorBoard exited.
+    """
     program = [str(Path(sys.executable).parent / step.argv[0]), *step.argv[1:], "--port", "0"]
     process = subprocess.Popen(program, cwd=folder.path, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
     assert process.stdout is not None
     lines: list[str] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "http://" in line or not line:
-            break
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if "http://" in line or not line:
+                break
+        process.send_signal(signal.SIGINT)
+        stopped = process.wait(timeout=30) is not None
+    except subprocess.TimeoutExpired:
+        stopped = False
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    lines.append(process.stdout.read())
     up = any("http://" in line for line in lines)
-    return subprocess.CompletedProcess(program, 0 if up else 1, "".join(lines), "" if up else "".join(lines))
+    said = "".join(lines) + ("" if stopped else "\n(tensorboard did not stop within 30 s of Ctrl-C)")
+    return subprocess.CompletedProcess(program, 0 if up and stopped else 1, said, "" if up and stopped else said)
 
 
 def check_outputs(command: str, step: Step, result: subprocess.CompletedProcess[str], folder: Folder) -> None:
