@@ -498,8 +498,11 @@ def _execute(step: Step, folder: Folder) -> subprocess.CompletedProcess[str]:
 def _python_recipe(step: Step, folder: Folder) -> list[str] | None:
     """The script and arguments of a make target whose whole recipe (``make -n``) is one command running the
     suite's own interpreter on a script (``make demo``: ``.venv/bin/python scripts/demo.py ARGS``), else None."""
-    dry = subprocess.run([*step.argv[:1], "-n", *step.argv[1:]], cwd=folder.path, capture_output=True, text=True,
-                         timeout=60, check=False)  # fmt: skip
+    # Without the variables of a make this suite runs under (`make test`): its sub-make would print
+    # "Entering directory" around the recipe, and the demo would run as a new interpreter.
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    dry = subprocess.run([*step.argv[:1], "-n", "--no-print-directory", *step.argv[1:]], cwd=folder.path, env=env,
+                         capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     lines = [line for line in dry.stdout.splitlines() if line.strip()]
     if dry.returncode != 0 or len(lines) != 1:
         return None
