@@ -24,7 +24,6 @@ on its stdout: ``{"op": "spawn", ...}`` -> ``{"pid": N}``; ``{"op": "wait",
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
@@ -93,16 +92,16 @@ def _child(request: dict[str, Any]) -> None:
         traceback.print_exc()
         code = 1
     finally:
-        with contextlib.suppress(BaseException):
-            atexit._run_exitfuncs()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(BaseException):
-                stream.flush()
         status = code if isinstance(code, int) else (0 if code is None else 1)
-        if not isinstance(code, int | None):
+        if not isinstance(code, int | None):  # sys.exit("message"): printed before the exit, as the interpreter does
             with contextlib.suppress(BaseException):
                 print(code, file=sys.stderr, flush=True)
-        os._exit(status)
+        try:
+            from vis4d.common.process import exit_now
+
+            exit_now(status)  # the command-line entry points' own exit: threads joined, exit handlers, flush
+        finally:
+            os._exit(status)  # never back into the server's loop, whatever happened above
 
 
 def _run(entry: str, argv: list[str]) -> Any:

@@ -126,8 +126,11 @@ def test_resume_falls_back_to_the_newest_readable_epoch_checkpoint(
 def test_resume_without_any_readable_checkpoint_is_one_line(tmp_path: Path) -> None:
     ws = resolve_workspace("train", str(tmp_path), "E", "v1", None, True)
     ws.checkpoint_dir.mkdir(parents=True)
-    (ws.checkpoint_dir / "epoch=0.ckpt").write_bytes(b"PK")
-    with pytest.raises(ConfigError, match=r"last.ckpt is missing and .* holds no readable epoch=N.ckpt"):
+    with pytest.raises(ConfigError, match=r"last.ckpt is missing and .* holds no readable epoch=N.ckpt \(the run "
+                       r"ended before its first checkpoint: start it again without --resume\)$"):  # fmt: skip
+        resolve_weights(None, ws, "train", True)
+    (ws.checkpoint_dir / "epoch=0.ckpt").write_bytes(b"PK")  # a broken one: not "ended before its first checkpoint"
+    with pytest.raises(ConfigError, match=r"last.ckpt is missing and .* holds no readable epoch=N.ckpt$"):
         resolve_weights(None, ws, "train", True)
 
 

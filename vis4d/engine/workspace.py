@@ -238,8 +238,10 @@ def resume_checkpoint(workspace: Workspace) -> Path:
         if checkpoint_problem(path) is None:
             print(f"warning: --resume: {last} is {problem}; resuming from {path.name}", file=sys.stderr)
             return path
-    raise ConfigError(f"--resume: {last} is {problem} and {workspace.checkpoint_dir} holds no readable epoch=N.ckpt "
-                      "(the run ended before its first checkpoint: start it again without --resume)")  # fmt: skip
+    never_saved = problem == "missing" and not candidates
+    hint = " (the run ended before its first checkpoint: start it again without --resume)" if never_saved else ""
+    raise ConfigError(f"--resume: {last} is {problem} and {workspace.checkpoint_dir} holds no readable epoch=N.ckpt"
+                      + hint)  # fmt: skip
 
 
 def check_new_run(workspace: Workspace) -> None:
